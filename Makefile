@@ -1,0 +1,49 @@
+# Infera — one entry point for humans. `make` lists the targets.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+BIN := $(ROOT)/.infera/bin
+PY := $(BIN)/python
+VALIDATORS ?= 1
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-slow test-all lint format proto proto-check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## set up everything (cached): venv, CometBFT, generated code
+	@bash scripts/install.sh
+
+demo: install ## run the main job end to end on a local network (VALIDATORS=4 for four)
+	@$(PY) scripts/demo.py --validators $(VALIDATORS)
+
+test: install ## the default test suite (fast; real CometBFT nodes included)
+	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-slow: install ## the slow suites only (real models, long networks)
+	@$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+test-all: install ## every suite
+	@$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
+
+lint: install ## ruff (format check + lint) and mypy
+	@$(PY) -m ruff format --check chain modules inference_worker tests bench scripts
+	@$(PY) -m ruff check chain modules inference_worker tests bench scripts
+	@$(PY) -m mypy chain modules
+
+format: install ## apply ruff formatting and safe fixes
+	@$(PY) -m ruff format chain modules inference_worker tests bench scripts
+	@$(PY) -m ruff check --fix chain modules inference_worker tests bench scripts
+
+proto: install ## regenerate Python code from proto/
+	@$(PY) scripts/gen_proto.py
+
+proto-check: install ## fail when generated protobuf code is stale
+	@$(PY) scripts/gen_proto.py --check
+
+bench: install ## run the benchmarks (tables printed, JSON in bench/results/)
+	@$(PY) bench/run_all.py
+
+clean: ## remove local build outputs (the shared cache in ~/.cache/infera stays)
+	rm -rf .infera .venv bench/results .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""The ABCI 2.0 socket server CometBFT connects to."""

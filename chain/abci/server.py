@@ -1,0 +1,132 @@
+"""An asyncio ABCI socket server.
+
+Framing (CometBFT ``libs/protoio``): every message is an unsigned varint length followed by the
+protobuf bytes of ``tendermint.abci.Request``/``Response``. CometBFT opens four connections
+(consensus, mempool, query, snapshot); each request is answered exactly once and in order, and
+everything written before a Flush response reaches the socket before we read on. Requests run one
+at a time across all connections (the app is single-threaded), so no locking is needed.
+An ``exception`` response halts the node; we send one only when the app itself fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import structlog
+
+import chain.pb  # noqa: F401
+from tendermint.abci import types_pb2 as abci
+
+log = structlog.get_logger("chain.abci")
+
+MAX_MESSAGE_BYTES = 256 << 20  # a whole block's txs travel in one FinalizeBlock request
+
+
+class Application(Protocol):
+    def info(self, req: Any) -> Any: ...
+
+
+# Request oneof field -> (app method, response oneof field). Echo and Flush are answered here.
+_METHODS = {
+    "info": "info",
+    "init_chain": "init_chain",
+    "query": "query",
+    "check_tx": "check_tx",
+    "prepare_proposal": "prepare_proposal",
+    "process_proposal": "process_proposal",
+    "extend_vote": "extend_vote",
+    "verify_vote_extension": "verify_vote_extension",
+    "finalize_block": "finalize_block",
+    "commit": "commit",
+    "list_snapshots": "list_snapshots",
+    "offer_snapshot": "offer_snapshot",
+    "load_snapshot_chunk": "load_snapshot_chunk",
+    "apply_snapshot_chunk": "apply_snapshot_chunk",
+}
+
+
+def encode_varint(value: int) -> bytes:
+    """Go's ``binary.PutUvarint``."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+async def read_varint(reader: asyncio.StreamReader) -> int:
+    """Read an unsigned varint; raises ``asyncio.IncompleteReadError`` at end of stream."""
+    shift = result = 0
+    while True:
+        byte = (await reader.readexactly(1))[0]
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def frame(message: Any) -> bytes:
+    data = message.SerializeToString()
+    return encode_varint(len(data)) + data
+
+
+def dispatch(app: Any, request: abci.Request) -> abci.Response:
+    """Answer one request; app errors become an ``exception`` response (which halts CometBFT)."""
+    kind = request.WhichOneof("value")
+    if kind == "echo":
+        return abci.Response(echo=abci.ResponseEcho(message=request.echo.message))
+    if kind == "flush":
+        return abci.Response(flush=abci.ResponseFlush())
+    method = _METHODS.get(kind or "")
+    if method is None:
+        return abci.Response(exception=abci.ResponseException(error=f"unknown request {kind!r}"))
+    try:
+        result = getattr(app, method)(getattr(request, kind))
+    except Exception as exc:  # fatal: the app cannot go on safely
+        log.exception("ABCI request failed", request=kind)
+        return abci.Response(exception=abci.ResponseException(error=f"{kind}: {exc}"))
+    response = abci.Response()
+    getattr(response, kind).CopyFrom(result)
+    return response
+
+
+class ABCIServer:
+    """Serves an application to CometBFT on ``host:port``."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 26658) -> None:
+        self.app, self.host, self.port = app, host, port
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        log.info("ABCI server listening", address=f"{self.host}:{self.port}")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        log.debug("ABCI connection opened", peer=str(peer))
+        try:
+            while True:
+                length = await read_varint(reader)
+                if length > MAX_MESSAGE_BYTES:
+                    raise ValueError(f"ABCI message of {length} bytes exceeds the limit")
+                request = abci.Request()
+                request.ParseFromString(await reader.readexactly(length))
+                response = dispatch(self.app, request)
+                writer.write(frame(response))
+                if request.WhichOneof("value") == "flush" or response.WhichOneof("value") == "exception":
+                    await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            log.debug("ABCI connection closed", peer=str(peer))
+        except Exception:
+            log.exception("ABCI connection failed", peer=str(peer))
+        finally:
+            writer.close()

@@ -1,0 +1,273 @@
+"""The ABCI 2.0 application: consensus, mempool, query and snapshot connections.
+
+State flow per height H:
+  InitChain (H = initial height, only on a new chain) and FinalizeBlock(H) write to one pending
+  branch over the last committed state; FinalizeBlock stages the new tree and returns the app hash
+  (it lands in header H+1); Commit persists branch, tree, height and hash in one atomic write.
+  A crash before Commit loses only the pending branch: CometBFT replays the block on restart.
+CheckTx runs the ante checks on a separate check branch, reset at every Commit.
+Nothing here reads a clock or a random source: the block header is the only time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+import chain.pb  # noqa: F401
+from chain.context import BlockInfo, Context, ExecMode
+from chain.errors import ChainError
+from chain.events import EventManager
+from chain.module import Module, Router
+from chain.queries import QueryService
+from chain.runner import TxOutcome, TxRunner
+from chain.store import CacheStore, CommitStore
+from chain.tx import decode_tx
+from tendermint.abci import types_pb2 as abci
+from tendermint.crypto import keys_pb2
+from tendermint.types import params_pb2
+
+log = structlog.get_logger("chain.app")
+
+APP_VERSION = 1
+META_CHAIN_ID = b"chain_id"
+META_BLOCK_TIME = b"last_block_time_ns"
+CONSENSUS_PARAMS_KEY = b"consensus/params"  # -> tendermint.types.ConsensusParams
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Node-local settings (not consensus): they may differ between validators."""
+
+    max_tx_bytes: int = 1 << 20  # largest tx admitted to the mempool and executed (bytes)
+    min_retain_blocks: int = 0  # CometBFT block pruning: keep this many recent blocks (0 = all)
+
+
+class InferaApp:
+    """The ABCI application: wires the store, the modules and the transaction runner."""
+
+    def __init__(
+        self, *, store: CommitStore, modules: Sequence[Module], runner: TxRunner,
+        router: Router, options: AppOptions = AppOptions(),
+    ) -> None:
+        self.store = store
+        self.modules = list(modules)
+        self.router = router
+        self.runner = runner
+        self.options = options
+        self.queries = QueryService(store=store, router=router, block_info=self._query_block)
+        self._pending: CacheStore | None = None  # InitChain + FinalizeBlock writes until Commit
+        self._pending_height = 0
+        self._pending_time_ns = 0
+        self._check = CacheStore(store.latest())
+        self.chain_id = (store.get_meta(META_CHAIN_ID) or b"").decode()  # set by InitChain
+
+    # -- helpers -------------------------------------------------------------------------------
+
+
+    def _last_time_ns(self) -> int:
+        raw = self.store.get_meta(META_BLOCK_TIME)
+        return int(raw) if raw else 0
+
+    def _query_block(self) -> BlockInfo:
+        return BlockInfo(self.chain_id, self.store.last_height, self._last_time_ns())
+
+    def _check_block(self) -> BlockInfo:
+        """CheckTx runs as if in the next block (Cosmos does the same)."""
+        return BlockInfo(self.chain_id, self.store.last_height + 1, self._last_time_ns())
+
+    def _pending_branch(self) -> CacheStore:
+        if self._pending is None:
+            self._pending = CacheStore(self.store.latest())
+        return self._pending
+
+    def consensus_params(self) -> params_pb2.ConsensusParams:
+        """The consensus params saved at InitChain (block max gas and bytes, evidence, abci)."""
+        params = params_pb2.ConsensusParams()
+        raw = self.store.latest().get(CONSENSUS_PARAMS_KEY)
+        if raw:
+            params.ParseFromString(raw)
+        return params
+
+    def _max_block_gas(self) -> int:
+        max_gas = self.consensus_params().block.max_gas
+        return max_gas if max_gas > 0 else -1
+
+    # -- info / init ---------------------------------------------------------------------------
+
+    def info(self, req: abci.RequestInfo) -> abci.ResponseInfo:
+        height = self.store.last_height
+        return abci.ResponseInfo(
+            data="infera",
+            version="0.1.0",
+            app_version=APP_VERSION,
+            last_block_height=height,
+            last_block_app_hash=self.store.last_app_hash if height > 0 else b"",
+        )
+
+    def init_chain(self, req: abci.RequestInitChain) -> abci.ResponseInitChain:
+        """Load every module's genesis into the pending branch and report the genesis app hash."""
+        if self.store.last_height > 0:
+            raise RuntimeError("InitChain on a chain that already has committed blocks")
+        try:
+            app_state: dict[str, Any] = json.loads(req.app_state_bytes or b"{}")
+        except ValueError as exc:
+            raise RuntimeError(f"genesis app_state is not valid JSON: {exc}") from None
+        self.chain_id = req.chain_id
+        self._pending = CacheStore(self.store.latest())
+        block = BlockInfo(req.chain_id, req.initial_height, _time_ns(req.time))
+        ctx = Context(store=self._pending, block=block, mode=ExecMode.GENESIS)
+        ctx.store.set(CONSENSUS_PARAMS_KEY, req.consensus_params.SerializeToString())
+        for module in self.modules:
+            module.init_genesis(ctx, app_state.get(module.name, {}))
+        app_hash = self.store.stage(req.initial_height, self._pending.changes())
+        log.info("genesis loaded", chain_id=req.chain_id, validators=len(ctx.validator_updates))
+        return abci.ResponseInitChain(
+            validators=[_validator_update(u) for u in ctx.validator_updates], app_hash=app_hash
+        )
+
+    # -- mempool -------------------------------------------------------------------------------
+
+    def check_tx(self, req: abci.RequestCheckTx) -> abci.ResponseCheckTx:
+        mode = ExecMode.RECHECK if req.type == abci.RECHECK else ExecMode.CHECK
+        outcome = self.runner.run(self._check, req.tx, mode, self._check_block())
+        return abci.ResponseCheckTx(
+            code=outcome.code, codespace=outcome.codespace, log=outcome.log,
+            gas_wanted=outcome.gas_wanted, gas_used=outcome.gas_used,
+        )
+
+    def simulate(self, tx_bytes: bytes) -> TxOutcome:
+        """Run a tx on a throw-away branch of the committed state (no fee or gas-limit checks)."""
+        branch = CacheStore(self.store.latest())
+        return self.runner.run(branch, tx_bytes, ExecMode.SIMULATE, self._check_block())
+
+    # -- proposals and votes -------------------------------------------------------------------
+
+    def prepare_proposal(self, req: abci.RequestPrepareProposal) -> abci.ResponsePrepareProposal:
+        """Take mempool txs in order while they fit the block's byte and gas limits."""
+        max_gas, used_gas, used_bytes, chosen = self._max_block_gas(), 0, 0, []
+        for raw in req.txs:
+            gas = self._tx_gas(raw)
+            if gas is None or used_bytes + len(raw) > req.max_tx_bytes:
+                continue
+            if max_gas >= 0 and used_gas + gas > max_gas:
+                continue
+            chosen.append(raw)
+            used_bytes += len(raw)
+            used_gas += gas
+        return abci.ResponsePrepareProposal(txs=chosen)
+
+    def process_proposal(self, req: abci.RequestProcessProposal) -> abci.ResponseProcessProposal:
+        """Reject blocks holding undecodable txs or exceeding the block gas limit; never UNKNOWN."""
+        max_gas, used_gas = self._max_block_gas(), 0
+        for raw in req.txs:
+            gas = self._tx_gas(raw)
+            if gas is None:
+                return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
+            used_gas += gas
+        if max_gas >= 0 and used_gas > max_gas:
+            return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
+        return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
+
+    def _tx_gas(self, raw: bytes) -> int | None:
+        """A tx's gas limit, or None when it does not decode."""
+        if len(raw) > self.options.max_tx_bytes:
+            return None
+        try:
+            return decode_tx(raw, self.router).gas_limit
+        except ChainError:
+            return None
+
+    def extend_vote(self, req: abci.RequestExtendVote) -> abci.ResponseExtendVote:
+        return abci.ResponseExtendVote(vote_extension=b"")
+
+    def verify_vote_extension(
+        self, req: abci.RequestVerifyVoteExtension
+    ) -> abci.ResponseVerifyVoteExtension:
+        status = (
+            abci.ResponseVerifyVoteExtension.ACCEPT
+            if not req.vote_extension
+            else abci.ResponseVerifyVoteExtension.REJECT
+        )
+        return abci.ResponseVerifyVoteExtension(status=status)
+
+    # -- blocks --------------------------------------------------------------------------------
+
+    def finalize_block(self, req: abci.RequestFinalizeBlock) -> abci.ResponseFinalizeBlock:
+        """Execute a decided block on the pending branch and return the staged app hash."""
+        branch = self._pending_branch()
+        block = BlockInfo(
+            self.chain_id, req.height, _time_ns(req.time), req.hash, req.proposer_address
+        )
+        ctx = Context(store=branch, block=block, mode=ExecMode.FINALIZE)
+        for module in self.modules:
+            module.begin_block(ctx, list(req.misbehavior))
+        results = [self.runner.run(branch, raw, ExecMode.FINALIZE, block) for raw in req.txs]
+        for module in self.modules:
+            module.end_block(ctx)
+        self._pending_height, self._pending_time_ns = req.height, block.time_ns
+        app_hash = self.store.stage(req.height, branch.changes())
+        return abci.ResponseFinalizeBlock(
+            events=EventManager(ctx.events.events).to_abci(),
+            tx_results=[_exec_result(r) for r in results],
+            validator_updates=[_validator_update(u) for u in ctx.validator_updates],
+            app_hash=app_hash,
+        )
+
+    def commit(self, req: abci.RequestCommit) -> abci.ResponseCommit:
+        """Persist the staged block atomically, then reset the mempool's check branch."""
+        if self._pending_height == 0:
+            raise RuntimeError("Commit without a finalized block")
+        meta = {
+            META_CHAIN_ID: self.chain_id.encode(),
+            META_BLOCK_TIME: str(self._pending_time_ns).encode(),
+        }
+        self.store.commit(extra_meta=meta)
+        self._pending, self._pending_height = None, 0
+        self._check = CacheStore(self.store.latest())
+        retain = 0
+        if self.options.min_retain_blocks > 0:
+            retain = max(0, self.store.last_height - self.options.min_retain_blocks)
+        return abci.ResponseCommit(retain_height=retain)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def query(self, req: abci.RequestQuery) -> abci.ResponseQuery:
+        return self.queries.abci_query(req)
+
+    # -- state sync (no snapshots offered yet) -------------------------------------------------
+
+    def list_snapshots(self, req: Any) -> abci.ResponseListSnapshots:
+        return abci.ResponseListSnapshots()
+
+    def offer_snapshot(self, req: Any) -> abci.ResponseOfferSnapshot:
+        return abci.ResponseOfferSnapshot(result=abci.ResponseOfferSnapshot.REJECT)
+
+    def load_snapshot_chunk(self, req: Any) -> abci.ResponseLoadSnapshotChunk:
+        return abci.ResponseLoadSnapshotChunk()
+
+    def apply_snapshot_chunk(self, req: Any) -> abci.ResponseApplySnapshotChunk:
+        return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
+
+
+def _time_ns(timestamp: Any) -> int:
+    return int(timestamp.seconds) * 1_000_000_000 + int(timestamp.nanos)
+
+
+def _exec_result(outcome: TxOutcome) -> abci.ExecTxResult:
+    return abci.ExecTxResult(
+        code=outcome.code, codespace=outcome.codespace, log=outcome.log, data=outcome.data,
+        gas_wanted=outcome.gas_wanted, gas_used=outcome.gas_used,
+        events=[e.to_abci() for e in outcome.events],
+    )
+
+
+def _validator_update(update: Any) -> abci.ValidatorUpdate:
+    return abci.ValidatorUpdate(
+        pub_key=keys_pb2.PublicKey(ed25519=update.pubkey_ed25519), power=update.power
+    )
+

@@ -1,0 +1,39 @@
+from infera.staking.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class QueryValidatorsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class QueryValidatorsResponse(_message.Message):
+    __slots__ = ("validators",)
+    VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    validators: _containers.RepeatedCompositeFieldContainer[_types_pb2.Validator]
+    def __init__(self, validators: _Optional[_Iterable[_Union[_types_pb2.Validator, _Mapping]]] = ...) -> None: ...
+
+class QueryValidatorRequest(_message.Message):
+    __slots__ = ("operator_address",)
+    OPERATOR_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    operator_address: str
+    def __init__(self, operator_address: _Optional[str] = ...) -> None: ...
+
+class QueryValidatorResponse(_message.Message):
+    __slots__ = ("validator",)
+    VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    validator: _types_pb2.Validator
+    def __init__(self, validator: _Optional[_Union[_types_pb2.Validator, _Mapping]] = ...) -> None: ...
+
+class QueryParamsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class QueryParamsResponse(_message.Message):
+    __slots__ = ("params",)
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    params: _types_pb2.Params
+    def __init__(self, params: _Optional[_Union[_types_pb2.Params, _Mapping]] = ...) -> None: ...

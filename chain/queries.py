@@ -1,0 +1,117 @@
+"""Read-only queries over committed state, as ABCI ``Query`` and for the gRPC server.
+
+Paths:
+- ``/store/key``: the raw value of ``data`` (a state key) at ``height`` (0 = latest), with a
+  Merkle proof against that height's app hash when ``prove`` is set. The app hash of height H is
+  in the header of block H+1.
+- any registered query path (e.g. ``/cosmos.bank.v1beta1.Query/Balance``): ``data`` is the
+  protobuf request; the answer is the protobuf response.
+Historical heights support point reads; listing queries read the latest state only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError, Message
+
+import chain.pb  # noqa: F401
+from chain.context import BlockInfo, Context, ExecMode
+from chain.errors import ChainError, ErrInvalidRequest, ErrNotSupported
+from chain.module import Router
+from chain.store import CommitStore, KVStore
+from chain.store.proof import encode_proof
+from tendermint.abci import types_pb2 as abci
+from tendermint.crypto import proof_pb2
+
+STORE_KEY_PATH = "/store/key"
+PROOF_OP_TYPE = "infera:smt:v1"
+MAX_QUERY_KEY_BYTES = 1024
+
+
+class HistoricalView:
+    """Point reads of a retained past version (iteration is only offered on the latest state)."""
+
+    def __init__(self, store: CommitStore, version: int) -> None:
+        self._store, self._version = store, version
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._store.get_at(key, self._version)
+
+    def set(self, key: bytes, value: bytes) -> None:
+        raise ErrNotSupported("historical state is read-only")
+
+    def delete(self, key: bytes) -> None:
+        raise ErrNotSupported("historical state is read-only")
+
+    def iterate(
+        self, start: bytes, end: bytes | None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        raise ErrNotSupported("listing queries are served at the latest height only")
+
+
+@dataclass
+class QueryService:
+    store: CommitStore
+    router: Router
+    block_info: Callable[[], BlockInfo]
+
+    def resolve_height(self, height: int) -> int:
+        """0 means latest; otherwise the height must be committed and retained."""
+        latest = self.store.last_height
+        if height < 0:
+            raise ErrInvalidRequest(f"negative height {height}")
+        if height == 0 or height == latest:
+            return latest
+        if height > latest:
+            raise ErrInvalidRequest(f"height {height} is in the future; latest is {latest}")
+        oldest, _ = self.store.retained_versions()
+        if height < oldest:
+            raise ErrInvalidRequest(f"height {height} is pruned; oldest retained is {oldest}")
+        return height
+
+    def context(self, height: int = 0) -> Context:
+        """A query context over the state at ``height`` (0 = latest)."""
+        resolved = self.resolve_height(height)
+        view: KVStore = (
+            self.store.latest() if resolved == self.store.last_height else HistoricalView(self.store, resolved)
+        )
+        block = self.block_info()
+        return Context(store=view, block=BlockInfo(block.chain_id, resolved, block.time_ns), mode=ExecMode.QUERY)
+
+    def run(self, path: str, request: Message, height: int = 0) -> Message:
+        """Run a registered query with an already-decoded request."""
+        route = self.router.query_route(path)
+        return route.handler(self.context(height), request)
+
+    def abci_query(self, req: abci.RequestQuery) -> abci.ResponseQuery:
+        try:
+            if req.path == STORE_KEY_PATH:
+                return self._store_key(req)
+            route = self.router.query_route(req.path)
+            request = route.request_class()
+            try:
+                request.ParseFromString(req.data)
+            except DecodeError as exc:
+                raise ErrInvalidRequest(f"cannot decode {route.request_class.__name__}: {exc}") from None
+            ctx = self.context(req.height)
+            response = route.handler(ctx, request)
+            return abci.ResponseQuery(value=response.SerializeToString(), height=ctx.block.height)
+        except ChainError as err:
+            return abci.ResponseQuery(code=err.code, codespace=err.codespace, log=err.log)
+
+    def _store_key(self, req: abci.RequestQuery) -> abci.ResponseQuery:
+        if not req.data or len(req.data) > MAX_QUERY_KEY_BYTES:
+            raise ErrInvalidRequest(f"store key must be 1..{MAX_QUERY_KEY_BYTES} bytes")
+        height = self.resolve_height(req.height)
+        if not req.prove:
+            value = self.store.get_at(req.data, height)
+            return abci.ResponseQuery(key=req.data, value=value or b"", height=height)
+        value, proof = self.store.prove(req.data, height)
+        op = proof_pb2.ProofOp(type=PROOF_OP_TYPE, key=req.data, data=encode_proof(proof))
+        return abci.ResponseQuery(
+            key=req.data, value=value or b"", height=height,
+            proof_ops=proof_pb2.ProofOps(ops=[op]),
+            info="exists" if value is not None else "absent",
+        )

@@ -1,0 +1,185 @@
+"""Cosmos transactions: decoding ``TxRaw`` and the SIGN_MODE_DIRECT sign bytes.
+
+Signatures are always checked against the exact bytes the client signed: the ``body_bytes`` and
+``auth_info_bytes`` carried in ``TxRaw``, never a re-serialization.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError, Message
+
+import chain.pb  # noqa: F401
+from chain import crypto
+from chain.errors import (
+    ErrInvalidCoins,
+    ErrInvalidGasLimit,
+    ErrInvalidPubKey,
+    ErrNoSignatures,
+    ErrNotSupported,
+    ErrTooManySignatures,
+    ErrTxDecode,
+    ErrUnauthorized,
+)
+from chain.module import MsgRoute, Router
+from cosmos.crypto.secp256k1 import keys_pb2 as secp256k1_pb2
+from cosmos.tx.signing.v1beta1 import signing_pb2
+from cosmos.tx.v1beta1 import tx_pb2
+
+SECP256K1_PUBKEY_URL = "/cosmos.crypto.secp256k1.PubKey"
+DENOM_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$")
+MAX_AMOUNT = 2**256 - 1
+MAX_MESSAGES = 64  # per transaction
+
+
+@dataclass(frozen=True)
+class Coin:
+    denom: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    pubkey: bytes | None  # compressed secp256k1 key, or None when the account already has one
+    sequence: int
+
+
+@dataclass(frozen=True)
+class DecodedTx:
+    """A structurally valid transaction: decoded messages, fee, signers and signatures."""
+
+    raw: bytes
+    body_bytes: bytes
+    auth_info_bytes: bytes
+    msgs: tuple[tuple[MsgRoute, Message], ...]
+    memo: str
+    timeout_height: int
+    fee: tuple[Coin, ...]
+    gas_limit: int
+    signers: tuple[bytes, ...]  # 20-byte addresses, in order of first appearance in messages
+    signer_infos: tuple[SignerInfo, ...]
+    signatures: tuple[bytes, ...]
+
+    @property
+    def hash(self) -> bytes:
+        """CometBFT's tx hash: sha256 of the raw bytes."""
+        return hashlib.sha256(self.raw).digest()
+
+    def sign_bytes(self, chain_id: str, account_number: int) -> bytes:
+        """The SIGN_MODE_DIRECT bytes a signer signs."""
+        return tx_pb2.SignDoc(
+            body_bytes=self.body_bytes,
+            auth_info_bytes=self.auth_info_bytes,
+            chain_id=chain_id,
+            account_number=account_number,
+        ).SerializeToString()
+
+
+def parse_coins(coins: list) -> tuple[Coin, ...]:
+    """Validate protobuf coins: known-shape denoms, positive integer amounts, no duplicates."""
+    out: list[Coin] = []
+    for coin in coins:
+        if not DENOM_RE.match(coin.denom):
+            raise ErrInvalidCoins(f"invalid denom {coin.denom!r}")
+        if not coin.amount.isdigit() or len(coin.amount) > 78:
+            raise ErrInvalidCoins(f"invalid amount {coin.amount!r} for {coin.denom}")
+        amount = int(coin.amount)
+        if amount <= 0 or amount > MAX_AMOUNT:
+            raise ErrInvalidCoins(f"amount of {coin.denom} must be positive, got {coin.amount}")
+        out.append(Coin(coin.denom, amount))
+    if len({c.denom for c in out}) != len(out):
+        raise ErrInvalidCoins("duplicate denom")
+    return tuple(out)
+
+
+def _parse(message: Message, data: bytes, what: str) -> None:
+    try:
+        message.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ErrTxDecode(f"cannot decode {what}: {exc}") from None
+
+
+def _decode_msgs(body: tx_pb2.TxBody, router: Router) -> tuple[tuple[MsgRoute, Message], ...]:
+    if not body.messages:
+        raise ErrTxDecode("transaction has no messages")
+    if len(body.messages) > MAX_MESSAGES:
+        raise ErrTxDecode(f"transaction has {len(body.messages)} messages, limit {MAX_MESSAGES}")
+    out = []
+    for any_msg in body.messages:
+        route = router.msg_route(any_msg.type_url)
+        msg = route.msg_class()
+        _parse(msg, any_msg.value, any_msg.type_url)
+        out.append((route, msg))
+    return tuple(out)
+
+
+def _signers(msgs: tuple[tuple[MsgRoute, Message], ...]) -> tuple[bytes, ...]:
+    signers: list[bytes] = []
+    for route, msg in msgs:
+        for field in route.signer_fields:
+            address = crypto.from_bech32(getattr(msg, field))
+            if address not in signers:
+                signers.append(address)
+    return tuple(signers)
+
+
+def _signer_infos(auth_info: tx_pb2.AuthInfo) -> tuple[SignerInfo, ...]:
+    infos = []
+    for info in auth_info.signer_infos:
+        if info.mode_info.single.mode != signing_pb2.SIGN_MODE_DIRECT:
+            raise ErrNotSupported("only SIGN_MODE_DIRECT single signatures are supported")
+        pubkey = None
+        if info.HasField("public_key"):
+            if info.public_key.type_url != SECP256K1_PUBKEY_URL:
+                raise ErrInvalidPubKey(f"unsupported public key type {info.public_key.type_url!r}")
+            key = secp256k1_pb2.PubKey()
+            _parse(key, info.public_key.value, "public key")
+            pubkey = key.key
+            crypto.address_from_secp256k1(pubkey)  # validates length and format
+        infos.append(SignerInfo(pubkey=pubkey, sequence=info.sequence))
+    return tuple(infos)
+
+
+def decode_tx(
+    raw: bytes, router: Router, *, max_signatures: int = 7, allow_zero_gas: bool = False
+) -> DecodedTx:
+    """Decode and structurally validate a ``TxRaw`` (Cosmos ``ValidateBasic``); no state read.
+
+    ``allow_zero_gas`` is for simulation, where clients send a gas limit of 0.
+    """
+    tx_raw, body, auth_info = tx_pb2.TxRaw(), tx_pb2.TxBody(), tx_pb2.AuthInfo()
+    _parse(tx_raw, raw, "TxRaw")
+    _parse(body, tx_raw.body_bytes, "TxBody")
+    _parse(auth_info, tx_raw.auth_info_bytes, "AuthInfo")
+    msgs = _decode_msgs(body, router)
+    signers = _signers(msgs)
+    infos = _signer_infos(auth_info)
+    signatures = tuple(tx_raw.signatures)
+    if not signatures:
+        raise ErrNoSignatures("transaction carries no signatures")
+    if len(signatures) > max_signatures:
+        raise ErrTooManySignatures(f"{len(signatures)} signatures, limit {max_signatures}")
+    if not len(signatures) == len(infos) == len(signers):
+        raise ErrUnauthorized(
+            f"wrong number of signers; expected {len(signers)}, got {len(infos)} signer infos "
+            f"and {len(signatures)} signatures"
+        )
+    gas_limit = auth_info.fee.gas_limit
+    if gas_limit <= 0 and not allow_zero_gas:
+        raise ErrInvalidGasLimit("gas limit must be positive")
+    return DecodedTx(
+        raw=raw,
+        body_bytes=tx_raw.body_bytes,
+        auth_info_bytes=tx_raw.auth_info_bytes,
+        msgs=msgs,
+        memo=body.memo,
+        timeout_height=body.timeout_height,
+        fee=parse_coins(list(auth_info.fee.amount)),
+        gas_limit=gas_limit,
+        signers=signers,
+        signer_infos=infos,
+        signatures=signatures,
+    )

@@ -1,0 +1,24 @@
+"""auth genesis: params only (accounts come from bank balances and later transactions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format
+
+import chain.pb  # noqa: F401
+from chain.context import Context
+from infera.auth.v1 import genesis_pb2
+from modules.auth.keeper import AccountKeeper
+from modules.auth.params import default_params
+
+
+def init_genesis(ctx: Context, keeper: AccountKeeper, data: dict[str, Any]) -> None:
+    genesis = json_format.ParseDict(data, genesis_pb2.GenesisState())
+    params = genesis.params if genesis.HasField("params") else default_params()
+    keeper.set_params(ctx, params)
+
+
+def export_genesis(ctx: Context, keeper: AccountKeeper) -> dict[str, Any]:
+    genesis = genesis_pb2.GenesisState(params=keeper.get_params(ctx))
+    return json_format.MessageToDict(genesis, preserving_proto_field_name=True)

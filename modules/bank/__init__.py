@@ -1,0 +1,1 @@
+"""bank: balances, transfers (MsgSend) and total supply."""

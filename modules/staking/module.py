@@ -1,0 +1,52 @@
+"""The staking module as the app sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import chain.pb  # noqa: F401
+from chain.context import Context
+from chain.module import MsgRoute, QueryRoute
+from infera.staking.v1 import query_pb2, tx_pb2
+from modules.staking import abci, genesis, msg_server, query_server
+from modules.staking.keeper import StakingKeeper
+
+_SVC = "/infera.staking.v1.Query/"
+
+
+class StakingModule:
+    name = "staking"
+
+    def __init__(self, keeper: StakingKeeper) -> None:
+        self.keeper = keeper
+
+    def msg_routes(self) -> Sequence[MsgRoute]:
+        return (
+            MsgRoute("/infera.staking.v1.MsgCreateValidator", tx_pb2.MsgCreateValidator,
+                     lambda ctx, msg: msg_server.create_validator(ctx, self.keeper, msg),
+                     ("operator_address",)),
+        )
+
+    def query_routes(self) -> Sequence[QueryRoute]:
+        k = self.keeper
+        return (
+            QueryRoute(_SVC + "Validators", query_pb2.QueryValidatorsRequest,
+                       lambda ctx, req: query_server.validators(ctx, k, req)),
+            QueryRoute(_SVC + "Validator", query_pb2.QueryValidatorRequest,
+                       lambda ctx, req: query_server.validator(ctx, k, req)),
+            QueryRoute(_SVC + "Params", query_pb2.QueryParamsRequest,
+                       lambda ctx, req: query_server.params(ctx, k, req)),
+        )
+
+    def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
+        genesis.init_genesis(ctx, self.keeper, data)
+
+    def export_genesis(self, ctx: Context) -> dict[str, Any]:
+        return genesis.export_genesis(ctx, self.keeper)
+
+    def begin_block(self, ctx: Context, misbehavior: Sequence[Any]) -> None:
+        abci.process_misbehavior(ctx, self.keeper, misbehavior)
+
+    def end_block(self, ctx: Context) -> None:
+        abci.process_power_updates(ctx, self.keeper)
