@@ -110,7 +110,13 @@ class AnteHandler:
             self.bank.send_coins_to_module(ctx, tx.signers[0], FEE_COLLECTOR, tx.fee)
 
     def _check_signer(
-        self, ctx: Context, tx: DecodedTx, index: int, signer: bytes, params: AnteParams, *,
+        self,
+        ctx: Context,
+        tx: DecodedTx,
+        index: int,
+        signer: bytes,
+        params: AnteParams,
+        *,
         verify: bool,
     ) -> None:
         info, signature = tx.signer_infos[index], tx.signatures[index]
@@ -158,7 +164,9 @@ def check_fee(tx: DecodedTx, params: AnteParams) -> None:
     paid = sum(c.amount for c in tx.fee if c.denom == params.fee_denom)
     if paid < required:
         got = ",".join(f"{c.amount}{c.denom}" for c in tx.fee) or f"0{params.fee_denom}"
-        raise ErrInsufficientFee(f"insufficient fees; got: {got} required: {required}{params.fee_denom}")
+        raise ErrInsufficientFee(
+            f"insufficient fees; got: {got} required: {required}{params.fee_denom}"
+        )
 
 
 def resolve_pubkey(stored: bytes | None, provided: bytes | None, signer: bytes) -> bytes:

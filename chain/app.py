@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import chain.pb  # noqa: F401
+
 import structlog
 
-import chain.pb  # noqa: F401
 from chain.context import BlockInfo, Context, ExecMode
 from chain.errors import ChainError
 from chain.events import EventManager
@@ -51,14 +52,19 @@ class InferaApp:
     """The ABCI application: wires the store, the modules and the transaction runner."""
 
     def __init__(
-        self, *, store: CommitStore, modules: Sequence[Module], runner: TxRunner,
-        router: Router, options: AppOptions = AppOptions(),
+        self,
+        *,
+        store: CommitStore,
+        modules: Sequence[Module],
+        runner: TxRunner,
+        router: Router,
+        options: AppOptions | None = None,
     ) -> None:
         self.store = store
         self.modules = list(modules)
         self.router = router
         self.runner = runner
-        self.options = options
+        self.options = options or AppOptions()
         self.queries = QueryService(store=store, router=router, block_info=self._query_block)
         self._pending: CacheStore | None = None  # InitChain + FinalizeBlock writes until Commit
         self._pending_height = 0
@@ -67,7 +73,6 @@ class InferaApp:
         self.chain_id = (store.get_meta(META_CHAIN_ID) or b"").decode()  # set by InitChain
 
     # -- helpers -------------------------------------------------------------------------------
-
 
     def _last_time_ns(self) -> int:
         raw = self.store.get_meta(META_BLOCK_TIME)
@@ -136,8 +141,11 @@ class InferaApp:
         mode = ExecMode.RECHECK if req.type == abci.RECHECK else ExecMode.CHECK
         outcome = self.runner.run(self._check, req.tx, mode, self._check_block())
         return abci.ResponseCheckTx(
-            code=outcome.code, codespace=outcome.codespace, log=outcome.log,
-            gas_wanted=outcome.gas_wanted, gas_used=outcome.gas_used,
+            code=outcome.code,
+            codespace=outcome.codespace,
+            log=outcome.log,
+            gas_wanted=outcome.gas_wanted,
+            gas_used=outcome.gas_used,
         )
 
     def simulate(self, tx_bytes: bytes) -> TxOutcome:
@@ -260,8 +268,12 @@ def _time_ns(timestamp: Any) -> int:
 
 def _exec_result(outcome: TxOutcome) -> abci.ExecTxResult:
     return abci.ExecTxResult(
-        code=outcome.code, codespace=outcome.codespace, log=outcome.log, data=outcome.data,
-        gas_wanted=outcome.gas_wanted, gas_used=outcome.gas_used,
+        code=outcome.code,
+        codespace=outcome.codespace,
+        log=outcome.log,
+        data=outcome.data,
+        gas_wanted=outcome.gas_wanted,
+        gas_used=outcome.gas_used,
         events=[e.to_abci() for e in outcome.events],
     )
 
@@ -270,4 +282,3 @@ def _validator_update(update: Any) -> abci.ValidatorUpdate:
     return abci.ValidatorUpdate(
         pub_key=keys_pb2.PublicKey(ed25519=update.pubkey_ed25519), power=update.power
     )
-

@@ -27,7 +27,9 @@ MAX_BECH32_LENGTH = 90
 def address_from_secp256k1(pubkey: bytes) -> bytes:
     """The 20-byte account address of a compressed secp256k1 public key."""
     if len(pubkey) != SECP256K1_PUBKEY_LENGTH or pubkey[0] not in (2, 3):
-        raise ErrInvalidPubKey(f"secp256k1 public key must be 33 compressed bytes, got {len(pubkey)}")
+        raise ErrInvalidPubKey(
+            f"secp256k1 public key must be 33 compressed bytes, got {len(pubkey)}"
+        )
     return hashlib.new("ripemd160", hashlib.sha256(pubkey).digest()).digest()
 
 

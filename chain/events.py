@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import chain.pb  # noqa: F401
+
 from tendermint.abci import types_pb2 as abci
 
 
@@ -29,7 +30,8 @@ class Event:
         return abci.Event(
             type=self.type,
             attributes=[
-                abci.EventAttribute(key=a.key, value=a.value, index=a.index) for a in self.attributes
+                abci.EventAttribute(key=a.key, value=a.value, index=a.index)
+                for a in self.attributes
             ],
         )
 

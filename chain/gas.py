@@ -68,7 +68,9 @@ class GasKVStore:
 
     def set(self, key: bytes, value: bytes) -> None:
         self._meter.consume(self._config.write_cost_flat, "WriteFlat")
-        self._meter.consume(self._config.write_cost_per_byte * (len(key) + len(value)), "WritePerByte")
+        self._meter.consume(
+            self._config.write_cost_per_byte * (len(key) + len(value)), "WritePerByte"
+        )
         self.parent.set(key, value)
 
     def delete(self, key: bytes) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import chain.pb  # noqa: F401
+
 from google.protobuf.message import DecodeError, Message
 
-import chain.pb  # noqa: F401
 from chain.context import BlockInfo, Context, ExecMode
 from chain.errors import ChainError, ErrInvalidRequest, ErrNotSupported
 from chain.module import Router
@@ -75,10 +76,16 @@ class QueryService:
         """A query context over the state at ``height`` (0 = latest)."""
         resolved = self.resolve_height(height)
         view: KVStore = (
-            self.store.latest() if resolved == self.store.last_height else HistoricalView(self.store, resolved)
+            self.store.latest()
+            if resolved == self.store.last_height
+            else HistoricalView(self.store, resolved)
         )
         block = self.block_info()
-        return Context(store=view, block=BlockInfo(block.chain_id, resolved, block.time_ns), mode=ExecMode.QUERY)
+        return Context(
+            store=view,
+            block=BlockInfo(block.chain_id, resolved, block.time_ns),
+            mode=ExecMode.QUERY,
+        )
 
     def run(self, path: str, request: Message, height: int = 0) -> Message:
         """Run a registered query with an already-decoded request."""
@@ -94,7 +101,9 @@ class QueryService:
             try:
                 request.ParseFromString(req.data)
             except DecodeError as exc:
-                raise ErrInvalidRequest(f"cannot decode {route.request_class.__name__}: {exc}") from None
+                raise ErrInvalidRequest(
+                    f"cannot decode {route.request_class.__name__}: {exc}"
+                ) from None
             ctx = self.context(req.height)
             response = route.handler(ctx, request)
             return abci.ResponseQuery(value=response.SerializeToString(), height=ctx.block.height)
@@ -111,7 +120,9 @@ class QueryService:
         value, proof = self.store.prove(req.data, height)
         op = proof_pb2.ProofOp(type=PROOF_OP_TYPE, key=req.data, data=encode_proof(proof))
         return abci.ResponseQuery(
-            key=req.data, value=value or b"", height=height,
+            key=req.data,
+            value=value or b"",
+            height=height,
             proof_ops=proof_pb2.ProofOps(ops=[op]),
             info="exists" if value is not None else "absent",
         )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import chain.pb  # noqa: F401
+
 import structlog
 from google.protobuf import any_pb2
 
-import chain.pb  # noqa: F401
 from chain import crypto
 from chain.ante import AnteHandler
 from chain.context import BlockInfo, Context, ExecMode
@@ -59,7 +60,9 @@ class TxRunner:
         meter = GasMeter(INFINITE_GAS)
         try:
             if len(raw) > self.max_tx_bytes:
-                raise ErrTxTooLarge(f"tx of {len(raw)} bytes exceeds the limit of {self.max_tx_bytes}")
+                raise ErrTxTooLarge(
+                    f"tx of {len(raw)} bytes exceeds the limit of {self.max_tx_bytes}"
+                )
             tx = decode_tx(raw, self.router, allow_zero_gas=mode == ExecMode.SIMULATE)
             outcome.gas_wanted = tx.gas_limit
             if mode != ExecMode.SIMULATE:
@@ -76,8 +79,13 @@ class TxRunner:
         return outcome
 
     def _run_ante(
-        self, parent: KVStore, tx: DecodedTx, mode: ExecMode, block: BlockInfo,
-        meter: GasMeter, outcome: TxOutcome,
+        self,
+        parent: KVStore,
+        tx: DecodedTx,
+        mode: ExecMode,
+        block: BlockInfo,
+        meter: GasMeter,
+        outcome: TxOutcome,
     ) -> None:
         cache = CacheStore(parent)
         ctx = Context(store=GasKVStore(cache, meter), block=block, mode=mode, gas=meter)
@@ -87,8 +95,13 @@ class TxRunner:
         outcome.events.extend(tx_events(tx, block.chain_id))
 
     def _run_msgs(
-        self, parent: KVStore, tx: DecodedTx, mode: ExecMode, block: BlockInfo,
-        meter: GasMeter, outcome: TxOutcome,
+        self,
+        parent: KVStore,
+        tx: DecodedTx,
+        mode: ExecMode,
+        block: BlockInfo,
+        meter: GasMeter,
+        outcome: TxOutcome,
     ) -> None:
         cache = CacheStore(parent)
         ctx = Context(store=GasKVStore(cache, meter), block=block, mode=mode, gas=meter)
@@ -115,8 +128,14 @@ def tx_events(tx: DecodedTx, chain_id: str) -> list[Event]:
     """The ``tx`` events Cosmos emits for every included transaction (searchable by payer)."""
     fee = ",".join(f"{c.amount}{c.denom}" for c in tx.fee)
     events = [
-        Event("tx", (attr("fee", fee), attr("fee_payer", crypto.to_bech32(tx.signers[0]), index=True)))
+        Event(
+            "tx", (attr("fee", fee), attr("fee_payer", crypto.to_bech32(tx.signers[0]), index=True))
+        )
     ]
     for signer, info in zip(tx.signers, tx.signer_infos, strict=True):
-        events.append(Event("tx", (attr("acc_seq", f"{crypto.to_bech32(signer)}/{info.sequence}", index=True),)))
+        events.append(
+            Event(
+                "tx", (attr("acc_seq", f"{crypto.to_bech32(signer)}/{info.sequence}", index=True),)
+            )
+        )
     return events

@@ -10,9 +10,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+import chain.pb  # noqa: F401
+
 from google.protobuf.message import DecodeError, Message
 
-import chain.pb  # noqa: F401
 from chain import crypto
 from chain.errors import (
     ErrInvalidCoins,

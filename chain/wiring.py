@@ -32,8 +32,9 @@ def build_modules() -> tuple[list[Module], AccountKeeper, BankKeeper]:
     return modules, accounts, bank
 
 
-def build_app(store: CommitStore, options: AppOptions = AppOptions()) -> InferaApp:
+def build_app(store: CommitStore, options: AppOptions | None = None) -> InferaApp:
     """The full Infera application over ``store``."""
+    options = options or AppOptions()
     modules, accounts, bank = build_modules()
     router = Router()
     for module in modules:

@@ -12,9 +12,11 @@ import pathlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import chain.pb  # noqa: F401
+
+from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
-import chain.pb  # noqa: F401
 from chain import crypto
 from chain.store import CommitStore
 from chain.wiring import build_app
@@ -23,7 +25,6 @@ from cosmos.base.v1beta1 import coin_pb2
 from cosmos.crypto.secp256k1 import keys_pb2 as secp_pb2
 from cosmos.tx.signing.v1beta1 import signing_pb2
 from cosmos.tx.v1beta1 import tx_pb2
-from google.protobuf import any_pb2
 from tendermint.abci import types_pb2 as abci
 from tendermint.types import params_pb2
 
@@ -67,7 +68,10 @@ def validator_pubkey(name: str) -> bytes:
 def genesis_app_state(keys: Sequence[Key], validators: Sequence[Key]) -> dict:
     """Funded accounts plus one bonded validator per operator key."""
     pool = crypto.to_bech32(crypto.module_address("bonded_tokens_pool"))
-    balances = [{"address": k.bech32, "coins": [{"denom": DENOM, "amount": str(INITIAL_BALANCE)}]} for k in keys]
+    balances = [
+        {"address": k.bech32, "coins": [{"denom": DENOM, "amount": str(INITIAL_BALANCE)}]}
+        for k in keys
+    ]
     if validators:
         total = str(VALIDATOR_BOND * len(validators))
         balances.append({"address": pool, "coins": [{"denom": DENOM, "amount": total}]})
@@ -97,16 +101,22 @@ def consensus_params() -> params_pb2.ConsensusParams:
 
 def init_chain_request(app_state: dict, chain_id: str = CHAIN_ID) -> abci.RequestInitChain:
     req = abci.RequestInitChain(
-        chain_id=chain_id, initial_height=1, app_state_bytes=json.dumps(app_state).encode(),
+        chain_id=chain_id,
+        initial_height=1,
+        app_state_bytes=json.dumps(app_state).encode(),
         consensus_params=consensus_params(),
     )
     req.time.seconds = GENESIS_TIME
     return req
 
 
-def finalize_request(height: int, txs: Sequence[bytes], misbehavior: Sequence = ()) -> abci.RequestFinalizeBlock:
+def finalize_request(
+    height: int, txs: Sequence[bytes], misbehavior: Sequence = ()
+) -> abci.RequestFinalizeBlock:
     req = abci.RequestFinalizeBlock(
-        txs=list(txs), height=height, hash=hashlib.sha256(b"block%d" % height).digest(),
+        txs=list(txs),
+        height=height,
+        hash=hashlib.sha256(b"block%d" % height).digest(),
         misbehavior=list(misbehavior),
     )
     req.time.seconds = GENESIS_TIME + height
@@ -114,9 +124,17 @@ def finalize_request(height: int, txs: Sequence[bytes], misbehavior: Sequence = 
 
 
 def build_tx(
-    msgs: Sequence[Message], signers: Sequence[Key], *, sequences: Sequence[int], account_numbers: Sequence[int],
-    chain_id: str = CHAIN_ID, fee: int = 10_000, gas: int = 200_000, memo: str = "",
-    include_pubkey: bool = True, timeout_height: int = 0,
+    msgs: Sequence[Message],
+    signers: Sequence[Key],
+    *,
+    sequences: Sequence[int],
+    account_numbers: Sequence[int],
+    chain_id: str = CHAIN_ID,
+    fee: int = 10_000,
+    gas: int = 200_000,
+    memo: str = "",
+    include_pubkey: bool = True,
+    timeout_height: int = 0,
 ) -> bytes:
     """Sign a transaction exactly as a Cosmos client does (SIGN_MODE_DIRECT)."""
     body = tx_pb2.TxBody(memo=memo, timeout_height=timeout_height)
@@ -135,14 +153,27 @@ def build_tx(
     body_bytes, auth_bytes = body.SerializeToString(), auth.SerializeToString()
     sigs = []
     for key, number in zip(signers, account_numbers, strict=True):
-        doc = tx_pb2.SignDoc(body_bytes=body_bytes, auth_info_bytes=auth_bytes, chain_id=chain_id, account_number=number)
+        doc = tx_pb2.SignDoc(
+            body_bytes=body_bytes,
+            auth_info_bytes=auth_bytes,
+            chain_id=chain_id,
+            account_number=number,
+        )
         sigs.append(crypto.sign_secp256k1(key.private, doc.SerializeToString()))
-    return tx_pb2.TxRaw(body_bytes=body_bytes, auth_info_bytes=auth_bytes, signatures=sigs).SerializeToString()
+    return tx_pb2.TxRaw(
+        body_bytes=body_bytes, auth_info_bytes=auth_bytes, signatures=sigs
+    ).SerializeToString()
 
 
-def send_msg(sender: Key, recipient: bytes | str, amount: int, denom: str = DENOM) -> bank_tx.MsgSend:
+def send_msg(
+    sender: Key, recipient: bytes | str, amount: int, denom: str = DENOM
+) -> bank_tx.MsgSend:
     to = recipient if isinstance(recipient, str) else crypto.to_bech32(recipient)
-    return bank_tx.MsgSend(from_address=sender.bech32, to_address=to, amount=[coin_pb2.Coin(denom=denom, amount=str(amount))])
+    return bank_tx.MsgSend(
+        from_address=sender.bech32,
+        to_address=to,
+        amount=[coin_pb2.Coin(denom=denom, amount=str(amount))],
+    )
 
 
 @dataclass
@@ -164,7 +195,9 @@ class TestChain:
         self.sequences = {k.address: 0 for k in self.keys + self.validators}
 
     def init(self) -> abci.ResponseInitChain:
-        return self.app.init_chain(init_chain_request(genesis_app_state(self.keys, self.validators)))
+        return self.app.init_chain(
+            init_chain_request(genesis_app_state(self.keys, self.validators))
+        )
 
     def reopen(self) -> None:
         """Close and reopen the store and the app, as a restarted node does."""
@@ -172,7 +205,9 @@ class TestChain:
         self.store = CommitStore(str(self.path / "app.db"), keep_recent=self.keep_recent)
         self.app = build_app(self.store)
 
-    def block(self, txs: Sequence[bytes] = (), misbehavior: Sequence = ()) -> abci.ResponseFinalizeBlock:
+    def block(
+        self, txs: Sequence[bytes] = (), misbehavior: Sequence = ()
+    ) -> abci.ResponseFinalizeBlock:
         """Finalize and commit the next block; returns FinalizeBlock's response."""
         self.height += 1
         response = self.app.finalize_block(finalize_request(self.height, txs, misbehavior))
@@ -180,10 +215,14 @@ class TestChain:
         return response
 
     def account_number(self, key: Key) -> int:
-        from modules.auth.keeper import AccountKeeper
         from chain.context import BlockInfo, Context, ExecMode
+        from modules.auth.keeper import AccountKeeper
 
-        ctx = Context(store=self.store.latest(), block=BlockInfo(CHAIN_ID, self.height, 0), mode=ExecMode.QUERY)
+        ctx = Context(
+            store=self.store.latest(),
+            block=BlockInfo(CHAIN_ID, self.height, 0),
+            mode=ExecMode.QUERY,
+        )
         account = AccountKeeper().get_account(ctx, key.address)
         assert account is not None, f"{key.name} has no account"
         return account.account_number
@@ -202,12 +241,17 @@ class TestChain:
         return self.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.NEW))
 
     def query(self, path: str, request: Message, height: int = 0) -> abci.ResponseQuery:
-        return self.app.query(abci.RequestQuery(path=path, data=request.SerializeToString(), height=height))
+        return self.app.query(
+            abci.RequestQuery(path=path, data=request.SerializeToString(), height=height)
+        )
 
     def balance(self, address: bytes, denom: str = DENOM) -> int:
         from cosmos.bank.v1beta1 import query_pb2
 
-        res = self.query("/cosmos.bank.v1beta1.Query/Balance", query_pb2.QueryBalanceRequest(address=crypto.to_bech32(address), denom=denom))
+        res = self.query(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            query_pb2.QueryBalanceRequest(address=crypto.to_bech32(address), denom=denom),
+        )
         assert res.code == 0, res.log
         out = query_pb2.QueryBalanceResponse()
         out.ParseFromString(res.value)
@@ -216,7 +260,9 @@ class TestChain:
     def supply(self, denom: str = DENOM) -> int:
         from cosmos.bank.v1beta1 import query_pb2
 
-        res = self.query("/cosmos.bank.v1beta1.Query/TotalSupply", query_pb2.QueryTotalSupplyRequest())
+        res = self.query(
+            "/cosmos.bank.v1beta1.Query/TotalSupply", query_pb2.QueryTotalSupplyRequest()
+        )
         out = query_pb2.QueryTotalSupplyResponse()
         out.ParseFromString(res.value)
         return sum(int(c.amount) for c in out.supply if c.denom == denom)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+import chain.pb  # noqa: F401
+
 import structlog
 
-import chain.pb  # noqa: F401
 from tendermint.abci import types_pb2 as abci
 
 log = structlog.get_logger("chain.abci")
@@ -122,7 +123,10 @@ class ABCIServer:
                 request.ParseFromString(await reader.readexactly(length))
                 response = dispatch(self.app, request)
                 writer.write(frame(response))
-                if request.WhichOneof("value") == "flush" or response.WhichOneof("value") == "exception":
+                if (
+                    request.WhichOneof("value") == "flush"
+                    or response.WhichOneof("value") == "exception"
+                ):
                     await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionResetError):
             log.debug("ABCI connection closed", peer=str(peer))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import chain.pb  # noqa: F401
+
 from google.protobuf import json_format
 
-import chain.pb  # noqa: F401
 from chain.context import Context
 from infera.auth.v1 import genesis_pb2
 from modules.auth.keeper import AccountKeeper

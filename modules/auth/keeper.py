@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context
 from chain.store import prefix_end

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import chain.pb  # noqa: F401
+
 from chain.context import Context
 from chain.module import MsgRoute, QueryRoute
 from cosmos.auth.v1beta1 import query_pb2

@@ -1,6 +1,7 @@
 """Default auth params (values follow the Cosmos SDK's defaults where one exists)."""
 
 import chain.pb  # noqa: F401
+
 from infera.auth.v1 import types_pb2
 
 FEE_DENOM = "uinfera"

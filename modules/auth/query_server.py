@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context
 from chain.errors import ErrNotFound
@@ -10,7 +11,9 @@ from cosmos.auth.v1beta1 import query_pb2
 from modules.auth.keeper import AccountKeeper
 
 
-def account(ctx: Context, keeper: AccountKeeper, req: query_pb2.QueryAccountRequest) -> query_pb2.QueryAccountResponse:
+def account(
+    ctx: Context, keeper: AccountKeeper, req: query_pb2.QueryAccountRequest
+) -> query_pb2.QueryAccountResponse:
     """The account at an address, as an Any of ``/cosmos.auth.v1beta1.BaseAccount``."""
     found = keeper.get_account(ctx, crypto.from_bech32(req.address))
     if found is None:

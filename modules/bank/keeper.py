@@ -29,7 +29,7 @@ class BankKeeper:
     def get_all_balances(self, ctx: Context, address: bytes) -> list[Coin]:
         prefix = keys.BALANCE + address
         return [
-            Coin(key[len(prefix):].decode(), int(value))
+            Coin(key[len(prefix) :].decode(), int(value))
             for key, value in ctx.store.iterate(prefix, prefix_end(prefix))
         ]
 
@@ -39,13 +39,13 @@ class BankKeeper:
 
     def iterate_supply(self, ctx: Context) -> Iterator[Coin]:
         for key, value in ctx.store.iterate(keys.SUPPLY, prefix_end(keys.SUPPLY)):
-            yield Coin(key[len(keys.SUPPLY):].decode(), int(value))
+            yield Coin(key[len(keys.SUPPLY) :].decode(), int(value))
 
     def iterate_balances(self, ctx: Context) -> Iterator[tuple[bytes, Coin]]:
         """Every (address, coin) in key order (genesis export, invariants)."""
         start = len(keys.BALANCE)
         for key, value in ctx.store.iterate(keys.BALANCE, prefix_end(keys.BALANCE)):
-            yield key[start:start + 20], Coin(key[start + 20:].decode(), int(value))
+            yield key[start : start + 20], Coin(key[start + 20 :].decode(), int(value))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -66,19 +66,33 @@ class BankKeeper:
         for coin in coins:
             balance = self.get_balance(ctx, address, coin.denom)
             if balance < coin.amount:
-                raise ErrInsufficientFunds(f"spendable balance {balance}{coin.denom} is smaller than {coin.amount}{coin.denom}")
+                raise ErrInsufficientFunds(
+                    f"spendable balance {balance}{coin.denom} is smaller than {coin.amount}{coin.denom}"
+                )
             self._set_balance(ctx, address, coin.denom, balance - coin.amount)
-        ctx.events.emit("coin_spent", attr("spender", crypto.to_bech32(address), index=True), attr("amount", format_coins(coins)))
+        ctx.events.emit(
+            "coin_spent",
+            attr("spender", crypto.to_bech32(address), index=True),
+            attr("amount", format_coins(coins)),
+        )
 
     def add_coins(self, ctx: Context, address: bytes, coins: Sequence[Coin]) -> None:
         self.accounts.ensure_account(ctx, address)
         for coin in coins:
             if coin.amount < 0:
                 raise ErrInvalidCoins(f"negative amount {coin.amount}{coin.denom}")
-            self._set_balance(ctx, address, coin.denom, self.get_balance(ctx, address, coin.denom) + coin.amount)
-        ctx.events.emit("coin_received", attr("receiver", crypto.to_bech32(address), index=True), attr("amount", format_coins(coins)))
+            self._set_balance(
+                ctx, address, coin.denom, self.get_balance(ctx, address, coin.denom) + coin.amount
+            )
+        ctx.events.emit(
+            "coin_received",
+            attr("receiver", crypto.to_bech32(address), index=True),
+            attr("amount", format_coins(coins)),
+        )
 
-    def send_coins(self, ctx: Context, sender: bytes, recipient: bytes, coins: Sequence[Coin]) -> None:
+    def send_coins(
+        self, ctx: Context, sender: bytes, recipient: bytes, coins: Sequence[Coin]
+    ) -> None:
         """Move coins between two accounts; creates the recipient's account if needed."""
         self.subtract_coins(ctx, sender, coins)
         self.add_coins(ctx, recipient, coins)
@@ -89,13 +103,19 @@ class BankKeeper:
             attr("amount", format_coins(coins)),
         )
 
-    def send_coins_to_module(self, ctx: Context, sender: bytes, module: str, coins: Sequence[Coin]) -> None:
+    def send_coins_to_module(
+        self, ctx: Context, sender: bytes, module: str, coins: Sequence[Coin]
+    ) -> None:
         self.send_coins(ctx, sender, crypto.module_address(module), coins)
 
-    def send_coins_from_module(self, ctx: Context, module: str, recipient: bytes, coins: Sequence[Coin]) -> None:
+    def send_coins_from_module(
+        self, ctx: Context, module: str, recipient: bytes, coins: Sequence[Coin]
+    ) -> None:
         self.send_coins(ctx, crypto.module_address(module), recipient, coins)
 
-    def send_coins_between_modules(self, ctx: Context, sender: str, recipient: str, coins: Sequence[Coin]) -> None:
+    def send_coins_between_modules(
+        self, ctx: Context, sender: str, recipient: str, coins: Sequence[Coin]
+    ) -> None:
         self.send_coins(ctx, crypto.module_address(sender), crypto.module_address(recipient), coins)
 
     def mint_coins(self, ctx: Context, address: bytes, coins: Sequence[Coin]) -> None:

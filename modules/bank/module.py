@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import chain.pb  # noqa: F401
+
 from chain.context import Context
 from chain.module import MsgRoute, QueryRoute
 from cosmos.bank.v1beta1 import query_pb2, tx_pb2
@@ -21,19 +22,32 @@ class BankModule:
 
     def msg_routes(self) -> Sequence[MsgRoute]:
         return (
-            MsgRoute("/cosmos.bank.v1beta1.MsgSend", tx_pb2.MsgSend,
-                     lambda ctx, msg: msg_server.send(ctx, self.keeper, msg), ("from_address",)),
+            MsgRoute(
+                "/cosmos.bank.v1beta1.MsgSend",
+                tx_pb2.MsgSend,
+                lambda ctx, msg: msg_server.send(ctx, self.keeper, msg),
+                ("from_address",),
+            ),
         )
 
     def query_routes(self) -> Sequence[QueryRoute]:
         k = self.keeper
         return (
-            QueryRoute("/cosmos.bank.v1beta1.Query/Balance", query_pb2.QueryBalanceRequest,
-                       lambda ctx, req: query_server.balance(ctx, k, req)),
-            QueryRoute("/cosmos.bank.v1beta1.Query/AllBalances", query_pb2.QueryAllBalancesRequest,
-                       lambda ctx, req: query_server.all_balances(ctx, k, req)),
-            QueryRoute("/cosmos.bank.v1beta1.Query/TotalSupply", query_pb2.QueryTotalSupplyRequest,
-                       lambda ctx, req: query_server.total_supply(ctx, k, req)),
+            QueryRoute(
+                "/cosmos.bank.v1beta1.Query/Balance",
+                query_pb2.QueryBalanceRequest,
+                lambda ctx, req: query_server.balance(ctx, k, req),
+            ),
+            QueryRoute(
+                "/cosmos.bank.v1beta1.Query/AllBalances",
+                query_pb2.QueryAllBalancesRequest,
+                lambda ctx, req: query_server.all_balances(ctx, k, req),
+            ),
+            QueryRoute(
+                "/cosmos.bank.v1beta1.Query/TotalSupply",
+                query_pb2.QueryTotalSupplyRequest,
+                lambda ctx, req: query_server.total_supply(ctx, k, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context
 from chain.errors import ErrInvalidCoins

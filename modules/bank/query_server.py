@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context
 from chain.errors import ErrInvalidRequest
@@ -12,15 +13,21 @@ from cosmos.base.v1beta1 import coin_pb2
 from modules.bank.keeper import BankKeeper
 
 
-def balance(ctx: Context, keeper: BankKeeper, req: query_pb2.QueryBalanceRequest) -> query_pb2.QueryBalanceResponse:
+def balance(
+    ctx: Context, keeper: BankKeeper, req: query_pb2.QueryBalanceRequest
+) -> query_pb2.QueryBalanceResponse:
     address = crypto.from_bech32(req.address)
     if not DENOM_RE.match(req.denom):
         raise ErrInvalidRequest(f"invalid denom {req.denom!r}")
     amount = keeper.get_balance(ctx, address, req.denom)
-    return query_pb2.QueryBalanceResponse(balance=coin_pb2.Coin(denom=req.denom, amount=str(amount)))
+    return query_pb2.QueryBalanceResponse(
+        balance=coin_pb2.Coin(denom=req.denom, amount=str(amount))
+    )
 
 
-def all_balances(ctx: Context, keeper: BankKeeper, req: query_pb2.QueryAllBalancesRequest) -> query_pb2.QueryAllBalancesResponse:
+def all_balances(
+    ctx: Context, keeper: BankKeeper, req: query_pb2.QueryAllBalancesRequest
+) -> query_pb2.QueryAllBalancesResponse:
     address = crypto.from_bech32(req.address)
     coins = keeper.get_all_balances(ctx, address)
     return query_pb2.QueryAllBalancesResponse(
@@ -28,7 +35,11 @@ def all_balances(ctx: Context, keeper: BankKeeper, req: query_pb2.QueryAllBalanc
     )
 
 
-def total_supply(ctx: Context, keeper: BankKeeper, req: query_pb2.QueryTotalSupplyRequest) -> query_pb2.QueryTotalSupplyResponse:
+def total_supply(
+    ctx: Context, keeper: BankKeeper, req: query_pb2.QueryTotalSupplyRequest
+) -> query_pb2.QueryTotalSupplyResponse:
     return query_pb2.QueryTotalSupplyResponse(
-        supply=[coin_pb2.Coin(denom=c.denom, amount=str(c.amount)) for c in keeper.iterate_supply(ctx)]
+        supply=[
+            coin_pb2.Coin(denom=c.denom, amount=str(c.amount)) for c in keeper.iterate_supply(ctx)
+        ]
     )

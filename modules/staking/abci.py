@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context, ValidatorUpdate
 from chain.events import attr
@@ -29,7 +30,9 @@ def process_misbehavior(ctx: Context, keeper: StakingKeeper, misbehavior: Sequen
         validator = keeper.get_validator(ctx, operator)
         if validator is None or validator.jailed:
             continue  # already punished for this key; CometBFT may report evidence twice
-        amount = logic.compute_slash_amount(int(validator.tokens), params.slash_fraction_double_sign)
+        amount = logic.compute_slash_amount(
+            int(validator.tokens), params.slash_fraction_double_sign
+        )
         if amount > 0:
             keeper.bank.burn_coins(ctx, keys.BONDED_POOL, [Coin(params.bond_denom, amount)])
         validator.tokens = str(int(validator.tokens) - amount)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import chain.pb  # noqa: F401
+
 from google.protobuf import json_format
 
-import chain.pb  # noqa: F401
 from chain import crypto
 from chain.context import Context
 from infera.staking.v1 import genesis_pb2
@@ -27,7 +28,9 @@ def init_genesis(ctx: Context, keeper: StakingKeeper, data: dict[str, Any]) -> N
         operator = crypto.from_bech32(validator.operator_address)
         validator.slashed = validator.slashed or "0"
         keeper.set_validator(ctx, operator, validator)
-        keeper.set_consensus_index(ctx, crypto.consensus_address(validator.consensus_pubkey), operator)
+        keeper.set_consensus_index(
+            ctx, crypto.consensus_address(validator.consensus_pubkey), operator
+        )
         total += int(validator.tokens)
     pool = keeper.bank.get_balance(ctx, crypto.module_address(keys.BONDED_POOL), params.bond_denom)
     if pool != total:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import chain.pb  # noqa: F401
+
 from chain.context import Context
 from chain.store import prefix_end
 from infera.staking.v1 import types_pb2
@@ -49,7 +50,7 @@ class StakingKeeper:
         for key, raw in ctx.store.iterate(keys.VALIDATOR, prefix_end(keys.VALIDATOR)):
             validator = types_pb2.Validator()
             validator.ParseFromString(raw)
-            yield key[len(keys.VALIDATOR):], validator
+            yield key[len(keys.VALIDATOR) :], validator
 
     def get_last_power(self, ctx: Context, operator: bytes) -> int:
         raw = ctx.store.get(keys.LAST_POWER + operator)

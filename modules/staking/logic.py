@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chain.fixed import Decimal
-
 import chain.pb  # noqa: F401
+
+from chain.fixed import Decimal
 from infera.staking.v1 import types_pb2
 
 MAX_MONIKER = 70

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import chain.pb  # noqa: F401
+
 from chain.context import Context
 from chain.module import MsgRoute, QueryRoute
 from infera.staking.v1 import query_pb2, tx_pb2
@@ -23,20 +24,32 @@ class StakingModule:
 
     def msg_routes(self) -> Sequence[MsgRoute]:
         return (
-            MsgRoute("/infera.staking.v1.MsgCreateValidator", tx_pb2.MsgCreateValidator,
-                     lambda ctx, msg: msg_server.create_validator(ctx, self.keeper, msg),
-                     ("operator_address",)),
+            MsgRoute(
+                "/infera.staking.v1.MsgCreateValidator",
+                tx_pb2.MsgCreateValidator,
+                lambda ctx, msg: msg_server.create_validator(ctx, self.keeper, msg),
+                ("operator_address",),
+            ),
         )
 
     def query_routes(self) -> Sequence[QueryRoute]:
         k = self.keeper
         return (
-            QueryRoute(_SVC + "Validators", query_pb2.QueryValidatorsRequest,
-                       lambda ctx, req: query_server.validators(ctx, k, req)),
-            QueryRoute(_SVC + "Validator", query_pb2.QueryValidatorRequest,
-                       lambda ctx, req: query_server.validator(ctx, k, req)),
-            QueryRoute(_SVC + "Params", query_pb2.QueryParamsRequest,
-                       lambda ctx, req: query_server.params(ctx, k, req)),
+            QueryRoute(
+                _SVC + "Validators",
+                query_pb2.QueryValidatorsRequest,
+                lambda ctx, req: query_server.validators(ctx, k, req),
+            ),
+            QueryRoute(
+                _SVC + "Validator",
+                query_pb2.QueryValidatorRequest,
+                lambda ctx, req: query_server.validator(ctx, k, req),
+            ),
+            QueryRoute(
+                _SVC + "Params",
+                query_pb2.QueryParamsRequest,
+                lambda ctx, req: query_server.params(ctx, k, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context
 from chain.events import attr
@@ -51,8 +52,11 @@ def create_validator(
     # mutate
     keeper.bank.send_coins_to_module(ctx, operator, keys.BONDED_POOL, [bond])
     validator = types_pb2.Validator(
-        operator_address=msg.operator_address, consensus_pubkey=msg.consensus_pubkey,
-        tokens=str(bond.amount), moniker=msg.moniker, slashed="0",
+        operator_address=msg.operator_address,
+        consensus_pubkey=msg.consensus_pubkey,
+        tokens=str(bond.amount),
+        moniker=msg.moniker,
+        slashed="0",
     )
     keeper.set_validator(ctx, operator, validator)
     keeper.set_consensus_index(ctx, consensus_address, operator)

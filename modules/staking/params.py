@@ -1,6 +1,7 @@
 """Default staking params."""
 
 import chain.pb  # noqa: F401
+
 from infera.staking.v1 import types_pb2
 
 BOND_DENOM = "uinfera"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import chain.pb  # noqa: F401
+
 from chain import crypto
 from chain.context import Context
 from infera.staking.v1 import query_pb2
@@ -10,16 +11,24 @@ from modules.staking.errors import ErrValidatorNotFound
 from modules.staking.keeper import StakingKeeper
 
 
-def validators(ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryValidatorsRequest) -> query_pb2.QueryValidatorsResponse:
-    return query_pb2.QueryValidatorsResponse(validators=[v for _, v in keeper.iterate_validators(ctx)])
+def validators(
+    ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryValidatorsRequest
+) -> query_pb2.QueryValidatorsResponse:
+    return query_pb2.QueryValidatorsResponse(
+        validators=[v for _, v in keeper.iterate_validators(ctx)]
+    )
 
 
-def validator(ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryValidatorRequest) -> query_pb2.QueryValidatorResponse:
+def validator(
+    ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryValidatorRequest
+) -> query_pb2.QueryValidatorResponse:
     found = keeper.get_validator(ctx, crypto.from_bech32(req.operator_address))
     if found is None:
         raise ErrValidatorNotFound(req.operator_address)
     return query_pb2.QueryValidatorResponse(validator=found)
 
 
-def params(ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryParamsRequest) -> query_pb2.QueryParamsResponse:
+def params(
+    ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryParamsRequest
+) -> query_pb2.QueryParamsResponse:
     return query_pb2.QueryParamsResponse(params=keeper.get_params(ctx))

@@ -11,12 +11,19 @@ import asyncio
 import socket
 import threading
 
+import chain.pb  # noqa: F401
+
 import pytest
 
-import chain.pb  # noqa: F401
 from chain.abci.server import ABCIServer, encode_varint
 from tendermint.abci import types_pb2 as abci
-from tests.harness import TestChain, finalize_request, genesis_app_state, init_chain_request, send_msg
+from tests.harness import (
+    TestChain,
+    finalize_request,
+    genesis_app_state,
+    init_chain_request,
+    send_msg,
+)
 
 
 class ScriptedCometBFT:
@@ -79,7 +86,10 @@ class Node:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
-        self.conns = {name: ScriptedCometBFT(self.port) for name in ("query", "snapshot", "mempool", "consensus")}
+        self.conns = {
+            name: ScriptedCometBFT(self.port)
+            for name in ("query", "snapshot", "mempool", "consensus")
+        }
 
     def stop(self) -> None:
         for conn in self.conns.values():
@@ -116,17 +126,29 @@ def test_start_rounds_and_commit_follow_the_protocol(node):
     tx = node.chain.tx(a, send_msg(a, b.address, 7), account_number=0)
     assert m.call(check_tx=abci.RequestCheckTx(tx=tx, type=abci.NEW)).check_tx.code == 0
     # round 0: a proposal with a garbage tx is rejected (never UNKNOWN)
-    prep = c.call(prepare_proposal=abci.RequestPrepareProposal(txs=[tx, b"junk"], max_tx_bytes=1 << 20, height=1)).prepare_proposal
+    prep = c.call(
+        prepare_proposal=abci.RequestPrepareProposal(
+            txs=[tx, b"junk"], max_tx_bytes=1 << 20, height=1
+        )
+    ).prepare_proposal
     assert list(prep.txs) == [tx]  # undecodable txs are dropped
-    bad = c.call(process_proposal=abci.RequestProcessProposal(txs=[b"junk"], height=1)).process_proposal
+    bad = c.call(
+        process_proposal=abci.RequestProcessProposal(txs=[b"junk"], height=1)
+    ).process_proposal
     assert bad.status == abci.ResponseProcessProposal.REJECT
     # round 1: the good proposal is accepted; state untouched by proposals
     good = c.call(process_proposal=abci.RequestProcessProposal(txs=[tx], height=1)).process_proposal
     assert good.status == abci.ResponseProcessProposal.ACCEPT
     ext = c.call(extend_vote=abci.RequestExtendVote(height=1)).extend_vote
-    ok = c.call(verify_vote_extension=abci.RequestVerifyVoteExtension(vote_extension=ext.vote_extension, height=1))
+    ok = c.call(
+        verify_vote_extension=abci.RequestVerifyVoteExtension(
+            vote_extension=ext.vote_extension, height=1
+        )
+    )
     assert ok.verify_vote_extension.status == abci.ResponseVerifyVoteExtension.ACCEPT
-    weird = c.call(verify_vote_extension=abci.RequestVerifyVoteExtension(vote_extension=b"\xff" * 9, height=1))
+    weird = c.call(
+        verify_vote_extension=abci.RequestVerifyVoteExtension(vote_extension=b"\xff" * 9, height=1)
+    )
     assert weird.verify_vote_extension.status == abci.ResponseVerifyVoteExtension.REJECT
     # FinalizeBlock: exactly one result per tx, garbage included
     fin = c.call(finalize_block=finalize_request(1, [tx, b"junk"])).finalize_block

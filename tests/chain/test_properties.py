@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import tempfile
 import pathlib
+import tempfile
+
+import chain.pb  # noqa: F401
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import chain.pb  # noqa: F401
 from chain import crypto
 from tests.harness import TestChain, send_msg
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
@@ -46,8 +49,14 @@ def test_mutated_valid_txs_never_crash(chain_, flips):
 
 
 transfers = st.lists(
-    st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(0, 2 * 10**12), st.sampled_from([0, 5_000, 10_000])),
-    min_size=1, max_size=25,
+    st.tuples(
+        st.integers(0, 3),
+        st.integers(0, 4),
+        st.integers(0, 2 * 10**12),
+        st.sampled_from([0, 5_000, 10_000]),
+    ),
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -69,7 +78,9 @@ def test_total_supply_is_conserved_over_random_transfers(plan, per_block):
                 _commit_and_resync(chain_, pending)
         _commit_and_resync(chain_, pending)
         holders = [k.address for k in chain_.keys + chain_.validators] + [
-            outsider, crypto.module_address("fee_collector"), crypto.module_address("bonded_tokens_pool")
+            outsider,
+            crypto.module_address("fee_collector"),
+            crypto.module_address("bonded_tokens_pool"),
         ]
         assert sum(chain_.balance(h) for h in holders) == supply == chain_.supply()
         chain_.store.close()
@@ -92,10 +103,14 @@ def test_two_fresh_apps_fed_the_same_blocks_reach_the_same_hashes(tmp_path):
     for height in range(1, 8):
         txs = []
         for i, key in enumerate(one.keys):
-            txs.append(one.tx(key, send_msg(key, one.keys[(i + height) % 4].address, height * 10 + i)))
+            txs.append(
+                one.tx(key, send_msg(key, one.keys[(i + height) % 4].address, height * 10 + i))
+            )
         two.sequences = dict(one.sequences)
         h1, h2 = one.block(txs), two.block(txs)
         assert h1.app_hash == h2.app_hash
-        assert [r.SerializeToString() for r in h1.tx_results] == [r.SerializeToString() for r in h2.tx_results]
+        assert [r.SerializeToString() for r in h1.tx_results] == [
+            r.SerializeToString() for r in h2.tx_results
+        ]
     one.store.close()
     two.store.close()

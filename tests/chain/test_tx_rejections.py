@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import chain.pb  # noqa: F401
-from chain import crypto
+
 from google.protobuf import any_pb2
+
+from chain import crypto
 from cosmos.tx.v1beta1 import tx_pb2
 from tests.harness import DENOM, Key, TestChain, build_tx, send_msg
 
 
-def _assert_rejected_without_effect(chain_: TestChain, twin: TestChain, raw: bytes, code: int, text: str) -> None:
+def _assert_rejected_without_effect(
+    chain_: TestChain, twin: TestChain, raw: bytes, code: int, text: str
+) -> None:
     """CheckTx and FinalizeBlock both refuse ``raw`` and the block equals an empty block."""
     check = chain_.check(raw)
     assert (check.code, check.codespace) == (code, "sdk"), check.log
@@ -29,10 +33,20 @@ def test_wrong_signature_is_unauthorized(chain_, twin):
     body_signer = Key("impostor")
     raw = build_tx([send_msg(a, b.address, 5)], [a], sequences=[0], account_numbers=[number])
     tx = tx_pb2.TxRaw.FromString(raw)
-    doc = tx_pb2.SignDoc(body_bytes=tx.body_bytes, auth_info_bytes=tx.auth_info_bytes, chain_id="infera-test-1", account_number=number)
-    forged = tx_pb2.TxRaw(body_bytes=tx.body_bytes, auth_info_bytes=tx.auth_info_bytes,
-                          signatures=[crypto.sign_secp256k1(body_signer.private, doc.SerializeToString())])
-    _assert_rejected_without_effect(chain_, twin, forged.SerializeToString(), 4, "signature verification failed")
+    doc = tx_pb2.SignDoc(
+        body_bytes=tx.body_bytes,
+        auth_info_bytes=tx.auth_info_bytes,
+        chain_id="infera-test-1",
+        account_number=number,
+    )
+    forged = tx_pb2.TxRaw(
+        body_bytes=tx.body_bytes,
+        auth_info_bytes=tx.auth_info_bytes,
+        signatures=[crypto.sign_secp256k1(body_signer.private, doc.SerializeToString())],
+    )
+    _assert_rejected_without_effect(
+        chain_, twin, forged.SerializeToString(), 4, "signature verification failed"
+    )
 
 
 def test_wrong_chain_id_fails_signature_check_naming_the_chain_id(chain_, twin):
@@ -46,7 +60,9 @@ def test_replayed_sequence_is_rejected(chain_, twin):
     raw = chain_.tx(a, send_msg(a, b.address, 5))
     chain_.block([raw])
     twin.block([twin.tx(a, send_msg(a, b.address, 5))])
-    _assert_rejected_without_effect(chain_, twin, raw, 32, "account sequence mismatch, expected 1, got 0")
+    _assert_rejected_without_effect(
+        chain_, twin, raw, 32, "account sequence mismatch, expected 1, got 0"
+    )
 
 
 def test_future_sequence_is_rejected(chain_, twin):
@@ -58,13 +74,17 @@ def test_future_sequence_is_rejected(chain_, twin):
 def test_fee_below_min_gas_price_is_rejected(chain_, twin):
     a, b = chain_.keys[0], chain_.keys[1]
     raw = chain_.tx(a, send_msg(a, b.address, 5), fee=10, gas=200_000, bump=False)
-    _assert_rejected_without_effect(chain_, twin, raw, 13, "insufficient fees; got: 10uinfera required: 5000uinfera")
+    _assert_rejected_without_effect(
+        chain_, twin, raw, 13, "insufficient fees; got: 10uinfera required: 5000uinfera"
+    )
 
 
 def test_gas_limit_too_low_runs_out_of_gas_in_ante(chain_, twin):
     a, b = chain_.keys[0], chain_.keys[1]
     raw = chain_.tx(a, send_msg(a, b.address, 5), fee=100, gas=1_000, bump=False)
-    _assert_rejected_without_effect(chain_, twin, raw, 11, "out of gas in location: txSize; gasWanted: 1000")
+    _assert_rejected_without_effect(
+        chain_, twin, raw, 11, "out of gas in location: txSize; gasWanted: 1000"
+    )
 
 
 def test_out_of_gas_in_messages_keeps_only_fee_and_sequence(chain_):
@@ -81,7 +101,9 @@ def test_out_of_gas_in_messages_keeps_only_fee_and_sequence(chain_):
 
 
 def test_oversized_tx_is_rejected_before_decoding(chain_, twin):
-    _assert_rejected_without_effect(chain_, twin, b"\x0a" * ((1 << 20) + 1), 21, "exceeds the limit")
+    _assert_rejected_without_effect(
+        chain_, twin, b"\x0a" * ((1 << 20) + 1), 21, "exceeds the limit"
+    )
 
 
 def test_unknown_message_type_is_rejected(chain_, twin):
@@ -91,7 +113,9 @@ def test_unknown_message_type_is_rejected(chain_, twin):
     body = tx_pb2.TxBody.FromString(tx.body_bytes)
     body.messages.append(any_pb2.Any(type_url="/infera.nothing.v1.MsgMagic", value=b"\x0a\x01x"))
     tx.body_bytes = body.SerializeToString()
-    _assert_rejected_without_effect(chain_, twin, tx.SerializeToString(), 6, "unrecognized message type")
+    _assert_rejected_without_effect(
+        chain_, twin, tx.SerializeToString(), 6, "unrecognized message type"
+    )
 
 
 def test_spending_more_than_balance_fails_and_charges_only_the_fee(chain_):
@@ -114,13 +138,17 @@ def test_memo_too_long_is_rejected(chain_, twin):
 
 def test_signer_without_account_is_unknown_address(chain_, twin):
     ghost = Key("ghost")
-    raw = build_tx([send_msg(ghost, chain_.keys[0].address, 1)], [ghost], sequences=[0], account_numbers=[0])
+    raw = build_tx(
+        [send_msg(ghost, chain_.keys[0].address, 1)], [ghost], sequences=[0], account_numbers=[0]
+    )
     _assert_rejected_without_effect(chain_, twin, raw, 9, "does not exist")
 
 
 def test_tx_signed_by_someone_other_than_the_message_signer_is_unauthorized(chain_, twin):
     a, b = chain_.keys[0], chain_.keys[1]
-    raw = build_tx([send_msg(a, b.address, 5)], [b], sequences=[0], account_numbers=[chain_.account_number(b)])
+    raw = build_tx(
+        [send_msg(a, b.address, 5)], [b], sequences=[0], account_numbers=[chain_.account_number(b)]
+    )
     # b's key signs for a's message: the pubkey does not match the signer address (a)
     check = chain_.check(raw)
     assert check.code in (4, 8), check.log
@@ -130,7 +158,11 @@ def test_tx_signed_by_someone_other_than_the_message_signer_is_unauthorized(chai
 
 def test_valid_send_moves_funds_and_fee(chain_):
     a, b = chain_.keys[0], chain_.keys[1]
-    before_a, before_b, supply = chain_.balance(a.address), chain_.balance(b.address), chain_.supply()
+    before_a, before_b, supply = (
+        chain_.balance(a.address),
+        chain_.balance(b.address),
+        chain_.supply(),
+    )
     raw = chain_.tx(a, send_msg(a, b.address, 1234))
     assert chain_.check(raw).code == 0
     result = chain_.block([raw]).tx_results[0]
