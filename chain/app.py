@@ -130,6 +130,8 @@ class InferaApp:
         for module in self.modules:
             module.init_genesis(ctx, app_state.get(module.name, {}))
         app_hash = self.store.stage(req.initial_height, self._pending.changes())
+        # Until block 1 is committed the mempool checks against the genesis state (Cosmos does too).
+        self._check = CacheStore(self._pending)
         log.info("genesis loaded", chain_id=req.chain_id, validators=len(ctx.validator_updates))
         return abci.ResponseInitChain(
             validators=[_validator_update(u) for u in ctx.validator_updates], app_hash=app_hash

@@ -187,7 +187,10 @@ class TestChain:
     keys: list[Key] = field(default_factory=list)
     validators: list[Key] = field(default_factory=list)
 
+    __test__ = False  # not a pytest test class
+
     def __post_init__(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
         self.keys = [Key(f"user{i}") for i in range(self.n_accounts)]
         self.validators = self.validators or [Key("val0")]
         self.store = CommitStore(str(self.path / "app.db"), keep_recent=self.keep_recent)
