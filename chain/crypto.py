@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import bech32
 import coincurve
@@ -43,6 +44,7 @@ def module_address(name: str) -> bytes:
     return hashlib.sha256(name.encode()).digest()[:ADDRESS_LENGTH]
 
 
+@lru_cache(maxsize=1 << 16)  # pure function; the reference implementation is slow Python
 def to_bech32(address: bytes, prefix: str = ACCOUNT_PREFIX) -> str:
     """Encode raw address bytes as bech32."""
     data = bech32.convertbits(address, 8, 5)
@@ -50,6 +52,7 @@ def to_bech32(address: bytes, prefix: str = ACCOUNT_PREFIX) -> str:
     return bech32.bech32_encode(prefix, data)
 
 
+@lru_cache(maxsize=1 << 16)  # errors are raised, never cached
 def from_bech32(text: str, prefix: str = ACCOUNT_PREFIX) -> bytes:
     """Decode a bech32 address with the given prefix; raise ``ErrInvalidAddress`` otherwise."""
     if not isinstance(text, str) or not text or len(text) > MAX_BECH32_LENGTH:
