@@ -16,19 +16,35 @@ from modules.auth.keeper import AccountKeeper
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
 from modules.bank.module import BankModule
+from modules.models.keeper import ModelsKeeper
+from modules.models.module import ModelsModule
+from modules.sharding.keeper import ShardingKeeper
+from modules.sharding.module import ShardingModule
 from modules.staking import keys as staking_keys
 from modules.staking.keeper import StakingKeeper
 from modules.staking.module import StakingModule
+from modules.workers import keys as workers_keys
+from modules.workers.keeper import WorkersKeeper
+from modules.workers.module import WorkersModule
 
 # Module accounts users may not send to with MsgSend.
-MODULE_ACCOUNTS = (FEE_COLLECTOR, staking_keys.BONDED_POOL)
+MODULE_ACCOUNTS = (
+    FEE_COLLECTOR,
+    staking_keys.BONDED_POOL,
+    workers_keys.BONDED_POOL,
+    workers_keys.UNBONDING_POOL,
+)
 
 
 def build_modules() -> tuple[list[Module], AccountKeeper, BankKeeper]:
     accounts = AccountKeeper()
     bank = BankKeeper(accounts, blocked=[crypto.module_address(m) for m in MODULE_ACCOUNTS])
     staking = StakingKeeper(bank)
+    models = ModelsKeeper()
+    workers = WorkersKeeper(bank, models)
+    sharding = ShardingKeeper(workers, models)
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
+    modules += [ModelsModule(models), WorkersModule(workers), ShardingModule(sharding)]
     return modules, accounts, bank
 
 

@@ -1,0 +1,1 @@
+"""models: registered models, their weight commitments, prices and redundancy (owner-managed)."""

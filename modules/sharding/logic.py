@@ -1,0 +1,270 @@
+"""Pure sharding rules: the seeded PRNG, coverage, span suggestion and route selection.
+
+Route selection. A route is a chain of announced spans tiling [0, L): hop i serves its whole
+span, hop i+1 starts where hop i ends. A job needs r routes and no operator may appear twice in
+the job. Routes are built one hop at a time, route after route: at layer p the next hop is drawn
+among the unused operators' spans starting at p, with probability proportional to its weight
+(throughput x stake x reputation), but only among hops after which the rest of the job can still
+be completed. "Can still be completed" is a max-flow check on the layer graph (nodes = layer
+boundaries 0..L, one unit-capacity edge per remaining span): one unit of flow from p to L for the
+route in progress plus one from 0 to L per route still to build. The check is exact when no
+operator announces two spans of the model; otherwise a draw can still dead-end, and the search
+backtracks (bounded by max_search_steps). Draws use `Prng`, so the routes are a function of the
+state and the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from modules.sharding.errors import ErrInsufficientCoverage
+from modules.sharding.types import Candidate
+
+
+class Prng:
+    """SHA-256 in counter mode: block i = SHA256(seed || u64_be(i)), i = 0, 1, ...; the byte
+    stream is the concatenation of the blocks. Integers only, identical on every node."""
+
+    def __init__(self, seed: bytes) -> None:
+        self._seed = seed
+        self._counter = 0
+        self._buffer = b""
+
+    def read(self, n: int) -> bytes:
+        """The next ``n`` bytes of the stream."""
+        while len(self._buffer) < n:
+            block = hashlib.sha256(self._seed + self._counter.to_bytes(8, "big")).digest()
+            self._buffer += block
+            self._counter += 1
+        out, self._buffer = self._buffer[:n], self._buffer[n:]
+        return out
+
+    def randbelow(self, n: int) -> int:
+        """Uniform integer in [0, n) by rejection: read ceil(bits/8) bytes big-endian, keep the
+        top ``bits`` bits (bits = n.bit_length()), retry while the value is >= n."""
+        if n <= 0:
+            raise ValueError("randbelow needs a positive bound")
+        bits = n.bit_length()
+        width = (bits + 7) // 8
+        while True:
+            value = int.from_bytes(self.read(width), "big") >> (8 * width - bits)
+            if value < n:
+                return value
+
+
+def compute_weight(throughput: int, stake: int, reputation: int) -> int:
+    """Selection weight of a hop: tokens/s x bonded uinfera x reputation micro-units."""
+    return throughput * stake * reputation
+
+
+def compute_weighted_pick(options: Sequence[Candidate], rng: Prng) -> Candidate:
+    """One of ``options`` (in their given order) with probability weight / total weight."""
+    point = rng.randbelow(sum(c.weight for c in options))
+    for candidate in options:
+        if point < candidate.weight:
+            return candidate
+        point -= candidate.weight
+    raise AssertionError("unreachable: point is below the total weight")
+
+
+# -- coverage ----------------------------------------------------------------------------------
+
+
+def compute_layer_coverage(
+    num_layers: int, candidates: Sequence[Candidate]
+) -> list[tuple[list[bytes], int]]:
+    """Per layer: (operators serving it in address order, their summed throughput)."""
+    layers: list[tuple[list[bytes], int]] = [([], 0) for _ in range(num_layers)]
+    for c in sorted(candidates, key=lambda c: (c.operator, c.start)):
+        for layer in range(c.start, min(c.end, num_layers)):
+            operators, throughput = layers[layer]
+            if c.operator not in operators:
+                operators.append(c.operator)
+            layers[layer] = (operators, throughput + c.throughput)
+    return layers
+
+
+def compute_suggested_span(
+    layer_throughput: Sequence[int], span_length: int, throughput: int
+) -> tuple[int, int, int]:
+    """(start, end, new minimum) of the window of ``span_length`` layers that, once served at
+    ``throughput``, leaves the highest minimum per-layer throughput. Ties: the window whose
+    layers carry the least throughput now (the weakest region), then the lowest start."""
+    n, length = len(layer_throughput), min(span_length, len(layer_throughput))
+    ceiling = sum(layer_throughput) + throughput + 1  # above every possible minimum
+    prefix_min, suffix_min = [ceiling] * (n + 1), [ceiling] * (n + 1)
+    for i in range(n):
+        prefix_min[i + 1] = min(prefix_min[i], layer_throughput[i])
+        suffix_min[n - 1 - i] = min(suffix_min[n - i], layer_throughput[n - 1 - i])
+    best: tuple[int, int, int] | None = None
+    for start in range(n - length + 1):
+        window = layer_throughput[start : start + length]
+        new_min = min(min(window) + throughput, prefix_min[start], suffix_min[start + length])
+        key = (-new_min, sum(window), start)
+        best = key if best is None or key < best else best
+    assert best is not None  # length >= 1 and length <= n, so there is at least one window
+    return best[2], best[2] + length, -best[0]
+
+
+# -- route selection ---------------------------------------------------------------------------
+
+
+def is_completable(
+    candidates: Sequence[Candidate],
+    used: set[bytes],
+    position: int,
+    full_routes: int,
+    num_layers: int,
+) -> bool:
+    """Whether spans of unused operators can still give one path from ``position`` to the last
+    layer (when 0 < position < num_layers: a route in progress) plus ``full_routes`` paths from
+    0, all edge-disjoint (max-flow on the layer graph)."""
+    in_progress = 1 if 0 < position < num_layers else 0
+    need = full_routes + in_progress
+    if need == 0:
+        return True
+    source, sink = num_layers + 1, num_layers
+    graph = _FlowGraph(num_layers + 2)
+    if full_routes:
+        graph.add_edge(source, 0, full_routes)
+    if in_progress:
+        graph.add_edge(source, position, 1)
+    for c in candidates:
+        if c.operator not in used:
+            graph.add_edge(c.start, c.end, 1)
+    return graph.max_flow(source, sink, need) >= need
+
+
+def compute_routes(
+    candidates: Sequence[Candidate],
+    num_layers: int,
+    redundancy: int,
+    rng: Prng,
+    max_steps: int,
+) -> list[tuple[Candidate, ...]]:
+    """``redundancy`` routes tiling [0, num_layers), no operator twice (module docstring);
+    raises ErrInsufficientCoverage when there are none or the search exceeds ``max_steps``."""
+    ordered = sorted(candidates, key=lambda c: (c.start, c.operator, c.end))
+    if not is_completable(ordered, set(), 0, redundancy, num_layers):
+        raise ErrInsufficientCoverage(f"{redundancy} disjoint routes over {num_layers} layers")
+    search = _RouteSearch(ordered, num_layers, redundancy)
+    for _ in range(max_steps):
+        if search.step(rng):
+            return search.routes()
+    raise ErrInsufficientCoverage(f"no routes found within {max_steps} search steps")
+
+
+class _RouteSearch:
+    """Depth-first search over hop draws; ``untried[i]`` are the options not yet drawn at
+    depth i (one more entry than hops chosen)."""
+
+    def __init__(self, ordered: list[Candidate], num_layers: int, redundancy: int) -> None:
+        self.ordered, self.num_layers, self.redundancy = ordered, num_layers, redundancy
+        self.chosen: list[Candidate] = []
+        self.used: set[bytes] = set()
+        self.done = 0  # routes completed
+        self.untried = [self._options()]
+
+    def _position(self) -> int:
+        if not self.chosen or self.chosen[-1].end == self.num_layers:
+            return 0
+        return self.chosen[-1].end
+
+    def _options(self) -> list[Candidate]:
+        position = self._position()
+        return [c for c in self.ordered if c.start == position and c.operator not in self.used]
+
+    def step(self, rng: Prng) -> bool:
+        """Draw one hop (or backtrack once); True when every route is built."""
+        if not self.untried[-1]:
+            self._backtrack()
+            return False
+        pick = compute_weighted_pick(self.untried[-1], rng)
+        self.untried[-1].remove(pick)
+        done = self.done + (1 if pick.end == self.num_layers else 0)
+        position = 0 if pick.end == self.num_layers else pick.end
+        in_progress = 1 if position else 0
+        remaining = self.redundancy - done - in_progress
+        if not is_completable(
+            self.ordered, self.used | {pick.operator}, position, remaining, self.num_layers
+        ):
+            return False
+        self.chosen.append(pick)
+        self.used.add(pick.operator)
+        self.done = done
+        if self.done == self.redundancy:
+            return True
+        self.untried.append(self._options())
+        return False
+
+    def _backtrack(self) -> None:
+        self.untried.pop()
+        if not self.chosen:
+            raise ErrInsufficientCoverage("every choice of routes was tried")
+        undone = self.chosen.pop()
+        self.used.discard(undone.operator)
+        self.done -= 1 if undone.end == self.num_layers else 0
+
+    def routes(self) -> list[tuple[Candidate, ...]]:
+        out: list[tuple[Candidate, ...]] = []
+        current: list[Candidate] = []
+        for hop in self.chosen:
+            current.append(hop)
+            if hop.end == self.num_layers:
+                out.append(tuple(current))
+                current = []
+        return out
+
+
+class _FlowGraph:
+    """A tiny max-flow (augmenting paths by breadth-first search) over integer capacities."""
+
+    def __init__(self, nodes: int) -> None:
+        self.adjacent: list[list[int]] = [[] for _ in range(nodes)]
+        self.head: list[int] = []  # edge e goes to head[e]; e ^ 1 is its reverse
+        self.capacity: list[int] = []
+
+    def add_edge(self, tail: int, head: int, capacity: int) -> None:
+        self.adjacent[tail].append(len(self.head))
+        self.head.append(head)
+        self.capacity.append(capacity)
+        self.adjacent[head].append(len(self.head))
+        self.head.append(tail)
+        self.capacity.append(0)
+
+    def max_flow(self, source: int, sink: int, limit: int) -> int:
+        """Flow from ``source`` to ``sink``, stopping once it reaches ``limit``."""
+        flow = 0
+        while flow < limit:
+            parent_edge = self._augmenting_path(source, sink)
+            if parent_edge is None:
+                break
+            path, node = [], sink
+            while node != source:
+                edge = parent_edge[node]
+                path.append(edge)
+                node = self.head[edge ^ 1]
+            push = min(min(self.capacity[e] for e in path), limit - flow)
+            for edge in path:
+                self.capacity[edge] -= push
+                self.capacity[edge ^ 1] += push
+            flow += push
+        return flow
+
+    def _augmenting_path(self, source: int, sink: int) -> dict[int, int] | None:
+        parent_edge: dict[int, int] = {}
+        frontier, seen = [source], {source}
+        while frontier:
+            following = []
+            for node in frontier:
+                for edge in self.adjacent[node]:
+                    head = self.head[edge]
+                    if self.capacity[edge] > 0 and head not in seen:
+                        seen.add(head)
+                        parent_edge[head] = edge
+                        if head == sink:
+                            return parent_edge
+                        following.append(head)
+            frontier = following
+        return None

@@ -1,0 +1,1 @@
+"""workers: inference workers, their stake, declared hardware, served spans, liveness and reputation."""
