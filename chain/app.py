@@ -12,7 +12,7 @@ Nothing here reads a clock or a random source: the block header is the only time
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,16 @@ from chain.queries import QueryService
 from chain.runner import TxOutcome, TxRunner
 from chain.store import CacheStore, CommitStore
 from chain.tx import decode_tx
+from chain.vote_extensions import (
+    MAX_EXTENSION_BYTES,
+    NoVoteExtensions,
+    VoteExtensionError,
+    VoteExtensionHandler,
+    decode_injected,
+    encode_injected,
+    is_injection_height,
+    verify_extended_commit,
+)
 from tendermint.abci import types_pb2 as abci
 from tendermint.crypto import keys_pb2
 from tendermint.types import params_pb2
@@ -37,6 +47,7 @@ log = structlog.get_logger("chain.app")
 APP_VERSION = 1
 META_CHAIN_ID = b"chain_id"
 META_BLOCK_TIME = b"last_block_time_ns"
+CODE_INVALID_VOTES = 2  # result code of an injected extended commit that fails verification
 CONSENSUS_PARAMS_KEY = b"consensus/params"  # -> tendermint.types.ConsensusParams
 
 
@@ -59,12 +70,17 @@ class InferaApp:
         runner: TxRunner,
         router: Router,
         options: AppOptions | None = None,
+        vote_extensions: VoteExtensionHandler | None = None,
+        validator_pubkey: Callable[[Context, bytes], bytes | None] | None = None,
     ) -> None:
         self.store = store
         self.modules = list(modules)
         self.router = router
         self.runner = runner
         self.options = options or AppOptions()
+        self.vote_extensions = vote_extensions or NoVoteExtensions()
+        # consensus address -> ed25519 public key, for checking extension signatures
+        self.validator_pubkey = validator_pubkey or (lambda ctx, address: None)
         self.queries = QueryService(store=store, router=router, block_info=self._query_block)
         self._pending: CacheStore | None = None  # InitChain + FinalizeBlock writes until Commit
         self._pending_height = 0
@@ -158,8 +174,13 @@ class InferaApp:
     # -- proposals and votes -------------------------------------------------------------------
 
     def prepare_proposal(self, req: abci.RequestPrepareProposal) -> abci.ResponsePrepareProposal:
-        """Take mempool txs in order while they fit the block's byte and gas limits."""
+        """Take mempool txs in order while they fit the block's byte and gas limits; at heights
+        that carry vote extensions, the previous height's extended commit goes first."""
         max_gas, used_gas, used_bytes, chosen = self._max_block_gas(), 0, 0, []
+        if self._injects_votes(req.height):
+            injected = encode_injected(req.local_last_commit)
+            chosen.append(injected)
+            used_bytes += len(injected)
         for raw in req.txs:
             gas = self._tx_gas(raw)
             if gas is None or used_bytes + len(raw) > req.max_tx_bytes:
@@ -172,16 +193,46 @@ class InferaApp:
         return abci.ResponsePrepareProposal(txs=chosen)
 
     def process_proposal(self, req: abci.RequestProcessProposal) -> abci.ResponseProcessProposal:
-        """Reject blocks holding undecodable txs or exceeding the block gas limit; never UNKNOWN."""
+        """Reject blocks with undecodable txs, over the gas limit, or with a missing or bad
+        extended commit; the answer is always ACCEPT or REJECT (UNKNOWN would halt the node)."""
+        accept = abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
+        reject = abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
+        txs = list(req.txs)
+        if self._injects_votes(req.height):
+            if not txs or self._verified_votes(txs[0], req.height) is None:
+                return reject
+            txs = txs[1:]
         max_gas, used_gas = self._max_block_gas(), 0
-        for raw in req.txs:
+        for raw in txs:
             gas = self._tx_gas(raw)
             if gas is None:
-                return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
+                return reject
             used_gas += gas
         if max_gas >= 0 and used_gas > max_gas:
-            return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
-        return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
+            return reject
+        return accept
+
+    def _injects_votes(self, height: int) -> bool:
+        enable = self.consensus_params().abci.vote_extensions_enable_height
+        return is_injection_height(height, enable)
+
+    def _verified_votes(self, raw: bytes, height: int) -> tuple[list, int] | None:
+        """The extended commit of ``height - 1`` carried by ``raw``, verified; None if invalid."""
+        ctx = Context(store=self.store.latest(), block=self._query_block(), mode=ExecMode.QUERY)
+        try:
+            commit = decode_injected(raw)
+            if commit is None:
+                return None
+            return verify_extended_commit(
+                commit,
+                chain_id=self.chain_id,
+                height=height - 1,
+                pubkey_of=lambda address: self.validator_pubkey(ctx, address),
+                is_valid_extension=self.vote_extensions.verify_vote_extension,
+            )
+        except VoteExtensionError as exc:
+            log.warning("invalid extended commit", height=height, error=str(exc))
+            return None
 
     def _tx_gas(self, raw: bytes) -> int | None:
         """A tx's gas limit, or None when it does not decode."""
@@ -193,17 +244,31 @@ class InferaApp:
             return None
 
     def extend_vote(self, req: abci.RequestExtendVote) -> abci.ResponseExtendVote:
-        return abci.ResponseExtendVote(vote_extension=b"")
+        """This validator's extension; a failing handler abstains rather than halting the node."""
+        ctx = Context(store=self.store.latest(), block=self._query_block(), mode=ExecMode.QUERY)
+        try:
+            extension = self.vote_extensions.extend_vote(ctx, req.height)
+        except Exception:
+            log.exception("vote extension handler failed; abstaining", height=req.height)
+            extension = b""
+        if len(extension) > MAX_EXTENSION_BYTES:
+            log.error("vote extension too large; abstaining", size=len(extension))
+            extension = b""
+        return abci.ResponseExtendVote(vote_extension=extension)
 
     def verify_vote_extension(
         self, req: abci.RequestVerifyVoteExtension
     ) -> abci.ResponseVerifyVoteExtension:
-        status = (
-            abci.ResponseVerifyVoteExtension.ACCEPT
-            if not req.vote_extension
-            else abci.ResponseVerifyVoteExtension.REJECT
-        )
-        return abci.ResponseVerifyVoteExtension(status=status)
+        """ACCEPT well-formed extensions (empty means abstain), REJECT others; never UNKNOWN."""
+        extension = bytes(req.vote_extension)
+        try:
+            ok = len(extension) <= MAX_EXTENSION_BYTES and bool(
+                self.vote_extensions.verify_vote_extension(extension)
+            )
+        except Exception:
+            ok = False
+        status = abci.ResponseVerifyVoteExtension
+        return status(status=status.ACCEPT if ok else status.REJECT)
 
     # -- blocks --------------------------------------------------------------------------------
 
@@ -216,7 +281,10 @@ class InferaApp:
         ctx = Context(store=branch, block=block, mode=ExecMode.FINALIZE)
         for module in self.modules:
             module.begin_block(ctx, list(req.misbehavior))
-        results = [self.runner.run(branch, raw, ExecMode.FINALIZE, block) for raw in req.txs]
+        txs, results = list(req.txs), []
+        if self._injects_votes(req.height) and txs:
+            results.append(self._process_injected_votes(ctx, txs.pop(0), req.height))
+        results += [self.runner.run(branch, raw, ExecMode.FINALIZE, block) for raw in txs]
         for module in self.modules:
             module.end_block(ctx)
         self._pending_height, self._pending_time_ns = req.height, block.time_ns
@@ -227,6 +295,18 @@ class InferaApp:
             validator_updates=[_validator_update(u) for u in ctx.validator_updates],
             app_hash=app_hash,
         )
+
+    def _process_injected_votes(self, ctx: Context, raw: bytes, height: int) -> TxOutcome:
+        """Hand the previous height's verified extensions to the handler. A decided block whose
+        marker fails verification (possible only with a byzantine supermajority) is skipped."""
+        verified = self._verified_votes(raw, height)
+        if verified is None:
+            return TxOutcome(
+                code=CODE_INVALID_VOTES, codespace="infera", log="invalid extended commit"
+            )
+        votes, total = verified
+        self.vote_extensions.process_votes(ctx, votes, total)
+        return TxOutcome()
 
     def commit(self, req: abci.RequestCommit) -> abci.ResponseCommit:
         """Persist the staged block atomically, then reset the mempool's check branch."""

@@ -61,8 +61,17 @@ class Key:
         return crypto.to_bech32(self.address)
 
 
+def validator_signing_key(name: str):
+    """A deterministic ed25519 consensus key (PyNaCl SigningKey) for a test validator."""
+    import nacl.signing
+
+    return nacl.signing.SigningKey(
+        hashlib.sha256(b"infera-test-validator:" + name.encode()).digest()
+    )
+
+
 def validator_pubkey(name: str) -> bytes:
-    return hashlib.sha256(b"infera-test-validator:" + name.encode()).digest()
+    return bytes(validator_signing_key(name).verify_key)
 
 
 def genesis_app_state(keys: Sequence[Key], validators: Sequence[Key]) -> dict:
@@ -93,18 +102,22 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def consensus_params() -> params_pb2.ConsensusParams:
-    return params_pb2.ConsensusParams(
+def consensus_params(vote_extensions_from: int = 0) -> params_pb2.ConsensusParams:
+    params = params_pb2.ConsensusParams(
         block=params_pb2.BlockParams(max_bytes=22020096, max_gas=MAX_BLOCK_GAS),
     )
+    params.abci.vote_extensions_enable_height = vote_extensions_from
+    return params
 
 
-def init_chain_request(app_state: dict, chain_id: str = CHAIN_ID) -> abci.RequestInitChain:
+def init_chain_request(
+    app_state: dict, chain_id: str = CHAIN_ID, vote_extensions_from: int = 0
+) -> abci.RequestInitChain:
     req = abci.RequestInitChain(
         chain_id=chain_id,
         initial_height=1,
         app_state_bytes=json.dumps(app_state).encode(),
-        consensus_params=consensus_params(),
+        consensus_params=consensus_params(vote_extensions_from),
     )
     req.time.seconds = GENESIS_TIME
     return req
@@ -197,9 +210,10 @@ class TestChain:
         self.app = build_app(self.store)
         self.sequences = {k.address: 0 for k in self.keys + self.validators}
 
-    def init(self) -> abci.ResponseInitChain:
+    def init(self, vote_extensions_from: int = 0) -> abci.ResponseInitChain:
+        state = genesis_app_state(self.keys, self.validators)
         return self.app.init_chain(
-            init_chain_request(genesis_app_state(self.keys, self.validators))
+            init_chain_request(state, vote_extensions_from=vote_extensions_from)
         )
 
     def reopen(self) -> None:
