@@ -3,9 +3,9 @@ block by the proposer, verified in ProcessProposal and FinalizeBlock, tallied by
 
 from __future__ import annotations
 
-import pytest
-
 import chain.pb  # noqa: F401
+
+import pytest
 
 from chain import crypto
 from chain.vote_extensions import (
