@@ -6,16 +6,25 @@ loaded, and block hooks run, in this order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from chain import crypto
 from chain.ante import FEE_COLLECTOR, AnteHandler, SignatureCache
 from chain.app import AppOptions, InferaApp
+from chain.context import Context
 from chain.module import Module, Router
 from chain.runner import TxRunner
 from chain.store import CommitStore
+from modules.agreement.hooks import RoundHooks
+from modules.agreement.keeper import AgreementKeeper
+from modules.agreement.module import AgreementModule
 from modules.auth.keeper import AccountKeeper
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
 from modules.bank.module import BankModule
+from modules.inference import keys as inference_keys
+from modules.inference.keeper import InferenceKeeper
+from modules.inference.module import InferenceModule
 from modules.models.keeper import ModelsKeeper
 from modules.models.module import ModelsModule
 from modules.sharding.keeper import ShardingKeeper
@@ -33,10 +42,26 @@ MODULE_ACCOUNTS = (
     staking_keys.BONDED_POOL,
     workers_keys.BONDED_POOL,
     workers_keys.UNBONDING_POOL,
+    inference_keys.ESCROW_ACCOUNT,
 )
 
 
-def build_modules() -> tuple[list[Module], AccountKeeper, BankKeeper]:
+@dataclass
+class Keepers:
+    """The keepers the framework itself needs (ante handler, vote-extension checks)."""
+
+    accounts: AccountKeeper
+    bank: BankKeeper
+    staking: StakingKeeper
+
+    def validator_pubkey(self, ctx: Context, consensus_address: bytes) -> bytes | None:
+        """The ed25519 key of the validator with this CometBFT address, if any."""
+        operator = self.staking.get_operator_by_consensus(ctx, consensus_address)
+        validator = None if operator is None else self.staking.get_validator(ctx, operator)
+        return None if validator is None else bytes(validator.consensus_pubkey)
+
+
+def build_modules() -> tuple[list[Module], Keepers]:
     accounts = AccountKeeper()
     bank = BankKeeper(accounts, blocked=[crypto.module_address(m) for m in MODULE_ACCOUNTS])
     staking = StakingKeeper(bank)
@@ -45,16 +70,29 @@ def build_modules() -> tuple[list[Module], AccountKeeper, BankKeeper]:
     sharding = ShardingKeeper(workers, models)
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
     modules += [ModelsModule(models), WorkersModule(workers), ShardingModule(sharding)]
-    return modules, accounts, bank
+    # inference assigns and expires jobs; agreement runs their commit/reveal rounds (its hooks
+    # open the rounds at assignment and tally at the deadline).
+    inference = InferenceKeeper(bank, models, sharding, workers)
+    agreement = AgreementKeeper(inference, workers)
+    inference.set_hooks(RoundHooks(agreement))
+    modules += [InferenceModule(inference), AgreementModule(agreement)]
+    return modules, Keepers(accounts=accounts, bank=bank, staking=staking)
 
 
 def build_app(store: CommitStore, options: AppOptions | None = None) -> InferaApp:
     """The full Infera application over ``store``."""
     options = options or AppOptions()
-    modules, accounts, bank = build_modules()
+    modules, keepers = build_modules()
     router = Router()
     for module in modules:
         router.add_module(module)
-    ante = AnteHandler(accounts=accounts, bank=bank, signatures=SignatureCache())
+    ante = AnteHandler(accounts=keepers.accounts, bank=keepers.bank, signatures=SignatureCache())
     runner = TxRunner(router=router, ante=ante, max_tx_bytes=options.max_tx_bytes)
-    return InferaApp(store=store, modules=modules, runner=runner, router=router, options=options)
+    return InferaApp(
+        store=store,
+        modules=modules,
+        runner=runner,
+        router=router,
+        options=options,
+        validator_pubkey=keepers.validator_pubkey,
+    )

@@ -1,0 +1,201 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RouteStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROUTE_STATUS_UNSPECIFIED: _ClassVar[RouteStatus]
+    ROUTE_STATUS_COMPLETE: _ClassVar[RouteStatus]
+    ROUTE_STATUS_INCOMPLETE: _ClassVar[RouteStatus]
+    ROUTE_STATUS_INCONSISTENT: _ClassVar[RouteStatus]
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    OUTCOME_FINALIZED: _ClassVar[Outcome]
+    OUTCOME_DISPUTED: _ClassVar[Outcome]
+    OUTCOME_NO_QUORUM: _ClassVar[Outcome]
+ROUTE_STATUS_UNSPECIFIED: RouteStatus
+ROUTE_STATUS_COMPLETE: RouteStatus
+ROUTE_STATUS_INCOMPLETE: RouteStatus
+ROUTE_STATUS_INCONSISTENT: RouteStatus
+OUTCOME_UNSPECIFIED: Outcome
+OUTCOME_FINALIZED: Outcome
+OUTCOME_DISPUTED: Outcome
+OUTCOME_NO_QUORUM: Outcome
+
+class Commitment(_message.Message):
+    __slots__ = ("job_id", "route_index", "hop_index", "worker", "commitment", "height")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    route_index: int
+    hop_index: int
+    worker: str
+    commitment: bytes
+    height: int
+    def __init__(self, job_id: _Optional[int] = ..., route_index: _Optional[int] = ..., hop_index: _Optional[int] = ..., worker: _Optional[str] = ..., commitment: _Optional[bytes] = ..., height: _Optional[int] = ...) -> None: ...
+
+class Reveal(_message.Message):
+    __slots__ = ("job_id", "route_index", "hop_index", "worker", "output_hash", "shard_fingerprint", "salt", "height")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    route_index: int
+    hop_index: int
+    worker: str
+    output_hash: bytes
+    shard_fingerprint: bytes
+    salt: bytes
+    height: int
+    def __init__(self, job_id: _Optional[int] = ..., route_index: _Optional[int] = ..., hop_index: _Optional[int] = ..., worker: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., shard_fingerprint: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., height: _Optional[int] = ...) -> None: ...
+
+class Output(_message.Message):
+    __slots__ = ("output_hash", "tokens", "text", "billable_tokens")
+    OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    BILLABLE_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    output_hash: bytes
+    tokens: _containers.RepeatedScalarFieldContainer[int]
+    text: bytes
+    billable_tokens: int
+    def __init__(self, output_hash: _Optional[bytes] = ..., tokens: _Optional[_Iterable[int]] = ..., text: _Optional[bytes] = ..., billable_tokens: _Optional[int] = ...) -> None: ...
+
+class RouteClaim(_message.Message):
+    __slots__ = ("route_index", "status", "output_hash")
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    route_index: int
+    status: RouteStatus
+    output_hash: bytes
+    def __init__(self, route_index: _Optional[int] = ..., status: _Optional[_Union[RouteStatus, str]] = ..., output_hash: _Optional[bytes] = ...) -> None: ...
+
+class Dispute(_message.Message):
+    __slots__ = ("job_id", "claims", "opened_height", "resolved", "winning_output_hash", "resolved_height")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    WINNING_OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    claims: _containers.RepeatedCompositeFieldContainer[RouteClaim]
+    opened_height: int
+    resolved: bool
+    winning_output_hash: bytes
+    resolved_height: int
+    def __init__(self, job_id: _Optional[int] = ..., claims: _Optional[_Iterable[_Union[RouteClaim, _Mapping]]] = ..., opened_height: _Optional[int] = ..., resolved: bool = ..., winning_output_hash: _Optional[bytes] = ..., resolved_height: _Optional[int] = ...) -> None: ...
+
+class DisputeVote(_message.Message):
+    __slots__ = ("job_id", "validator", "output_hash", "power", "height")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    VALIDATOR_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    validator: str
+    output_hash: bytes
+    power: int
+    height: int
+    def __init__(self, job_id: _Optional[int] = ..., validator: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., power: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class Payout(_message.Message):
+    __slots__ = ("recipient", "amount", "route_index", "layers", "hop_index")
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    recipient: str
+    amount: str
+    route_index: int
+    layers: int
+    hop_index: int
+    def __init__(self, recipient: _Optional[str] = ..., amount: _Optional[str] = ..., route_index: _Optional[int] = ..., layers: _Optional[int] = ..., hop_index: _Optional[int] = ...) -> None: ...
+
+class Penalty(_message.Message):
+    __slots__ = ("worker", "route_index", "hop_index", "slashed", "reason")
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SLASHED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    worker: str
+    route_index: int
+    hop_index: int
+    slashed: str
+    reason: str
+    def __init__(self, worker: _Optional[str] = ..., route_index: _Optional[int] = ..., hop_index: _Optional[int] = ..., slashed: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReputationChange(_message.Message):
+    __slots__ = ("worker", "reputation")
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_FIELD_NUMBER: _ClassVar[int]
+    worker: str
+    reputation: int
+    def __init__(self, worker: _Optional[str] = ..., reputation: _Optional[int] = ...) -> None: ...
+
+class Settlement(_message.Message):
+    __slots__ = ("job_id", "outcome", "winning_output_hash", "claims", "charge", "protocol_amount", "payouts", "penalties", "reputations", "height")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    WINNING_OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PAYOUTS_FIELD_NUMBER: _ClassVar[int]
+    PENALTIES_FIELD_NUMBER: _ClassVar[int]
+    REPUTATIONS_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    outcome: Outcome
+    winning_output_hash: bytes
+    claims: _containers.RepeatedCompositeFieldContainer[RouteClaim]
+    charge: str
+    protocol_amount: str
+    payouts: _containers.RepeatedCompositeFieldContainer[Payout]
+    penalties: _containers.RepeatedCompositeFieldContainer[Penalty]
+    reputations: _containers.RepeatedCompositeFieldContainer[ReputationChange]
+    height: int
+    def __init__(self, job_id: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., winning_output_hash: _Optional[bytes] = ..., claims: _Optional[_Iterable[_Union[RouteClaim, _Mapping]]] = ..., charge: _Optional[str] = ..., protocol_amount: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., penalties: _Optional[_Iterable[_Union[Penalty, _Mapping]]] = ..., reputations: _Optional[_Iterable[_Union[ReputationChange, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+
+class Params(_message.Message):
+    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block")
+    COMMIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    QUORUM_NUMERATOR_FIELD_NUMBER: _ClassVar[int]
+    QUORUM_DENOMINATOR_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_SHARE_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_REWARD_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_PENALTY_ABSENT_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_PENALTY_MISMATCH_FIELD_NUMBER: _ClassVar[int]
+    SLASH_FRACTION_ABSENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_SETTLEMENTS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    commit_window_blocks: int
+    reveal_window_blocks: int
+    quorum_numerator: int
+    quorum_denominator: int
+    protocol_share: str
+    reputation_reward: str
+    reputation_penalty_absent: str
+    reputation_penalty_mismatch: str
+    slash_fraction_absent: str
+    max_settlements_per_block: int
+    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,47 @@
+from infera.base.v1 import coin_pb2 as _coin_pb2
+from infera.inference.v1 import types_pb2 as _types_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class MsgSubmitJob(_message.Message):
+    __slots__ = ("submitter", "model_id", "prompt", "decoding", "max_new_tokens", "redundancy", "max_fee", "deadline_blocks")
+    SUBMITTER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    DECODING_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
+    MAX_FEE_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    submitter: str
+    model_id: str
+    prompt: bytes
+    decoding: _types_pb2.Decoding
+    max_new_tokens: int
+    redundancy: int
+    max_fee: _coin_pb2.Coin
+    deadline_blocks: int
+    def __init__(self, submitter: _Optional[str] = ..., model_id: _Optional[str] = ..., prompt: _Optional[bytes] = ..., decoding: _Optional[_Union[_types_pb2.Decoding, _Mapping]] = ..., max_new_tokens: _Optional[int] = ..., redundancy: _Optional[int] = ..., max_fee: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., deadline_blocks: _Optional[int] = ...) -> None: ...
+
+class MsgSubmitJobResponse(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class MsgCancelJob(_message.Message):
+    __slots__ = ("submitter", "job_id")
+    SUBMITTER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    submitter: str
+    job_id: int
+    def __init__(self, submitter: _Optional[str] = ..., job_id: _Optional[int] = ...) -> None: ...
+
+class MsgCancelJobResponse(_message.Message):
+    __slots__ = ("refunded",)
+    REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    refunded: str
+    def __init__(self, refunded: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,41 @@
+"""agreement end-block: advance the rounds that are due, at most max_settlements_per_block.
+
+A due job in its commit round moves to REVEALING (or, when nobody committed, is tallied at once:
+nobody can reveal); a due job in its reveal round is tallied. Jobs that no longer need the entry
+(tallied at their deadline, say) are dropped. Each job runs on its own branch.
+"""
+
+from __future__ import annotations
+
+import chain.pb  # noqa: F401
+
+from chain.context import Context
+from infera.inference.v1 import types_pb2 as inference_pb2
+from modules.agreement import msg_server, settlement
+from modules.agreement.keeper import AgreementKeeper
+
+J = inference_pb2
+
+
+def process_due_rounds(ctx: Context, keeper: AgreementKeeper) -> None:
+    params = keeper.get_params(ctx)
+    for job_id in keeper.due_job_ids(ctx, ctx.block.height, params.max_settlements_per_block):
+        child, cache = ctx.branch()
+        advance_round(child, keeper, job_id)
+        cache.write()
+        ctx.events.extend(child.events)
+
+
+def advance_round(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
+    """Close the commit round or tally the job, whichever round it is in."""
+    job = keeper.inference.get_job(ctx, job_id)
+    if job is None or job.state not in msg_server.COMMIT_STATES + (J.JOB_STATE_REVEALING,):
+        keeper.unschedule(ctx, job_id)
+        return
+    if job.state == J.JOB_STATE_REVEALING:
+        settlement.settle_job(ctx, keeper, job)
+    elif any(True for _ in keeper.iterate_commitments(ctx, job_id)):
+        msg_server.open_reveals(ctx, keeper, job)
+        keeper.inference.set_job(ctx, job)
+    else:
+        settlement.settle_job(ctx, keeper, job)

@@ -1,0 +1,18 @@
+"""agreement event types (attributes marked * are indexed)."""
+
+# job_id*, worker*, route, hop
+OUTPUT_COMMITTED = "infera.output_committed"
+# job_id*, model_id*, submitter*, reveal_end_height: the commit round closed, hops may reveal
+REVEALS_OPEN = "infera.reveals_open"
+# job_id*, worker*, route, hop, output_hash (hex)
+OUTPUT_REVEALED = "infera.output_revealed"
+# job_id*, model_id*, submitter*, output_hash, charge, protocol_amount, refunded, winning_routes
+JOB_FINALIZED = "infera.job_finalized"
+# job_id*, model_id*, submitter*, claim (one "route:status:output_hash" attribute per route)
+JOB_DISPUTED = "infera.job_disputed"
+# job_id*, worker*, amount, layers
+WORKER_PAID = "infera.worker_paid"
+# job_id*, worker*, reason, slashed, reputation
+WORKER_PENALIZED = "infera.worker_penalized"
+# job_id*, output_hash
+DISPUTE_RESOLVED = "infera.dispute_resolved"

@@ -1,0 +1,42 @@
+"""What agreement needs from other modules (docs/inference-modules-contract.md)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import chain.pb  # noqa: F401
+
+from chain.context import Context
+from infera.inference.v1 import types_pb2 as inference_pb2
+
+
+class InferenceKeeper(Protocol):
+    """Jobs and their escrow (the inference module)."""
+
+    def get_job(self, ctx: Context, job_id: int) -> inference_pb2.Job | None: ...
+
+    def set_job(self, ctx: Context, job: inference_pb2.Job) -> None: ...
+
+    def get_params(self, ctx: Context) -> inference_pb2.Params: ...
+
+    def pay_from_escrow(
+        self, ctx: Context, job: inference_pb2.Job, recipient: bytes, amount: int, denom: str
+    ) -> None: ...
+
+    def refund_escrow(self, ctx: Context, job: inference_pb2.Job) -> int: ...
+
+    def expire_job(self, ctx: Context, job: inference_pb2.Job, reason: str) -> None: ...
+
+
+class WorkersKeeper(Protocol):
+    """Stake and reputation of workers (the workers module)."""
+
+    def slash(self, ctx: Context, operator: bytes, fraction: str, reason: str) -> int:
+        """Burn floor(stake x fraction); returns the amount burned."""
+        ...
+
+    def adjust_reputation(
+        self, ctx: Context, operator: bytes, numerator: int, denominator: int
+    ) -> int:
+        """reputation := clamp(reputation x numerator // denominator); returns the new value."""
+        ...

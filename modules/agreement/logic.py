@@ -1,0 +1,155 @@
+"""Pure output-agreement rules: canonical outputs, commitments, route claims, quorum, payouts.
+
+Canonical output bytes (what output_hash is the sha256 of):
+    b"infera.output.v1\\x00" || kind || payload
+kind is 0x01 for token ids (payload: each id as 4 big-endian bytes) and 0x02 for raw bytes
+(payload: the bytes). Commitment: sha256(output_hash (32) || shard_fingerprint (32) ||
+salt (32) || worker address (20 raw bytes)); binding the worker's address means a copied
+commitment cannot be opened by the copier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import chain.pb  # noqa: F401
+
+from chain.fixed import Decimal
+from infera.agreement.v1 import types_pb2
+from infera.inference.v1 import types_pb2 as inference_pb2
+
+OUTPUT_DOMAIN = b"infera.output.v1\x00"
+KIND_TOKENS = b"\x01"
+KIND_BYTES = b"\x02"
+HASH_LENGTH = 32  # output hash, commitment, fingerprint and salt are all 32 bytes
+BYTES_PER_TOKEN = 4  # raw-byte outputs are billed as ceil(bytes / 4) tokens
+MAX_TOKEN_ID = 2**32 - 1
+
+Position = tuple[int, int]  # (route index, hop index)
+
+
+def compute_canonical_output(tokens: Sequence[int], text: bytes) -> bytes:
+    """The bytes an output hash covers: token ids when given, else the raw bytes."""
+    if tokens:
+        return OUTPUT_DOMAIN + KIND_TOKENS + b"".join(t.to_bytes(4, "big") for t in tokens)
+    return OUTPUT_DOMAIN + KIND_BYTES + text
+
+
+def compute_output_hash(tokens: Sequence[int], text: bytes) -> bytes:
+    return hashlib.sha256(compute_canonical_output(tokens, text)).digest()
+
+
+def compute_billable_tokens(tokens: Sequence[int], text: bytes) -> int:
+    return len(tokens) if tokens else -(-len(text) // BYTES_PER_TOKEN)
+
+
+def compute_commitment(
+    output_hash: bytes, shard_fingerprint: bytes, salt: bytes, worker: bytes
+) -> bytes:
+    return hashlib.sha256(output_hash + shard_fingerprint + salt + worker).digest()
+
+
+def find_hop(job: inference_pb2.Job, worker: str) -> Position | None:
+    """Where ``worker`` (canonical bech32) sits on the job's routes; a worker appears at most
+    once per job (sharding never repeats an operator), so the first match is the only one."""
+    for route_index, route in enumerate(job.routes):
+        for hop_index, hop in enumerate(route.hops):
+            if hop.worker == worker:
+                return route_index, hop_index
+    return None
+
+
+def compute_quorum(redundancy: int, numerator: int, denominator: int) -> int:
+    """Routes that must agree: ceil(r x numerator / denominator) (2 of 3 by default)."""
+    return -(-redundancy * numerator // denominator)
+
+
+def compute_route_claims(
+    job: inference_pb2.Job, revealed: Mapping[Position, bytes]
+) -> list[types_pb2.RouteClaim]:
+    """Each route's claim from the hops' revealed output hashes.
+
+    A route is COMPLETE when every hop revealed the same output hash, INCONSISTENT when every hop
+    revealed but not the same hash, INCOMPLETE otherwise; its output is what its last hop revealed.
+    """
+    claims = []
+    for route_index, route in enumerate(job.routes):
+        hashes = [revealed.get((route_index, h)) for h in range(len(route.hops))]
+        if any(h is None for h in hashes):
+            status = types_pb2.ROUTE_STATUS_INCOMPLETE
+        elif len(set(hashes)) == 1:
+            status = types_pb2.ROUTE_STATUS_COMPLETE
+        else:
+            status = types_pb2.ROUTE_STATUS_INCONSISTENT
+        last = hashes[-1] if hashes else None
+        claims.append(
+            types_pb2.RouteClaim(route_index=route_index, status=status, output_hash=last or b"")
+        )
+    return claims
+
+
+def compute_winner(claims: Iterable[types_pb2.RouteClaim], quorum: int) -> bytes | None:
+    """The output hash at least ``quorum`` complete routes claim, if any (at most one can, since
+    the quorum is more than half of r)."""
+    counts = Counter(c.output_hash for c in claims if c.status == types_pb2.ROUTE_STATUS_COMPLETE)
+    winners = sorted(h for h, n in counts.items() if n >= quorum)
+    return winners[0] if winners else None
+
+
+def is_disagreement(revealed: Mapping[Position, bytes]) -> bool:
+    """Hops revealed at least two different outputs."""
+    return len(set(revealed.values())) >= 2
+
+
+def compute_charge(job: inference_pb2.Job, billable_tokens: int, winning_routes: int) -> int:
+    """ceil(price x (prompt estimate + billable output tokens) x winning routes), capped at the
+    escrow (it never binds: the max fee covered max_new_tokens on all r routes)."""
+    tokens = (job.prompt_tokens_estimate + billable_tokens) * winning_routes
+    return min(int(job.escrow), Decimal.parse(job.price_per_token).mul_int_ceil(tokens))
+
+
+@dataclass(frozen=True)
+class HopPay:
+    """One winning hop's share of the fee."""
+
+    route_index: int
+    hop_index: int
+    worker: str  # bech32
+    layers: int  # layers served
+    amount: int
+
+
+def compute_payouts(
+    job: inference_pb2.Job, winning_routes: Sequence[int], charge: int, protocol_share: str
+) -> tuple[int, list[HopPay]]:
+    """Split the charge: floor(charge x protocol_share) to the protocol, the rest to the winning
+    hops in proportion to layers served (each winning route serves num_layers layers), rounded
+    down; rounding dust goes to the protocol. Returns (protocol amount, hop payouts)."""
+    pool = charge - Decimal.parse(protocol_share).mul_int_floor(charge)
+    total_layers = len(winning_routes) * job.num_layers
+    pays = []
+    for route_index in winning_routes:
+        for hop_index, hop in enumerate(job.routes[route_index].hops):
+            layers = hop.layer_end - hop.layer_start
+            amount = pool * layers // total_layers if total_layers else 0
+            pays.append(HopPay(route_index, hop_index, hop.worker, layers, amount))
+    return charge - sum(p.amount for p in pays), pays
+
+
+def compute_vote_winner(votes: Iterable[types_pb2.DisputeVote], total_power: int) -> bytes | None:
+    """The output hash holding more than 2/3 of ``total_power`` in votes, if any."""
+    power: Counter[bytes] = Counter()
+    for vote in votes:
+        power[vote.output_hash] += vote.power
+    for output_hash, votes_power in sorted(power.items()):
+        if 3 * votes_power > 2 * total_power:
+            return output_hash
+    return None
+
+
+def decimal_ratio(value: str) -> tuple[int, int]:
+    """A decimal param as (numerator, denominator) for WorkersKeeper.adjust_reputation."""
+    return Decimal.parse(value).raw, Decimal.from_int(1).raw

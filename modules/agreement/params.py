@@ -1,0 +1,45 @@
+"""Default agreement params and their validation."""
+
+from __future__ import annotations
+
+import chain.pb  # noqa: F401
+
+from chain.fixed import ONE, Decimal
+from infera.agreement.v1 import types_pb2
+
+
+def default_params() -> types_pb2.Params:
+    return types_pb2.Params(
+        commit_window_blocks=5,
+        reveal_window_blocks=5,
+        quorum_numerator=2,  # 2 of 3: ceil(r x 2 / 3) routes must agree
+        quorum_denominator=3,
+        protocol_share="0.05",  # 5% of the charge to validators (fee collector)
+        reputation_reward="1.05",
+        reputation_penalty_absent="0.8",
+        reputation_penalty_mismatch="0.95",
+        slash_fraction_absent="0.001",
+        max_settlements_per_block=100,
+    )
+
+
+def validate_params(params: types_pb2.Params) -> None:
+    """Raise ValueError when the params cannot work (genesis check)."""
+    if params.commit_window_blocks < 1 or params.reveal_window_blocks < 1:
+        raise ValueError("commit and reveal windows must be at least one block")
+    num, den = params.quorum_numerator, params.quorum_denominator
+    if den == 0 or not den < 2 * num or num > den:
+        raise ValueError(f"quorum {num}/{den} must be in (1/2, 1]")
+    if params.max_settlements_per_block < 1:
+        raise ValueError("max_settlements_per_block must be positive")
+    fractions = {
+        "protocol_share": (0, ONE),
+        "reputation_reward": (ONE, 10 * ONE),
+        "reputation_penalty_absent": (0, ONE),
+        "reputation_penalty_mismatch": (0, ONE),
+        "slash_fraction_absent": (0, ONE),
+    }
+    for name, (low, high) in fractions.items():
+        value = Decimal.parse(getattr(params, name)).raw
+        if not low <= value <= high:
+            raise ValueError(f"agreement param {name} out of range")

@@ -1,0 +1,274 @@
+"""Tallying a job: quorum, payouts, penalties, disputes and their resolution.
+
+A job is tallied once, at the end of the block in which its reveal round ended (reveal_end, or
+earlier when every hop that committed has revealed) or, at the latest, at its deadline:
+  1. every hop that revealed nothing is penalized (reputation x reputation_penalty_absent and a
+     slash of slash_fraction_absent of its stake), whatever the outcome;
+  2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED;
+  3. otherwise, if hops revealed two or more different outputs: DISPUTED (nothing paid, nobody
+     slashed for the disagreement; resolve_dispute or the deadline decides);
+  4. otherwise (too few routes revealed): EXPIRED at once with a full refund.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import chain.pb  # noqa: F401
+
+from chain import crypto
+from chain.ante import FEE_COLLECTOR
+from chain.context import Context
+from chain.errors import ChainError
+from chain.events import attr
+from infera.agreement.v1 import types_pb2
+from infera.inference.v1 import types_pb2 as inference_pb2
+from modules.agreement import events, logic
+from modules.agreement.errors import ErrInvalidResolution, ErrNotDisputed
+
+if TYPE_CHECKING:
+    from modules.agreement.keeper import AgreementKeeper
+
+J = inference_pb2
+COMPLETE = types_pb2.ROUTE_STATUS_COMPLETE
+
+
+def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) -> None:
+    """Tally ``job`` (see the module docstring) and store its settlement."""
+    params = keeper.get_params(ctx)
+    keeper.unschedule(ctx, job.id)
+    revealed = _revealed(ctx, keeper, job.id)
+    claims = logic.compute_route_claims(job, revealed)
+    settlement = types_pb2.Settlement(job_id=job.id, claims=claims, height=ctx.block.height)
+    _penalize_absent(ctx, keeper, job, revealed, params, settlement)
+    quorum = logic.compute_quorum(
+        job.redundancy, params.quorum_numerator, params.quorum_denominator
+    )
+    winner = logic.compute_winner(claims, quorum)
+    if winner is not None:
+        _finalize(ctx, keeper, job, winner, revealed, settlement)
+    elif logic.is_disagreement(revealed):
+        _open_dispute(ctx, keeper, job, claims, settlement)
+    else:
+        settlement.outcome = types_pb2.OUTCOME_NO_QUORUM
+        keeper.inference.expire_job(ctx, job, f"fewer than {quorum} routes revealed an output")
+    keeper.set_settlement(ctx, settlement)
+
+
+def _revealed(ctx: Context, keeper: AgreementKeeper, job_id: int) -> dict[logic.Position, bytes]:
+    return {
+        (r.route_index, r.hop_index): r.output_hash for r in keeper.iterate_reveals(ctx, job_id)
+    }
+
+
+def _penalize_absent(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    revealed: dict[logic.Position, bytes],
+    params: types_pb2.Params,
+    settlement: types_pb2.Settlement,
+) -> None:
+    """Slash and lower the reputation of every hop that revealed nothing."""
+    committed = {(c.route_index, c.hop_index) for c in keeper.iterate_commitments(ctx, job.id)}
+    penalty = logic.decimal_ratio(params.reputation_penalty_absent)
+    for route_index, route in enumerate(job.routes):
+        for hop_index, hop in enumerate(route.hops):
+            if (route_index, hop_index) in revealed:
+                continue
+            reason = "no_reveal" if (route_index, hop_index) in committed else "no_commit"
+            operator = crypto.from_bech32(hop.worker)
+            slashed = keeper.workers.slash(ctx, operator, params.slash_fraction_absent, reason)
+            settlement.penalties.add(
+                worker=hop.worker,
+                route_index=route_index,
+                hop_index=hop_index,
+                slashed=str(slashed),
+                reason=reason,
+            )
+            reputation = _adjust_reputation(ctx, keeper, hop.worker, penalty, settlement)
+            ctx.events.emit(
+                events.WORKER_PENALIZED,
+                attr("job_id", job.id, index=True),
+                attr("worker", hop.worker, index=True),
+                attr("reason", reason),
+                attr("slashed", slashed),
+                attr("reputation", reputation),
+            )
+
+
+def _finalize(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    winner: bytes,
+    revealed: dict[logic.Position, bytes],
+    settlement: types_pb2.Settlement,
+) -> None:
+    """Pay the winning routes' hops and the protocol, adjust reputations, refund the rest."""
+    winning = [
+        c.route_index for c in settlement.claims if c.status == COMPLETE and c.output_hash == winner
+    ]
+    output = keeper.get_output(ctx, job.id, winner)
+    assert output is not None  # every revealed hash has its output stored
+    charge = logic.compute_charge(job, output.billable_tokens, len(winning))
+    protocol_amount = _pay(ctx, keeper, job, winning, charge, settlement)
+    _adjust_reputations(ctx, keeper, job, winner, winning, revealed, settlement)
+    refunded = keeper.inference.refund_escrow(ctx, job)
+    job.state, job.output_hash, job.final_height = J.JOB_STATE_FINALIZED, winner, ctx.block.height
+    keeper.inference.set_job(ctx, job)
+    settlement.outcome = types_pb2.OUTCOME_FINALIZED
+    settlement.winning_output_hash = winner
+    settlement.charge, settlement.protocol_amount = str(charge), str(protocol_amount)
+    ctx.events.emit(
+        events.JOB_FINALIZED,
+        attr("job_id", job.id, index=True),
+        attr("model_id", job.model_id, index=True),
+        attr("submitter", job.submitter, index=True),
+        attr("output_hash", winner.hex()),
+        attr("charge", charge),
+        attr("protocol_amount", protocol_amount),
+        attr("refunded", refunded),
+        attr("winning_routes", ",".join(str(r) for r in winning)),
+    )
+
+
+def _pay(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    winning: list[int],
+    charge: int,
+    settlement: types_pb2.Settlement,
+) -> int:
+    """Pay ``charge`` out of the escrow: the winning hops by layers served, the rest to the fee
+    collector; returns the protocol amount."""
+    denom = keeper.inference.get_params(ctx).fee_denom
+    share = keeper.get_params(ctx).protocol_share
+    protocol_amount, pays = logic.compute_payouts(job, winning, charge, share)
+    for pay in pays:
+        keeper.inference.pay_from_escrow(
+            ctx, job, crypto.from_bech32(pay.worker), pay.amount, denom
+        )
+        settlement.payouts.add(
+            recipient=pay.worker,
+            amount=str(pay.amount),
+            route_index=pay.route_index,
+            hop_index=pay.hop_index,
+            layers=pay.layers,
+        )
+        ctx.events.emit(
+            events.WORKER_PAID,
+            attr("job_id", job.id, index=True),
+            attr("worker", pay.worker, index=True),
+            attr("amount", pay.amount),
+            attr("layers", pay.layers),
+        )
+    collector = crypto.module_address(FEE_COLLECTOR)
+    keeper.inference.pay_from_escrow(ctx, job, collector, protocol_amount, denom)
+    settlement.payouts.add(recipient=crypto.to_bech32(collector), amount=str(protocol_amount))
+    return protocol_amount
+
+
+def _adjust_reputations(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    winner: bytes,
+    winning: list[int],
+    revealed: dict[logic.Position, bytes],
+    settlement: types_pb2.Settlement,
+) -> None:
+    """Winning routes' hops gain reputation; hops that revealed another output lose some."""
+    params = keeper.get_params(ctx)
+    reward = logic.decimal_ratio(params.reputation_reward)
+    mismatch = logic.decimal_ratio(params.reputation_penalty_mismatch)
+    for route_index in winning:
+        for hop in job.routes[route_index].hops:
+            _adjust_reputation(ctx, keeper, hop.worker, reward, settlement)
+    for (route_index, hop_index), output_hash in sorted(revealed.items()):
+        if output_hash != winner:
+            worker = job.routes[route_index].hops[hop_index].worker
+            _adjust_reputation(ctx, keeper, worker, mismatch, settlement)
+
+
+def _adjust_reputation(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    worker: str,
+    ratio: tuple[int, int],
+    settlement: types_pb2.Settlement,
+) -> int:
+    """Multiply a worker's reputation by ``ratio``; a worker gone from state is skipped (-1)."""
+    try:
+        reputation = keeper.workers.adjust_reputation(ctx, crypto.from_bech32(worker), *ratio)
+    except ChainError:
+        return -1
+    settlement.reputations.add(worker=worker, reputation=reputation)
+    return reputation
+
+
+def _open_dispute(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    claims: list[types_pb2.RouteClaim],
+    settlement: types_pb2.Settlement,
+) -> None:
+    """Record every route's claim; the escrow stays until resolve_dispute or the deadline."""
+    job.state = J.JOB_STATE_DISPUTED
+    keeper.inference.set_job(ctx, job)
+    keeper.set_dispute(
+        ctx, types_pb2.Dispute(job_id=job.id, claims=claims, opened_height=ctx.block.height)
+    )
+    settlement.outcome = types_pb2.OUTCOME_DISPUTED
+    ctx.events.emit(
+        events.JOB_DISPUTED,
+        attr("job_id", job.id, index=True),
+        attr("model_id", job.model_id, index=True),
+        attr("submitter", job.submitter, index=True),
+        *(
+            attr(
+                "claim",
+                f"{c.route_index}:{types_pb2.RouteStatus.Name(c.status)}:{c.output_hash.hex()}",
+            )
+            for c in claims
+        ),
+    )
+
+
+def resolve_dispute(
+    ctx: Context, keeper: AgreementKeeper, job_id: int, winning_output_hash: bytes
+) -> None:
+    """Finalize a DISPUTED job with the validators' verdict (see AgreementKeeper)."""
+    job = keeper.inference.get_job(ctx, job_id)
+    dispute = keeper.get_dispute(ctx, job_id)
+    if job is None or dispute is None or job.state != J.JOB_STATE_DISPUTED or dispute.resolved:
+        raise ErrNotDisputed(f"job {job_id}")
+    if not any(
+        c.status == COMPLETE and c.output_hash == winning_output_hash for c in dispute.claims
+    ):
+        raise ErrInvalidResolution(f"job {job_id} output {winning_output_hash.hex()}")
+    settlement = keeper.get_settlement(ctx, job_id)
+    assert settlement is not None  # a dispute is opened by a tally, which stores one
+    _finalize(ctx, keeper, job, winning_output_hash, _revealed(ctx, keeper, job_id), settlement)
+    keeper.set_settlement(ctx, settlement)
+    dispute.resolved = True
+    dispute.winning_output_hash = winning_output_hash
+    dispute.resolved_height = ctx.block.height
+    keeper.set_dispute(ctx, dispute)
+    ctx.events.emit(
+        events.DISPUTE_RESOLVED,
+        attr("job_id", job_id, index=True),
+        attr("output_hash", winning_output_hash.hex()),
+    )
+
+
+def resolve_by_votes(ctx: Context, keeper: AgreementKeeper, job_id: int, total_power: int) -> bool:
+    """Resolve a dispute when stored votes give one claimed output more than 2/3 of
+    ``total_power``; returns whether it did (the verification module calls this)."""
+    winner = logic.compute_vote_winner(keeper.iterate_votes(ctx, job_id), total_power)
+    if winner is None:
+        return False
+    resolve_dispute(ctx, keeper, job_id, winner)
+    return True

@@ -1,0 +1,1 @@
+"""inference: jobs, their escrow, route assignment, deadlines and cancellation."""

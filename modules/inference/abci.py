@@ -1,0 +1,122 @@
+"""inference end-block: assign routes to waiting jobs, then settle jobs whose deadline came.
+
+Both are bounded per block by params (max_assignments_per_block, max_expiries_per_block): what
+does not fit waits for the next block, oldest first. Each job is processed on its own branch, so
+a failure leaves that job untouched and the others unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+
+import chain.pb  # noqa: F401
+
+from chain import crypto
+from chain.context import Context
+from chain.errors import ChainError
+from chain.events import attr
+from infera.inference.v1 import types_pb2
+from modules.inference import events, logic
+from modules.inference.keeper import InferenceKeeper, job_attributes
+
+
+def process_assignments(ctx: Context, keeper: InferenceKeeper) -> None:
+    """Give SUBMITTED jobs their routes, in submission order, up to the per-block cap."""
+    params = keeper.get_params(ctx)
+    for job_id in keeper.submitted_job_ids(ctx, params.max_assignments_per_block):
+        child, cache = ctx.branch()
+        job = keeper.get_job(child, job_id)
+        assert job is not None  # the index only names stored jobs
+        try:
+            assign_job(child, keeper, job)
+        except ChainError as err:
+            child, cache = ctx.branch()  # drop the half-made assignment, refund instead
+            job = keeper.get_job(child, job_id)
+            assert job is not None
+            keeper.expire_job(child, job, f"route assignment failed: {err.log}")
+        cache.write()
+        ctx.events.extend(child.events)
+
+
+def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> None:
+    """Select the routes with the seed of this block, open the rounds, tell the workers."""
+    rounds = keeper.hooks.rounds_blocks(ctx)
+    if ctx.block.height + rounds >= job.deadline_height:
+        keeper.expire_job(ctx, job, "too close to the deadline for the commit and reveal rounds")
+        return
+    job.seed = logic.compute_seed(ctx.block.hash, job.id)
+    selected = keeper.sharding.select_routes(ctx, job.model_id, job.redundancy, job.seed)
+    for hops in selected:
+        route = job.routes.add()
+        for hop in hops:
+            worker = keeper.workers.get_worker(ctx, hop.operator)
+            route.hops.add(
+                worker=crypto.to_bech32(hop.operator),
+                layer_start=hop.start,
+                layer_end=hop.end,
+                endpoint=worker.endpoint if worker is not None else "",
+            )
+    job.state = types_pb2.JOB_STATE_ASSIGNED
+    job.assign_height = ctx.block.height
+    job.commit_end_height, job.reveal_end_height = keeper.hooks.open_rounds(ctx, job)
+    keeper.set_job(ctx, job)
+    ctx.events.emit(events.JOB_ASSIGNED, *assignment_attributes(job))
+
+
+def assignment_attributes(job: types_pb2.Job) -> list:
+    """What a worker needs to start: its hop, span and the endpoint to stream hidden states to."""
+    out = list(job_attributes(job))
+    for route_index, route in enumerate(job.routes):
+        for hop_index, hop in enumerate(route.hops):
+            out.append(attr("worker", hop.worker, index=True))
+            last = hop_index + 1 == len(route.hops)
+            hop_view = {
+                "route": route_index,
+                "hop": hop_index,
+                "worker": hop.worker,
+                "start": hop.layer_start,
+                "end": hop.layer_end,
+                "endpoint": hop.endpoint,
+                "next_endpoint": "" if last else route.hops[hop_index + 1].endpoint,
+            }
+            out.append(attr("hop", json.dumps(hop_view, sort_keys=True, separators=(",", ":"))))
+    decoding = types_pb2.DecodingMode.Name(job.decoding.mode)
+    out += [
+        attr("seed", job.seed.hex()),
+        attr("decoding", decoding),
+        attr("temperature_milli", job.decoding.temperature_milli),
+        attr("top_k", job.decoding.top_k),
+        attr("max_new_tokens", job.max_new_tokens),
+        attr("commit_end_height", job.commit_end_height),
+        attr("reveal_end_height", job.reveal_end_height),
+        attr("deadline_height", job.deadline_height),
+    ]
+    return out
+
+
+def process_deadlines(ctx: Context, keeper: InferenceKeeper) -> None:
+    """Settle every open job whose deadline is this block (or earlier, when deferred)."""
+    params = keeper.get_params(ctx)
+    for job_id in keeper.due_job_ids(ctx, ctx.block.height, params.max_expiries_per_block):
+        child, cache = ctx.branch()
+        settle_at_deadline(child, keeper, job_id)
+        cache.write()
+        ctx.events.extend(child.events)
+
+
+def settle_at_deadline(ctx: Context, keeper: InferenceKeeper, job_id: int) -> None:
+    """Let the rounds tally what they have, then refund and expire whatever is still open."""
+    job = keeper.get_job(ctx, job_id)
+    assert job is not None
+    if job.state in logic.ROUND_STATES:
+        keeper.hooks.close_rounds(ctx, job_id)
+        job = keeper.get_job(ctx, job_id)
+        assert job is not None
+    if not logic.is_terminal(job.state):
+        keeper.expire_job(ctx, job, _DEADLINE_REASONS.get(job.state, "deadline reached"))
+
+
+_DEADLINE_REASONS = {
+    types_pb2.JOB_STATE_SUBMITTED: "deadline reached before route assignment",
+    types_pb2.JOB_STATE_DISPUTED: "dispute unresolved at the deadline",
+}

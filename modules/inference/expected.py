@@ -1,0 +1,72 @@
+"""What inference needs from other modules (docs/inference-modules-contract.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import chain.pb  # noqa: F401
+
+from chain.context import Context
+from chain.tx import Coin
+from infera.inference.v1 import types_pb2
+from infera.models.v1 import types_pb2 as models_pb2
+from infera.workers.v1 import types_pb2 as workers_pb2
+
+
+class BankKeeper(Protocol):
+    def send_coins_to_module(
+        self, ctx: Context, sender: bytes, module: str, coins: Sequence[Coin]
+    ) -> None: ...
+
+    def send_coins_from_module(
+        self, ctx: Context, module: str, recipient: bytes, coins: Sequence[Coin]
+    ) -> None: ...
+
+    def get_balance(self, ctx: Context, address: bytes, denom: str) -> int: ...
+
+
+class ModelsKeeper(Protocol):
+    def get_model(self, ctx: Context, model_id: str) -> models_pb2.Model | None: ...
+
+
+class WorkersKeeper(Protocol):
+    def get_worker(self, ctx: Context, operator: bytes) -> workers_pb2.Worker | None: ...
+
+
+class Hop(Protocol):
+    """One hop of a selected route: the worker serves layers [start, end)."""
+
+    @property
+    def operator(self) -> bytes: ...
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+
+class ShardingKeeper(Protocol):
+    def select_routes(
+        self, ctx: Context, model_id: str, redundancy: int, seed: bytes
+    ) -> Sequence[Sequence[Hop]]:
+        """``redundancy`` disjoint routes (no operator twice), deterministic in (state, seed);
+        raises the sharding module's ErrInsufficientCoverage when impossible."""
+        ...
+
+
+class JobHooks(Protocol):
+    """What the output-agreement module does at the job's turning points (Cosmos "hooks")."""
+
+    def rounds_blocks(self, ctx: Context) -> int:
+        """Blocks the commit and reveal rounds take after the assigning block."""
+        ...
+
+    def open_rounds(self, ctx: Context, job: types_pb2.Job) -> tuple[int, int]:
+        """Schedule the rounds of a job just assigned; returns (commit_end, reveal_end)."""
+        ...
+
+    def close_rounds(self, ctx: Context, job_id: int) -> None:
+        """Tally a job whose deadline came while its rounds were still open."""
+        ...

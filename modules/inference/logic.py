@@ -1,0 +1,77 @@
+"""Pure inference rules: pricing, seeds, decoding checks and the job state machine."""
+
+from __future__ import annotations
+
+import hashlib
+
+import chain.pb  # noqa: F401
+
+from chain.fixed import Decimal
+from infera.inference.v1 import types_pb2
+from modules.inference.errors import ErrInvalidDecoding
+
+BYTES_PER_TOKEN_ESTIMATE = 4  # prompt tokens are priced as ceil(prompt bytes / 4)
+
+S = types_pb2  # short alias for the state names below
+TERMINAL_STATES = frozenset({S.JOB_STATE_FINALIZED, S.JOB_STATE_EXPIRED, S.JOB_STATE_CANCELLED})
+ROUND_STATES = frozenset({S.JOB_STATE_ASSIGNED, S.JOB_STATE_COMMITTING, S.JOB_STATE_REVEALING})
+# Every transition the chain may make; anything else is a bug (the keeper refuses it).
+TRANSITIONS: dict[int, frozenset[int]] = {
+    S.JOB_STATE_SUBMITTED: frozenset(
+        {S.JOB_STATE_ASSIGNED, S.JOB_STATE_EXPIRED, S.JOB_STATE_CANCELLED}
+    ),
+    S.JOB_STATE_ASSIGNED: frozenset(
+        {S.JOB_STATE_COMMITTING, S.JOB_STATE_REVEALING}
+        | {S.JOB_STATE_FINALIZED, S.JOB_STATE_DISPUTED, S.JOB_STATE_EXPIRED}
+    ),
+    S.JOB_STATE_COMMITTING: frozenset(
+        {S.JOB_STATE_REVEALING, S.JOB_STATE_FINALIZED, S.JOB_STATE_DISPUTED, S.JOB_STATE_EXPIRED}
+    ),
+    S.JOB_STATE_REVEALING: frozenset(
+        {S.JOB_STATE_FINALIZED, S.JOB_STATE_DISPUTED, S.JOB_STATE_EXPIRED}
+    ),
+    S.JOB_STATE_DISPUTED: frozenset({S.JOB_STATE_FINALIZED, S.JOB_STATE_EXPIRED}),
+}
+
+
+def is_terminal(state: int) -> bool:
+    return state in TERMINAL_STATES
+
+
+def is_valid_transition(old: int, new: int) -> bool:
+    return old == new or new in TRANSITIONS.get(old, frozenset())
+
+
+def compute_prompt_tokens_estimate(prompt_bytes: int) -> int:
+    """Tokens a prompt is priced as: ceil(bytes / 4), about 4 bytes per BPE token of English."""
+    return -(-prompt_bytes // BYTES_PER_TOKEN_ESTIMATE)
+
+
+def compute_required_fee(
+    price_per_token: str, prompt_tokens: int, max_new_tokens: int, redundancy: int
+) -> int:
+    """The least max fee of a job: ceil(price x (prompt estimate + max new tokens) x r)."""
+    return Decimal.parse(price_per_token).mul_int_ceil(
+        (prompt_tokens + max_new_tokens) * redundancy
+    )
+
+
+def compute_seed(block_hash: bytes, job_id: int) -> bytes:
+    """sha256(hash of the assigning block || job id as 8 big-endian bytes): chain data only."""
+    return hashlib.sha256(block_hash + job_id.to_bytes(8, "big")).digest()
+
+
+def check_decoding(decoding: types_pb2.Decoding, params: types_pb2.Params) -> None:
+    """Greedy takes no knobs; sampling needs 1..max temperature and top-k up to the max."""
+    if decoding.mode == S.DECODING_MODE_GREEDY:
+        if decoding.temperature_milli or decoding.top_k:
+            raise ErrInvalidDecoding("greedy decoding takes no temperature or top-k")
+        return
+    if decoding.mode != S.DECODING_MODE_SAMPLING:
+        raise ErrInvalidDecoding(f"unknown decoding mode {decoding.mode}")
+    if not 1 <= decoding.temperature_milli <= params.max_temperature_milli:
+        raise ErrInvalidDecoding(
+            f"temperature_milli {decoding.temperature_milli} not in 1..{params.max_temperature_milli}"
+        )
+    if decoding.top_k > params.max_top_k:
+        raise ErrInvalidDecoding(f"top_k {decoding.top_k} above {params.max_top_k}")

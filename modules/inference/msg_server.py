@@ -1,0 +1,160 @@
+"""inference messages: submit a job, cancel it before assignment."""
+
+from __future__ import annotations
+
+import chain.pb  # noqa: F401
+
+from chain import crypto
+from chain.context import Context
+from chain.events import attr
+from chain.tx import parse_coins
+from infera.inference.v1 import tx_pb2, types_pb2
+from modules.inference import events, keys, logic
+from modules.inference.errors import (
+    ErrEmptyPrompt,
+    ErrFeeBelowPrice,
+    ErrInvalidDeadline,
+    ErrInvalidMaxNewTokens,
+    ErrJobNotCancellable,
+    ErrJobNotFound,
+    ErrModelRetired,
+    ErrNotSubmitter,
+    ErrPromptTooLarge,
+    ErrRedundancyTooHigh,
+    ErrRedundancyTooLow,
+    ErrUnknownModel,
+    ErrWrongFeeDenom,
+)
+from modules.inference.keeper import InferenceKeeper, job_attributes
+
+
+def submit_job(
+    ctx: Context, keeper: InferenceKeeper, msg: tx_pb2.MsgSubmitJob
+) -> tx_pb2.MsgSubmitJobResponse:
+    """Escrow the max fee and queue a job; routes are assigned at the end of this block.
+
+    Fails when: the submitter address is malformed; the prompt is empty or larger than
+    max_prompt_bytes; max_new_tokens is 0 or above the limit; the decoding is invalid; the
+    redundancy is above max_redundancy; the deadline is outside [min, max] deadline blocks or
+    not longer than the commit and reveal rounds; the max fee is malformed or not in the fee
+    denom; the model is unknown or retired; the redundancy is below the model's min_redundancy;
+    the max fee is below the price ("fee below price"); the model's coverage cannot give r
+    disjoint routes now (sharding's ErrInsufficientCoverage); the submitter cannot pay.
+    """
+    # verify
+    submitter = crypto.from_bech32(msg.submitter)
+    (max_fee,) = parse_coins([msg.max_fee])
+    # load
+    params = keeper.get_params(ctx)
+    model = keeper.models.get_model(ctx, msg.model_id)
+    job_id = keeper.get_next_job_id(ctx)
+    # check
+    _check_request(msg, params, rounds_blocks=keeper.hooks.rounds_blocks(ctx))
+    if max_fee.denom != params.fee_denom:
+        raise ErrWrongFeeDenom(f"got {max_fee.denom}, expected {params.fee_denom}")
+    if model is None:
+        raise ErrUnknownModel(f"model {msg.model_id!r}")
+    if model.retired:
+        raise ErrModelRetired(f"model {msg.model_id!r}")
+    if msg.redundancy < model.min_redundancy:
+        raise ErrRedundancyTooLow(f"{msg.redundancy} < {model.min_redundancy}")
+    prompt_tokens = logic.compute_prompt_tokens_estimate(len(msg.prompt))
+    required = logic.compute_required_fee(
+        model.price_per_token, prompt_tokens, msg.max_new_tokens, msg.redundancy
+    )
+    if max_fee.amount < required:
+        raise ErrFeeBelowPrice(f"max fee {max_fee.amount} < price {required}{params.fee_denom}")
+    # Coverage now, with the seed assignment uses when it happens in this block (it does unless
+    # the per-block cap defers it); the end-block re-checks and refunds when it has thinned.
+    keeper.sharding.select_routes(
+        ctx, msg.model_id, msg.redundancy, logic.compute_seed(ctx.block.hash, job_id)
+    )
+    # mutate
+    keeper.bank.send_coins_to_module(ctx, submitter, keys.ESCROW_ACCOUNT, [max_fee])
+    job = _new_job(ctx, msg, job_id, model, prompt_tokens)
+    keeper.set_job(ctx, job)
+    keeper.set_next_job_id(ctx, job_id + 1)
+    # events
+    ctx.events.emit(
+        events.JOB_SUBMITTED,
+        *job_attributes(job),
+        attr("max_fee", f"{max_fee.amount}{max_fee.denom}"),
+        attr("redundancy", job.redundancy),
+        attr("deadline_height", job.deadline_height),
+    )
+    # respond
+    return tx_pb2.MsgSubmitJobResponse(job_id=job_id)
+
+
+def _check_request(
+    msg: tx_pb2.MsgSubmitJob, params: types_pb2.Params, *, rounds_blocks: int
+) -> None:
+    """The stateless limits of a job request (params only)."""
+    if not msg.prompt:
+        raise ErrEmptyPrompt()
+    if len(msg.prompt) > params.max_prompt_bytes:
+        raise ErrPromptTooLarge(f"{len(msg.prompt)} bytes > {params.max_prompt_bytes}")
+    if not 1 <= msg.max_new_tokens <= params.max_new_tokens:
+        raise ErrInvalidMaxNewTokens(f"{msg.max_new_tokens} not in 1..{params.max_new_tokens}")
+    logic.check_decoding(msg.decoding, params)
+    if msg.redundancy > params.max_redundancy:
+        raise ErrRedundancyTooHigh(f"{msg.redundancy} > {params.max_redundancy}")
+    low = max(params.min_deadline_blocks, rounds_blocks + 1)
+    if not low <= msg.deadline_blocks <= params.max_deadline_blocks:
+        raise ErrInvalidDeadline(
+            f"{msg.deadline_blocks} blocks not in {low}..{params.max_deadline_blocks}"
+        )
+
+
+def _new_job(
+    ctx: Context, msg: tx_pb2.MsgSubmitJob, job_id: int, model, prompt_tokens: int
+) -> types_pb2.Job:
+    return types_pb2.Job(
+        id=job_id,
+        submitter=crypto.to_bech32(crypto.from_bech32(msg.submitter)),  # canonical form
+        model_id=msg.model_id,
+        prompt=msg.prompt,
+        decoding=msg.decoding,
+        max_new_tokens=msg.max_new_tokens,
+        redundancy=msg.redundancy,
+        max_fee=msg.max_fee.amount,
+        escrow=msg.max_fee.amount,
+        state=types_pb2.JOB_STATE_SUBMITTED,
+        submit_height=ctx.block.height,
+        deadline_height=ctx.block.height + msg.deadline_blocks,
+        price_per_token=model.price_per_token,
+        num_layers=model.num_layers,
+        prompt_tokens_estimate=prompt_tokens,
+        refunded="0",
+    )
+
+
+def cancel_job(
+    ctx: Context, keeper: InferenceKeeper, msg: tx_pb2.MsgCancelJob
+) -> tx_pb2.MsgCancelJobResponse:
+    """Refund a job that is still waiting for assignment.
+
+    Fails when: the address is malformed; the job does not exist; the signer is not the job's
+    submitter; the job is no longer SUBMITTED (assigned, or already terminal).
+    """
+    # verify
+    signer = crypto.from_bech32(msg.submitter)
+    # load
+    job = keeper.get_job(ctx, msg.job_id)
+    # check
+    if job is None:
+        raise ErrJobNotFound(f"job {msg.job_id}")
+    if crypto.from_bech32(job.submitter) != signer:
+        raise ErrNotSubmitter(f"job {job.id} belongs to {job.submitter}")
+    if job.state != types_pb2.JOB_STATE_SUBMITTED:
+        raise ErrJobNotCancellable(f"job {job.id} is {types_pb2.JobState.Name(job.state)}")
+    # mutate
+    refunded = keeper.refund_escrow(ctx, job)
+    job.state = types_pb2.JOB_STATE_CANCELLED
+    job.reason = "cancelled by the submitter"
+    job.final_height = ctx.block.height
+    keeper.set_job(ctx, job)
+    # events
+    ctx.events.emit(events.JOB_CANCELLED, *job_attributes(job), attr("refunded", refunded))
+    # respond
+    return tx_pb2.MsgCancelJobResponse(refunded=str(refunded))
