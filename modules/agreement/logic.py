@@ -3,9 +3,11 @@
 Canonical output bytes (what output_hash is the sha256 of):
     b"infera.output.v1\\x00" || kind || payload
 kind is 0x01 for token ids (payload: each id as 4 big-endian bytes) and 0x02 for raw bytes
-(payload: the bytes). Commitment: sha256(output_hash (32) || shard_fingerprint (32) ||
+(payload: the bytes). Commitment: sha256(output_hash (32) || sha256(shard_fingerprint) (32) ||
 salt (32) || worker address (20 raw bytes)); binding the worker's address means a copied
-commitment cannot be opened by the copier.
+commitment cannot be opened by the copier. The shard fingerprint is variable-length evidence
+(at most 300 bytes per 32 tokens, MAX_FINGERPRINT_BYTES in all) that verifiers compare when a
+route's output is disputed or audited.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from infera.inference.v1 import types_pb2 as inference_pb2
 OUTPUT_DOMAIN = b"infera.output.v1\x00"
 KIND_TOKENS = b"\x01"
 KIND_BYTES = b"\x02"
-HASH_LENGTH = 32  # output hash, commitment, fingerprint and salt are all 32 bytes
+HASH_LENGTH = 32  # output hash, commitment and salt are all 32 bytes
+MAX_FINGERPRINT_BYTES = 32 * 1024  # a shard fingerprint, revealed in full
 BYTES_PER_TOKEN = 4  # raw-byte outputs are billed as ceil(bytes / 4) tokens
 MAX_TOKEN_ID = 2**32 - 1
 
@@ -49,7 +52,8 @@ def compute_billable_tokens(tokens: Sequence[int], text: bytes) -> int:
 def compute_commitment(
     output_hash: bytes, shard_fingerprint: bytes, salt: bytes, worker: bytes
 ) -> bytes:
-    return hashlib.sha256(output_hash + shard_fingerprint + salt + worker).digest()
+    fingerprint_hash = hashlib.sha256(shard_fingerprint).digest()
+    return hashlib.sha256(output_hash + fingerprint_hash + salt + worker).digest()
 
 
 def find_hop(job: inference_pb2.Job, worker: str) -> Position | None:

@@ -104,8 +104,8 @@ def reveal_output(
     """Open a hop's commitment; the chain recomputes the output hash and the commitment.
 
     Fails when: the worker address is malformed; both output_tokens and output_bytes are set;
-    the output is longer than max_new_tokens (4 x max_new_tokens bytes); the fingerprint or salt
-    is not 32 bytes; the job does not exist; reveals are not open yet (commit round running) or
+    the output is longer than max_new_tokens (4 x max_new_tokens bytes); the fingerprint is empty
+    or over MAX_FINGERPRINT_BYTES; the salt is not 32 bytes; the job does not exist; reveals are not open yet (commit round running) or
     over (job tallied, or the block is after reveal_end_height); the worker holds no hop of the
     job; the hop never committed; the hop already revealed; the recomputed commitment differs.
     """
@@ -115,8 +115,10 @@ def reveal_output(
     tokens, text = list(msg.output_tokens), bytes(msg.output_bytes)
     if tokens and text:
         raise ErrInvalidOutput("set output_tokens or output_bytes, not both")
-    if len(msg.shard_fingerprint) != logic.HASH_LENGTH:
-        raise ErrInvalidFingerprint(f"got {len(msg.shard_fingerprint)} bytes")
+    if not 0 < len(msg.shard_fingerprint) <= logic.MAX_FINGERPRINT_BYTES:
+        raise ErrInvalidFingerprint(
+            f"got {len(msg.shard_fingerprint)} bytes, want 1..{logic.MAX_FINGERPRINT_BYTES}"
+        )
     if len(msg.salt) != logic.HASH_LENGTH:
         raise ErrInvalidSalt(f"got {len(msg.salt)} bytes")
     # load
