@@ -1,0 +1,407 @@
+"""Benchmark: bank-send throughput of real networks, and the app's cost per tx in-process.
+
+1. In-process (no CometBFT; ``InferaApp`` driven through its ABCI methods, as the tests do):
+   CheckTx (new), CheckTx (recheck), FinalizeBlock and Commit cost per tx, on blocks of
+   ``--block-txs`` bank sends from many accounts. ``--profile`` prints where FinalizeBlock's
+   and CheckTx's time goes.
+2. Networks of 1 and 4 validators made by ``infera testnet`` on this host: pre-signed sends from
+   ``--accounts`` accounts are submitted concurrently (JSON-RPC batches of
+   ``broadcast_tx_async``, or ``_sync`` with ``--sync``; each sender on one node so its sequences
+   stay in order), keeping at most ``--window`` txs uncommitted; committed tx/s = txs / (time the
+   block holding the last tx was seen - first submit).
+
+Prints a table; writes bench/results/throughput.json.
+
+    python bench/bench_throughput.py              # 20k txs per network
+    python bench/bench_throughput.py --quick      # 3k txs per network, fewer in-process blocks
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import io
+import json
+import pathlib
+import platform
+import pstats
+import random
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from chain.cli.rpc import CometRPC  # noqa: E402
+from tendermint.abci import types_pb2 as abci  # noqa: E402
+from tests.harness import Key, TestChain, send_msg  # noqa: E402
+from tests.integration.conftest import LocalNetwork, TxFactory  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "throughput.json"
+SEND_GAS, SEND_FEE = 60_000, 1_500
+# broadcast_tx_async by default: CometBFT's ABCI socket client flushes queued requests at most
+# every 20 ms, so a caller waiting for each CheckTx (sync) gets ~50 tx/s per connection; async
+# calls are pipelined. ``--sync`` switches (and then CheckTx rejections are counted exactly).
+METHOD = ["broadcast_tx_async"]
+
+
+# -- 1. in-process ------------------------------------------------------------------------------
+
+
+@dataclass
+class AppCost:
+    """Microseconds per tx of each ABCI step, measured in this process without CometBFT."""
+
+    txs_per_block: int
+    blocks: int
+    check_tx_us: float  # CheckTx (new) per tx
+    recheck_tx_us: float  # CheckTx (recheck, signature cached) per tx
+    finalize_us: float  # FinalizeBlock per tx (execution + staging the app hash)
+    commit_ms: float  # Commit per block (one synced LevelDB write)
+    app_us_per_tx: float  # check + finalize + commit/txs: one node's app work per tx
+
+
+def measure_app(block_txs: int, blocks: int, profile: bool) -> tuple[AppCost, str]:
+    """Drive the real app over a real store through ABCI calls; returns costs and a profile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        chain = TestChain(pathlib.Path(tmp) / "app", n_accounts=block_txs)
+        chain.init()
+        chain.block()
+        sink = Key("sink").address
+        check = recheck = finalize = commit = 0.0
+        profiler = cProfile.Profile() if profile else None
+        for _ in range(blocks):
+            txs = [
+                chain.tx(k, send_msg(k, sink, 1), gas=SEND_GAS, fee=SEND_FEE) for k in chain.keys
+            ]
+            if profiler:
+                profiler.enable()
+            start = time.perf_counter()
+            for raw in txs:
+                assert chain.check(raw).code == 0
+            check += time.perf_counter() - start
+            chain.app._check = type(chain.app._check)(chain.store.latest())  # as after a Commit
+            start = time.perf_counter()
+            for raw in txs:
+                chain.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.RECHECK))
+            recheck += time.perf_counter() - start
+            chain.height += 1
+            request = _finalize_request(chain.height, txs)
+            start = time.perf_counter()
+            response = chain.app.finalize_block(request)
+            finalize += time.perf_counter() - start
+            start = time.perf_counter()
+            chain.app.commit(abci.RequestCommit())
+            commit += time.perf_counter() - start
+            if profiler:
+                profiler.disable()
+            assert all(r.code == 0 for r in response.tx_results), response.tx_results[0].log
+        chain.store.close()
+    n = block_txs * blocks
+    cost = AppCost(
+        txs_per_block=block_txs,
+        blocks=blocks,
+        check_tx_us=check / n * 1e6,
+        recheck_tx_us=recheck / n * 1e6,
+        finalize_us=finalize / n * 1e6,
+        commit_ms=commit / blocks * 1e3,
+        app_us_per_tx=(check + finalize + commit) / n * 1e6,
+    )
+    return cost, _profile_text(profiler) if profiler else ""
+
+
+def _finalize_request(height: int, txs: list[bytes]) -> abci.RequestFinalizeBlock:
+    from tests.harness import finalize_request
+
+    return finalize_request(height, txs)
+
+
+def _profile_text(profiler: cProfile.Profile, top: int = 30) -> str:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+# -- 2. networks ----------------------------------------------------------------------------------
+
+
+@dataclass
+class NetResult:
+    validators: int
+    txs: int  # submitted and admitted by CheckTx
+    rejected: int  # refused by CheckTx (should be 0)
+    failed: int  # included with a non-zero code (should be 0)
+    seconds: float  # first submit -> block with the last tx observed
+    committed_tps: float  # txs / seconds
+    block_time_tps: float  # txs / (header time of the last tx block - of the block before)
+    blocks: int  # blocks holding the txs
+    mean_block_txs: float
+    mean_block_interval_s: float
+    submit_tps: float  # rate the client achieved (bounded by the window)
+    notes: list[str] = field(default_factory=list)
+
+
+class BlockWatcher(threading.Thread):
+    """Polls one node's ``/blockchain`` and records (height, num_txs, header time, wall time)."""
+
+    def __init__(self, rpc_url: str, start_height: int) -> None:
+        super().__init__(daemon=True)
+        self.rpc = CometRPC(rpc_url)
+        self.next_height = start_height + 1
+        self.blocks: list[tuple[int, int, str, float]] = []
+        self.committed = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                top = self.rpc.height()
+                while self.next_height <= top:
+                    high = min(top, self.next_height + 19)
+                    metas = self.rpc.call(
+                        "blockchain", minHeight=str(self.next_height), maxHeight=str(high)
+                    )["block_metas"]
+                    now = time.monotonic()
+                    for meta in sorted(metas, key=lambda m: int(m["header"]["height"])):
+                        txs = int(meta["num_txs"])
+                        h = int(meta["header"]["height"])
+                        self.blocks.append((h, txs, meta["header"]["time"], now))
+                        self.committed += txs
+                    self.next_height = high + 1
+            except Exception:  # a transient RPC error: poll again
+                pass
+            time.sleep(0.05)
+
+
+def _submit(
+    rpc_url: str,
+    queues: list[list[bytes]],
+    watcher: BlockWatcher,
+    counters: dict[str, int],
+    window: int,
+    batch: int,
+    lock: threading.Lock,
+) -> None:
+    """Send round-robin over this thread's senders (sequence order kept per sender)."""
+    rpc = CometRPC(rpc_url, timeout=60)
+    flat = [q[i] for i in range(max(len(q) for q in queues)) for q in queues if i < len(q)]
+    for low in range(0, len(flat), batch):
+        while counters["admitted"] - watcher.committed > window:
+            time.sleep(0.01)
+        chunk = flat[low : low + batch]
+        calls = [(METHOD[0], {"tx": base64.b64encode(t).decode()}) for t in chunk]
+        results = rpc.batch(calls)
+        ok = sum(
+            1 for r in results if not isinstance(r, Exception) and int(r.get("code") or 0) == 0
+        )
+        with lock:
+            counters["admitted"] += ok
+            counters["rejected"] += len(chunk) - ok
+            if ok < len(chunk) and "first_error" not in counters:
+                bad = next(
+                    r for r in results if isinstance(r, Exception) or int(r.get("code") or 0)
+                )
+                counters["first_error"] = str(bad if isinstance(bad, Exception) else bad["log"])  # type: ignore[assignment]
+
+
+def measure_network(validators: int, accounts: int, total: int, window: int) -> NetResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        net = LocalNetwork.testnet(pathlib.Path(tmp), validators, dev_accounts=accounts)
+        try:
+            net.start()
+            return _drive(net, total, window)
+        finally:
+            net.close()
+
+
+def _drive(net: LocalNetwork, total: int, window: int) -> NetResult:
+    rng = random.Random(1)
+    factory = TxFactory(net.nodes[0].rpc, net.chain_id, net.accounts)
+    per_sender = max(1, total // len(net.accounts))
+    queues = {
+        a.address: [
+            factory.send(a, rng.choice(net.accounts).address, rng.randint(1, 1000))
+            for _ in range(per_sender)
+        ]
+        for a in net.accounts
+    }
+    # Two submitting threads per node, each owning a disjoint set of senders.
+    threads_total = 2 * len(net.nodes)
+    groups: list[list[list[bytes]]] = [[] for _ in range(threads_total)]
+    for i, account in enumerate(net.accounts):
+        groups[i % threads_total].append(queues[account.address])
+    start_height = net.nodes[0].height()
+    watcher = BlockWatcher(net.nodes[0].rpc_url, start_height)
+    watcher.start()
+    counters = {"admitted": 0, "rejected": 0}
+    lock = threading.Lock()
+    t0 = time.monotonic()
+    workers = [
+        threading.Thread(
+            target=_submit,
+            args=(
+                net.nodes[i % len(net.nodes)].rpc_url,
+                groups[i],
+                watcher,
+                counters,
+                window // threads_total,
+                100,
+                lock,
+            ),
+        )  # fmt: skip
+        for i in range(threads_total)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    submitted_at = time.monotonic()
+    _wait_drained(net, watcher, counters["admitted"])
+    watcher.stop.set()
+    watcher.join()
+    counters["rejected"] += max(0, counters["admitted"] - watcher.committed)  # async: never came
+    return _summarize(net, watcher, counters, t0, submitted_at)
+
+
+def _wait_drained(
+    net: LocalNetwork, watcher: BlockWatcher, admitted: int, limit: float = 120
+) -> None:
+    """Until every admitted tx is committed, or the mempools are empty (rejected async txs)."""
+    deadline = time.monotonic() + limit
+    rpc = net.nodes[0].rpc
+    while watcher.committed < admitted and time.monotonic() < deadline:
+        if int(rpc.call("num_unconfirmed_txs")["total"]) == 0:
+            seen = watcher.committed
+            time.sleep(1.0)  # the last block may still be on its way to the watcher
+            if watcher.committed == seen:
+                return
+        time.sleep(0.05)
+
+
+def _summarize(
+    net: LocalNetwork, watcher: BlockWatcher, counters: dict, t0: float, submitted_at: float
+) -> NetResult:
+    tx_blocks = [b for b in watcher.blocks if b[1] > 0]
+    first, last = watcher.blocks.index(tx_blocks[0]), watcher.blocks.index(tx_blocks[-1])
+    before = watcher.blocks[first - 1] if first > 0 else tx_blocks[0]
+    span_header = _ts(tx_blocks[-1][2]) - _ts(before[2])
+    txs = sum(b[1] for b in tx_blocks)
+    seconds = tx_blocks[-1][3] - t0
+    intervals = [
+        _ts(watcher.blocks[i][2]) - _ts(watcher.blocks[i - 1][2])
+        for i in range(first + 1, last + 1)
+    ]
+    failed = _count_failed(net.nodes[0].rpc, [b[0] for b in tx_blocks])
+    notes = [f"first CheckTx error: {counters['first_error']}"] if "first_error" in counters else []
+    return NetResult(
+        validators=len(net.nodes),
+        txs=txs,
+        rejected=counters["rejected"],
+        failed=failed,
+        seconds=round(seconds, 2),
+        committed_tps=round(txs / seconds, 1),
+        block_time_tps=round(txs / span_header, 1) if span_header > 0 else 0.0,
+        blocks=len(tx_blocks),
+        mean_block_txs=round(txs / len(tx_blocks), 1),
+        mean_block_interval_s=round(sum(intervals) / len(intervals), 3) if intervals else 0.0,
+        submit_tps=round(counters["admitted"] / (submitted_at - t0), 1),
+        notes=notes,
+    )
+
+
+def _ts(text: str) -> float:
+    """RFC 3339 with nanoseconds -> seconds (float is fine for a benchmark)."""
+    import datetime as dt
+
+    head, _, frac = text.rstrip("Z").partition(".")
+    base = dt.datetime.fromisoformat(head).replace(tzinfo=dt.UTC).timestamp()
+    return base + (float("0." + frac) if frac else 0.0)
+
+
+def _count_failed(rpc: CometRPC, heights: list[int]) -> int:
+    failed = 0
+    for h in heights:
+        for attempt in range(50):  # results are saved just after the block itself
+            try:
+                results = rpc.call("block_results", height=str(h)).get("txs_results") or []
+                break
+            except Exception:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+        failed += sum(1 for r in results if int(r.get("code") or 0) != 0)
+    return failed
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer txs and blocks")
+    parser.add_argument("--txs", type=int, default=0, help="txs per network (default 20000)")
+    parser.add_argument("--accounts", type=int, default=200, help="sending accounts")
+    parser.add_argument("--window", type=int, default=6000, help="most uncommitted txs in flight")
+    parser.add_argument("--block-txs", type=int, default=1000, help="txs per in-process block")
+    parser.add_argument("--validators", default="1,4", help="network sizes, e.g. 1,4")
+    parser.add_argument("--profile", action="store_true", help="print the in-process profile")
+    parser.add_argument("--sync", action="store_true", help="broadcast_tx_sync, not _async")
+    parser.add_argument("--skip-app", action="store_true", help="skip the in-process part")
+    args = parser.parse_args(argv)
+    if args.sync:
+        METHOD[0] = "broadcast_tx_sync"
+    total = args.txs or (3000 if args.quick else 20000)
+    accounts = min(args.accounts, 100) if args.quick else args.accounts
+
+    cost = None
+    if not args.skip_app:
+        cost, profile = measure_app(args.block_txs, 2 if args.quick else 5, args.profile)
+        print("in-process app cost per tx (no CometBFT):")
+        print(f"  CheckTx {cost.check_tx_us:.0f} us | recheck {cost.recheck_tx_us:.0f} us | "
+              f"FinalizeBlock {cost.finalize_us:.0f} us | Commit {cost.commit_ms:.1f} ms/block | "
+              f"one node's app work {cost.app_us_per_tx:.0f} us/tx "
+              f"(ceiling {1e6 / cost.app_us_per_tx:.0f} tx/s on one core)")  # fmt: skip
+        if profile:
+            print(profile)
+    rows = []
+    for n in (int(v) for v in args.validators.split(",")):
+        print(
+            f"running {n}-validator network: {total} txs from {accounts} accounts ...", flush=True
+        )
+        rows.append(measure_network(n, accounts, total, args.window))
+    print()
+    print(f"{'validators':>10} {'txs':>7} {'committed tx/s':>15} {'block-time tx/s':>16} "
+          f"{'blocks':>7} {'txs/block':>10} {'block s':>8} {'rejected':>9} {'failed':>7}")  # fmt: skip
+    for r in rows:
+        print(f"{r.validators:>10} {r.txs:>7} {r.committed_tps:>15.1f} {r.block_time_tps:>16.1f} "
+              f"{r.blocks:>7} {r.mean_block_txs:>10.1f} {r.mean_block_interval_s:>8.3f} "
+              f"{r.rejected:>9} {r.failed:>7}")  # fmt: skip
+        for note in r.notes:
+            print(f"{'':>10} note: {note}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {"cpus": _cpus(), "python": platform.python_version()},
+                "app_cost": asdict(cost) if cost else None,
+                "networks": [asdict(r) for r in rows],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"\nwrote {RESULTS}")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,231 @@
+"""A full node: the Python ABCI app and CometBFT as a child process (``infera start``).
+
+Start-up order:
+1. open the app state (``HOME/data/app.db``, a ``CommitStore``) and build the app;
+2. serve ABCI on config.toml's ``proxy_app`` address;
+3. start the gRPC server (hook below; another issue provides the server);
+4. run ``cometbft start --home HOME`` as a child; its JSON log lines are re-emitted through
+   structlog so the node has one log stream.
+
+Shutdown (Ctrl-C, SIGTERM, or CometBFT exiting by itself): stop CometBFT first (SIGTERM, then
+SIGKILL after a grace period), so that no ABCI request is in flight, then stop the servers and
+close the store. A kill at any instant is safe: the store commits atomically and CometBFT replays
+the blocks the app has not committed.
+
+CometBFT shares this process's process group (killing the group kills the node) and, on Linux,
+receives SIGTERM if this process dies without cleaning up (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from chain.abci.server import ABCIServer
+from chain.app import AppOptions, InferaApp
+from chain.log import relay_cometbft_line
+from chain.nodeconfig import (
+    APP_DB,
+    GENESIS_JSON,
+    AppConfig,
+    ConfigError,
+    load_app_config,
+    parse_tcp_address,
+    read_cometbft_config,
+)
+
+log = structlog.get_logger("infera.node")
+
+STOP_GRACE_SECONDS = 15.0  # CometBFT gets this long to stop after SIGTERM, then SIGKILL
+LOG_LINE_LIMIT = 16 << 20  # longest CometBFT log line read (a panic with a huge state dump)
+_PR_SET_PDEATHSIG = 1
+
+
+def find_cometbft() -> str:
+    """The cometbft binary: $INFERA_COMETBFT, then the project's .infera/bin, then PATH."""
+    candidates = [
+        os.environ.get("INFERA_COMETBFT", ""),
+        str(Path(__file__).resolve().parent.parent / ".infera" / "bin" / "cometbft"),
+        shutil.which("cometbft") or "",
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise ConfigError("cometbft not found: run `make install` (or set INFERA_COMETBFT)")
+
+
+def _die_with_parent() -> None:
+    """In the CometBFT child, before exec: get SIGTERM when the parent dies (Linux only)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# -- gRPC hook ------------------------------------------------------------------------------------
+# >>> gRPC SERVER HOOK (issue "gRPC"): start the Cosmos/Infera gRPC services here. <<<
+# Called after the ABCI server is up and before CometBFT starts; must return an object with an
+# async ``stop()`` (or None when disabled). ``app.queries`` (QueryService) answers queries,
+# ``app.simulate(tx_bytes)`` runs Simulate, and BroadcastTx must forward to CometBFT RPC at
+# ``rpc_url`` (broadcast_tx_sync).
+
+
+async def start_grpc_server(app: InferaApp, config: AppConfig, rpc_url: str) -> Any | None:
+    """Start the gRPC server if one is available (not part of this issue: logged and skipped)."""
+    if not config.grpc_enable:
+        return None
+    log.info("gRPC server not available in this build yet", address=config.grpc_address)
+    return None
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NodeSettings:
+    """What ``infera start`` resolved from the home folder."""
+
+    home: Path
+    abci_host: str
+    abci_port: int
+    rpc_url: str
+    app: AppConfig
+
+
+def load_settings(home: Path) -> NodeSettings:
+    """Read config.toml and app.toml; fail clearly when the home folder is not initialised."""
+    if not (home / GENESIS_JSON).is_file():
+        raise ConfigError(f"{home / GENESIS_JSON} not found: run `infera init --home {home}` first")
+    cmt = read_cometbft_config(home)
+    abci_host, abci_port = parse_tcp_address(str(cmt.get("proxy_app", "tcp://127.0.0.1:26658")))
+    rpc_host, rpc_port = parse_tcp_address(str(cmt.get("rpc", {}).get("laddr", "")))
+    return NodeSettings(
+        home=home,
+        abci_host=abci_host,
+        abci_port=abci_port,
+        rpc_url=f"http://{rpc_host}:{rpc_port}",
+        app=load_app_config(home),
+    )
+
+
+class Node:
+    """One running full node (app + CometBFT)."""
+
+    def __init__(self, settings: NodeSettings, cometbft: str | None = None) -> None:
+        self.settings = settings
+        self.cometbft = cometbft or find_cometbft()
+        self._stop = asyncio.Event()
+        self._child: asyncio.subprocess.Process | None = None
+
+    def request_stop(self, reason: str) -> None:
+        if not self._stop.is_set():
+            log.info("stopping node", reason=reason)
+            self._stop.set()
+
+    async def run(self) -> int:
+        """Run until stopped; returns the process exit code (0 on a requested stop)."""
+        from chain.store import CommitStore
+        from chain.wiring import build_app
+
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
+        (s.home / "data").mkdir(parents=True, exist_ok=True)
+        store = CommitStore(str(s.home / APP_DB), keep_recent=s.app.keep_recent)
+        exit_code = 0
+        server: ABCIServer | None = None
+        grpc: Any | None = None
+        try:
+            options = AppOptions(
+                max_tx_bytes=s.app.max_tx_bytes, min_retain_blocks=s.app.min_retain_blocks
+            )
+            app = build_app(store, options)
+            log.info(
+                "app state opened", height=store.last_height, app_hash=store.last_app_hash.hex()
+            )
+            server = ABCIServer(app, host=s.abci_host, port=s.abci_port)
+            await server.start()
+            grpc = await start_grpc_server(app, s.app, s.rpc_url)
+            exit_code = await self._run_cometbft()
+        finally:
+            await self._stop_cometbft()
+            if grpc is not None:
+                await grpc.stop()
+            if server is not None:
+                await server.stop()
+            store.close()
+            log.info("node stopped", exit_code=exit_code)
+        return exit_code
+
+    async def _run_cometbft(self) -> int:
+        """Start CometBFT and wait for a stop request or for it to exit; returns the exit code."""
+        env = dict(os.environ, CMT_LOG_FORMAT="json")
+        self._child = await asyncio.create_subprocess_exec(
+            self.cometbft,
+            "start",
+            "--home",
+            str(self.settings.home),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            limit=LOG_LINE_LIMIT,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        log.info("cometbft started", pid=self._child.pid, rpc=self.settings.rpc_url)
+        relay = asyncio.create_task(self._relay_logs(self._child))
+        exited = asyncio.create_task(self._child.wait())
+        stopped = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if exited.done():
+            code = exited.result()
+            if not self._stop.is_set():
+                log.error("cometbft exited unexpectedly", exit_code=code)
+                await relay
+                return code or 1
+        await self._stop_cometbft()
+        await relay
+        return 0
+
+    async def _relay_logs(self, child: asyncio.subprocess.Process) -> None:
+        assert child.stdout is not None
+        cmt_log = structlog.get_logger("cometbft")
+        while True:
+            try:
+                line = await child.stdout.readline()
+            except (asyncio.LimitOverrunError, ValueError):
+                continue  # an absurdly long line: skip it rather than stop relaying
+            if not line:
+                return
+            relay_cometbft_line(line.decode(errors="replace"), cmt_log)
+
+    async def _stop_cometbft(self) -> None:
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(child.wait(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("cometbft did not stop in time; killing it", pid=child.pid)
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+        log.info("cometbft stopped", exit_code=child.returncode)
+
+
+def run_node(home: Path) -> int:
+    """``infera start``: run the node in ``home`` until Ctrl-C or SIGTERM."""
+    settings = load_settings(home)
+    return asyncio.run(Node(settings).run())
