@@ -18,6 +18,7 @@ from chain.store import CommitStore
 from modules.agreement.hooks import RoundHooks
 from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
+from modules.agreement.verdicts import VerdictSource, VerdictVotes
 from modules.auth.keeper import AccountKeeper
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
@@ -53,6 +54,7 @@ class Keepers:
     accounts: AccountKeeper
     bank: BankKeeper
     staking: StakingKeeper
+    agreement: AgreementKeeper
 
     def validator_pubkey(self, ctx: Context, consensus_address: bytes) -> bytes | None:
         """The ed25519 key of the validator with this CometBFT address, if any."""
@@ -76,11 +78,20 @@ def build_modules() -> tuple[list[Module], Keepers]:
     agreement = AgreementKeeper(inference, workers)
     inference.set_hooks(RoundHooks(agreement))
     modules += [InferenceModule(inference), AgreementModule(agreement)]
-    return modules, Keepers(accounts=accounts, bank=bank, staking=staking)
+    keepers = Keepers(accounts=accounts, bank=bank, staking=staking, agreement=agreement)
+    return modules, keepers
 
 
-def build_app(store: CommitStore, options: AppOptions | None = None) -> InferaApp:
-    """The full Infera application over ``store``."""
+def build_app(
+    store: CommitStore,
+    options: AppOptions | None = None,
+    verdict_source: VerdictSource | None = None,
+) -> InferaApp:
+    """The full Infera application over ``store``.
+
+    ``verdict_source`` is this validator's verifier (node-local; see chain/verdict_inbox.py);
+    without one the validator abstains from dispute and audit votes.
+    """
     options = options or AppOptions()
     modules, keepers = build_modules()
     router = Router()
@@ -95,4 +106,5 @@ def build_app(store: CommitStore, options: AppOptions | None = None) -> InferaAp
         router=router,
         options=options,
         validator_pubkey=keepers.validator_pubkey,
+        vote_extensions=VerdictVotes(keepers.agreement, verdict_source),
     )

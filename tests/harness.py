@@ -223,13 +223,46 @@ class TestChain:
         self.app = build_app(self.store)
 
     def block(
-        self, txs: Sequence[bytes] = (), misbehavior: Sequence = ()
+        self,
+        txs: Sequence[bytes] = (),
+        misbehavior: Sequence = (),
+        *,
+        extensions: dict[str, bytes] | None = None,
+        inject: bool = True,
     ) -> abci.ResponseFinalizeBlock:
-        """Finalize and commit the next block; returns FinalizeBlock's response."""
+        """Finalize and commit the next block; returns FinalizeBlock's response.
+
+        Where vote extensions are on, the block starts with the previous height's extended
+        commit, as a proposer builds it: every validator signs its entry of ``extensions``
+        (validator name -> bytes; empty when missing). ``inject=False`` leaves ``txs`` as given.
+        """
+        from chain.vote_extensions import encode_injected, is_injection_height
+
         self.height += 1
+        enable = self.app.consensus_params().abci.vote_extensions_enable_height
+        if inject and is_injection_height(self.height, enable):
+            commit = self.extended_commit(self.height - 1, extensions or {})
+            txs = [encode_injected(commit), *txs]
         response = self.app.finalize_block(finalize_request(self.height, txs, misbehavior))
         self.app.commit(abci.RequestCommit())
         return response
+
+    def extended_commit(self, height: int, extensions: dict[str, bytes]) -> abci.ExtendedCommitInfo:
+        """Every validator's precommit of ``height`` with its signed extension."""
+        from chain.vote_extensions import extension_sign_bytes
+        from tendermint.types import validator_pb2
+
+        commit = abci.ExtendedCommitInfo()
+        for validator in self.validators:
+            key = validator_signing_key(validator.name)
+            extension = extensions.get(validator.name, b"")
+            vote = commit.votes.add(block_id_flag=validator_pb2.BLOCK_ID_FLAG_COMMIT)
+            vote.validator.address = crypto.consensus_address(bytes(key.verify_key))
+            vote.validator.power = VALIDATOR_BOND // 1_000_000
+            vote.vote_extension = extension
+            sign_bytes = extension_sign_bytes(CHAIN_ID, height, 0, extension)
+            vote.extension_signature = key.sign(sign_bytes).signature
+        return commit
 
     def account_number(self, key: Key) -> int:
         from chain.context import BlockInfo, Context, ExecMode

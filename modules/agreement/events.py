@@ -16,3 +16,9 @@ WORKER_PAID = "infera.worker_paid"
 WORKER_PENALIZED = "infera.worker_penalized"
 # job_id*, output_hash
 DISPUTE_RESOLVED = "infera.dispute_resolved"
+# job_id*, model_id*, deadline_height: validators re-check this finalized job
+JOB_AUDITED = "infera.job_audited"
+# job_id*, failed ("true"/"false"): validators decided an audit
+AUDIT_DECIDED = "infera.audit_decided"
+# job_id*, validator*, power, verdict (hex of the canonical Verdict bytes)
+VERDICT_RECORDED = "infera.verdict_recorded"

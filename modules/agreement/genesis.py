@@ -9,7 +9,6 @@ import chain.pb  # noqa: F401
 
 from google.protobuf import json_format
 
-from chain import crypto
 from chain.context import Context
 from infera.agreement.v1 import genesis_pb2, types_pb2
 from modules.agreement import keys
@@ -19,7 +18,8 @@ from modules.agreement.params import default_params, validate_params
 
 def init_genesis(ctx: Context, keeper: AgreementKeeper, data: dict[str, Any]) -> None:
     genesis = json_format.ParseDict(data, genesis_pb2.GenesisState())
-    params = genesis.params if genesis.HasField("params") else default_params()
+    params = default_params()
+    params.MergeFrom(genesis.params)  # fields the genesis leaves out keep their defaults
     validate_params(params)
     keeper.set_params(ctx, params)
     for commitment in genesis.commitments:
@@ -31,7 +31,9 @@ def init_genesis(ctx: Context, keeper: AgreementKeeper, data: dict[str, Any]) ->
     for dispute in genesis.disputes:
         keeper.set_dispute(ctx, dispute)
     for vote in genesis.votes:
-        keeper.set_vote(ctx, crypto.from_bech32(vote.validator), vote)
+        keeper.set_vote(ctx, bytes.fromhex(vote.validator), vote)
+    for audit in genesis.audits:
+        keeper.set_audit(ctx, audit)
     for settlement in genesis.settlements:
         keeper.set_settlement(ctx, settlement)
     for round_ in genesis.schedule:
@@ -50,6 +52,7 @@ def export_genesis(ctx: Context, keeper: AgreementKeeper) -> dict[str, Any]:
         disputes=list(keeper.iterate_all(ctx, keys.DISPUTE, types_pb2.Dispute)),
         votes=list(keeper.iterate_all(ctx, keys.VOTE, types_pb2.DisputeVote)),
         settlements=list(keeper.iterate_all(ctx, keys.SETTLEMENT, types_pb2.Settlement)),
+        audits=list(keeper.iterate_audits(ctx)),
         schedule=[
             genesis_pb2.ScheduledRound(height=height, job_id=job_id)
             for height, job_id in keeper.iterate_schedule(ctx)

@@ -100,6 +100,19 @@ class AgreementKeeper:
         """A job's votes in validator-address order."""
         return _iterate(ctx, keys.job_prefix(keys.VOTE, job_id), types_pb2.DisputeVote)
 
+    def get_audit(self, ctx: Context, job_id: int) -> types_pb2.Audit | None:
+        return _get(ctx, keys.job_prefix(keys.AUDIT, job_id), types_pb2.Audit)
+
+    def set_audit(self, ctx: Context, audit: types_pb2.Audit) -> None:
+        _set(ctx, keys.job_prefix(keys.AUDIT, audit.job_id), audit)
+
+    def iterate_audits(self, ctx: Context, start_job_id: int = 0) -> Iterator[types_pb2.Audit]:
+        """Audits in job order from ``start_job_id`` on (the verifier sidecar reads them)."""
+        for _, raw in ctx.store.iterate(
+            keys.job_prefix(keys.AUDIT, start_job_id), prefix_end(keys.AUDIT)
+        ):
+            yield types_pb2.Audit.FromString(raw)
+
     def get_settlement(self, ctx: Context, job_id: int) -> types_pb2.Settlement | None:
         return _get(ctx, keys.job_prefix(keys.SETTLEMENT, job_id), types_pb2.Settlement)
 

@@ -12,6 +12,7 @@ VOTE = b"agreement/vote/"  # + job id + validator address (20) -> DisputeVote
 SETTLEMENT = b"agreement/settlement/"  # + job id -> Settlement
 DUE = b"agreement/due/"  # + height + job id -> 0x01: the job's round advances at that block's end
 DUE_BY_JOB = b"agreement/due_by_job/"  # + job id -> height (8 bytes) of its DUE entry
+AUDIT = b"agreement/audit/"  # + job id -> Audit (finalized jobs drawn for re-checking)
 
 INDEX_VALUE = b"\x01"
 

@@ -157,3 +157,11 @@ def compute_vote_winner(votes: Iterable[types_pb2.DisputeVote], total_power: int
 def decimal_ratio(value: str) -> tuple[int, int]:
     """A decimal param as (numerator, denominator) for WorkersKeeper.adjust_reputation."""
     return Decimal.parse(value).raw, Decimal.from_int(1).raw
+
+
+def is_audited(block_hash: bytes, job_id: int, probability: str) -> bool:
+    """Whether a finalized job is drawn for audit: sha256("audit" || block hash || job id),
+    read as a 64-bit integer, falls below probability x 2^64. Unknowable before the block."""
+    draw = hashlib.sha256(b"audit" + block_hash + job_id.to_bytes(8, "big")).digest()
+    threshold = Decimal.parse(probability).mul_int_floor(2**64)
+    return int.from_bytes(draw[:8], "big") < threshold

@@ -20,6 +20,10 @@ def default_params() -> types_pb2.Params:
         reputation_penalty_mismatch="0.95",
         slash_fraction_absent="0.001",
         max_settlements_per_block=100,
+        slash_fraction_cheat="0.2",  # a deviating hop loses a fifth of its stake
+        reputation_penalty_cheat="0.5",
+        audit_probability="0.05",  # see README: chance a colluding quorum goes unnoticed
+        audit_window_blocks=50,
     )
 
 
@@ -38,6 +42,9 @@ def validate_params(params: types_pb2.Params) -> None:
         "reputation_penalty_absent": (0, ONE),
         "reputation_penalty_mismatch": (0, ONE),
         "slash_fraction_absent": (0, ONE),
+        "slash_fraction_cheat": (0, ONE),
+        "reputation_penalty_cheat": (0, ONE),
+        "audit_probability": (0, ONE),
     }
     for name, (low, high) in fractions.items():
         value = Decimal.parse(getattr(params, name)).raw

@@ -47,6 +47,7 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     winner = logic.compute_winner(claims, quorum)
     if winner is not None:
         _finalize(ctx, keeper, job, winner, revealed, settlement)
+        _maybe_audit(ctx, keeper, job, winner, params)
     elif logic.is_disagreement(revealed):
         _open_dispute(ctx, keeper, job, claims, settlement)
     else:
@@ -97,6 +98,34 @@ def _penalize_absent(
             )
 
 
+def _maybe_audit(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    winner: bytes,
+    params: types_pb2.Params,
+) -> None:
+    """Draw whether validators re-check this agreed job (colluding routes can agree on a lie)."""
+    if not logic.is_audited(ctx.block.hash, job.id, params.audit_probability):
+        return
+    deadline = ctx.block.height + params.audit_window_blocks
+    keeper.set_audit(
+        ctx,
+        types_pb2.Audit(
+            job_id=job.id,
+            output_hash=winner,
+            opened_height=ctx.block.height,
+            deadline_height=deadline,
+        ),
+    )
+    ctx.events.emit(
+        events.JOB_AUDITED,
+        attr("job_id", job.id, index=True),
+        attr("model_id", job.model_id, index=True),
+        attr("deadline_height", deadline),
+    )
+
+
 def _finalize(
     ctx: Context,
     keeper: AgreementKeeper,
@@ -104,16 +133,24 @@ def _finalize(
     winner: bytes,
     revealed: dict[logic.Position, bytes],
     settlement: types_pb2.Settlement,
+    also_passing: frozenset[bytes] = frozenset(),
 ) -> None:
-    """Pay the winning routes' hops and the protocol, adjust reputations, refund the rest."""
+    """Pay the winning routes' hops and the protocol, adjust reputations, refund the rest.
+
+    Complete routes that revealed ``winner`` win; so do those whose output is in
+    ``also_passing`` (validators found it acceptable too: honest near-tie divergence).
+    """
+    passing = also_passing | {winner}
     winning = [
-        c.route_index for c in settlement.claims if c.status == COMPLETE and c.output_hash == winner
+        c.route_index
+        for c in settlement.claims
+        if c.status == COMPLETE and c.output_hash in passing
     ]
     output = keeper.get_output(ctx, job.id, winner)
     assert output is not None  # every revealed hash has its output stored
     charge = logic.compute_charge(job, output.billable_tokens, len(winning))
     protocol_amount = _pay(ctx, keeper, job, winning, charge, settlement)
-    _adjust_reputations(ctx, keeper, job, winner, winning, revealed, settlement)
+    _adjust_reputations(ctx, keeper, job, passing, winning, revealed, settlement)
     refunded = keeper.inference.refund_escrow(ctx, job)
     job.state, job.output_hash, job.final_height = J.JOB_STATE_FINALIZED, winner, ctx.block.height
     keeper.inference.set_job(ctx, job)
@@ -174,7 +211,7 @@ def _adjust_reputations(
     ctx: Context,
     keeper: AgreementKeeper,
     job: inference_pb2.Job,
-    winner: bytes,
+    passing: frozenset[bytes],
     winning: list[int],
     revealed: dict[logic.Position, bytes],
     settlement: types_pb2.Settlement,
@@ -187,7 +224,7 @@ def _adjust_reputations(
         for hop in job.routes[route_index].hops:
             _adjust_reputation(ctx, keeper, hop.worker, reward, settlement)
     for (route_index, hop_index), output_hash in sorted(revealed.items()):
-        if output_hash != winner:
+        if output_hash not in passing:
             worker = job.routes[route_index].hops[hop_index].worker
             _adjust_reputation(ctx, keeper, worker, mismatch, settlement)
 
@@ -238,7 +275,11 @@ def _open_dispute(
 
 
 def resolve_dispute(
-    ctx: Context, keeper: AgreementKeeper, job_id: int, winning_output_hash: bytes
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job_id: int,
+    winning_output_hash: bytes,
+    also_passing: frozenset[bytes] = frozenset(),
 ) -> None:
     """Finalize a DISPUTED job with the validators' verdict (see AgreementKeeper)."""
     job = keeper.inference.get_job(ctx, job_id)
@@ -251,7 +292,8 @@ def resolve_dispute(
         raise ErrInvalidResolution(f"job {job_id} output {winning_output_hash.hex()}")
     settlement = keeper.get_settlement(ctx, job_id)
     assert settlement is not None  # a dispute is opened by a tally, which stores one
-    _finalize(ctx, keeper, job, winning_output_hash, _revealed(ctx, keeper, job_id), settlement)
+    revealed = _revealed(ctx, keeper, job_id)
+    _finalize(ctx, keeper, job, winning_output_hash, revealed, settlement, also_passing)
     keeper.set_settlement(ctx, settlement)
     dispute.resolved = True
     dispute.winning_output_hash = winning_output_hash

@@ -115,7 +115,7 @@ def test_proposer_injects_the_extended_commit_first_and_everyone_accepts_it(net)
     assert txs and txs[0].startswith(INJECTED_MARKER)
     assert decode_injected(txs[0]).votes[0].vote_extension == b"ok:2"
     assert process(net, txs) == ACCEPT
-    result = net.block(txs)
+    result = net.block(txs, inject=False)
     assert len(result.tx_results) == len(txs) and result.tx_results[0].code == 0
     votes, total = net.handler.tallied[-1]
     assert total == 4000 and [v.extension for v in votes] == [b"ok:2"] * 4
@@ -124,7 +124,7 @@ def test_proposer_injects_the_extended_commit_first_and_everyone_accepts_it(net)
 def test_three_of_four_signers_is_enough_and_absent_ones_are_not_tallied(net):
     txs = propose(net, extended_commit(net, 2, signers=3))
     assert process(net, txs) == ACCEPT
-    net.block(txs)
+    net.block(txs, inject=False)
     votes, total = net.handler.tallied[-1]
     assert (len(votes), total) == (3, 4000)
 
@@ -169,7 +169,7 @@ def test_finalize_skips_an_invalid_commit_deterministically(net):
     """Replaying nodes never run ProcessProposal: FinalizeBlock must check again, not crash."""
     bad = propose(net, extended_commit(net, 2, signers=2))
     before = len(net.handler.tallied)
-    result = net.block(bad)
+    result = net.block(bad, inject=False)
     assert result.tx_results[0].code != 0 and len(net.handler.tallied) == before
 
 

@@ -76,6 +76,7 @@ def make_job_chain(
     agreement: dict[str, Any] | None = None,
     spans: list[tuple[int, int]] | None = None,
     min_redundancy: int = 1,
+    vote_extensions_from: int = 0,
 ) -> TestChain:
     """A chain at height 3 (block 1 empty, 2 registers the model, 3 the workers): genesis, model "m" registered, one worker per span serving it."""
     path.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def make_job_chain(
     state["workers"] = {"params": {**WORKERS_PARAMS, "heartbeat_timeout_blocks": "1000"}}
     state["inference"] = {"params": {**INFERENCE_PARAMS, **(inference or {})}}
     state["agreement"] = {"params": {**AGREEMENT_PARAMS, **(agreement or {})}}
-    chain_.app.init_chain(init_chain_request(state))
+    chain_.app.init_chain(init_chain_request(state, vote_extensions_from=vote_extensions_from))
     chain_.block()
     owner = chain_.keys[0]
     model = register_model_msg(owner, price_per_token=PRICE, min_redundancy=min_redundancy)

@@ -103,18 +103,22 @@ class Dispute(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., claims: _Optional[_Iterable[_Union[RouteClaim, _Mapping]]] = ..., opened_height: _Optional[int] = ..., resolved: bool = ..., winning_output_hash: _Optional[bytes] = ..., resolved_height: _Optional[int] = ...) -> None: ...
 
 class DisputeVote(_message.Message):
-    __slots__ = ("job_id", "validator", "output_hash", "power", "height")
+    __slots__ = ("job_id", "validator", "output_hash", "power", "height", "passing_output_hashes", "culprits")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     VALIDATOR_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
     POWER_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PASSING_OUTPUT_HASHES_FIELD_NUMBER: _ClassVar[int]
+    CULPRITS_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     validator: str
     output_hash: bytes
     power: int
     height: int
-    def __init__(self, job_id: _Optional[int] = ..., validator: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., power: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+    passing_output_hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    culprits: _containers.RepeatedCompositeFieldContainer[Culprit]
+    def __init__(self, job_id: _Optional[int] = ..., validator: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., power: _Optional[int] = ..., height: _Optional[int] = ..., passing_output_hashes: _Optional[_Iterable[bytes]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ...) -> None: ...
 
 class Payout(_message.Message):
     __slots__ = ("recipient", "amount", "route_index", "layers", "hop_index")
@@ -177,7 +181,7 @@ class Settlement(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., winning_output_hash: _Optional[bytes] = ..., claims: _Optional[_Iterable[_Union[RouteClaim, _Mapping]]] = ..., charge: _Optional[str] = ..., protocol_amount: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., penalties: _Optional[_Iterable[_Union[Penalty, _Mapping]]] = ..., reputations: _Optional[_Iterable[_Union[ReputationChange, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block")
+    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block", "slash_fraction_cheat", "reputation_penalty_cheat", "audit_probability", "audit_window_blocks")
     COMMIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REVEAL_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     QUORUM_NUMERATOR_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +192,10 @@ class Params(_message.Message):
     REPUTATION_PENALTY_MISMATCH_FIELD_NUMBER: _ClassVar[int]
     SLASH_FRACTION_ABSENT_FIELD_NUMBER: _ClassVar[int]
     MAX_SETTLEMENTS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    SLASH_FRACTION_CHEAT_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_PENALTY_CHEAT_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     commit_window_blocks: int
     reveal_window_blocks: int
     quorum_numerator: int
@@ -198,4 +206,48 @@ class Params(_message.Message):
     reputation_penalty_mismatch: str
     slash_fraction_absent: str
     max_settlements_per_block: int
-    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ...) -> None: ...
+    slash_fraction_cheat: str
+    reputation_penalty_cheat: str
+    audit_probability: str
+    audit_window_blocks: int
+    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ..., slash_fraction_cheat: _Optional[str] = ..., reputation_penalty_cheat: _Optional[str] = ..., audit_probability: _Optional[str] = ..., audit_window_blocks: _Optional[int] = ...) -> None: ...
+
+class Culprit(_message.Message):
+    __slots__ = ("route_index", "hop_index")
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    route_index: int
+    hop_index: int
+    def __init__(self, route_index: _Optional[int] = ..., hop_index: _Optional[int] = ...) -> None: ...
+
+class Verdict(_message.Message):
+    __slots__ = ("job_id", "passing_output_hashes", "culprits")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PASSING_OUTPUT_HASHES_FIELD_NUMBER: _ClassVar[int]
+    CULPRITS_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    passing_output_hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    culprits: _containers.RepeatedCompositeFieldContainer[Culprit]
+    def __init__(self, job_id: _Optional[int] = ..., passing_output_hashes: _Optional[_Iterable[bytes]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ...) -> None: ...
+
+class VoteExtension(_message.Message):
+    __slots__ = ("verdicts",)
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    verdicts: _containers.RepeatedCompositeFieldContainer[Verdict]
+    def __init__(self, verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ...) -> None: ...
+
+class Audit(_message.Message):
+    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    output_hash: bytes
+    opened_height: int
+    deadline_height: int
+    decided: bool
+    failed: bool
+    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ...) -> None: ...
