@@ -37,6 +37,7 @@ from chain.log import relay_cometbft_line
 from chain.nodeconfig import (
     APP_DB,
     GENESIS_JSON,
+    VERDICT_INBOX,
     AppConfig,
     ConfigError,
     load_app_config,
@@ -79,11 +80,12 @@ def _die_with_parent() -> None:
 
 
 async def start_grpc_server(app: InferaApp, config: AppConfig, rpc_url: str) -> Any | None:
-    """Start the gRPC server if one is available (not part of this issue: logged and skipped)."""
+    """Start the gRPC server (chain/grpc) on app.toml's ``[grpc] address``, unless disabled."""
     if not config.grpc_enable:
         return None
-    log.info("gRPC server not available in this build yet", address=config.grpc_address)
-    return None
+    from chain.grpc import start_grpc_server as start_server
+
+    return await start_server(app, config.grpc_address, rpc_url)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -133,6 +135,7 @@ class Node:
     async def run(self) -> int:
         """Run until stopped; returns the process exit code (0 on a requested stop)."""
         from chain.store import CommitStore
+        from chain.verdict_inbox import VerdictInbox
         from chain.wiring import build_app
 
         s = self.settings
@@ -140,7 +143,12 @@ class Node:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
         (s.home / "data").mkdir(parents=True, exist_ok=True)
-        store = CommitStore(str(s.home / APP_DB), keep_recent=s.app.keep_recent)
+        try:
+            store = CommitStore(str(s.home / APP_DB), keep_recent=s.app.keep_recent)
+        except Exception as exc:  # plyvel.IOError: most often the LevelDB lock
+            raise ConfigError(
+                f"cannot open {s.home / APP_DB}: {exc} (is another node running on this home?)"
+            ) from None
         exit_code = 0
         server: ABCIServer | None = None
         grpc: Any | None = None
@@ -148,14 +156,27 @@ class Node:
             options = AppOptions(
                 max_tx_bytes=s.app.max_tx_bytes, min_retain_blocks=s.app.min_retain_blocks
             )
-            app = build_app(store, options)
+            # The verifier sidecar (`infera verifier run`) leaves verdicts here; with none, this
+            # validator's vote extensions stay empty (it abstains on disputes and audits).
+            inbox = VerdictInbox(s.home / VERDICT_INBOX)
+            app = build_app(store, options, verdict_source=inbox)
             log.info(
                 "app state opened", height=store.last_height, app_hash=store.last_app_hash.hex()
             )
             server = ABCIServer(app, host=s.abci_host, port=s.abci_port)
-            await server.start()
+            try:
+                await server.start()
+            except OSError as exc:
+                server = None
+                raise ConfigError(
+                    f"cannot serve ABCI on {s.abci_host}:{s.abci_port}: {exc.strerror or exc} "
+                    "(port in use? see proxy_app in config.toml)"
+                ) from None
             grpc = await start_grpc_server(app, s.app, s.rpc_url)
             exit_code = await self._run_cometbft()
+        except BaseException:
+            exit_code = 1
+            raise
         finally:
             await self._stop_cometbft()
             if grpc is not None:

@@ -30,6 +30,7 @@ GENESIS_JSON = "config/genesis.json"
 PRIV_VALIDATOR_KEY = "config/priv_validator_key.json"
 NODE_KEY = "config/node_key.json"
 APP_DB = "data/app.db"
+VERDICT_INBOX = "data/verdicts"  # verifier sidecar -> vote extensions (chain/verdict_inbox.py)
 DEV_ACCOUNTS = "dev-accounts.json"
 
 
