@@ -47,6 +47,24 @@ from chain.nodeconfig import (
 
 log = structlog.get_logger("infera.node")
 
+FAULT_ENV = "INFERA_UNSAFE_FAULT"  # test-only misbehaviour switch; never set it on a real node
+
+
+class GarbageVoteExtensions:
+    """Wraps a vote-extension handler so that this validator's own extensions are malformed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def extend_vote(self, ctx: Any, height: int) -> bytes:
+        return b"\xff\xfe not a VoteExtension"
+
+    def verify_vote_extension(self, extension: bytes) -> bool:
+        return bool(self.inner.verify_vote_extension(extension))
+
+    def process_votes(self, ctx: Any, votes: Any, total_power: int) -> None:
+        self.inner.process_votes(ctx, votes, total_power)
+
 STOP_GRACE_SECONDS = 15.0  # CometBFT gets this long to stop after SIGTERM, then SIGKILL
 LOG_LINE_LIMIT = 16 << 20  # longest CometBFT log line read (a panic with a huge state dump)
 _PR_SET_PDEATHSIG = 1
@@ -160,6 +178,11 @@ class Node:
             # validator's vote extensions stay empty (it abstains on disputes and audits).
             inbox = VerdictInbox(s.home / VERDICT_INBOX)
             app = build_app(store, options, verdict_source=inbox)
+            if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
+                # Test-only misbehaviour (like CometBFT's e2e "misbehaviors"): this validator
+                # signs malformed extensions, which the others must reject without halting.
+                log.warning("UNSAFE fault injection: malformed vote extensions", env=FAULT_ENV)
+                app.vote_extensions = GarbageVoteExtensions(app.vote_extensions)
             log.info(
                 "app state opened", height=store.last_height, app_hash=store.last_app_hash.hex()
             )

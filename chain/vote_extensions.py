@@ -24,11 +24,14 @@ import chain.pb  # noqa: F401
 
 import nacl.exceptions
 import nacl.signing
+import structlog
 from google.protobuf.message import DecodeError
 
 from chain.context import Context
 from tendermint.abci import types_pb2 as abci
 from tendermint.types import validator_pb2
+
+log = structlog.get_logger("chain.vote_extensions")
 
 # A block's first tx holds the extended commit when it starts with this marker. A leading zero
 # byte is an invalid protobuf tag, so no real transaction can ever look like it.
@@ -137,10 +140,13 @@ def verify_extended_commit(
     pubkey_of: Callable[[bytes], bytes | None],
     is_valid_extension: Callable[[bytes], bool],
 ) -> tuple[list[ExtendedVote], int]:
-    """Check every signed extension of ``height``; return them with the height's total power.
+    """The valid signed extensions of ``height`` and the height's total voting power.
 
-    Raises when a committed vote's extension is oversized, malformed or wrongly signed, a
-    validator appears twice, or the signed votes hold no more than 2/3 of the voting power.
+    A committed vote whose extension is oversized, malformed, unsigned or wrongly signed is left
+    out (it counts as absent): CometBFT adds precommits that arrive after the block was decided
+    to the last commit without asking VerifyVoteExtension, so one faulty validator must not be
+    able to make every proposal invalid. Raises when a validator appears twice or when the valid
+    extensions hold no more than 2/3 of the voting power.
     """
     total = sum(vote.validator.power for vote in commit.votes)
     seen: set[bytes] = set()
@@ -152,11 +158,15 @@ def verify_extended_commit(
         seen.add(address)
         if vote.block_id_flag != COMMIT_FLAG:
             continue
-        _check_vote(vote, chain_id, height, commit.round, pubkey_of, is_valid_extension)
+        try:
+            _check_vote(vote, chain_id, height, commit.round, pubkey_of, is_valid_extension)
+        except VoteExtensionError as exc:
+            log.info("vote extension left out", height=height, reason=str(exc))
+            continue
         signed_power += vote.validator.power
         votes.append(ExtendedVote(address, vote.validator.power, bytes(vote.vote_extension)))
     if total <= 0 or 3 * signed_power <= 2 * total:
-        raise VoteExtensionError(f"extensions carry {signed_power} of {total} voting power")
+        raise VoteExtensionError(f"valid extensions carry {signed_power} of {total} voting power")
     return votes, total
 
 
