@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from chain.cli.rpc import CometRPC  # noqa: E402
+from chain.vote_extensions import is_injection_height  # noqa: E402
 from tendermint.abci import types_pb2 as abci  # noqa: E402
 from tests.harness import Key, TestChain, send_msg  # noqa: E402
 from tests.integration.conftest import LocalNetwork, TxFactory  # noqa: E402
@@ -141,15 +142,18 @@ class NetResult:
     mean_block_txs: float
     mean_block_interval_s: float
     submit_tps: float  # rate the client achieved (bounded by the window)
+    app_cpu_us_per_tx: float = 0.0  # CPU of all nodes' Python app processes, per tx
+    cometbft_cpu_us_per_tx: float = 0.0  # CPU of all nodes' CometBFT processes, per tx
     notes: list[str] = field(default_factory=list)
 
 
 class BlockWatcher(threading.Thread):
     """Polls one node's ``/blockchain`` and records (height, num_txs, header time, wall time)."""
 
-    def __init__(self, rpc_url: str, start_height: int) -> None:
+    def __init__(self, rpc_url: str, start_height: int, vote_extensions_height: int) -> None:
         super().__init__(daemon=True)
         self.rpc = CometRPC(rpc_url)
+        self.vote_extensions_height = vote_extensions_height
         self.next_height = start_height + 1
         self.blocks: list[tuple[int, int, str, float]] = []
         self.committed = 0
@@ -166,8 +170,10 @@ class BlockWatcher(threading.Thread):
                     )["block_metas"]
                     now = time.monotonic()
                     for meta in sorted(metas, key=lambda m: int(m["header"]["height"])):
-                        txs = int(meta["num_txs"])
                         h = int(meta["header"]["height"])
+                        # Not a user tx: the extended commit the proposer puts first in a block.
+                        injected = is_injection_height(h, self.vote_extensions_height)
+                        txs = int(meta["num_txs"]) - int(injected)
                         self.blocks.append((h, txs, meta["header"]["time"], now))
                         self.committed += txs
                     self.next_height = high + 1
@@ -234,10 +240,13 @@ def _drive(net: LocalNetwork, total: int, window: int) -> NetResult:
     for i, account in enumerate(net.accounts):
         groups[i % threads_total].append(queues[account.address])
     start_height = net.nodes[0].height()
-    watcher = BlockWatcher(net.nodes[0].rpc_url, start_height)
+    genesis = json.loads((net.nodes[0].home / "config" / "genesis.json").read_text())
+    enable = int(genesis["consensus_params"]["abci"]["vote_extensions_enable_height"])
+    watcher = BlockWatcher(net.nodes[0].rpc_url, start_height, enable)
     watcher.start()
     counters = {"admitted": 0, "rejected": 0}
     lock = threading.Lock()
+    cpu_before = _cpu_seconds(net)
     t0 = time.monotonic()
     workers = [
         threading.Thread(
@@ -263,7 +272,34 @@ def _drive(net: LocalNetwork, total: int, window: int) -> NetResult:
     watcher.stop.set()
     watcher.join()
     counters["rejected"] += max(0, counters["admitted"] - watcher.committed)  # async: never came
-    return _summarize(net, watcher, counters, t0, submitted_at)
+    cpu_after = _cpu_seconds(net)
+    result = _summarize(net, watcher, counters, t0, submitted_at)
+    if result.txs:
+        result.app_cpu_us_per_tx = round((cpu_after[0] - cpu_before[0]) / result.txs * 1e6)
+        result.cometbft_cpu_us_per_tx = round((cpu_after[1] - cpu_before[1]) / result.txs * 1e6)
+    return result
+
+
+def _cpu_seconds(net: LocalNetwork) -> tuple[float, float]:
+    """(app, CometBFT) CPU seconds used so far by every node: /proc/<pid>/stat utime + stime."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    app = comet = 0.0
+    parents = {n.process.pid for n in net.nodes if n.process is not None}
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid, cpu = int(entry.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if pid in parents:
+            app += cpu
+        elif ppid in parents:
+            comet += cpu
+    return app, comet
 
 
 def _wait_drained(
@@ -294,7 +330,9 @@ def _summarize(
         _ts(watcher.blocks[i][2]) - _ts(watcher.blocks[i - 1][2])
         for i in range(first + 1, last + 1)
     ]
-    failed = _count_failed(net.nodes[0].rpc, [b[0] for b in tx_blocks])
+    failed = _count_failed(
+        net.nodes[0].rpc, [b[0] for b in tx_blocks], watcher.vote_extensions_height
+    )
     notes = [f"first CheckTx error: {counters['first_error']}"] if "first_error" in counters else []
     return NetResult(
         validators=len(net.nodes),
@@ -321,7 +359,7 @@ def _ts(text: str) -> float:
     return base + (float("0." + frac) if frac else 0.0)
 
 
-def _count_failed(rpc: CometRPC, heights: list[int]) -> int:
+def _count_failed(rpc: CometRPC, heights: list[int], vote_extensions_height: int) -> int:
     failed = 0
     for h in heights:
         for attempt in range(50):  # results are saved just after the block itself
@@ -332,6 +370,8 @@ def _count_failed(rpc: CometRPC, heights: list[int]) -> int:
                 if attempt == 49:
                     raise
                 time.sleep(0.1)
+        if is_injection_height(h, vote_extensions_height):
+            results = results[1:]
         failed += sum(1 for r in results if int(r.get("code") or 0) != 0)
     return failed
 
@@ -374,18 +414,26 @@ def main(argv: list[str]) -> int:
         rows.append(measure_network(n, accounts, total, args.window))
     print()
     print(f"{'validators':>10} {'txs':>7} {'committed tx/s':>15} {'block-time tx/s':>16} "
-          f"{'blocks':>7} {'txs/block':>10} {'block s':>8} {'rejected':>9} {'failed':>7}")  # fmt: skip
+          f"{'blocks':>7} {'txs/block':>10} {'block s':>8} {'rejected':>9} {'failed':>7} "
+          f"{'app CPU us/tx':>14} {'comet CPU us/tx':>16}")  # fmt: skip
     for r in rows:
         print(f"{r.validators:>10} {r.txs:>7} {r.committed_tps:>15.1f} {r.block_time_tps:>16.1f} "
               f"{r.blocks:>7} {r.mean_block_txs:>10.1f} {r.mean_block_interval_s:>8.3f} "
-              f"{r.rejected:>9} {r.failed:>7}")  # fmt: skip
+              f"{r.rejected:>9} {r.failed:>7} {r.app_cpu_us_per_tx:>14.0f} "
+              f"{r.cometbft_cpu_us_per_tx:>16.0f}")  # fmt: skip
         for note in r.notes:
             print(f"{'':>10} note: {note}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
             {
-                "machine": {"cpus": _cpus(), "python": platform.python_version()},
+                "machine": {
+                    "cpus": _cpus(),
+                    "python": platform.python_version(),
+                    # Other processes share this host: a load far above the CPU count means the
+                    # figures are lower bounds.
+                    "load_average_1m_at_end": round(_load(), 2),
+                },
                 "app_cost": asdict(cost) if cost else None,
                 "networks": [asdict(r) for r in rows],
             },
@@ -393,8 +441,15 @@ def main(argv: list[str]) -> int:
         )
         + "\n"
     )
-    print(f"\nwrote {RESULTS}")
+    print(f"\nload average (1 min) at the end: {_load():.1f} on {_cpus()} CPUs")
+    print(f"wrote {RESULTS}")
     return 0
+
+
+def _load() -> float:
+    import os
+
+    return os.getloadavg()[0]
 
 
 def _cpus() -> int:

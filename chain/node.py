@@ -3,9 +3,10 @@
 Start-up order:
 1. open the app state (``HOME/data/app.db``, a ``CommitStore``) and build the app;
 2. serve ABCI on config.toml's ``proxy_app`` address;
-3. start the gRPC server (hook below; another issue provides the server);
-4. run ``cometbft start --home HOME`` as a child; its JSON log lines are re-emitted through
-   structlog so the node has one log stream.
+3. run ``cometbft start --home HOME`` as a child (config.toml sets ``log_format = "json"``); its
+   log lines are re-emitted through structlog so the node has one log stream. It is forked
+   before any gRPC thread exists: forking a process with live gRPC threads can abort the child;
+4. start the gRPC server (``start_grpc_server`` below).
 
 Shutdown (Ctrl-C, SIGTERM, or CometBFT exiting by itself): stop CometBFT first (SIGTERM, then
 SIGKILL after a grace period), so that no ABCI request is in flight, then stop the servers and
@@ -64,6 +65,7 @@ class GarbageVoteExtensions:
 
     def process_votes(self, ctx: Any, votes: Any, total_power: int) -> None:
         self.inner.process_votes(ctx, votes, total_power)
+
 
 STOP_GRACE_SECONDS = 15.0  # CometBFT gets this long to stop after SIGTERM, then SIGKILL
 LOG_LINE_LIMIT = 16 << 20  # longest CometBFT log line read (a panic with a huge state dump)
@@ -144,6 +146,7 @@ class Node:
         self.cometbft = cometbft or find_cometbft()
         self._stop = asyncio.Event()
         self._child: asyncio.subprocess.Process | None = None
+        self._relay: asyncio.Task[None] | None = None
 
     def request_stop(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -195,8 +198,11 @@ class Node:
                     f"cannot serve ABCI on {s.abci_host}:{s.abci_port}: {exc.strerror or exc} "
                     "(port in use? see proxy_app in config.toml)"
                 ) from None
+            # Fork CometBFT before the gRPC server starts its threads: forking a process with
+            # live gRPC threads can abort the child (gRPC's fork handlers, epoll fds).
+            await self._spawn_cometbft()
             grpc = await start_grpc_server(app, s.app, s.rpc_url)
-            exit_code = await self._run_cometbft()
+            exit_code = await self._supervise_cometbft()
         except BaseException:
             exit_code = 1
             raise
@@ -210,8 +216,8 @@ class Node:
             log.info("node stopped", exit_code=exit_code)
         return exit_code
 
-    async def _run_cometbft(self) -> int:
-        """Start CometBFT and wait for a stop request or for it to exit; returns the exit code."""
+    async def _spawn_cometbft(self) -> None:
+        """Start ``cometbft start`` as a child; it connects to the ABCI server (retrying)."""
         env = dict(os.environ, CMT_LOG_FORMAT="json")
         self._child = await asyncio.create_subprocess_exec(
             self.cometbft,
@@ -226,7 +232,12 @@ class Node:
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         log.info("cometbft started", pid=self._child.pid, rpc=self.settings.rpc_url)
-        relay = asyncio.create_task(self._relay_logs(self._child))
+        self._relay = asyncio.create_task(self._relay_logs(self._child))
+
+    async def _supervise_cometbft(self) -> int:
+        """Wait for a stop request or for CometBFT to exit; returns the exit code."""
+        assert self._child is not None and self._relay is not None
+        relay = self._relay
         exited = asyncio.create_task(self._child.wait())
         stopped = asyncio.create_task(self._stop.wait())
         await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
