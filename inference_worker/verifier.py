@@ -1,0 +1,337 @@
+"""A validator's check of a route's claim: teacher-forced re-scoring and per-hop fingerprints.
+
+`verify_route` recomputes the route in ONE forward pass over ``prompt + claimed tokens[:-1]``,
+hop by hop, each hop's layers in that hop's declared dtype (a bf16 worker is recomputed in
+bf16: cross-precision differences are ~10x larger than same-precision ones, see
+VERIFICATION.md), hidden states passing through the job's wire codec at each boundary as they
+did in the route:
+
+1. **Per-hop fingerprints.** Hop k is recomputed from its input (the recomputed output of hop
+   k-1, which matched its own claim) and the recomputed output's fingerprint is compared with
+   the one hop k revealed (`compare_fingerprints`, tolerance by the hop's dtype). The FIRST hop
+   whose fingerprint deviates is the culprit: every later hop received corrupted input.
+2. **Teacher-forced output check** on the last hop's recomputed logits (`check_output`):
+   - greedy: claimed token c at a position passes when ``max(logits) - logits[c] <= margin``;
+   - sampled: the seeded sampler (`generate.select_token`, torch.multinomial: token =
+     argmax(p_i / q_i), q_i ~ Exp(1) drawn from the job's seeded generator, vocab-size draws
+     per step) is replayed on the recomputed logits. c passes when it is the replayed choice
+     w, or when its *gap* ``T * (score_w - score_c) <= margin`` with ``score_i = logit_i / T -
+     log q_i`` (the claimed token's probability was within the margin of what the sampler
+     needed, in logit units, so one margin serves greedy and sampling) and, with top-k, its
+     scaled logit is within margin / T of the k-th largest.
+   Also checked: no token after a stop token, a short output ends with a stop token, no output
+   longer than max_new_tokens, token ids in the vocabulary.
+   With every fingerprint within tolerance a failed output check names the last hop (it chose
+   the tokens from honest hidden states).
+
+Tolerances (`VerifierParams`) are per precision class and were chosen from the measurements in
+VERIFICATION.md (bench/measure_verification.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from inference_worker.codec import decode, encode
+from inference_worker.evidence import RouteClaim
+from inference_worker.families import SpanParts
+from inference_worker.fingerprint import FingerprintError, compare_fingerprints, fingerprint_bytes
+from inference_worker.generate import Sampling
+from inference_worker.shard import Shard, load_shard
+
+HALF_PRECISION = (torch.bfloat16, torch.float16)
+
+
+class VerifierError(ValueError):
+    """The claim cannot be checked: spans that do not cover the model, a dtype the validator
+    holds no copy in, or a sampler that cannot be replayed."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """What honest replicas of one precision class may differ by."""
+
+    logit_margin: float  # logits: a claimed token passes when its gap (see module doc) <= this
+    fingerprint: float  # relative L2 change of hidden states per 32-position chunk (0.05 = 5 %)
+
+
+@dataclass(frozen=True)
+class VerifierParams:
+    """Tolerances by the claiming hop's declared dtype (see VERIFICATION.md for the numbers)."""
+
+    full_precision: Tolerance = Tolerance(logit_margin=0.05, fingerprint=0.04)  # float32
+    half_precision: Tolerance = Tolerance(logit_margin=0.5, fingerprint=0.12)  # bf16, fp16
+
+    def for_dtype(self, dtype: torch.dtype) -> Tolerance:
+        return self.half_precision if dtype in HALF_PRECISION else self.full_precision
+
+
+@dataclass(frozen=True)
+class OutputVerdict:
+    """Outcome of the teacher-forced check of one claimed output."""
+
+    ok: bool
+    first_bad_position: int | None  # index into the claimed tokens; None when ok
+    reason: str  # "ok", "empty", "too_long", "token_out_of_range", "continued_after_stop",
+    # "stopped_early", "outside_margin"
+    max_gap: float  # largest gap over the checked positions (logits; 0 when all are arg-max)
+
+
+@dataclass(frozen=True)
+class HopCheck:
+    """One hop's fingerprint against the recomputation."""
+
+    hop: int
+    ok: bool
+    first_bad_chunk: int | None  # chunk of 32 positions where it first exceeds the tolerance
+    distance: float  # largest chunk distance (relative L2), inf for a malformed fingerprint
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class RouteVerdict:
+    """Outcome of checking a route's claim."""
+
+    output: OutputVerdict
+    hops: tuple[HopCheck, ...] = field(default_factory=tuple)
+    culprit_hop: int | None = None  # the first deviating hop; None when the claim passes
+
+    @property
+    def ok(self) -> bool:
+        return self.culprit_hop is None and self.output.ok
+
+
+class ReferenceModel:
+    """The validator's copy of one model: shards covering every layer, per dtype."""
+
+    def __init__(self, shards_by_dtype: dict[torch.dtype, Sequence[Shard]]):
+        if not shards_by_dtype:
+            raise VerifierError("a reference model needs shards in at least one dtype")
+        self.shards = {dtype: list(shards) for dtype, shards in shards_by_dtype.items()}
+        for dtype, shards in self.shards.items():
+            ends = [(s.span_start, s.span_end) for s in shards]
+            bounds = [0, *[end for _, end in ends]]
+            if [start for start, _ in ends] != bounds[:-1] or not shards[-1].is_last:
+                raise VerifierError(f"{dtype} shards do not cover the model in order: {ends}")
+        any_shard = next(iter(self.shards.values()))[0]
+        self.num_layers = any_shard.num_layers
+        self.vocab_size = int(any_shard.config.vocab_size)
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path | str,
+        dtypes: Iterable[torch.dtype] = (torch.float32,),
+        *,
+        device: str = "cpu",
+    ) -> ReferenceModel:
+        """One whole-model shard per dtype from a prepared folder."""
+        from inference_worker.models import read_manifest
+
+        layers = read_manifest(Path(model_dir)).num_layers
+        return cls({d: [load_shard(model_dir, 0, layers, dtype=d, device=device)] for d in dtypes})
+
+    def _shards(self, dtype: torch.dtype) -> list[Shard]:
+        if dtype not in self.shards:
+            raise VerifierError(f"the validator holds no {dtype} copy of the model")
+        return self.shards[dtype]
+
+    @torch.inference_mode()
+    def embed(self, ids: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
+        """Token ids -> hidden (1, seq, hidden) at positions 0..seq-1."""
+        return self._shards(dtype)[0].embed(torch.tensor([list(ids)], dtype=torch.long))
+
+    @torch.inference_mode()
+    def run_layers(
+        self, hidden: torch.Tensor, start: int, end: int, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """Layers [start, end) over a whole sequence, no KV cache: (1, seq, hidden) in `dtype`."""
+        if not 0 <= start < end <= self.num_layers:
+            raise VerifierError(f"span [{start}, {end}) is not part of 0..{self.num_layers}")
+        positions = torch.arange(hidden.shape[1]).unsqueeze(0)  # (1, seq)
+        for shard in self._shards(dtype):
+            lo, hi = max(start, shard.span_start), min(end, shard.span_end)
+            if lo >= hi:
+                continue
+            layers = shard.parts.layers[lo - shard.span_start : hi - shard.span_start]
+            parts = SpanParts(shard.config, lo, hi, layers, {}, shard.parts.helpers)
+            hidden = shard.family.run_layers(
+                parts,
+                hidden.to(device=shard.device, dtype=shard.dtype),
+                kv_cache=None,
+                positions=positions.to(shard.device),
+                attention_mask=None,
+            )
+        return hidden
+
+    @torch.inference_mode()
+    def logits(self, hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Final norm + LM head over every position: (1, seq, hidden) -> (seq, vocab) float32."""
+        return self._shards(dtype)[-1].head(hidden, last_only=False)[0].float()
+
+
+# --- the teacher-forced output check ----------------------------------------------------------
+
+
+def _structure_failure(claim: RouteClaim, vocab_size: int) -> OutputVerdict | None:
+    """Checks that need no logits: length, vocabulary, stop tokens."""
+    tokens = claim.tokens
+    if not tokens:
+        return OutputVerdict(False, 0, "empty", math.inf)
+    if len(tokens) > claim.max_new_tokens:
+        return OutputVerdict(False, claim.max_new_tokens, "too_long", math.inf)
+    for i, token in enumerate(tokens):
+        if not 0 <= token < vocab_size:
+            return OutputVerdict(False, i, "token_out_of_range", math.inf)
+    for i, token in enumerate(tokens[:-1]):
+        if token in claim.eos_ids:
+            return OutputVerdict(False, i + 1, "continued_after_stop", math.inf)
+    if len(tokens) < claim.max_new_tokens and tokens[-1] not in claim.eos_ids:
+        return OutputVerdict(False, len(tokens), "stopped_early", math.inf)
+    return None
+
+
+def token_gaps(
+    logits: torch.Tensor, tokens: Sequence[int], sampling: Sampling | None
+) -> torch.Tensor:
+    """Per claimed token, its gap in logits (0 when it is exactly the decoder's choice).
+
+    logits: (len(tokens), vocab) float32, row i predicting tokens[i]. Sampled tokens replay the
+    seeded generator (see the module docstring); a sampled token outside the top-k (beyond the
+    margin of the k-th logit) gets its top-k gap if that is larger.
+    """
+    claimed = torch.tensor(list(tokens), dtype=torch.long)
+    if sampling is None:
+        return logits.max(dim=-1).values - logits.gather(1, claimed.unsqueeze(1))[:, 0]
+    generator = torch.Generator().manual_seed(sampling.seed)
+    gaps = []
+    for row, token in zip(logits, tokens, strict=True):
+        choice, log_q = _replay_sampler(row, sampling, generator)
+        scores = row / sampling.temperature - log_q  # (vocab,)
+        gap = sampling.temperature * float(scores[choice] - scores[token])
+        if 0 < sampling.top_k < row.numel():
+            kth = float(torch.topk(row, sampling.top_k).values[-1])
+            gap = max(gap, kth - float(row[token]))
+        gaps.append(0.0 if token == choice else max(gap, 0.0))
+    return torch.tensor(gaps, dtype=torch.float64)
+
+
+def _replay_sampler(
+    row: torch.Tensor, sampling: Sampling, generator: torch.Generator
+) -> tuple[int, torch.Tensor]:
+    """The sampler's choice on `row` and its log Exp(1) draws, advancing `generator` exactly as
+    `select_token` advances the worker's: the same multinomial, on the same probabilities."""
+    from inference_worker.generate import select_token
+
+    state = generator.get_state()
+    choice = select_token(row, sampling, generator)
+    replay = torch.Generator()
+    replay.set_state(state)
+    q = torch.empty(row.numel(), dtype=torch.float32).exponential_(1, generator=replay)
+    scaled = row.float() / sampling.temperature
+    if 0 < sampling.top_k < scaled.numel():
+        kth = torch.topk(scaled, sampling.top_k).values[-1]
+        scaled = scaled.masked_fill(scaled < kth, float("-inf"))
+    if int(torch.argmax(torch.softmax(scaled, dim=-1) / q)) != choice:
+        raise VerifierError("torch.multinomial no longer samples as argmax(p / Exp(1))")
+    return choice, torch.log(q)
+
+
+def check_output(logits: torch.Tensor, claim: RouteClaim, margin: float) -> OutputVerdict:
+    """Teacher-forced check of `claim.tokens` against recomputed logits (len(tokens), vocab)."""
+    failure = _structure_failure(claim, int(logits.shape[-1]))
+    if failure is not None:
+        return failure
+    gaps = token_gaps(logits, claim.tokens, claim.sampling)
+    bad = torch.nonzero(gaps > margin).flatten()
+    max_gap = float(gaps.max())
+    if bad.numel():
+        return OutputVerdict(False, int(bad[0]), "outside_margin", max_gap)
+    return OutputVerdict(True, None, "ok", max_gap)
+
+
+# --- the route walk ---------------------------------------------------------------------------
+
+
+def _through_codec(hidden: torch.Tensor, codec: str | None, prompt_len: int) -> torch.Tensor:
+    """Hidden (1, seq, hidden) as the next hop received it: the prompt in one frame, then one
+    position per frame, each encoded and decoded with the job's codec."""
+    if codec is None:
+        return hidden
+    frames = [hidden[:, :prompt_len]] + list(hidden[:, prompt_len:].split(1, dim=1))
+    out = [decode(encode(f, codec), codec, expected_shape=tuple(f.shape)) for f in frames]
+    return torch.cat([f for f in out if f.shape[1]], dim=1)
+
+
+def _check_spans(claim: RouteClaim, num_layers: int) -> None:
+    bounds = [0, *[hop.end for hop in claim.hops]]
+    starts = [hop.start for hop in claim.hops]
+    if not claim.hops or starts != bounds[:-1] or bounds[-1] != num_layers:
+        spans = [(h.start, h.end) for h in claim.hops]
+        raise VerifierError(f"hops {spans} do not cover layers 0..{num_layers} in order")
+
+
+@torch.inference_mode()
+def verify_route(
+    reference: ReferenceModel, claim: RouteClaim, params: VerifierParams | None = None
+) -> RouteVerdict:
+    """Check a route's claimed output and every hop's fingerprint in one forward pass."""
+    params = params or VerifierParams()
+    _check_spans(claim, reference.num_layers)
+    structure = _structure_failure(claim, reference.vocab_size)
+    if structure is not None:  # no well-formed sequence to recompute: the last hop chose it
+        return RouteVerdict(structure, (), len(claim.hops) - 1)
+    sequence = claim.sequence
+    hidden = reference.embed(sequence, claim.hops[0].dtype)  # (1, seq, hidden)
+    checks = []
+    for index, hop in enumerate(claim.hops):
+        if index > 0:
+            hidden = _through_codec(hidden, claim.codec, len(claim.prompt_ids))
+        hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)
+        checks.append(
+            _check_hop(index, hop.fingerprint, hidden, claim, params.for_dtype(hop.dtype))
+        )
+    last = claim.hops[-1]
+    logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], last.dtype)
+    output = check_output(logits, claim, params.for_dtype(last.dtype).logit_margin)
+    culprit = next((c.hop for c in checks if not c.ok), None)
+    if culprit is None and not output.ok:
+        culprit = len(claim.hops) - 1
+    return RouteVerdict(output, tuple(checks), culprit)
+
+
+def _check_hop(
+    index: int, claimed: bytes, hidden: torch.Tensor, claim: RouteClaim, tolerance: Tolerance
+) -> HopCheck:
+    recomputed = fingerprint_bytes(hidden, probe_seed=claim.probe_seed)
+    try:
+        ok, first_bad, distance = compare_fingerprints(claimed, recomputed, tolerance.fingerprint)
+    except FingerprintError:
+        ok, first_bad, distance = False, 0, math.inf
+    return HopCheck(index, ok, first_bad, distance, tolerance.fingerprint)
+
+
+@torch.inference_mode()
+def verify_output(
+    reference: ReferenceModel,
+    claim: RouteClaim,
+    *,
+    dtype: torch.dtype = torch.float32,
+    params: VerifierParams | None = None,
+) -> OutputVerdict:
+    """Teacher-forced check of the claimed output alone (no fingerprints), the whole model in
+    `dtype`: one forward pass over prompt + tokens[:-1]."""
+    params = params or VerifierParams()
+    structure = _structure_failure(claim, reference.vocab_size)
+    if structure is not None:
+        return structure
+    hidden = reference.run_layers(
+        reference.embed(claim.sequence, dtype), 0, reference.num_layers, dtype
+    )
+    logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], dtype)
+    return check_output(logits, claim, params.for_dtype(dtype).logit_margin)
