@@ -7,6 +7,7 @@ import chain.pb  # noqa: F401
 import typer
 
 from chain import crypto
+from chain.cli import modules as module_queries
 from chain.cli.common import CLIError, NodeOption, OutputOption, emit
 from chain.cli.rpc import CometRPC
 from chain.errors import ChainError
@@ -15,6 +16,7 @@ from cosmos.bank.v1beta1 import query_pb2 as bank_query
 app = typer.Typer(help="Query chain state.", no_args_is_help=True)
 bank_app = typer.Typer(help="Bank queries.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
+module_queries.register(app)  # inference, agreement, workers, models, sharding
 
 
 def query_balance(rpc: CometRPC, address: str, denom: str, height: int = 0) -> int:

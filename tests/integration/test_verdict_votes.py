@@ -4,6 +4,7 @@ signs malformed extensions is rejected without halting the chain."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from infera.inference.v1 import types_pb2 as J
 from infera.workers.v1 import query_pb2 as workers_query
 from modules.agreement import logic
 from tests.harness import build_tx
-from tests.integration.conftest import LocalNetwork, tx_hash, wait_committed
+from tests.integration.conftest import LocalNetwork, infera, tx_hash, wait_committed
 from tests.modules.jobs import OUTPUT, commit_msg, reveal_msg, submit_msg
 from tests.modules.serving import register_model_msg, register_worker_msg, serve_msg
 
@@ -149,3 +150,22 @@ def test_dispute_resolved_by_verdicts_while_a_faulty_validator_is_ignored(net):
         node.wait_height(height + 2, timeout=60)
     net.assert_same_app_hashes()
     print(f"dispute resolved {resolved_in} blocks after it opened")
+    _auditor_cli_sees_the_history(net, cheat)
+
+
+def _auditor_cli_sees_the_history(net: LocalNetwork, cheat: Actor) -> None:
+    """What an auditor reads with the CLI: the job, its full history, filters."""
+    node = ["--node", net.nodes[1].rpc_url, "-o", "json"]
+    history = json.loads(infera("query", "agreement", "history", "1", *node).stdout)
+    assert history["dispute"]["resolved"] and len(history["votes"]) >= 3
+    assert all(v["culprits"] == [{"route_index": 1, "hop_index": 1}] for v in history["votes"])
+    listed = json.loads(infera("query", "inference", "jobs", "--state", "finalized", *node).stdout)
+    assert [j["id"] for j in listed["jobs"]] == ["1"]
+    none = json.loads(
+        infera(
+            "query", "inference", "jobs", "--worker", cheat.bech32, "--state", "expired", *node
+        ).stdout
+    )
+    assert not none.get("jobs")
+    bad = infera("query", "inference", "jobs", "--state", "bogus", *node, check=False)
+    assert bad.returncode != 0 and "unknown state" in bad.stderr
