@@ -1,0 +1,497 @@
+"""The worker's Pipeline gRPC service: hosts shards and runs the hops of sessions (networking).
+
+Each incoming `Pipeline.Stream` call carries frames of one or more sessions from the previous
+hop. A session (key: job id, route index) holds this hop's KV cache and, unless this hop is the
+last, a `DownstreamLink` to the next hop: hidden states are decoded, run through the span on
+the compute thread, and sent on (or turned into a token on the last hop, with the session's own
+seeded generator); replies from downstream are relayed up the stream that opened the session.
+
+Robustness: every frame is checked (session known and owned by this stream, size, shape,
+position, step, codec payload); a bad frame gets a SessionError for its session, that session
+is dropped, and every other session goes on. Limits: `ServerLimits`. Sessions idle longer
+than the idle timeout are dropped with EXPIRED. A stream that ends drops the sessions it owns,
+which closes their links, so a dead upstream hop frees the whole rest of the route.
+
+`Generate` runs a whole route with this worker as the first hop (`route.drive_route`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
+
+import grpc
+import torch
+
+from infera.worker.v1 import pipeline_pb2 as pb
+from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
+from inference_worker.codec import CODECS, CodecError, decode, encode
+from inference_worker.generate import Sampling, eos_token_ids, select_token
+from inference_worker.link import GRPC_SLACK_BYTES, ChannelPool, DownstreamLink
+from inference_worker.placement import PlacementError, check_route
+from inference_worker.route import (
+    DTYPE_NAMES,
+    DecodingSpec,
+    PromptTokenizer,
+    RouteError,
+    RouteRequest,
+    drive_route,
+    hop_from_pb,
+    hop_to_pb,
+)
+from inference_worker.shard import SessionCache, Shard, ShardError
+
+SessionId = tuple[int, int]  # (job id, route index)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one worker accepts."""
+
+    max_frame_bytes: int = 32 * 1024 * 1024  # hidden-state bytes in one frame (codec payload)
+    max_sessions: int = 64  # sessions held at once (a new open beyond gets BUSY)
+    session_idle_timeout_s: float = 300.0  # seconds without a frame or reply before EXPIRED
+    default_progress_timeout_s: float = 30.0  # Generate requests that name no timeout (seconds)
+
+
+@dataclass(frozen=True)
+class HostedSpan:
+    """One span of one model this worker serves."""
+
+    model_id: str
+    shard: Shard
+    model_dir: Path | None = None  # the prepared folder (tokenizer for the first hop)
+
+
+class FrameError(Exception):
+    """A frame this hop refuses; answered with a SessionError of `code`."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class _Upstream:
+    """One incoming stream: the replies queued for it and the sessions it opened."""
+
+    def __init__(self) -> None:
+        self.replies: asyncio.Queue[pb.ReplyFrame | None] = asyncio.Queue()
+        self.sessions: set[SessionId] = set()
+
+    def send(self, reply: pb.ReplyFrame) -> None:
+        self.replies.put_nowait(reply)
+
+
+@dataclass
+class _Session:
+    key: SessionId
+    span: HostedSpan
+    open: pb.OpenSession
+    owner: _Upstream
+    cache: SessionCache
+    sampler: tuple[Sampling | None, torch.Generator | None]
+    link: DownstreamLink | None = None
+    seen: int = 0  # positions run through this hop
+    next_step: int = 0
+    last_active: float = field(default_factory=time.monotonic)
+
+    @property
+    def index(self) -> int:
+        return int(self.open.hop_index)
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == len(self.open.hops) - 1
+
+
+class PipelineServer(pb_grpc.PipelineServicer):
+    """The Pipeline service of one worker process."""
+
+    def __init__(self, spans: Sequence[HostedSpan], limits: ServerLimits | None = None):
+        self.limits = limits or ServerLimits()
+        self.spans = {(s.model_id, s.shard.span_start, s.shard.span_end): s for s in spans}
+        self.sessions: dict[SessionId, _Session] = {}
+        self.channels = ChannelPool(self.limits.max_frame_bytes)
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="shard")  # one compute at a time
+        self._background: set[asyncio.Task[None]] = set()
+        self._janitor: asyncio.Task[None] | None = None
+
+    # --- Stream ------------------------------------------------------------------------------
+
+    async def Stream(
+        self, request_iterator: AsyncIterator[pb.HopFrame], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ReplyFrame]:
+        self._start_janitor()
+        upstream = _Upstream()
+        reader = asyncio.get_running_loop().create_task(self._read(request_iterator, upstream))
+        try:
+            while (reply := await upstream.replies.get()) is not None:
+                yield reply
+        finally:
+            reader.cancel()
+            self._drop_owned(upstream, "the upstream stream ended")
+
+    async def _read(self, frames: AsyncIterator[pb.HopFrame], upstream: _Upstream) -> None:
+        try:
+            async for frame in frames:
+                await self._on_frame(frame, upstream)
+        except grpc.aio.AioRpcError:
+            pass  # the upstream hop went away: its sessions are dropped below
+        finally:
+            self._drop_owned(upstream, "the upstream stream ended")
+            upstream.replies.put_nowait(None)
+
+    async def _on_frame(self, frame: pb.HopFrame, upstream: _Upstream) -> None:
+        kind = frame.WhichOneof("kind")
+        body = getattr(frame, kind) if kind else None
+        key = _key(body.session) if body is not None else (0, 0)
+        try:
+            if kind == "open":
+                await self._open(frame.open, upstream)
+            elif kind == "hidden":
+                await self._hidden(frame.hidden, self._owned(key, upstream))
+            elif kind == "reroute":
+                await self._reroute(frame.reroute, self._owned(key, upstream))
+            elif kind == "close":
+                self._drop(self._owned(key, upstream), frame.close.reason or "closed")
+            else:
+                raise FrameError(pb.ERROR_CODE_MALFORMED, "empty frame")
+        except FrameError as err:
+            self._refuse(upstream, key, err.code, str(err))
+        except (ShardError, CodecError, PlacementError) as err:
+            self._refuse(upstream, key, pb.ERROR_CODE_MALFORMED, str(err))
+        except Exception as err:  # a bug must not take the other sessions down
+            self._refuse(upstream, key, pb.ERROR_CODE_INTERNAL, f"{type(err).__name__}: {err}")
+
+    def _refuse(self, upstream: _Upstream, key: SessionId, code: int, message: str) -> None:
+        """Answer a refused frame; the session (when this stream owns it) is dropped."""
+        session = self.sessions.get(key)
+        index = 0
+        if session is not None and session.owner is upstream:
+            index = session.index
+            self._drop(session, message)
+        error = pb.SessionError(session=_pb_key(key), code=code, failed_hop=index, message=message)
+        upstream.send(pb.ReplyFrame(error=error))
+
+    def _owned(self, key: SessionId, upstream: _Upstream) -> _Session:
+        session = self.sessions.get(key)
+        if session is None or session.owner is not upstream:
+            raise FrameError(pb.ERROR_CODE_UNKNOWN_SESSION, f"no session {key} on this stream")
+        session.last_active = time.monotonic()
+        return session
+
+    async def _open(self, msg: pb.OpenSession, upstream: _Upstream) -> None:
+        span = self._check_open(msg)
+        key = _key(msg.session)
+        old = self.sessions.get(key)
+        if old is None and len(self.sessions) >= self.limits.max_sessions:
+            raise FrameError(pb.ERROR_CODE_BUSY, f"this hop holds {len(self.sessions)} sessions")
+        if old is not None:  # a replacement upstream hop rebuilds the session by replay
+            tell = pb.ERROR_CODE_SUPERSEDED if old.owner is not upstream else None
+            self._drop(old, "superseded by a new open", code=tell)
+        decoding = DecodingSpec.from_pb(msg.decoding).sampling()
+        generator = torch.Generator().manual_seed(decoding.seed) if decoding else None
+        session = _Session(key, span, msg, upstream, span.shard.new_cache(), (decoding, generator))
+        self.sessions[key] = session
+        upstream.sessions.add(key)
+        if not session.is_last:
+            session.link = self._new_link(session)
+            await session.link.connect()
+
+    def _check_open(self, msg: pb.OpenSession) -> HostedSpan:
+        if not msg.HasField("session") or not 1 <= msg.hop_index < len(msg.hops):
+            raise FrameError(pb.ERROR_CODE_MALFORMED, "open needs a session and 1 <= hop_index")
+        hop = msg.hops[msg.hop_index]
+        span = self.spans.get((msg.model_id, hop.layer_start, hop.layer_end))
+        if span is None:
+            raise FrameError(
+                pb.ERROR_CODE_UNSUPPORTED,
+                f"this worker does not serve {msg.model_id!r} layers "
+                f"[{hop.layer_start}, {hop.layer_end})",
+            )
+        check_route([hop_from_pb(h) for h in msg.hops], span.shard.num_layers)
+        if msg.codec not in CODECS:
+            raise FrameError(pb.ERROR_CODE_UNSUPPORTED, f"unknown codec {msg.codec!r}")
+        if msg.dtype != DTYPE_NAMES[span.shard.dtype]:
+            raise FrameError(
+                pb.ERROR_CODE_UNSUPPORTED,
+                f"session dtype {msg.dtype!r}, this hop computes in {span.shard.dtype}",
+            )
+        if len(msg.progress_timeout_ms) != len(msg.hops):
+            raise FrameError(pb.ERROR_CODE_MALFORMED, "one progress timeout per hop is needed")
+        if msg.decoding.sample and msg.decoding.temperature_milli == 0:
+            raise FrameError(pb.ERROR_CODE_MALFORMED, "sampling needs a temperature above 0")
+        return span
+
+    def _new_link(self, session: _Session) -> DownstreamLink:
+        frame = pb.OpenSession()
+        frame.CopyFrom(session.open)
+        frame.hop_index = session.index + 1
+
+        def on_reply(reply: pb.ReplyFrame) -> None:
+            if self.sessions.get(session.key) is session:
+                session.last_active = time.monotonic()
+                session.owner.send(reply)
+
+        def on_failure(hop: int, why: str) -> None:
+            if self.sessions.get(session.key) is session:
+                error = pb.SessionError(
+                    session=_pb_key(session.key),
+                    code=pb.ERROR_CODE_HOP_FAILED,
+                    failed_hop=hop,
+                    message=why,
+                )
+                session.owner.send(pb.ReplyFrame(error=error))
+
+        timeout_s = session.open.progress_timeout_ms[session.index] / 1000
+        return DownstreamLink(
+            self.channels,
+            frame,
+            progress_timeout_s=timeout_s,
+            on_reply=on_reply,
+            on_failure=on_failure,
+        )
+
+    async def _hidden(self, msg: pb.HiddenStates, session: _Session) -> None:
+        shape = tuple(msg.shape)
+        hidden_size = session.span.shard.hidden_size
+        if len(msg.data) > self.limits.max_frame_bytes:
+            raise FrameError(
+                pb.ERROR_CODE_TOO_LARGE,
+                f"frame of {len(msg.data)} bytes exceeds {self.limits.max_frame_bytes}",
+            )
+        if len(shape) != 3 or shape[0] != 1 or shape[1] < 1 or shape[2] != hidden_size:
+            raise FrameError(
+                pb.ERROR_CODE_MALFORMED, f"shape must be (1, length, {hidden_size}), got {shape}"
+            )
+        if msg.position != session.seen or msg.step != session.next_step:
+            raise FrameError(
+                pb.ERROR_CODE_MALFORMED,
+                f"expected step {session.next_step} at position {session.seen}, got step "
+                f"{msg.step} at position {msg.position}",
+            )
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(
+            self.executor, self._compute, session, msg.data, shape, session.open.codec
+        )
+        if self.sessions.get(session.key) is not session:
+            return  # closed or replaced while computing
+        session.seen += shape[1]
+        session.next_step += 1
+        if isinstance(out, int):
+            token = pb.Token(session=msg.session, step=msg.step, token_id=out)
+            session.owner.send(pb.ReplyFrame(token=token))
+            return
+        assert session.link is not None
+        out_shape, data = out
+        await session.link.send(
+            pb.HiddenStates(
+                session=msg.session,
+                step=msg.step,
+                position=msg.position,
+                shape=out_shape,
+                data=data,
+            )
+        )
+
+    def _compute(
+        self, session: _Session, data: bytes, shape: tuple[int, ...], codec: str
+    ) -> tuple[tuple[int, ...], bytes] | int:
+        """Decode, run the span, then encode for the next hop or select the token (executor)."""
+        shard = session.span.shard
+        with torch.inference_mode():
+            hidden = decode(
+                data, codec, expected_shape=shape, max_bytes=self.limits.max_frame_bytes
+            )
+            hidden = shard.forward(hidden, cache=session.cache)  # (1, length, hidden)
+            if session.is_last:
+                return select_token(shard.head(hidden)[0], *session.sampler)
+            return tuple(hidden.shape), encode(hidden, codec)
+
+    async def _reroute(self, msg: pb.Reroute, session: _Session) -> None:
+        if session.link is None or msg.hop_index < session.index:
+            raise FrameError(pb.ERROR_CODE_MALFORMED, f"hop {session.index} cannot reroute that")
+        target = msg.hop_index + 1
+        if target >= len(session.open.hops):
+            raise FrameError(pb.ERROR_CODE_MALFORMED, f"the route has no hop {target}")
+        old = session.open.hops[target]
+        new = msg.replacement
+        if (new.layer_start, new.layer_end) != (old.layer_start, old.layer_end):
+            raise FrameError(pb.ERROR_CODE_MALFORMED, "a replacement must serve the same span")
+        session.open.hops[target].CopyFrom(new)
+        if msg.hop_index == session.index:
+            await session.link.reroute(new)
+        else:
+            await session.link.forward(pb.HopFrame(reroute=msg))
+
+    # --- session ends ------------------------------------------------------------------------
+
+    def _drop(self, session: _Session, why: str, *, code: int | None = None) -> None:
+        """Forget a session and close its link in the background; optionally tell its owner."""
+        if self.sessions.get(session.key) is session:
+            del self.sessions[session.key]
+        session.owner.sessions.discard(session.key)
+        if code is not None:
+            error = pb.SessionError(
+                session=_pb_key(session.key), code=code, failed_hop=session.index, message=why
+            )
+            session.owner.send(pb.ReplyFrame(error=error))
+        if session.link is not None:
+            self._spawn(session.link.close(why))
+
+    def _drop_owned(self, upstream: _Upstream, why: str) -> None:
+        for key in sorted(upstream.sessions):
+            session = self.sessions.get(key)
+            if session is not None and session.owner is upstream:
+                self._drop(session, why)
+        upstream.sessions.clear()
+
+    def _start_janitor(self) -> None:
+        if self._janitor is None:
+            self._janitor = asyncio.get_running_loop().create_task(self._expire_idle())
+
+    async def _expire_idle(self) -> None:
+        period = min(1.0, self.limits.session_idle_timeout_s / 4)
+        while True:
+            await asyncio.sleep(period)
+            deadline = time.monotonic() - self.limits.session_idle_timeout_s
+            for session in [s for s in self.sessions.values() if s.last_active < deadline]:
+                self._drop(session, "idle timeout", code=pb.ERROR_CODE_EXPIRED)
+
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- Generate ----------------------------------------------------------------------------
+
+    async def Generate(
+        self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.GenerateEvent]:
+        self._start_janitor()
+        try:
+            span, route = self._route_request(request)
+        except (RouteError, ValueError) as err:
+            yield _generate_error(request, pb.ERROR_CODE_UNSUPPORTED, str(err))
+            return
+        tokens: asyncio.Queue[pb.Token] = asyncio.Queue()
+        key = request.session
+
+        def on_token(step: int, token: int) -> None:
+            tokens.put_nowait(pb.Token(session=key, step=step, token_id=token))
+
+        driving = asyncio.get_running_loop().create_task(
+            drive_route(
+                span.shard, route, channels=self.channels, executor=self.executor, on_token=on_token
+            )
+        )
+        try:
+            while not (driving.done() and tokens.empty()):
+                getter = asyncio.ensure_future(tokens.get())
+                await asyncio.wait({getter, driving}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield pb.GenerateEvent(token=getter.result())
+                else:
+                    getter.cancel()
+            result = driving.result()
+        except RouteError as err:
+            yield _generate_error(request, pb.ERROR_CODE_HOP_FAILED, str(err))
+            return
+        finally:
+            driving.cancel()
+        stats = pb.GenerateStats(
+            time_to_first_token_us=round(result.time_to_first_token_s * 1e6),
+            total_us=round(result.total_s * 1e6),
+            wire_bytes=result.wire_bytes,
+            replacements=result.replacements,
+            hops=[hop_to_pb(h) for h in result.hops],
+            stopped_at_eos=result.stopped_at_eos,
+        )
+        yield pb.GenerateEvent(done=stats)
+
+    def _route_request(self, request: pb.GenerateRequest) -> tuple[HostedSpan, RouteRequest]:
+        hops = tuple(hop_from_pb(h) for h in request.hops)
+        if not hops:
+            raise RouteError("the route has no hops")
+        span = self.spans.get((request.model_id, hops[0].start, hops[0].end))
+        if span is None:
+            raise RouteError(f"this worker does not serve {request.model_id!r} {hops[0].span}")
+        prompt = list(request.prompt_ids)
+        if not prompt:
+            vocab = int(span.shard.config.vocab_size)
+            prompt = PromptTokenizer(span.model_dir, vocab).encode(request.prompt_text)
+        if request.ignore_eos:
+            eos: frozenset[int] = frozenset()
+        elif request.eos_token_ids:
+            eos = frozenset(request.eos_token_ids)
+        else:
+            eos = frozenset(eos_token_ids(span.shard.config))
+        timeout_ms = request.progress_timeout_ms
+        route = RouteRequest(
+            job_id=request.session.job_id,
+            route_index=request.session.route_index,
+            model_id=request.model_id,
+            hops=hops,
+            prompt_ids=tuple(prompt),
+            max_new_tokens=request.max_new_tokens,
+            eos_ids=eos,
+            decoding=DecodingSpec.from_pb(request.decoding),
+            codec=request.codec or "fp32",
+            candidates=tuple(hop_from_pb(h) for h in request.candidates),
+            progress_timeout_s=timeout_ms / 1000 or self.limits.default_progress_timeout_s,
+        )
+        return span, route
+
+    async def shutdown(self) -> None:
+        """Drop every session and close the outgoing channels."""
+        for session in list(self.sessions.values()):
+            self._drop(session, "worker shutting down")
+        if self._janitor is not None:
+            self._janitor.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(task, 2)
+        await self.channels.close()
+        self.executor.shutdown(wait=False)
+
+
+def _key(msg: pb.SessionKey) -> SessionId:
+    return (int(msg.job_id), int(msg.route_index))
+
+
+def _pb_key(key: SessionId) -> pb.SessionKey:
+    return pb.SessionKey(job_id=key[0], route_index=key[1])
+
+
+def _generate_error(request: pb.GenerateRequest, code: int, message: str) -> pb.GenerateEvent:
+    return pb.GenerateEvent(
+        error=pb.SessionError(session=request.session, code=code, message=message)
+    )
+
+
+async def start_server(
+    spans: Sequence[HostedSpan], listen: str, limits: ServerLimits | None = None
+) -> tuple[grpc.aio.Server, PipelineServer, int]:
+    """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port)."""
+    service = PipelineServer(spans, limits)
+    message_bytes = service.limits.max_frame_bytes + GRPC_SLACK_BYTES
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", message_bytes),
+            ("grpc.max_send_message_length", message_bytes),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+    pb_grpc.add_PipelineServicer_to_server(service, server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {listen}")
+    await server.start()
+    return server, service, port
