@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from chain.cli import keys, query, testnet, tx
+from chain.cli import keys, prove, query, testnet, tx
 from chain.cli.common import DEFAULT_HOME, CLIError, HomeOption, NodeOption, OutputOption, emit
 from chain.cli.rpc import CometRPC, RPCError
 from chain.genesis import GenesisError
@@ -33,6 +33,7 @@ app = typer.Typer(
 app.add_typer(keys.app, name="keys")
 app.add_typer(tx.app, name="tx")
 app.add_typer(query.app, name="query")
+prove.register(query.app)  # infera query store KEY [--prove] (chain/cli/prove.py)
 app.add_typer(testnet.app, name="testnet")
 
 LogLevelOption = typer.Option(None, "--log-level", help="debug, info, warning, error.")

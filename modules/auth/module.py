@@ -30,6 +30,11 @@ class AuthModule:
                 query_pb2.QueryAccountRequest,
                 lambda ctx, req: query_server.account(ctx, self.keeper, req),
             ),
+            QueryRoute(
+                "/cosmos.auth.v1beta1.Query/Accounts",
+                query_pb2.QueryAccountsRequest,
+                lambda ctx, req: query_server.accounts(ctx, self.keeper, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
+from google.protobuf import any_pb2
+
 from chain import crypto
 from chain.context import Context
+from chain.cosmos_pagination import paginate
 from chain.errors import ErrNotFound
-from cosmos.auth.v1beta1 import query_pb2
+from cosmos.auth.v1beta1 import auth_pb2, query_pb2
+from modules.auth import keys
 from modules.auth.keeper import AccountKeeper
 
 
@@ -21,3 +25,17 @@ def account(
     response = query_pb2.QueryAccountResponse()
     response.account.Pack(found, type_url_prefix="/")
     return response
+
+
+def accounts(
+    ctx: Context, keeper: AccountKeeper, req: query_pb2.QueryAccountsRequest
+) -> query_pb2.QueryAccountsResponse:
+    """A page of accounts in address order, each an Any of ``/cosmos.auth.v1beta1.BaseAccount``."""
+    page, pagination = paginate(ctx.store, keys.ACCOUNT, req.pagination, _packed_account)
+    return query_pb2.QueryAccountsResponse(accounts=page, pagination=pagination)
+
+
+def _packed_account(address: bytes, raw: bytes) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(auth_pb2.BaseAccount.FromString(raw), type_url_prefix="/")
+    return packed

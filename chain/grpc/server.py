@@ -1,0 +1,113 @@
+"""The node's gRPC server (Cosmos SDK convention :9090): what cosmpy and auditors talk to.
+
+It runs on ``grpc.aio`` in the same asyncio event loop as the ABCI server, and every handler
+reads app state without awaiting in between, so queries never interleave with a block being
+executed or committed. Served:
+
+- every query route in the app's Router, by method path (``RouterQueries``): auth, bank and
+  every ``infera.*.v1.Query`` service, including modules added later;
+- ``cosmos.tx.v1beta1.Service`` (``TxService``), ``cosmos.base.tendermint.v1beta1.Service``
+  (``NodeService``), ``cosmos.consensus.v1.Query/Params`` and ``infera.store.v1.Query/Proven``;
+- gRPC server reflection (every service above, from the generated descriptors) and the standard
+  ``grpc.health.v1.Health`` service.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+import chain.pb  # noqa: F401
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from chain.grpc.comet import AsyncComet
+from chain.grpc.node_service import NodeService
+from chain.grpc.queries import ConsensusQueries, RouterQueries, StoreQueries, service_names
+from chain.grpc.tx_service import TxService
+from cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
+from cosmos.consensus.v1 import query_pb2_grpc as consensus_grpc
+from cosmos.tx.v1beta1 import service_pb2_grpc
+from infera.store.v1 import query_pb2_grpc as store_grpc
+
+log = structlog.get_logger("chain.grpc")
+
+MAX_MESSAGE_BYTES = 16 << 20  # largest request or response (a block with many txs)
+FIXED_SERVICES = (
+    "cosmos.tx.v1beta1.Service",
+    "cosmos.base.tendermint.v1beta1.Service",
+    "cosmos.consensus.v1.Query",
+    "infera.store.v1.Query",
+)
+
+
+def load_infera_descriptors() -> None:
+    """Import every generated ``infera.*`` module so reflection can describe its services."""
+    import infera
+
+    for module in pkgutil.walk_packages(infera.__path__, prefix="infera."):
+        if module.name.endswith("_pb2"):
+            importlib.import_module(module.name)
+
+
+class GrpcServer:
+    """A started server; ``stop()`` shuts it down (in-flight calls get a short grace period)."""
+
+    def __init__(self, server: grpc.aio.Server, comet: AsyncComet, address: str, port: int) -> None:
+        self.server = server
+        self.comet = comet
+        self.address = address
+        self.port = port  # the bound port (useful when the address asked for port 0)
+        self.services: list[str] = []
+
+    async def stop(self, grace: float = 2.0) -> None:
+        await self.server.stop(grace)
+        self.comet.close()
+        log.info("gRPC server stopped", address=self.address)
+
+
+async def build_server(app: Any, comet: AsyncComet) -> tuple[grpc.aio.Server, list[str]]:
+    """A grpc.aio server with every service registered (not started); and the service names."""
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.aio.server(options=options)
+    service_pb2_grpc.add_ServiceServicer_to_server(TxService(app, comet), server)
+    tm_grpc.add_ServiceServicer_to_server(NodeService(app, comet), server)
+    consensus_grpc.add_QueryServicer_to_server(ConsensusQueries(app), server)
+    store_grpc.add_QueryServicer_to_server(StoreQueries(app), server)
+    server.add_generic_rpc_handlers((RouterQueries(app),))
+    served = sorted(set(FIXED_SERVICES) | set(service_names(app)))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ["", *served]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    load_infera_descriptors()
+    names = [*served, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    reflection.enable_server_reflection(names, server)
+    return server, names
+
+
+async def start_grpc_server(app: Any, address: str, cometbft_rpc_url: str) -> GrpcServer:
+    """Bind ``address`` (host:port), start serving in the running event loop, return the server.
+
+    ``cometbft_rpc_url`` (``http://host:port``) is where BroadcastTx, GetTx, blocks and node
+    info are forwarded.
+    """
+    comet = AsyncComet(cometbft_rpc_url)
+    server, names = await build_server(app, comet)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        comet.close()
+        raise OSError(f"cannot bind the gRPC server to {address}")
+    await server.start()
+    running = GrpcServer(server, comet, address, port)
+    running.services = names
+    log.info("gRPC server started", address=address, port=port, services=len(names))
+    return running
