@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from chain import crypto
 from chain.context import Context, ExecMode
 from chain.errors import (
+    ChainError,
     ErrInsufficientFee,
     ErrInvalidPubKey,
     ErrMemoTooLarge,
@@ -108,6 +109,19 @@ class AnteHandler:
             self._check_signer(ctx, tx, index, signer, params, verify=not simulate)
         if tx.fee:
             self.bank.send_coins_to_module(ctx, tx.signers[0], FEE_COLLECTOR, tx.fee)
+        elif simulate:
+            self._charge_nominal_fee(ctx, tx.signers[0], params)
+
+    def _charge_nominal_fee(self, ctx: Context, payer: bytes, params: AnteParams) -> None:
+        """Clients simulate with an empty fee and then pay one: charge the gas of a fee
+        transfer (about 17k of a 40k send) on a branch that is thrown away, so estimates hold."""
+        branch, _ = ctx.branch()
+        try:
+            self.bank.send_coins_to_module(
+                branch, payer, FEE_COLLECTOR, [Coin(params.fee_denom, 1)]
+            )
+        except ChainError:
+            pass  # an empty balance fails the real tx later, with its own clear error
 
     def _check_signer(
         self,

@@ -31,7 +31,6 @@ from tendermint.abci import types_pb2 as abci
 HASH_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 MAX_SEARCH_LIMIT = 100  # CometBFT's largest /tx_search page
 MAX_SEARCH_PAGE = 1 << 31
-DEFAULT_FEE_DENOM = "uinfera"
 # CometBFT mempool errors that are answers about the tx, with the Cosmos SDK code they get.
 MEMPOOL_ERRORS = (
     ("tx already exists in cache", 19),
@@ -52,25 +51,6 @@ def raw_tx(request: service_pb2.SimulateRequest) -> bytes:
             signatures=list(tx.signatures),
         ).SerializeToString()
     raise invalid("empty tx: set tx_bytes (or tx)")
-
-
-def with_nominal_fee(raw: bytes, fee_denom: str) -> bytes:
-    """``raw`` with a 1-unit fee when it has none, so that a simulation pays for the fee transfer.
-
-    cosmpy simulates with an empty fee and then sends the tx with one; moving the fee costs real
-    gas (about 17k of a 40k bank send), which a fee-less simulation would leave out of the
-    estimate. Simulation checks no signature, so changing the fee there is harmless.
-    """
-    try:
-        tx_raw = tx_pb2.TxRaw.FromString(raw)
-        auth_info = tx_pb2.AuthInfo.FromString(tx_raw.auth_info_bytes)
-    except DecodeError:
-        return raw  # the app reports the decoding error
-    if auth_info.fee.amount:
-        return raw
-    auth_info.fee.amount.add(denom=fee_denom, amount="1")
-    tx_raw.auth_info_bytes = auth_info.SerializeToString()
-    return tx_raw.SerializeToString()
 
 
 def decode_tx(raw: bytes) -> tx_pb2.Tx | None:
@@ -131,7 +111,7 @@ class TxService(service_pb2_grpc.ServiceServicer):
     async def Simulate(  # noqa: N802 - gRPC method name
         self, request: service_pb2.SimulateRequest, context: grpc.aio.ServicerContext
     ) -> service_pb2.SimulateResponse:
-        outcome = self.app.simulate(with_nominal_fee(raw_tx(request), self._fee_denom()))
+        outcome = self.app.simulate(raw_tx(request))
         if not outcome.ok:
             raise invalid(
                 f"{outcome.log} (codespace {outcome.codespace}, code {outcome.code}); "
@@ -147,14 +127,6 @@ class TxService(service_pb2_grpc.ServiceServicer):
                 msg_responses=list(msg_data.msg_responses),
             ),
         )
-
-    def _fee_denom(self) -> str:
-        """The fee denom from the auth params the ante handler reads."""
-        try:
-            ctx = self.app.queries.context()
-            return str(self.app.runner.ante.accounts.get_params(ctx).fee_denom)
-        except AttributeError:
-            return DEFAULT_FEE_DENOM
 
     @guarded
     async def BroadcastTx(  # noqa: N802 - gRPC method name
