@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import platform
 import random
@@ -153,17 +154,22 @@ def main(argv: list[str] | None = None) -> list[Row]:
     sizes = args.sizes or ([1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000])
     warmup, measured = (2, 5) if args.quick else (3, 20)
     rows: list[Row] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_store_") as tmp:
         for n in sizes:
             rows.append(run_size(pathlib.Path(tmp), n, warmup, measured, args.changed))
             print(f"  {n:,} keys: {rows[-1].total_ms} ms per block", flush=True)
     print_table(rows, args.changed)
+    load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+    print(f"cpu cores: {os.cpu_count()}; 1-minute load average before/after: {load[0]}/{load[1]}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "store app hash per block",
         "changed_keys_per_block": args.changed,
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu_cores": os.cpu_count(),
+        "load_average_before_after": load,  # other processes competing for the CPU
         "rows": [asdict(r) for r in rows],
     }
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

@@ -69,7 +69,7 @@ class CorruptionError(StoreError):
 class StoreStats:
     """Diagnostics (node-local, not consensus)."""
 
-    cached_nodes: int  # decoded tree nodes in the LRU cache
+    cached_nodes: int  # tree nodes in the node cache
     cache_misses: int  # tree node reads that went to LevelDB since the store was opened
     staged_nodes: int  # tree nodes the staged version will write (0 when nothing is staged)
     staged_stale: int  # nodes of the last version the staged version makes stale
@@ -115,7 +115,7 @@ class CommitStore:
         """Open (or create) the database at ``path``.
 
         ``keep_recent``: how many recent versions stay readable and provable (0 = all).
-        ``node_cache_size``: how many decoded tree nodes the LRU cache holds.
+        ``node_cache_size``: how many tree nodes the node cache holds (~200 bytes each).
         """
         if keep_recent < 0:
             raise ValueError("keep_recent must be >= 0")
@@ -226,21 +226,21 @@ class CommitStore:
         return self._read if version == self._height else self._read_uncached
 
     def _read(self, key: bytes) -> Node:
-        node = self._cache.get(key)
-        if node is None:
-            node = self._load(key)
-            self._cache.put(key, node)
-        return node
+        raw = self._cache.get(key)
+        if raw is None:
+            raw = self._load(key)
+            self._cache.put(key, raw)
+        return decode_node(raw)
 
     def _read_uncached(self, key: bytes) -> Node:
-        node = self._cache.get(key)
-        return self._load(key) if node is None else node
+        raw = self._cache.get(key)
+        return decode_node(self._load(key) if raw is None else raw)
 
-    def _load(self, key: bytes) -> Node:
-        raw = self._db.get(NODE + key)
+    def _load(self, key: bytes) -> bytes:
+        raw: bytes | None = self._db.get(NODE + key)
         if raw is None:
             raise CorruptionError(f"tree node {key.hex()} is missing")
-        return decode_node(raw)
+        return raw
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -265,40 +265,47 @@ class CommitStore:
             staged = self._staged
             if staged is None:
                 raise StoreError("commit without a staged version")
-            version, version_key = staged.version, _U64.pack(staged.version)
             batch = self._db.write_batch(sync=True)
-            for nkey, (encoded, _) in staged.update.new_nodes.items():
-                batch.put(NODE + nkey, encoded)
-            for nkey in staged.update.stale:
-                batch.put(STALE + version_key + nkey, b"")
-            for key in sorted(staged.changes):
-                value = staged.changes[key]
-                if value is None:
-                    batch.delete(FLAT + key)
-                else:
-                    batch.put(FLAT + key, value)
-            batch.put(ROOT + version_key, encode_desc(staged.root))
-            for key in sorted(extra_meta or {}):
-                batch.put(EXTRA + key, (extra_meta or {})[key])
-            oldest = self._oldest if self._height > 0 else version
+            self._add_version(batch, staged, extra_meta or {})
+            oldest = self._oldest if self._height > 0 else staged.version
             pruned: list[bytes] = []
             if self.keep_recent > 0:
                 budget = max(PRUNE_MIN_BATCH, 2 * len(staged.update.stale))
-                oldest = self._advance_oldest(version, oldest)
+                oldest = self._advance_oldest(staged.version, oldest)
                 pruned = self._prune(batch, oldest, budget)
-            batch.put(META_FORMAT, FORMAT)
-            batch.put(META_HEIGHT, version_key)
-            batch.put(META_APP_HASH, staged.root[2])
             batch.put(META_OLDEST, _U64.pack(oldest))
             batch.write()
             # The batch is durable: only now does the in-memory view move on.
-            self._height, self._app_hash, self._root = version, staged.root[2], staged.root
-            self._oldest, self._staged = oldest, None
+            self._height, self._app_hash = staged.version, staged.root[2]
+            self._root, self._oldest, self._staged = staged.root, oldest, None
             for nkey in staged.update.stale + pruned:
                 self._cache.discard(nkey)  # stale nodes serve only historical reads now
-            for nkey, (_, node) in staged.update.new_nodes.items():
-                self._cache.put(nkey, node)
+            for nkey, encoded in staged.update.new_nodes.items():
+                self._cache.put(nkey, encoded)
             return self._app_hash
+
+    @staticmethod
+    def _add_version(
+        batch: plyvel.WriteBatch, staged: _Staged, extra_meta: dict[bytes, bytes]
+    ) -> None:
+        """Add to ``batch`` every write of the staged version except pruning and ``oldest``."""
+        version_key = _U64.pack(staged.version)
+        for nkey, encoded in staged.update.new_nodes.items():
+            batch.put(NODE + nkey, encoded)
+        for nkey in staged.update.stale:
+            batch.put(STALE + version_key + nkey, b"")
+        for key in sorted(staged.changes):
+            value = staged.changes[key]
+            if value is None:
+                batch.delete(FLAT + key)
+            else:
+                batch.put(FLAT + key, value)
+        batch.put(ROOT + version_key, encode_desc(staged.root))
+        for key in sorted(extra_meta):
+            batch.put(EXTRA + key, extra_meta[key])
+        batch.put(META_FORMAT, FORMAT)
+        batch.put(META_HEIGHT, version_key)
+        batch.put(META_APP_HASH, staged.root[2])
 
     def _advance_oldest(self, version: int, oldest: int) -> int:
         """The oldest version to keep once ``version`` is committed: the first committed one

@@ -20,7 +20,7 @@ or LEAF, ``version`` the version that wrote the child node. A node is stored und
 packed MSB-first into ceil(depth/8) bytes (padding bits zero). A parent's descriptor plus the
 child's position give the child's exact node key: reads never seek.
 
-Decoded nodes (what ``read`` returns and the node cache holds):
+Decoded nodes (what ``read`` returns):
     (INTERNAL, left_desc, right_desc)
     (LEAF, key_hash, value_hash, key, value)
 """
@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from hashlib import sha256
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -133,14 +133,14 @@ class TreeUpdate:
 
     Only the paths of changed keys are visited: the changes are sorted by key hash and split by
     one bit per level, so the cost is O(changes x depth) node reads, hashes and encodings.
-    After ``apply``: ``new_nodes`` maps each node key to write to (encoding, decoded node), and
+    After ``apply``: ``new_nodes`` maps each node key to write to the node's encoding, and
     ``stale`` lists the node keys of the previous version that this version no longer uses.
     """
 
     def __init__(self, read: Reader, version: int) -> None:
         self._read = read
         self.version = version
-        self.new_nodes: dict[bytes, tuple[bytes, Node]] = {}
+        self.new_nodes: dict[bytes, bytes] = {}
         self.stale: list[bytes] = []
 
     def apply(self, root: Desc, changes: Mapping[bytes, bytes | None]) -> Desc:
@@ -228,7 +228,7 @@ class TreeUpdate:
             return old  # unchanged subtree (e.g. a value rewritten with itself)
         version = self.version
         key = node_key(version, depth, path)
-        self.new_nodes[key] = (_INTERNAL.pack(INTERNAL, *ld, *rd), (INTERNAL, ld, rd))
+        self.new_nodes[key] = _INTERNAL.pack(INTERNAL, *ld, *rd)
         if okey is not None:
             self.stale.append(okey)
         return INTERNAL, version, sha256(b"\x01" + ld[2] + rd[2]).digest()
@@ -247,7 +247,7 @@ class TreeUpdate:
         if origin is not None and origin[1] == depth and origin[2] == path:
             return LEAF, origin[0], lh  # the stored leaf is already here
         nkey = node_key(self.version, depth, path)
-        self.new_nodes[nkey] = (encode_leaf(kh, vh, key, value), (LEAF, kh, vh, key, value))
+        self.new_nodes[nkey] = encode_leaf(kh, vh, key, value)
         if origin is not None:
             self.stale.append(node_key(*origin))
         return LEAF, self.version, lh
@@ -271,49 +271,57 @@ def walk(read: Reader, root: Desc, key_hash: bytes) -> tuple[list[bytes], Node |
 
 
 class NodeCache:
-    """Decoded nodes by node key, bounded: least recently used first, but deepest level first.
+    """Stored node bytes by node key, bounded: deepest level first, least recently used within.
 
     Every block visits the top of the tree, while a node at depth d is on the path of a random
-    key with probability 2^-d: so when full, the cache evicts from the deepest level it holds
-    (least recently used within that level). The store also drops nodes as they go stale, so
-    the cache fills with the live upper levels of the tree.
+    key with probability 2^-d: so when full, the cache evicts from the deepest level it holds,
+    oldest first. The store also drops nodes as they go stale, so the cache fills with the live
+    upper levels of the tree. Values are the encoded bytes, decoded on each hit: a dict holding
+    only bytes is never tracked by Python's cycle collector, so a large cache adds no GC time
+    (decoded tuples made every full collection walk the whole cache).
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._levels: list[OrderedDict[bytes, Node]] = [OrderedDict() for _ in range(MAX_DEPTH + 1)]
+        # One dict per depth, in least-recently-used order (a hit re-inserts the key at the end).
+        self._levels: list[dict[bytes, bytes]] = [{} for _ in range(MAX_DEPTH + 1)]
         self._size = 0
         self._deepest = 0  # no level below this one holds a node
         self.misses = 0  # lookups not found (diagnostics: each one became a database read)
 
-    def get(self, key: bytes) -> Node | None:
-        """The cached node (marked recently used), or None."""
+    def get(self, key: bytes) -> bytes | None:
+        """The cached node bytes (now most recently used), or None."""
         level = self._levels[(key[8] << 8) | key[9]]  # node key bytes 8..9: the depth
-        node = level.get(key)
-        if node is None:
+        raw = level.pop(key, None)
+        if raw is None:
             self.misses += 1
-        else:
-            level.move_to_end(key)
-        return node
+            return None
+        level[key] = raw
+        return raw
 
-    def put(self, key: bytes, node: Node) -> None:
-        """Cache a node, evicting beyond capacity."""
+    def put(self, key: bytes, raw: bytes) -> None:
+        """Cache a node's bytes, evicting beyond capacity."""
         if self.capacity <= 0:
             return
         depth = (key[8] << 8) | key[9]
         level = self._levels[depth]
-        if key not in level:
+        if level.pop(key, None) is None:
             self._size += 1
-        level[key] = node
+        level[key] = raw
         self._deepest = max(self._deepest, depth)
-        while self._size > self.capacity:
+        if self._size > self.capacity:
             self._evict()
 
     def _evict(self) -> None:
-        while not self._levels[self._deepest]:
-            self._deepest -= 1
-        self._levels[self._deepest].popitem(last=False)
-        self._size -= 1
+        # Drop at least an eighth of a level at a time: rebuilding the level dict is linear in
+        # its size, so eviction costs O(1) per node evicted.
+        while self._size > self.capacity:
+            while not self._levels[self._deepest]:
+                self._deepest -= 1
+            level = self._levels[self._deepest]
+            count = min(len(level), max(self._size - self.capacity, len(level) // 8))
+            self._levels[self._deepest] = dict(islice(level.items(), count, None))
+            self._size -= count
 
     def discard(self, key: bytes) -> None:
         """Drop a node (stale or pruned)."""

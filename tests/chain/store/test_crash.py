@@ -28,6 +28,7 @@ def run_worker_until_killed(path: str, keep_recent: int, delay_s: float) -> list
         [sys.executable, "-m", "tests.chain.store.crash_worker", path, str(keep_recent)],
         cwd=REPO,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert worker.stdout is not None
@@ -36,6 +37,9 @@ def run_worker_until_killed(path: str, keep_recent: int, delay_s: float) -> list
     worker.send_signal(signal.SIGKILL)
     rest = worker.stdout.read()
     worker.wait()
+    assert worker.stderr is not None
+    errors = worker.stderr.read().decode()
+    assert worker.returncode == -signal.SIGKILL, f"the worker died on its own:\n{errors}"
     return [int(line) for line in (first + rest).split()]
 
 

@@ -45,10 +45,9 @@ class MemTree:
         for key in update.stale:
             assert key in self.nodes and key not in self.stale
             self.stale[key] = self.version
-        for key, (encoded, node) in update.new_nodes.items():
+        for key, encoded in update.new_nodes.items():
             assert key not in self.nodes
-            assert decode_node(encoded) == node
-            self.nodes[key] = node
+            self.nodes[key] = decode_node(encoded)
         return update
 
     def reachable(self) -> set[bytes]:
@@ -213,7 +212,7 @@ def test_node_cache_evicts_the_deepest_level_first() -> None:
     cache = NodeCache(capacity=3)
     shallow, mid, deep, deeper = (node_key(1, d, 0) for d in (1, 5, 9, 12))
     for key in (shallow, deeper, mid):
-        cache.put(key, (LEAF,))
+        cache.put(key, b"node")
     cache.get(deeper)  # recently used, but still the deepest
     cache.put(deep, (LEAF,))
     assert cache.get(deeper) is None
@@ -230,3 +229,14 @@ def test_node_cache_is_least_recently_used_within_a_level() -> None:
     cache.get(a)
     cache.put(c, (LEAF,))
     assert cache.get(b) is None and cache.get(a) is not None and cache.get(c) is not None
+
+
+def test_node_cache_stays_within_capacity_and_keeps_the_recent_nodes() -> None:
+    cache = NodeCache(capacity=100)
+    keys = [node_key(v, 20, 5) for v in range(1, 1001)]
+    for key in keys:
+        cache.put(key, b"node")
+        cache.get(keys[0])  # one hot node
+    assert 80 <= len(cache) <= 100
+    assert cache.get(keys[0]) is not None and cache.get(keys[-1]) is not None
+    assert cache.get(keys[500]) is None
