@@ -388,7 +388,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer txs and blocks")
     parser.add_argument("--txs", type=int, default=0, help="txs per network (default 20000)")
     parser.add_argument("--accounts", type=int, default=200, help="sending accounts")
-    parser.add_argument("--window", type=int, default=6000, help="most uncommitted txs in flight")
+    parser.add_argument("--window", type=int, default=2000, help="most uncommitted txs in flight")
     parser.add_argument("--block-txs", type=int, default=1000, help="txs per in-process block")
     parser.add_argument("--validators", default="1,4", help="network sizes, e.g. 1,4")
     parser.add_argument("--profile", action="store_true", help="print the in-process profile")
