@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from chain.cli import keys, prove, query, testnet, tx
+from chain.cli import infera_tx, keys, prove, query, testnet, tx, verifier, worker
 from chain.cli.common import DEFAULT_HOME, CLIError, HomeOption, NodeOption, OutputOption, emit
 from chain.cli.rpc import CometRPC, RPCError
 from chain.genesis import GenesisError
@@ -32,9 +32,12 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="keys")
 app.add_typer(tx.app, name="tx")
+infera_tx.register(tx.app)  # infera tx inference|models|workers (chain/cli/infera_tx.py)
 app.add_typer(query.app, name="query")
 prove.register(query.app)  # infera query store KEY [--prove] (chain/cli/prove.py)
 app.add_typer(testnet.app, name="testnet")
+app.add_typer(worker.app, name="worker")  # infera worker run (chain/cli/worker.py)
+verifier.register(app)  # infera verifier run (chain/cli/verifier.py)
 
 LogLevelOption = typer.Option(None, "--log-level", help="debug, info, warning, error.")
 LogFormatOption = typer.Option(

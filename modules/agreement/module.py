@@ -52,6 +52,11 @@ class AgreementModule:
                 query_pb2.QueryParamsRequest,
                 lambda ctx, req: query_server.params(ctx, k, req),
             ),
+            QueryRoute(
+                _SVC + "OpenVerifications",
+                query_pb2.QueryOpenVerificationsRequest,
+                lambda ctx, req: query_server.open_verifications(ctx, k, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:

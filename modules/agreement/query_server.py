@@ -29,7 +29,19 @@ def job_history(
     settlement = keeper.get_settlement(ctx, job.id)
     if settlement is not None:
         response.settlement.CopyFrom(settlement)
+    audit = keeper.get_audit(ctx, job.id)
+    if audit is not None:
+        response.audit.CopyFrom(audit)
     return response
+
+
+def open_verifications(
+    ctx: Context, keeper: AgreementKeeper, req: query_pb2.QueryOpenVerificationsRequest
+) -> query_pb2.QueryOpenVerificationsResponse:
+    """Jobs a validator's verifier should check now (see verdicts.py)."""
+    from modules.agreement.verdicts import open_job_ids
+
+    return query_pb2.QueryOpenVerificationsResponse(job_ids=open_job_ids(ctx, keeper))
 
 
 def params(

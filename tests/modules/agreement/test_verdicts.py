@@ -220,3 +220,22 @@ def test_audit_draw_follows_the_probability():
     assert 70 <= drawn <= 130
     assert not any(logic.is_audited(bytes([i]) * 32, i, "0") for i in range(100))
     assert all(logic.is_audited(bytes([i]) * 32, i, "1") for i in range(100))
+
+
+def test_open_verifications_lists_disputes_until_decided(disputed):
+    from infera.agreement.v1 import query_pb2
+
+    def open_ids():
+        res = disputed.query(
+            "/infera.agreement.v1.Query/OpenVerifications",
+            query_pb2.QueryOpenVerificationsRequest(),
+        )
+        return list(query_pb2.QueryOpenVerificationsResponse.FromString(res.value).job_ids)
+
+    assert open_ids() == [1]
+    _vote_block(disputed, [_verdict(1, [H_OUT])])
+    assert open_ids() == []
+
+
+def test_job_history_shows_the_audit(audited):
+    assert history(audited, 1).audit.job_id == 1

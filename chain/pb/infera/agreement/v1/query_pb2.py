@@ -26,21 +26,25 @@ from infera.agreement.v1 import types_pb2 as infera_dot_agreement_dot_v1_dot_typ
 from infera.inference.v1 import types_pb2 as infera_dot_inference_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/agreement/v1/query.proto\x12\x13infera.agreement.v1\x1a\x1finfera/agreement/v1/types.proto\x1a\x1finfera/inference/v1/types.proto\"(\n\x16QueryJobHistoryRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"\xe7\x02\n\x17QueryJobHistoryResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.infera.inference.v1.Job\x12\x34\n\x0b\x63ommitments\x18\x02 \x03(\x0b\x32\x1f.infera.agreement.v1.Commitment\x12,\n\x07reveals\x18\x03 \x03(\x0b\x32\x1b.infera.agreement.v1.Reveal\x12,\n\x07outputs\x18\x04 \x03(\x0b\x32\x1b.infera.agreement.v1.Output\x12-\n\x07\x64ispute\x18\x05 \x01(\x0b\x32\x1c.infera.agreement.v1.Dispute\x12/\n\x05votes\x18\x06 \x03(\x0b\x32 .infera.agreement.v1.DisputeVote\x12\x33\n\nsettlement\x18\x07 \x01(\x0b\x32\x1f.infera.agreement.v1.Settlement\"\x14\n\x12QueryParamsRequest\"B\n\x13QueryParamsResponse\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.agreement.v1.Params2\xcd\x01\n\x05Query\x12g\n\nJobHistory\x12+.infera.agreement.v1.QueryJobHistoryRequest\x1a,.infera.agreement.v1.QueryJobHistoryResponse\x12[\n\x06Params\x12\'.infera.agreement.v1.QueryParamsRequest\x1a(.infera.agreement.v1.QueryParamsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/agreement/v1/query.proto\x12\x13infera.agreement.v1\x1a\x1finfera/agreement/v1/types.proto\x1a\x1finfera/inference/v1/types.proto\"\x1f\n\x1dQueryOpenVerificationsRequest\"1\n\x1eQueryOpenVerificationsResponse\x12\x0f\n\x07job_ids\x18\x01 \x03(\x04\"(\n\x16QueryJobHistoryRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"\x92\x03\n\x17QueryJobHistoryResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.infera.inference.v1.Job\x12\x34\n\x0b\x63ommitments\x18\x02 \x03(\x0b\x32\x1f.infera.agreement.v1.Commitment\x12,\n\x07reveals\x18\x03 \x03(\x0b\x32\x1b.infera.agreement.v1.Reveal\x12,\n\x07outputs\x18\x04 \x03(\x0b\x32\x1b.infera.agreement.v1.Output\x12-\n\x07\x64ispute\x18\x05 \x01(\x0b\x32\x1c.infera.agreement.v1.Dispute\x12/\n\x05votes\x18\x06 \x03(\x0b\x32 .infera.agreement.v1.DisputeVote\x12\x33\n\nsettlement\x18\x07 \x01(\x0b\x32\x1f.infera.agreement.v1.Settlement\x12)\n\x05\x61udit\x18\x08 \x01(\x0b\x32\x1a.infera.agreement.v1.Audit\"\x14\n\x12QueryParamsRequest\"B\n\x13QueryParamsResponse\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.agreement.v1.Params2\xcb\x02\n\x05Query\x12g\n\nJobHistory\x12+.infera.agreement.v1.QueryJobHistoryRequest\x1a,.infera.agreement.v1.QueryJobHistoryResponse\x12[\n\x06Params\x12\'.infera.agreement.v1.QueryParamsRequest\x1a(.infera.agreement.v1.QueryParamsResponse\x12|\n\x11OpenVerifications\x12\x32.infera.agreement.v1.QueryOpenVerificationsRequest\x1a\x33.infera.agreement.v1.QueryOpenVerificationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.agreement.v1.query_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUERYJOBHISTORYREQUEST']._serialized_start=122
-  _globals['_QUERYJOBHISTORYREQUEST']._serialized_end=162
-  _globals['_QUERYJOBHISTORYRESPONSE']._serialized_start=165
-  _globals['_QUERYJOBHISTORYRESPONSE']._serialized_end=524
-  _globals['_QUERYPARAMSREQUEST']._serialized_start=526
-  _globals['_QUERYPARAMSREQUEST']._serialized_end=546
-  _globals['_QUERYPARAMSRESPONSE']._serialized_start=548
-  _globals['_QUERYPARAMSRESPONSE']._serialized_end=614
-  _globals['_QUERY']._serialized_start=617
-  _globals['_QUERY']._serialized_end=822
+  _globals['_QUERYOPENVERIFICATIONSREQUEST']._serialized_start=122
+  _globals['_QUERYOPENVERIFICATIONSREQUEST']._serialized_end=153
+  _globals['_QUERYOPENVERIFICATIONSRESPONSE']._serialized_start=155
+  _globals['_QUERYOPENVERIFICATIONSRESPONSE']._serialized_end=204
+  _globals['_QUERYJOBHISTORYREQUEST']._serialized_start=206
+  _globals['_QUERYJOBHISTORYREQUEST']._serialized_end=246
+  _globals['_QUERYJOBHISTORYRESPONSE']._serialized_start=249
+  _globals['_QUERYJOBHISTORYRESPONSE']._serialized_end=651
+  _globals['_QUERYPARAMSREQUEST']._serialized_start=653
+  _globals['_QUERYPARAMSREQUEST']._serialized_end=673
+  _globals['_QUERYPARAMSRESPONSE']._serialized_start=675
+  _globals['_QUERYPARAMSRESPONSE']._serialized_end=741
+  _globals['_QUERY']._serialized_start=744
+  _globals['_QUERY']._serialized_end=1075
 # @@protoc_insertion_point(module_scope)

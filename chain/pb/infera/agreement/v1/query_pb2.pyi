@@ -7,6 +7,16 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class QueryOpenVerificationsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class QueryOpenVerificationsResponse(_message.Message):
+    __slots__ = ("job_ids",)
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, job_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class QueryJobHistoryRequest(_message.Message):
     __slots__ = ("job_id",)
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -14,7 +24,7 @@ class QueryJobHistoryRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ...) -> None: ...
 
 class QueryJobHistoryResponse(_message.Message):
-    __slots__ = ("job", "commitments", "reveals", "outputs", "dispute", "votes", "settlement")
+    __slots__ = ("job", "commitments", "reveals", "outputs", "dispute", "votes", "settlement", "audit")
     JOB_FIELD_NUMBER: _ClassVar[int]
     COMMITMENTS_FIELD_NUMBER: _ClassVar[int]
     REVEALS_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +32,7 @@ class QueryJobHistoryResponse(_message.Message):
     DISPUTE_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     SETTLEMENT_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
     job: _types_pb2_1.Job
     commitments: _containers.RepeatedCompositeFieldContainer[_types_pb2.Commitment]
     reveals: _containers.RepeatedCompositeFieldContainer[_types_pb2.Reveal]
@@ -29,7 +40,8 @@ class QueryJobHistoryResponse(_message.Message):
     dispute: _types_pb2.Dispute
     votes: _containers.RepeatedCompositeFieldContainer[_types_pb2.DisputeVote]
     settlement: _types_pb2.Settlement
-    def __init__(self, job: _Optional[_Union[_types_pb2_1.Job, _Mapping]] = ..., commitments: _Optional[_Iterable[_Union[_types_pb2.Commitment, _Mapping]]] = ..., reveals: _Optional[_Iterable[_Union[_types_pb2.Reveal, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[_types_pb2.Output, _Mapping]]] = ..., dispute: _Optional[_Union[_types_pb2.Dispute, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[_types_pb2.DisputeVote, _Mapping]]] = ..., settlement: _Optional[_Union[_types_pb2.Settlement, _Mapping]] = ...) -> None: ...
+    audit: _types_pb2.Audit
+    def __init__(self, job: _Optional[_Union[_types_pb2_1.Job, _Mapping]] = ..., commitments: _Optional[_Iterable[_Union[_types_pb2.Commitment, _Mapping]]] = ..., reveals: _Optional[_Iterable[_Union[_types_pb2.Reveal, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[_types_pb2.Output, _Mapping]]] = ..., dispute: _Optional[_Union[_types_pb2.Dispute, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[_types_pb2.DisputeVote, _Mapping]]] = ..., settlement: _Optional[_Union[_types_pb2.Settlement, _Mapping]] = ..., audit: _Optional[_Union[_types_pb2.Audit, _Mapping]] = ...) -> None: ...
 
 class QueryParamsRequest(_message.Message):
     __slots__ = ()

@@ -45,6 +45,11 @@ class QueryStub(object):
                 request_serializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryParamsRequest.SerializeToString,
                 response_deserializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryParamsResponse.FromString,
                 _registered_method=True)
+        self.OpenVerifications = channel.unary_unary(
+                '/infera.agreement.v1.Query/OpenVerifications',
+                request_serializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryOpenVerificationsRequest.SerializeToString,
+                response_deserializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryOpenVerificationsResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServicer(object):
@@ -66,6 +71,14 @@ class QueryServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenVerifications(self, request, context):
+        """OpenVerifications lists the jobs validators should give verdicts on now: unresolved
+        disputes and undecided audits within their window (oldest first, at most 64).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +91,11 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.Params,
                     request_deserializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryParamsRequest.FromString,
                     response_serializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryParamsResponse.SerializeToString,
+            ),
+            'OpenVerifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenVerifications,
+                    request_deserializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryOpenVerificationsRequest.FromString,
+                    response_serializer=infera_dot_agreement_dot_v1_dot_query__pb2.QueryOpenVerificationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +153,33 @@ class Query(object):
             '/infera.agreement.v1.Query/Params',
             infera_dot_agreement_dot_v1_dot_query__pb2.QueryParamsRequest.SerializeToString,
             infera_dot_agreement_dot_v1_dot_query__pb2.QueryParamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenVerifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.agreement.v1.Query/OpenVerifications',
+            infera_dot_agreement_dot_v1_dot_query__pb2.QueryOpenVerificationsRequest.SerializeToString,
+            infera_dot_agreement_dot_v1_dot_query__pb2.QueryOpenVerificationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

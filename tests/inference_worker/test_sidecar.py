@@ -1,0 +1,97 @@
+"""The verifier sidecar turns a job's on-chain history into a verdict: honest outputs pass, the
+hop that deviated is named, routes with missing reveals are left alone."""
+
+from __future__ import annotations
+
+import chain.pb  # noqa: F401
+
+import pytest
+import torch
+
+from infera.agreement.v1 import query_pb2 as agreement_query
+from infera.inference.v1 import types_pb2 as inference_types
+from inference_worker.adversary import ComputeAttack, ComputeMode, load_adversarial_shard
+from inference_worker.evidence import generate_claim
+from inference_worker.fingerprint import derive_probe_seed
+from inference_worker.route import PromptTokenizer
+from inference_worker.sidecar import decide_verdict
+from inference_worker.verifier import ReferenceModel
+from modules.agreement import logic
+
+SPANS = ((0, 2), (2, 4), (4, 5))
+PROMPT = b"verify me"
+JOB_ID = 7
+
+
+def _route(model_dir, attacks):
+    return [
+        load_adversarial_shard(model_dir, a, b, attacks.get(i, ComputeAttack()))
+        for i, (a, b) in enumerate(SPANS)
+    ]
+
+
+def _history(routes_claims, missing=()):
+    """A JobHistory as the chain would return it, from each route's claim."""
+    job = inference_types.Job(id=JOB_ID, model_id="tiny", prompt=PROMPT, max_new_tokens=12,
+                              state=inference_types.JOB_STATE_DISPUTED)  # fmt: skip
+    job.decoding.mode = inference_types.DECODING_MODE_GREEDY
+    history = agreement_query.QueryJobHistoryResponse()
+    seen = set()
+    for r, claim in enumerate(routes_claims):
+        route = job.routes.add()
+        output_hash = logic.compute_output_hash(list(claim.tokens), b"")
+        for h, (start, end) in enumerate(SPANS):
+            route.hops.add(worker=f"w{r}{h}", layer_start=start, layer_end=end)
+            if (r, h) in missing:
+                continue
+            history.reveals.add(job_id=JOB_ID, route_index=r, hop_index=h, output_hash=output_hash,
+                                shard_fingerprint=claim.hops[h].fingerprint)  # fmt: skip
+        if output_hash not in seen:
+            seen.add(output_hash)
+            history.outputs.add(output_hash=output_hash, tokens=list(claim.tokens))
+    history.job.CopyFrom(job)
+    return history
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_models):
+    model_dir = tiny_models["llama"]
+    reference = ReferenceModel.load(model_dir)
+    tokenizer = PromptTokenizer(model_dir, reference.vocab_size)
+    prompt_ids = tokenizer.encode(PROMPT)
+
+    def claim(attacks):
+        return generate_claim(_route(model_dir, attacks), prompt_ids, max_new_tokens=12,
+                              probe_seed=derive_probe_seed(JOB_ID))  # fmt: skip
+
+    return reference, tokenizer, claim
+
+
+def test_honest_routes_pass_and_the_deviating_hop_is_named(setup):
+    reference, tokenizer, claim = setup
+    honest = claim({})
+    cheat = claim({1: ComputeAttack(ComputeMode.NOISE, noise_std=0.5, seed=3)})
+    verdict = decide_verdict(
+        reference, tokenizer, _history([honest, cheat, honest]), lambda w: torch.float32
+    )
+    assert verdict.job_id == JOB_ID
+    assert list(verdict.passing_output_hashes) == [
+        logic.compute_output_hash(list(honest.tokens), b"")
+    ]
+    assert [(c.route_index, c.hop_index) for c in verdict.culprits] == [(1, 1)]
+
+
+def test_a_skipped_layer_in_the_last_hop_is_caught(setup):
+    reference, tokenizer, claim = setup
+    verdict = decide_verdict(reference, tokenizer, _history([claim({}), claim({2: ComputeAttack(ComputeMode.SKIP_LAYER)})]),
+                             lambda w: torch.float32)  # fmt: skip
+    assert [(c.route_index, c.hop_index) for c in verdict.culprits] == [(1, 2)]
+
+
+def test_routes_with_a_missing_reveal_are_not_judged(setup):
+    reference, tokenizer, claim = setup
+    honest = claim({})
+    verdict = decide_verdict(
+        reference, tokenizer, _history([honest, honest], missing={(1, 0)}), lambda w: torch.float32
+    )
+    assert len(verdict.passing_output_hashes) == 1 and not verdict.culprits
