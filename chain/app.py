@@ -27,7 +27,6 @@ from chain.module import Module, Router
 from chain.queries import QueryService
 from chain.runner import TxOutcome, TxRunner
 from chain.store import CacheStore, CommitStore
-from chain.tx import decode_tx
 from chain.vote_extensions import (
     MAX_EXTENSION_BYTES,
     NoVoteExtensions,
@@ -239,7 +238,7 @@ class InferaApp:
         if len(raw) > self.options.max_tx_bytes:
             return None
         try:
-            return decode_tx(raw, self.router).gas_limit
+            return self.runner.decoder.decode(raw).gas_limit
         except ChainError:
             return None
 

@@ -22,7 +22,7 @@ from chain.events import Event, attr
 from chain.gas import INFINITE_GAS, GasKVStore, GasMeter
 from chain.module import Router
 from chain.store import CacheStore, KVStore
-from chain.tx import DecodedTx, decode_tx
+from chain.tx import DecodedTx, TxDecoder
 from cosmos.base.abci.v1beta1 import abci_pb2
 
 log = structlog.get_logger("chain.runner")
@@ -54,6 +54,9 @@ class TxRunner:
     ante: AnteHandler
     max_tx_bytes: int  # transactions larger than this are refused before decoding
 
+    def __post_init__(self) -> None:
+        self.decoder = TxDecoder(self.router)  # shared with the app's proposal checks
+
     def run(self, parent: KVStore, raw: bytes, mode: ExecMode, block: BlockInfo) -> TxOutcome:
         """Execute ``raw`` against ``parent`` (written only on success) and report the outcome."""
         outcome = TxOutcome()
@@ -63,7 +66,7 @@ class TxRunner:
                 raise ErrTxTooLarge(
                     f"tx of {len(raw)} bytes exceeds the limit of {self.max_tx_bytes}"
                 )
-            tx = decode_tx(raw, self.router, allow_zero_gas=mode == ExecMode.SIMULATE)
+            tx = self.decoder.decode(raw, allow_zero_gas=mode == ExecMode.SIMULATE)
             outcome.gas_wanted = tx.gas_limit
             if mode != ExecMode.SIMULATE:
                 meter = GasMeter(tx.gas_limit)

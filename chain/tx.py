@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import chain.pb  # noqa: F401
@@ -184,3 +185,28 @@ def decode_tx(
         signer_infos=infos,
         signatures=signatures,
     )
+
+
+class TxDecoder:
+    """``decode_tx`` with a bounded cache: a tx is decoded for CheckTx, recheck, the proposal
+    checks and FinalizeBlock, five times for the same bytes. Decoding is a pure function of the
+    bytes, so a hit returns exactly what decoding would (failures are not cached). Handlers must
+    treat decoded messages as read-only, as they are shared between those calls.
+    """
+
+    def __init__(self, router: Router, capacity: int = 50_000) -> None:
+        self.router = router
+        self.capacity = capacity
+        self._cache: OrderedDict[tuple[bytes, bool], DecodedTx] = OrderedDict()
+
+    def decode(self, raw: bytes, *, allow_zero_gas: bool = False) -> DecodedTx:
+        key = (raw, allow_zero_gas)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        tx = decode_tx(raw, self.router, allow_zero_gas=allow_zero_gas)
+        self._cache[key] = tx
+        if len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+        return tx

@@ -114,6 +114,7 @@ class ABCIServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         log.debug("ABCI connection opened", peer=str(peer))
+        pending = bytearray()
         try:
             while True:
                 length = await read_varint(reader)
@@ -122,11 +123,15 @@ class ABCIServer:
                 request = abci.Request()
                 request.ParseFromString(await reader.readexactly(length))
                 response = dispatch(self.app, request)
-                writer.write(frame(response))
+                # Answers go out in one write per Flush (CometBFT's client flushes every batch
+                # within milliseconds): one syscall per batch instead of one per CheckTx.
+                pending += frame(response)
                 if (
                     request.WhichOneof("value") == "flush"
                     or response.WhichOneof("value") == "exception"
                 ):
+                    writer.write(bytes(pending))
+                    pending.clear()
                     await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionResetError):
             log.debug("ABCI connection closed", peer=str(peer))
