@@ -126,7 +126,8 @@ class DownstreamLink:
             self._arm()
 
     async def close(self, reason: str = "") -> None:
-        """End the session on the next hops (CloseSession), then the stream."""
+        """End the session on the next hops (CloseSession: an empty reason is a normal end,
+        anything else aborts it), then the stream."""
         async with self._lock:
             self._closed = True
             self._cancel_timer()
@@ -135,7 +136,8 @@ class DownstreamLink:
                 self._disconnect()
                 return
             with contextlib.suppress(Exception):
-                await call.write(pb.HopFrame(close=pb.CloseSession(session=self._open.session)))
+                close = pb.CloseSession(session=self._open.session, reason=reason)
+                await call.write(pb.HopFrame(close=close))
                 await call.done_writing()
         if reader is not None:
             with contextlib.suppress(Exception):

@@ -29,6 +29,7 @@ import torch
 
 from infera.worker.v1 import pipeline_pb2 as pb
 from inference_worker.codec import CODECS, encode
+from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
 from inference_worker.generate import Sampling, select_token
 from inference_worker.link import ChannelPool, DownstreamLink
 from inference_worker.placement import (
@@ -39,6 +40,7 @@ from inference_worker.placement import (
 )
 from inference_worker.shard import SessionCache, Shard
 
+REJOIN_BACKOFF_S = 0.5  # pause before retrying a failed hop at its own endpoint
 DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
 
 
@@ -89,6 +91,9 @@ class RouteRequest:
     candidates: tuple[HopSpec, ...] = ()  # replacements, in preference order
     progress_timeout_s: float = 30.0  # stall timeout of the hop before the last (seconds)
     exclude_workers: frozenset[str] = frozenset()  # never use as replacements (other routes)
+    # When no candidate is left, keep retrying the failed hop itself at its own endpoint (a
+    # restarted process of the same worker) for this long, seconds; 0 = fail at once.
+    rejoin_timeout_s: float = 0.0
 
 
 @dataclass
@@ -102,6 +107,7 @@ class RouteResult:
     wire_bytes: int  # serialized frames this hop sent downstream (replays included)
     replacements: int  # hops replaced
     hops: tuple[HopSpec, ...]  # the route as it ended
+    fingerprint: bytes  # this hop's shard fingerprint (inference_worker.fingerprint)
     events: list[str] = field(default_factory=list)  # failures seen, in order
 
 
@@ -134,14 +140,23 @@ async def drive_route(
     started = time.perf_counter()
     first_token_s = 0.0
     cache = shard.new_cache()
+    builder = FingerprintBuilder(probe_seed=derive_probe_seed(request.job_id))
     ids: list[int] = list(request.prompt_ids)
     tokens = driver.tokens
+    finished = False
     try:
         await driver.connect()
         while len(tokens) < request.max_new_tokens:
             step, position = len(tokens), cache.seen_tokens
             out = await loop.run_in_executor(
-                executor, _first_hop_step, shard, cache, ids, driver.codec_or_none, driver.sampler
+                executor,
+                _first_hop_step,
+                shard,
+                cache,
+                builder,
+                ids,
+                driver.codec_or_none,
+                driver.sampler,
             )
             if isinstance(out, int):  # a one-hop route: this hop is also the last
                 token = out
@@ -156,8 +171,9 @@ async def drive_route(
             if token in request.eos_ids:
                 break
             ids = [token]
+        finished = True
     finally:
-        await driver.close()
+        await driver.close("" if finished else "the route failed")
     return RouteResult(
         tokens=tokens,
         stopped_at_eos=bool(tokens) and tokens[-1] in request.eos_ids,
@@ -166,6 +182,7 @@ async def drive_route(
         wire_bytes=driver.bytes_sent,
         replacements=driver.replacements,
         hops=tuple(driver.hops),
+        fingerprint=builder.finish().to_bytes(),
         events=driver.failures,
     )
 
@@ -190,6 +207,7 @@ def _check_request(shard: Shard, request: RouteRequest) -> None:
 def _first_hop_step(
     shard: Shard,
     cache: SessionCache,
+    builder: FingerprintBuilder,
     ids: list[int],
     codec: str | None,
     sampler: tuple[Sampling | None, torch.Generator | None],
@@ -199,6 +217,7 @@ def _first_hop_step(
     with torch.inference_mode():
         hidden = shard.embed(torch.tensor([ids], dtype=torch.long), cache=cache)
         hidden = shard.forward(hidden, cache=cache)  # (1, len(ids), hidden)
+        builder.add(hidden)
         if codec is None:
             return select_token(shard.head(hidden)[0], *sampler)
         return tuple(hidden.shape), encode(hidden, codec)
@@ -214,6 +233,7 @@ class _Driver:
         self.replacements = 0
         self.failures: list[str] = []
         self._failed: set[tuple[str, str]] = set()  # (worker, endpoint) of hops that failed
+        self._rejoin_deadline: dict[int, float] = {}  # hop index -> monotonic deadline
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._key = pb.SessionKey(job_id=request.job_id, route_index=request.route_index)
         self._link: DownstreamLink | None = None
@@ -275,6 +295,7 @@ class _Driver:
                 continue
             token = reply.token
             if token.step == step:
+                self._rejoin_deadline.clear()  # the route works again
                 return int(token.token_id)
             if token.step > step or token.token_id != self.tokens[token.step]:
                 raise RouteError(
@@ -296,14 +317,19 @@ class _Driver:
             exclude_workers=others | {w for w, _ in self._failed},
             exclude_endpoints={e for _, e in self._failed},
         )
+        if replacement is None and self._may_rejoin(index):
+            await asyncio.sleep(REJOIN_BACKOFF_S)
+            replacement = failed  # the same worker, restarted at its own endpoint
         if replacement is None:
+            waited = self.request.rejoin_timeout_s
             raise RouteError(
                 f"hop {index} ({failed.worker} at {failed.endpoint}, layers "
                 f"[{failed.start}, {failed.end})) failed: {why}; no replacement candidate "
                 f"serves layers [{failed.start}, {failed.end})"
+                + (f" and the hop did not come back within {waited:g} s" if waited > 0 else "")
             )
         self.hops[index] = replacement
-        self.replacements += 1
+        self.replacements += replacement != failed
         if index == 1:
             await self._link.reroute(hop_to_pb(replacement))
         else:
@@ -312,9 +338,17 @@ class _Driver:
             )
             await self._link.forward(pb.HopFrame(reroute=reroute), expect_step=step)
 
-    async def close(self) -> None:
+    def _may_rejoin(self, index: int) -> bool:
+        """Whether the failed hop `index` may still be retried at its own endpoint."""
+        if self.request.rejoin_timeout_s <= 0:
+            return False
+        now = time.monotonic()
+        deadline = self._rejoin_deadline.setdefault(index, now + self.request.rejoin_timeout_s)
+        return now < deadline
+
+    async def close(self, reason: str) -> None:
         if self._link is not None:
-            await self._link.close()
+            await self._link.close(reason)
 
 
 # --- prompts ---------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ import torch
 from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
 from inference_worker.codec import CODECS, CodecError, decode, encode
+from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
 from inference_worker.generate import Sampling, eos_token_ids, select_token
 from inference_worker.link import GRPC_SLACK_BYTES, ChannelPool, DownstreamLink
 from inference_worker.placement import PlacementError, check_route
@@ -49,6 +51,7 @@ from inference_worker.route import (
 from inference_worker.shard import SessionCache, Shard, ShardError
 
 SessionId = tuple[int, int]  # (job id, route index)
+log = logging.getLogger("infera.worker.server")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,19 @@ class HostedSpan:
     model_id: str
     shard: Shard
     model_dir: Path | None = None  # the prepared folder (tokenizer for the first hop)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What a hop saw of a session that ended normally (CloseSession): what it commits to."""
+
+    job_id: int
+    route_index: int
+    hop_index: int
+    model_id: str
+    hops: tuple[pb.Hop, ...]  # the route as this hop last knew it
+    tokens: tuple[int, ...]  # the route's output, every step's token in order
+    fingerprint: bytes  # canonical shard fingerprint of the hidden states this hop produced
 
 
 class FrameError(Exception):
@@ -97,7 +113,9 @@ class _Session:
     owner: _Upstream
     cache: SessionCache
     sampler: tuple[Sampling | None, torch.Generator | None]
+    fingerprint: FingerprintBuilder
     link: DownstreamLink | None = None
+    tokens: dict[int, int] = field(default_factory=dict)  # step -> token seen coming back
     seen: int = 0  # positions run through this hop
     next_step: int = 0
     last_active: float = field(default_factory=time.monotonic)
@@ -114,8 +132,15 @@ class _Session:
 class PipelineServer(pb_grpc.PipelineServicer):
     """The Pipeline service of one worker process."""
 
-    def __init__(self, spans: Sequence[HostedSpan], limits: ServerLimits | None = None):
+    def __init__(
+        self,
+        spans: Sequence[HostedSpan],
+        limits: ServerLimits | None = None,
+        *,
+        on_session_done: Callable[[SessionRecord], None] | None = None,
+    ):
         self.limits = limits or ServerLimits()
+        self.on_session_done = on_session_done  # called on the event loop
         self.spans = {(s.model_id, s.shard.span_start, s.shard.span_end): s for s in spans}
         self.sessions: dict[SessionId, _Session] = {}
         self.channels = ChannelPool(self.limits.max_frame_bytes)
@@ -160,7 +185,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             elif kind == "reroute":
                 await self._reroute(frame.reroute, self._owned(key, upstream))
             elif kind == "close":
-                self._drop(self._owned(key, upstream), frame.close.reason or "closed")
+                self._close(self._owned(key, upstream), frame.close.reason)
             else:
                 raise FrameError(pb.ERROR_CODE_MALFORMED, "empty frame")
         except FrameError as err:
@@ -198,9 +223,15 @@ class PipelineServer(pb_grpc.PipelineServicer):
             self._drop(old, "superseded by a new open", code=tell)
         decoding = DecodingSpec.from_pb(msg.decoding).sampling()
         generator = torch.Generator().manual_seed(decoding.seed) if decoding else None
-        session = _Session(key, span, msg, upstream, span.shard.new_cache(), (decoding, generator))
+        builder = FingerprintBuilder(probe_seed=derive_probe_seed(key[0]))
+        cache = span.shard.new_cache()
+        session = _Session(key, span, msg, upstream, cache, (decoding, generator), builder)
         self.sessions[key] = session
         upstream.sessions.add(key)
+        log.info(
+            "session opened: job %d route %d hop %d of %d (%s)",
+            key[0], key[1], session.index, len(msg.hops), "replacing" if old else "new",
+        )  # fmt: skip
         if not session.is_last:
             session.link = self._new_link(session)
             await session.link.connect()
@@ -238,6 +269,8 @@ class PipelineServer(pb_grpc.PipelineServicer):
         def on_reply(reply: pb.ReplyFrame) -> None:
             if self.sessions.get(session.key) is session:
                 session.last_active = time.monotonic()
+                if reply.HasField("token"):
+                    session.tokens[reply.token.step] = reply.token.token_id
                 session.owner.send(reply)
 
         def on_failure(hop: int, why: str) -> None:
@@ -286,6 +319,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         session.seen += shape[1]
         session.next_step += 1
         if isinstance(out, int):
+            session.tokens[msg.step] = out
             token = pb.Token(session=msg.session, step=msg.step, token_id=out)
             session.owner.send(pb.ReplyFrame(token=token))
             return
@@ -311,6 +345,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 data, codec, expected_shape=shape, max_bytes=self.limits.max_frame_bytes
             )
             hidden = shard.forward(hidden, cache=session.cache)  # (1, length, hidden)
+            session.fingerprint.add(hidden)  # what this hop produced, before the wire codec
             if session.is_last:
                 return select_token(shard.head(hidden)[0], *session.sampler)
             return tuple(hidden.shape), encode(hidden, codec)
@@ -333,8 +368,32 @@ class PipelineServer(pb_grpc.PipelineServicer):
 
     # --- session ends ------------------------------------------------------------------------
 
-    def _drop(self, session: _Session, why: str, *, code: int | None = None) -> None:
-        """Forget a session and close its link in the background; optionally tell its owner."""
+    def _close(self, session: _Session, reason: str) -> None:
+        """A CloseSession: an empty reason is a normal end, reported to `on_session_done`."""
+        steps = session.next_step
+        complete = not reason and steps > 0 and all(s in session.tokens for s in range(steps))
+        self._drop(session, reason, normal=not reason)
+        log.info(
+            "session closed: job %d route %d hop %d, %d steps%s",
+            *session.key, session.index, steps, "" if complete else f" ({reason or 'incomplete'})",
+        )  # fmt: skip
+        if complete and self.on_session_done is not None:
+            record = SessionRecord(
+                job_id=session.key[0],
+                route_index=session.key[1],
+                hop_index=session.index,
+                model_id=session.open.model_id,
+                hops=tuple(session.open.hops),
+                tokens=tuple(session.tokens[s] for s in range(steps)),
+                fingerprint=session.fingerprint.finish().to_bytes(),
+            )
+            self.on_session_done(record)
+
+    def _drop(
+        self, session: _Session, why: str, *, code: int | None = None, normal: bool = False
+    ) -> None:
+        """Forget a session and close its link in the background (a normal close, or an abort
+        saying `why`, for the next hops); with `code`, tell its owner why."""
         if self.sessions.get(session.key) is session:
             del self.sessions[session.key]
         session.owner.sessions.discard(session.key)
@@ -344,7 +403,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             )
             session.owner.send(pb.ReplyFrame(error=error))
         if session.link is not None:
-            self._spawn(session.link.close(why))
+            self._spawn(session.link.close("" if normal else why or "aborted"))
 
     def _drop_owned(self, upstream: _Upstream, why: str) -> None:
         for key in sorted(upstream.sessions):
@@ -477,10 +536,14 @@ def _generate_error(request: pb.GenerateRequest, code: int, message: str) -> pb.
 
 
 async def start_server(
-    spans: Sequence[HostedSpan], listen: str, limits: ServerLimits | None = None
+    spans: Sequence[HostedSpan],
+    listen: str,
+    limits: ServerLimits | None = None,
+    *,
+    on_session_done: Callable[[SessionRecord], None] | None = None,
 ) -> tuple[grpc.aio.Server, PipelineServer, int]:
     """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port)."""
-    service = PipelineServer(spans, limits)
+    service = PipelineServer(spans, limits, on_session_done=on_session_done)
     message_bytes = service.limits.max_frame_bytes + GRPC_SLACK_BYTES
     server = grpc.aio.server(
         options=[
