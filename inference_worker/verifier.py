@@ -9,7 +9,9 @@ did in the route:
 1. **Per-hop fingerprints.** Hop k is recomputed from its input (the recomputed output of hop
    k-1, which matched its own claim) and the recomputed output's fingerprint is compared with
    the one hop k revealed (`compare_fingerprints`, tolerance by the hop's dtype). The FIRST hop
-   whose fingerprint deviates is the culprit: every later hop received corrupted input.
+   whose fingerprint deviates is the culprit (every later hop received corrupted input),
+   unless that deviation is explained by amplification of a smaller one just before it
+   (`attribute_culprit`).
 2. **Teacher-forced output check** on the last hop's recomputed logits (`check_output`):
    - greedy: claimed token c at a position passes when ``max(logits) - logits[c] <= margin``;
    - sampled: the seeded sampler (`generate.select_token`, torch.multinomial: token =
@@ -57,15 +59,18 @@ class Tolerance:
     """What honest replicas of one precision class may differ by."""
 
     logit_margin: float  # logits: a claimed token passes when its gap (see module doc) <= this
-    fingerprint: float  # relative L2 change of hidden states per 32-position chunk (0.05 = 5 %)
+    fingerprint: float  # relative L2 change per 32-position chunk above which a hop deviates
+    noise: float  # relative L2: the most honest replicas differ by; a hop at or below it is
+    # indistinguishable from an honest one (attribution, see `attribute_culprit`)
 
 
 @dataclass(frozen=True)
 class VerifierParams:
     """Tolerances by the claiming hop's declared dtype (see VERIFICATION.md for the numbers)."""
 
-    full_precision: Tolerance = Tolerance(logit_margin=0.05, fingerprint=0.04)  # float32
-    half_precision: Tolerance = Tolerance(logit_margin=0.5, fingerprint=0.12)  # bf16, fp16
+    full_precision: Tolerance = Tolerance(logit_margin=0.05, fingerprint=0.03, noise=0.01)
+    half_precision: Tolerance = Tolerance(logit_margin=0.5, fingerprint=0.15, noise=0.06)
+    amplification: float = 2.5  # the most an honest hop multiplies the distance of its input
 
     def for_dtype(self, dtype: torch.dtype) -> Tolerance:
         return self.half_precision if dtype in HALF_PRECISION else self.full_precision
@@ -99,11 +104,12 @@ class RouteVerdict:
 
     output: OutputVerdict
     hops: tuple[HopCheck, ...] = field(default_factory=tuple)
-    culprit_hop: int | None = None  # the first deviating hop; None when the claim passes
+    culprit_hop: int | None = None  # the hop held responsible (`attribute_culprit`); None
+    # when the claim passes
 
     @property
     def ok(self) -> bool:
-        return self.culprit_hop is None and self.output.ok
+        return self.output.ok and all(check.ok for check in self.hops)
 
 
 class ReferenceModel:
@@ -299,10 +305,45 @@ def verify_route(
     last = claim.hops[-1]
     logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], last.dtype)
     output = check_output(logits, claim, params.for_dtype(last.dtype).logit_margin)
-    culprit = next((c.hop for c in checks if not c.ok), None)
-    if culprit is None and not output.ok:
-        culprit = len(claim.hops) - 1
+    tolerances = [params.for_dtype(hop.dtype) for hop in claim.hops]
+    distances = [check.distance for check in checks]
+    culprit = attribute_culprit(distances, tolerances, output.ok, params.amplification)
     return RouteVerdict(output, tuple(checks), culprit)
+
+
+def attribute_culprit(
+    distances: Sequence[float],
+    tolerances: Sequence[Tolerance],
+    output_ok: bool,
+    amplification: float,
+) -> int | None:
+    """Which hop to hold responsible, from each hop's fingerprint distance (None: none).
+
+    A hop deviates when its distance exceeds its tolerance. Deviations propagate and grow: an
+    honest hop fed states at distance d (measured at the hop before) returns states at distance
+    up to ``amplification * d + noise``. So from the FIRST deviating hop walk back while the
+    deviation is explained by a hop before it that was itself above honest noise: a cheat just
+    under the tolerance, amplified past it by the next (honest) hop, is named, not the honest
+    hop. With no deviating hop but a failed output check, the first hop above honest noise is
+    named (a cheat under the tolerance can still move a near-tie token), else the last hop (it
+    chose the tokens from honest hidden states).
+    """
+    over = [
+        k for k, (d, t) in enumerate(zip(distances, tolerances, strict=True)) if d > t.fingerprint
+    ]
+    if over:
+        hop = over[0]
+        while (
+            hop > 0
+            and distances[hop - 1] > tolerances[hop - 1].noise
+            and distances[hop] <= amplification * distances[hop - 1] + tolerances[hop].noise
+        ):
+            hop -= 1
+        return hop
+    if output_ok:
+        return None
+    noisy = [k for k, (d, t) in enumerate(zip(distances, tolerances, strict=True)) if d > t.noise]
+    return noisy[0] if noisy else len(distances) - 1
 
 
 def _check_hop(
