@@ -1,0 +1,319 @@
+"""The worker's lifecycle pieces without a chain: worker.toml, the commit store, event parsing
+and catch-up, weight verification against on-chain commitments, and commit/reveal resumption
+after a restart (a fake chain records what would have been sent)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chain.pb  # noqa: F401
+
+import pytest
+
+from chain import crypto
+from infera.inference.v1 import types_pb2 as inference_types
+from infera.models.v1 import types_pb2 as models_types
+from inference_worker import commits
+from inference_worker.chain import Assignment, ChainLink, _assigned_job_ids
+from inference_worker.commits import CommitStore, JobRecord, compute_commitment
+from inference_worker.config import ConfigError, ModelConfig, WorkerConfig, load_config
+from inference_worker.models import read_manifest
+from inference_worker.worker import RESEND_AFTER_BLOCKS, Worker, WorkerError
+
+ADDRESS = crypto.to_bech32(bytes(range(20)))
+
+# --- worker.toml ---------------------------------------------------------------------------------
+
+GOOD = """
+key = "w1"
+listen = "127.0.0.1:7070"
+state_dir = "state"
+progress_timeout_s = 5
+[[models]]
+id = "tiny"
+path = "models/tiny"
+spans = [[0, 2], [3, 5]]
+"""
+
+
+def test_config_loads_with_defaults_and_resolves_paths_next_to_the_file(tmp_path):
+    path = tmp_path / "worker.toml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    assert config.models == (ModelConfig("tiny", tmp_path / "models/tiny", ((0, 2), (3, 5))),)
+    assert config.state_dir == tmp_path / "state"
+    assert config.progress_timeout_s == 5.0  # an integer is fine where seconds are floats
+    assert config.advertised_endpoint == "127.0.0.1:7070"
+    assert config.dtype == "float32" and config.codec == "fp32"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('dtype = "float64"', "dtype"),
+        ('colour = "blue"', "unknown field"),
+        ("stake = -1", "stake"),
+        ('stake = "many"', "stake: expected int"),
+        ('codec = "zip"', "codec"),
+        ('node_grpc = "nowhere"', "node_grpc"),
+    ],
+)
+def test_config_rejects_bad_fields_by_name(tmp_path, change, message):
+    path = tmp_path / "worker.toml"
+    path.write_text(change + "\n" + GOOD)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+@pytest.mark.parametrize("spans", ["[[2, 2]]", "[[0, 3], [2, 4]]", "[]", '[["a", 1]]'])
+def test_config_rejects_empty_or_overlapping_spans(tmp_path, spans):
+    path = tmp_path / "worker.toml"
+    path.write_text(GOOD.replace("[[0, 2], [3, 5]]", spans))
+    with pytest.raises(ConfigError, match="spans"):
+        load_config(path)
+
+
+def test_config_needs_a_key(tmp_path):
+    path = tmp_path / "worker.toml"
+    path.write_text(GOOD.replace('key = "w1"', ""))
+    with pytest.raises(ConfigError, match="key"):
+        load_config(path)
+
+
+# --- commit store ---------------------------------------------------------------------------------
+
+
+def test_commitment_matches_the_agreement_module():
+    from modules.agreement.logic import compute_commitment as chain_commitment
+    from modules.agreement.logic import compute_output_hash
+
+    tokens, fingerprint, salt, worker = [5, 9, 300], b"fp" * 40, bytes(32), bytes(range(20))
+    assert commits.compute_output_hash(tokens) == compute_output_hash(tokens, b"")
+    expected = chain_commitment(compute_output_hash(tokens, b""), fingerprint, salt, worker)
+    assert compute_commitment(tokens, fingerprint, salt, worker) == expected
+
+
+def test_store_keeps_records_across_instances_and_only_moves_forward(tmp_path):
+    store = CommitStore(tmp_path)
+    record = JobRecord(7, 1, 2).with_output([1, 2, 3], b"fingerprint", bytes(20))
+    store.put(record)
+    store.set_last_height(123)
+    again = CommitStore(tmp_path)
+    assert again.get(7) == record and again.last_height() == 123
+    assert [r.job_id for r in again.open_records()] == [7]
+    assert len(bytes.fromhex(record.salt)) == 32
+    with pytest.raises(ValueError):
+        record.advance(commits.COMMITTED).advance(commits.OUTPUT)
+    store.put(record.advance(commits.REVEALED))
+    assert list(again.open_records()) == []
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+def assigned_event(job_id: int, workers: list[str]) -> dict:
+    attributes = [{"key": "job_id", "value": str(job_id), "index": True}]
+    attributes += [{"key": "worker", "value": w, "index": True} for w in workers]
+    return {"type": "infera.job_assigned", "attributes": attributes}
+
+
+def test_only_assignments_naming_this_worker_are_picked():
+    events = [
+        assigned_event(1, [ADDRESS, "infera1other"]),
+        assigned_event(2, ["infera1other"]),
+        {"type": "infera.job_submitted", "attributes": [{"key": "job_id", "value": "3"}]},
+    ]
+    assert _assigned_job_ids(events, ADDRESS) == [1]
+
+
+class FakeRPC:
+    """block_results for heights 1..10: job 100+h assigned to us at every even height."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def call(self, method: str, height: str) -> dict:
+        assert method == "block_results"
+        self.asked.append(int(height))
+        h = int(height)
+        return {"finalize_block_events": [assigned_event(100 + h, [ADDRESS])] if h % 2 == 0 else []}
+
+
+def test_catch_up_reads_every_missed_block_once():
+    link = ChainLink.__new__(ChainLink)
+    link.address, link._rpc, link._rpc_lock = ADDRESS, FakeRPC(), threading.Lock()
+    seen: list[Assignment] = []
+    assert link._catch_up(5, 10, seen.append) == 10
+    assert link._rpc.asked == [6, 7, 8, 9, 10]
+    assert seen == [Assignment(106, 6), Assignment(108, 8), Assignment(110, 10)]
+
+
+# --- weights ----------------------------------------------------------------------------------------
+
+
+def chain_model(model_dir: Path) -> models_types.Model:
+    manifest = read_manifest(model_dir)
+    return models_types.Model(
+        id="tiny",
+        family=manifest.family,
+        num_layers=manifest.num_layers,
+        layer_commitments=[bytes.fromhex(c) for c in manifest.layer_commitments],
+        weights_root=bytes.fromhex(manifest.weights_root),
+        dtype="float32",
+        config_hash=bytes.fromhex(manifest.config_hash),
+        embed_commitment=bytes.fromhex(manifest.embed_commitment),
+        head_commitment=bytes.fromhex(manifest.head_commitment),
+    )
+
+
+class ModelChain:
+    def __init__(self, model):
+        self.model_record = model
+
+    def model(self, model_id):
+        return self.model_record
+
+
+def worker_for(tmp_path: Path, model_dir: Path, spans) -> Worker:
+    config = WorkerConfig(
+        models=(ModelConfig("tiny", model_dir, tuple(spans)),), key="k", state_dir=tmp_path
+    )
+    return Worker(config)
+
+
+def test_spans_matching_the_chain_commitments_load(tmp_path, tiny_models):
+    worker = worker_for(tmp_path, tiny_models["llama"], [(0, 2), (2, 5)])
+    worker.chain = ModelChain(chain_model(tiny_models["llama"]))  # type: ignore[assignment]
+    spans = worker._load_spans()
+    assert [(s.shard.span_start, s.shard.span_end) for s in spans] == [(0, 2), (2, 5)]
+
+
+@pytest.mark.parametrize("part", ["layer", "head", "embed"])
+def test_worker_refuses_to_serve_weights_the_chain_did_not_register(tmp_path, tiny_models, part):
+    model = chain_model(tiny_models["llama"])
+    if part == "layer":  # another model's layer 3: the root is recomputed to match, on purpose
+        from inference_worker.models import merkle_root
+
+        model.layer_commitments[3] = bytes(32)
+        model.weights_root = merkle_root(list(model.layer_commitments))
+    else:
+        setattr(model, f"{part}_commitment", bytes(32))
+    worker = worker_for(tmp_path, tiny_models["llama"], [(0, 2), (2, 5)])
+    worker.chain = ModelChain(model)  # type: ignore[assignment]
+    with pytest.raises(WorkerError, match="refusing to serve"):
+        worker._load_spans()
+
+
+def test_worker_refuses_a_model_the_chain_does_not_know(tmp_path, tiny_models):
+    worker = worker_for(tmp_path, tiny_models["llama"], [(0, 5)])
+    worker.chain = ModelChain(None)  # type: ignore[assignment]
+    with pytest.raises(WorkerError, match="not registered"):
+        worker._load_spans()
+
+
+# --- commit and reveal after restarts ------------------------------------------------------------
+
+
+@dataclass
+class TxStub:
+    txhash: str
+    ok: bool = True
+
+
+@dataclass
+class FakeChain:
+    """What the worker asks and sends; the chain 'includes' a tx when `include` says so."""
+
+    address: str = ADDRESS
+    current: int = 100
+    state: int = inference_types.JOB_STATE_COMMITTING
+    committed: bool = False
+    revealed: bool = False
+    include: bool = True  # broadcast txs land at once
+    sent: list[tuple] = field(default_factory=list)
+
+    def height(self) -> int:
+        self.current += 1  # every look at the chain is a block later
+        return self.current
+
+    def job(self, job_id):
+        return inference_types.Job(
+            id=job_id, state=self.state, commit_end_height=10_000, reveal_end_height=20_000
+        )
+
+    def has_committed(self, *key) -> bool:
+        return self.committed
+
+    def has_revealed(self, *key) -> bool:
+        return self.revealed
+
+    def tx(self, txhash):
+        return None
+
+    def commit(self, job_id, commitment):
+        self.sent.append(("commit", job_id, commitment))
+        self.committed = self.include
+        return TxStub(f"C{len(self.sent)}")
+
+    def reveal(self, job_id, *, tokens, fingerprint, salt):
+        self.sent.append(("reveal", job_id, tuple(tokens), fingerprint, salt))
+        self.revealed = self.include
+        return TxStub(f"R{len(self.sent)}")
+
+
+def settle(tmp_path: Path, chain: FakeChain, record: JobRecord) -> JobRecord:
+    worker = Worker(WorkerConfig(models=(), key="k", state_dir=tmp_path))
+    worker.chain = chain  # type: ignore[assignment]
+    worker.store.put(record)
+    asyncio.run(worker._resume(record))
+    final = worker.store.get(record.job_id)
+    assert final is not None
+    return final
+
+
+def with_output() -> JobRecord:
+    return JobRecord(9, 0, 1).with_output([4, 5, 6], b"fp-bytes", crypto.from_bech32(ADDRESS))
+
+
+def test_a_fresh_output_is_committed_once_then_revealed_with_its_salt(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = FakeChain()
+    record = with_output()
+    chain.state = inference_types.JOB_STATE_REVEALING  # reveals open as soon as committed
+    final = settle(tmp_path, chain, record)
+    assert final.phase == commits.REVEALED
+    assert chain.sent == [
+        ("commit", 9, bytes.fromhex(record.commitment)),
+        ("reveal", 9, (4, 5, 6), b"fp-bytes", bytes.fromhex(record.salt)),
+    ]
+
+
+def test_restart_after_the_commit_landed_sends_no_second_commit(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = FakeChain(committed=True, state=inference_types.JOB_STATE_REVEALING)
+    record = with_output().advance(commits.COMMIT_SENT, commit_height=100, commit_txhash="")
+    final = settle(tmp_path, chain, record)
+    assert final.phase == commits.REVEALED
+    assert [s[0] for s in chain.sent] == ["reveal"]
+    assert chain.sent[0][4] == bytes.fromhex(record.salt)  # the salt it committed with
+
+
+def test_restart_with_a_lost_commit_waits_before_sending_it_again(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = FakeChain(state=inference_types.JOB_STATE_REVEALING)
+    record = with_output().advance(commits.COMMIT_SENT, commit_height=100, commit_txhash="")
+    final = settle(tmp_path, chain, record)
+    assert final.phase == commits.REVEALED
+    commits_sent = [s for s in chain.sent if s[0] == "commit"]
+    assert commits_sent == [("commit", 9, bytes.fromhex(record.commitment))]  # exactly one
+    assert chain.current > 100 + RESEND_AFTER_BLOCKS  # and only after waiting
+
+
+def test_a_closed_commit_window_abandons_without_sending(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = FakeChain(state=inference_types.JOB_STATE_EXPIRED)
+    final = settle(tmp_path, chain, with_output())
+    assert final.phase == commits.ABANDONED and chain.sent == []
