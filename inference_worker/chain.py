@@ -58,10 +58,12 @@ class ChainLink:
         wallet: LocalWallet,
         gas_price: str = "0.025",
         chain_id: str | None = None,
+        websocket_url: str | None = None,
     ):
         self.wallet = wallet
         self.address = str(wallet.address())
         self.rpc_url = rpc_url
+        self.websocket_url = websocket_url or _websocket_url(rpc_url)  # CometBFT's /websocket
         self.client = Client(grpc_address, chain_id=chain_id or None, gas_price=gas_price)
         self._rpc = CometRPC(rpc_url, timeout=10)
         self._rpc_lock = threading.Lock()  # one HTTP connection, callers on several threads
@@ -178,7 +180,7 @@ class ChainLink:
         on_height: Callable[[int], None],
     ) -> int:
         query = f"tm.event='NewBlockEvents' AND {JOB_ASSIGNED}.worker='{self.address}'"
-        async with websockets.connect(_websocket_url(self.rpc_url), max_size=None) as ws:
+        async with websockets.connect(self.websocket_url, max_size=None) as ws:
             request = {"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": {"query": query}}
             await ws.send(json.dumps(request))
             reply = json.loads(await ws.recv())

@@ -30,7 +30,7 @@ import torch
 from infera.worker.v1 import pipeline_pb2 as pb
 from inference_worker.codec import CODECS, encode
 from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
-from inference_worker.generate import Sampling, select_token
+from inference_worker.generate import Sampling, eos_token_ids, select_token
 from inference_worker.link import ChannelPool, DownstreamLink
 from inference_worker.placement import (
     HopSpec,
@@ -349,6 +349,37 @@ class _Driver:
     async def close(self, reason: str) -> None:
         if self._link is not None:
             await self._link.close(reason)
+
+
+def route_request_from_pb(
+    request: pb.GenerateRequest, shard: Shard, model_dir: Path | None, default_timeout_s: float
+) -> RouteRequest:
+    """A Generate request as a RouteRequest for `shard` (the first hop): tokenizes a text
+    prompt, picks the stop tokens (the config's unless the request names them or ignores them)."""
+    prompt = list(request.prompt_ids)
+    if not prompt:
+        prompt = PromptTokenizer(model_dir, int(shard.config.vocab_size)).encode(
+            request.prompt_text
+        )
+    if request.ignore_eos:
+        eos: frozenset[int] = frozenset()
+    elif request.eos_token_ids:
+        eos = frozenset(request.eos_token_ids)
+    else:
+        eos = frozenset(eos_token_ids(shard.config))
+    return RouteRequest(
+        job_id=request.session.job_id,
+        route_index=request.session.route_index,
+        model_id=request.model_id,
+        hops=tuple(hop_from_pb(h) for h in request.hops),
+        prompt_ids=tuple(prompt),
+        max_new_tokens=request.max_new_tokens,
+        eos_ids=eos,
+        decoding=DecodingSpec.from_pb(request.decoding),
+        codec=request.codec or "fp32",
+        candidates=tuple(hop_from_pb(h) for h in request.candidates),
+        progress_timeout_s=request.progress_timeout_ms / 1000 or default_timeout_s,
+    )
 
 
 # --- prompts ---------------------------------------------------------------------------------

@@ -35,18 +35,18 @@ from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
 from inference_worker.codec import CODECS, CodecError, decode, encode
 from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
-from inference_worker.generate import Sampling, eos_token_ids, select_token
+from inference_worker.generate import Sampling, select_token
 from inference_worker.link import GRPC_SLACK_BYTES, ChannelPool, DownstreamLink
 from inference_worker.placement import PlacementError, check_route
 from inference_worker.route import (
     DTYPE_NAMES,
     DecodingSpec,
-    PromptTokenizer,
     RouteError,
     RouteRequest,
     drive_route,
     hop_from_pb,
     hop_to_pb,
+    route_request_from_pb,
 )
 from inference_worker.shard import SessionCache, Shard, ShardError
 
@@ -476,37 +476,12 @@ class PipelineServer(pb_grpc.PipelineServicer):
         yield pb.GenerateEvent(done=stats)
 
     def _route_request(self, request: pb.GenerateRequest) -> tuple[HostedSpan, RouteRequest]:
-        hops = tuple(hop_from_pb(h) for h in request.hops)
-        if not hops:
-            raise RouteError("the route has no hops")
-        span = self.spans.get((request.model_id, hops[0].start, hops[0].end))
+        first = request.hops[0] if request.hops else pb.Hop()
+        span = self.spans.get((request.model_id, first.layer_start, first.layer_end))
         if span is None:
-            raise RouteError(f"this worker does not serve {request.model_id!r} {hops[0].span}")
-        prompt = list(request.prompt_ids)
-        if not prompt:
-            vocab = int(span.shard.config.vocab_size)
-            prompt = PromptTokenizer(span.model_dir, vocab).encode(request.prompt_text)
-        if request.ignore_eos:
-            eos: frozenset[int] = frozenset()
-        elif request.eos_token_ids:
-            eos = frozenset(request.eos_token_ids)
-        else:
-            eos = frozenset(eos_token_ids(span.shard.config))
-        timeout_ms = request.progress_timeout_ms
-        route = RouteRequest(
-            job_id=request.session.job_id,
-            route_index=request.session.route_index,
-            model_id=request.model_id,
-            hops=hops,
-            prompt_ids=tuple(prompt),
-            max_new_tokens=request.max_new_tokens,
-            eos_ids=eos,
-            decoding=DecodingSpec.from_pb(request.decoding),
-            codec=request.codec or "fp32",
-            candidates=tuple(hop_from_pb(h) for h in request.candidates),
-            progress_timeout_s=timeout_ms / 1000 or self.limits.default_progress_timeout_s,
-        )
-        return span, route
+            raise RouteError(f"this worker does not drive {request.model_id!r} routes from here")
+        default_s = self.limits.default_progress_timeout_s
+        return span, route_request_from_pb(request, span.shard, span.model_dir, default_s)
 
     async def shutdown(self) -> None:
         """Drop every session and close the outgoing channels."""

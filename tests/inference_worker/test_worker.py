@@ -317,3 +317,62 @@ def test_a_closed_commit_window_abandons_without_sending(tmp_path, monkeypatch):
     chain = FakeChain(state=inference_types.JOB_STATE_EXPIRED)
     final = settle(tmp_path, chain, with_output())
     assert final.phase == commits.ABANDONED and chain.sent == []
+
+
+class MovingRPC:
+    """A node whose height the test moves; block_results from a table."""
+
+    def __init__(self, results: dict[int, list[dict]]):
+        self.current = 0
+        self.results = results
+
+    def height(self) -> int:
+        return self.current
+
+    def call(self, method: str, height: str) -> dict:
+        return {"finalize_block_events": self.results.get(int(height), [])}
+
+
+def test_event_stream_reconnects_and_catches_up_on_what_it_missed():
+    import json
+
+    import websockets
+
+    rpc = MovingRPC({17: [assigned_event(7, [ADDRESS])], 18: [assigned_event(8, ["infera1x"])]})
+    connections = []
+
+    async def node(ws) -> None:
+        request = json.loads(await ws.recv())
+        assert request["method"] == "subscribe" and ADDRESS in request["params"]["query"]
+        await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "result": {}}))
+        connections.append(ws)
+        if len(connections) == 1:  # one live event, then the connection drops
+            rpc.current = 12
+            value = {"height": "12", "events": [assigned_event(5, [ADDRESS])]}
+            data = {"type": "tendermint/event/NewBlockEvents", "value": value}
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"data": data}}))
+            await asyncio.sleep(0.1)
+            rpc.current = 20  # blocks 13..20 happen while nobody listens
+            await ws.close()
+        else:
+            await asyncio.sleep(30)
+
+    async def scenario() -> tuple[list[Assignment], list[int]]:
+        seen: list[Assignment] = []
+        heights: list[int] = []
+        async with websockets.serve(node, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            link = ChainLink.__new__(ChainLink)
+            link.address, link._rpc, link._rpc_lock = ADDRESS, rpc, threading.Lock()
+            link.websocket_url = f"ws://127.0.0.1:{port}/websocket"
+            watch = asyncio.create_task(link.watch_assignments(10, seen.append, heights.append))
+            for _ in range(100):
+                if len(connections) == 2 and heights and heights[-1] == 20:
+                    break
+                await asyncio.sleep(0.05)
+            watch.cancel()
+        return seen, heights
+
+    seen, heights = asyncio.run(scenario())
+    assert seen == [Assignment(5, 12), Assignment(7, 17)]
+    assert heights[-1] == 20 and heights == sorted(heights)
