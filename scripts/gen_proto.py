@@ -23,8 +23,15 @@ def generate(out: pathlib.Path) -> None:
 
     include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
     files = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
-    args = ["protoc", f"-I{PROTO}", f"-I{include}", f"--python_out={out}", f"--pyi_out={out}",
-            f"--grpc_python_out={out}", *files]
+    args = [
+        "protoc",
+        f"-I{PROTO}",
+        f"-I{include}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        *files,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
 
@@ -37,8 +44,15 @@ def check() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = pathlib.Path(tmp)
         generate(fresh)
-        expected, actual = generated_files(fresh), generated_files(DEFAULT_OUT) if (DEFAULT_OUT / "infera").exists() else []
-        stale = [str(p) for p in expected if p not in actual or not filecmp.cmp(fresh / p, DEFAULT_OUT / p, shallow=False)]
+        expected, actual = (
+            generated_files(fresh),
+            generated_files(DEFAULT_OUT) if (DEFAULT_OUT / "infera").exists() else [],
+        )
+        stale = [
+            str(p)
+            for p in expected
+            if p not in actual or not filecmp.cmp(fresh / p, DEFAULT_OUT / p, shallow=False)
+        ]
         stale += [str(p) for p in actual if p not in expected]
         if stale:
             print("generated protobuf code is stale; run `make proto`:", *stale, sep="\n  ")
