@@ -355,7 +355,7 @@ def test_event_stream_reconnects_and_catches_up_on_what_it_missed():
             rpc.current = 20  # blocks 13..20 happen while nobody listens
             await ws.close()
         else:
-            await asyncio.sleep(30)
+            await ws.wait_closed()
 
     async def scenario() -> tuple[list[Assignment], list[int]]:
         seen: list[Assignment] = []
