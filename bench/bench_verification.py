@@ -79,43 +79,52 @@ def cheating(model_dir: Path, impostor: Path, jobs, reference: ReferenceModel) -
         "different model (seed 4321)": ComputeAttack(
             ComputeMode.WRONG_MODEL, impostor_dir=str(impostor)
         ),
+        "skip a layer, bf16 route": ComputeAttack(ComputeMode.SKIP_LAYER),
+        "noise 20%, bf16 route": ComputeAttack(ComputeMode.NOISE, noise_std=0.2, seed=19),
+        "framing try: noise 0.8% (under noise)": ComputeAttack(
+            ComputeMode.NOISE, noise_std=0.008, seed=20
+        ),
     }
     out = {}
     for name, attack in attacks.items():
-        routes = {k: load_route(model_dir, TINY_SPANS, attacks={k: attack}) for k in range(3)}
-        detected = named = output_failed = 0
+        dtype = BF16 if "bf16" in name else F32
+        routes = {
+            k: load_route(model_dir, TINY_SPANS, dtypes=[dtype] * 3, attacks={k: attack})
+            for k in range(3)
+        }
+        counts = [0, 0, 0, 0]  # detected, guilty hop named, honest hop named, output failed
         for index, job in enumerate(jobs):
             guilty = index % 3
-            with threads(2):
-                claim = claim_for(routes[guilty], job)
-            with threads(1):
-                verdict = verify_route(reference, claim)
-            detected += not verdict.ok
-            named += verdict.culprit_hop == guilty
-            output_failed += not verdict.output.ok
-        out[name] = row(len(jobs), detected, named, output_failed)
+            verdict = verify_route(reference, claim_for(routes[guilty], job))
+            tally(counts, verdict, guilty_hops={guilty})
+        out[name] = row(len(jobs), counts)
     honest = load_route(model_dir, TINY_SPANS)
-    detected = named = output_failed = 0
+    counts = [0, 0, 0, 0]
     for index, job in enumerate(jobs):
-        with threads(2):
-            claim = claim_for(honest, job)
+        claim = claim_for(honest, job)
         lie = collusion_tokens(list(claim.tokens), seed=index, vocab_size=96, from_position=16)
-        with threads(1):
-            verdict = verify_route(reference, replace(claim, tokens=tuple(lie)))
-        detected += not verdict.ok
-        named += verdict.culprit_hop is not None
-        output_failed += not verdict.output.ok
-    out["collusion (same wrong output, 2 routes)"] = row(len(jobs), detected, named, output_failed)
+        verdict = verify_route(reference, replace(claim, tokens=tuple(lie)))
+        tally(counts, verdict, guilty_hops={0, 1, 2})  # every hop of a colluding route lies
+    out["collusion (same wrong output, 2 routes)"] = row(len(jobs), counts)
     return out
 
 
-def row(jobs: int, detected: int, named: int, output_failed: int) -> dict:
+def tally(counts: list[int], verdict, guilty_hops: set[int]) -> None:
+    counts[0] += not verdict.ok
+    counts[1] += verdict.culprit_hop in guilty_hops
+    counts[2] += verdict.culprit_hop is not None and verdict.culprit_hop not in guilty_hops
+    counts[3] += not verdict.output.ok
+
+
+def row(jobs: int, counts: list[int]) -> dict:
+    detected, named, framed, output_failed = counts
     return {
         "jobs": jobs,
         "detected": detected,
         "detection_rate": detected / jobs,
         "guilty_hop_named": named,
         "attribution_rate": named / jobs,
+        "honest_hop_named": framed,
         "output_check_failed": output_failed,
     }
 
@@ -124,10 +133,10 @@ def honest(model_dir: Path, jobs, reference: ReferenceModel) -> dict:
     variations = {  # name: ((route dtypes), route threads, validator threads, codec)
         "fp32, route 2 threads / validator 1": ((F32,) * 3, 2, 1, None),
         "fp32, route 1 thread / validator 2": ((F32,) * 3, 1, 2, None),
-        "bf16 route (recomputed in bf16)": ((BF16,) * 3, 2, 1, None),
+        "bf16 route, 2 threads / validator 1": ((BF16,) * 3, 2, 1, None),
         "bf16 route, 1 thread / validator 2": ((BF16,) * 3, 1, 2, None),
-        "mixed fp32/bf16/fp32 route": ((F32, BF16, F32), 2, 1, None),
-        "fp32 route, int8 wire codec": ((F32,) * 3, 2, 1, "int8"),
+        "mixed fp32/bf16/fp32 route": ((F32, BF16, F32), 1, 1, None),
+        "fp32 route, int8 wire codec": ((F32,) * 3, 1, 1, "int8"),
     }
     out = {}
     claims: dict[str, list] = {}
@@ -151,16 +160,16 @@ def honest(model_dir: Path, jobs, reference: ReferenceModel) -> dict:
     # fp32 and bf16 replicas of the same job: tokens may diverge at near-ties, both must pass.
     pairs = zip(
         claims["fp32, route 2 threads / validator 1"],
-        claims["bf16 route (recomputed in bf16)"],
+        claims["bf16 route, 2 threads / validator 1"],
         strict=True,
     )
     diverged = sum(a.tokens != b.tokens for a, b in pairs)
     out["fp32 vs bf16 replicas of a job"] = {
         "jobs": len(jobs),
         "false_failures": out["fp32, route 2 threads / validator 1"]["false_failures"]
-        + out["bf16 route (recomputed in bf16)"]["false_failures"],
+        + out["bf16 route, 2 threads / validator 1"]["false_failures"],
         "false_accusations": out["fp32, route 2 threads / validator 1"]["false_accusations"]
-        + out["bf16 route (recomputed in bf16)"]["false_accusations"],
+        + out["bf16 route, 2 threads / validator 1"]["false_accusations"],
         "outputs_differ": diverged,
     }
     return out
@@ -225,7 +234,7 @@ class Stopwatch:
 
 
 def print_tables(results: dict) -> None:
-    print("\nCheating (tiny llama, 3 hops, fp32, default tolerances)")
+    print("\nCheating (tiny llama, 3 hops, fp32 unless named, default tolerances)")
     print(
         f"  {'mode':42s} {'jobs':>4s} {'detected':>9s} {'named hop ok':>13s} {'output check':>13s}"
     )
@@ -263,11 +272,19 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=60)
     parser.add_argument("--cost-prompts", type=int, default=5)
     parser.add_argument("--no-cost", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="intra-op threads, but where a row says"
+    )
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     jobs_count = 12 if args.quick else args.jobs
     cost_prompts = 1 if args.quick else args.cost_prompts
     started = time.perf_counter()
-    results: dict = {"torch": torch.__version__, "params": repr(VerifierParams())}
+    results: dict = {
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "params": repr(VerifierParams()),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         model_dir, impostor = tiny_model_dirs(Path(tmp))
         jobs = tiny_jobs(jobs_count, seed=99)  # other jobs than the tolerance measurements

@@ -56,7 +56,9 @@ from inference_worker.generate import Sampling  # noqa: E402
 from inference_worker.verifier import ReferenceModel, Tolerance, VerifierParams, verify_route  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "verification_tolerances.json"
-ZERO = VerifierParams(Tolerance(0.0, 0.0, 0.0), Tolerance(0.0, 0.0, 0.0))  # report raw numbers
+ZERO = VerifierParams(
+    Tolerance(0.0, 0.0, 0.0, 0.0), Tolerance(0.0, 0.0, 0.0, 0.0)
+)  # report raw numbers
 F32, BF16, F16 = torch.float32, torch.bfloat16, torch.float16
 
 

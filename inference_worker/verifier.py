@@ -3,15 +3,16 @@
 `verify_route` recomputes the route in ONE forward pass over ``prompt + claimed tokens[:-1]``,
 hop by hop, each hop's layers in that hop's declared dtype (a bf16 worker is recomputed in
 bf16: cross-precision differences are ~10x larger than same-precision ones, see
-VERIFICATION.md), hidden states passing through the job's wire codec at each boundary as they
+VERIFICATION.md; a hop's tolerance is the loosest of its own precision and every earlier
+hop's, `route_tolerances`), hidden states passing through the job's wire codec at each boundary as they
 did in the route:
 
 1. **Per-hop fingerprints.** Hop k is recomputed from its input (the recomputed output of hop
    k-1, which matched its own claim) and the recomputed output's fingerprint is compared with
    the one hop k revealed (`compare_fingerprints`, tolerance by the hop's dtype). The FIRST hop
    whose fingerprint deviates is the culprit (every later hop received corrupted input),
-   unless that deviation is explained by amplification of a smaller one just before it
-   (`attribute_culprit`).
+   unless that deviation is explained by amplification of a smaller one before it; when the
+   evidence cannot single out a hop, none is named (`attribute_culprit`).
 2. **Teacher-forced output check** on the last hop's recomputed logits (`check_output`):
    - greedy: claimed token c at a position passes when ``max(logits) - logits[c] <= margin``;
    - sampled: the seeded sampler (`generate.select_token`, torch.multinomial: token =
@@ -24,7 +25,8 @@ did in the route:
    Also checked: no token after a stop token, a short output ends with a stop token, no output
    longer than max_new_tokens, token ids in the vocabulary.
    With every fingerprint within tolerance a failed output check names the last hop (it chose
-   the tokens from honest hidden states).
+   the tokens from honest hidden states) when the gap is beyond what a hidden cheat upstream
+   could cause.
 
 Tolerances (`VerifierParams`) are per precision class and were chosen from the measurements in
 VERIFICATION.md (bench/measure_verification.py).
@@ -56,21 +58,28 @@ class VerifierError(ValueError):
 
 @dataclass(frozen=True)
 class Tolerance:
-    """What honest replicas of one precision class may differ by."""
+    """What honest replicas of one precision class may differ by (VERIFICATION.md has the
+    measurements behind each number)."""
 
-    logit_margin: float  # logits: a claimed token passes when its gap (see module doc) <= this
+    logit_margin: float  # logits: a claimed token passes when its gap (module doc) <= this
     fingerprint: float  # relative L2 change per 32-position chunk above which a hop deviates
-    noise: float  # relative L2: the most honest replicas differ by; a hop at or below it is
-    # indistinguishable from an honest one (attribution, see `attribute_culprit`)
+    noise: float  # relative L2: the most an honest hop's fingerprint differs; a hop at or below
+    # it is indistinguishable from an honest one (`attribute_culprit`)
+    blame_margin: float  # logits: a failed output with clean fingerprints names the last hop
+    # only when some gap exceeds this (smaller gaps may come from an upstream cheat below noise)
 
 
 @dataclass(frozen=True)
 class VerifierParams:
-    """Tolerances by the claiming hop's declared dtype (see VERIFICATION.md for the numbers)."""
+    """Tolerances by precision class of the claiming hops (see `route_tolerances`)."""
 
-    full_precision: Tolerance = Tolerance(logit_margin=0.05, fingerprint=0.03, noise=0.01)
-    half_precision: Tolerance = Tolerance(logit_margin=0.5, fingerprint=0.15, noise=0.06)
-    amplification: float = 2.5  # the most an honest hop multiplies the distance of its input
+    full_precision: Tolerance = Tolerance(
+        logit_margin=0.05, fingerprint=0.04, noise=0.015, blame_margin=1.0
+    )  # float32 routes
+    half_precision: Tolerance = Tolerance(
+        logit_margin=1.0, fingerprint=0.2, noise=0.1, blame_margin=3.0
+    )  # a bfloat16 or float16 hop at or before this one
+    amplification: float = 3.0  # the most an honest hop multiplies the distance of its input
 
     def for_dtype(self, dtype: torch.dtype) -> Tolerance:
         return self.half_precision if dtype in HALF_PRECISION else self.full_precision
@@ -292,58 +301,71 @@ def verify_route(
     structure = _structure_failure(claim, reference.vocab_size)
     if structure is not None:  # no well-formed sequence to recompute: the last hop chose it
         return RouteVerdict(structure, (), len(claim.hops) - 1)
-    sequence = claim.sequence
-    hidden = reference.embed(sequence, claim.hops[0].dtype)  # (1, seq, hidden)
+    tolerances = route_tolerances(params, [hop.dtype for hop in claim.hops])
+    hidden = reference.embed(claim.sequence, claim.hops[0].dtype)  # (1, seq, hidden)
     checks = []
     for index, hop in enumerate(claim.hops):
         if index > 0:
             hidden = _through_codec(hidden, claim.codec, len(claim.prompt_ids))
         hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)
-        checks.append(
-            _check_hop(index, hop.fingerprint, hidden, claim, params.for_dtype(hop.dtype))
-        )
+        checks.append(_check_hop(index, hop.fingerprint, hidden, claim, tolerances[index]))
     last = claim.hops[-1]
     logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], last.dtype)
-    output = check_output(logits, claim, params.for_dtype(last.dtype).logit_margin)
-    tolerances = [params.for_dtype(hop.dtype) for hop in claim.hops]
+    output = check_output(logits, claim, tolerances[-1].logit_margin)
     distances = [check.distance for check in checks]
-    culprit = attribute_culprit(distances, tolerances, output.ok, params.amplification)
+    culprit = attribute_culprit(distances, tolerances, output, params.amplification)
     return RouteVerdict(output, tuple(checks), culprit)
 
 
 def attribute_culprit(
     distances: Sequence[float],
     tolerances: Sequence[Tolerance],
-    output_ok: bool,
+    output: OutputVerdict,
     amplification: float,
 ) -> int | None:
-    """Which hop to hold responsible, from each hop's fingerprint distance (None: none).
+    """Which hop to hold responsible for a failed claim, or None when the evidence cannot
+    single one out (the claim still fails; nobody should be slashed on it).
 
     A hop deviates when its distance exceeds its tolerance. Deviations propagate and grow: an
-    honest hop fed states at distance d (measured at the hop before) returns states at distance
-    up to ``amplification * d + noise``. So from the FIRST deviating hop walk back while the
-    deviation is explained by a hop before it that was itself above honest noise: a cheat just
-    under the tolerance, amplified past it by the next (honest) hop, is named, not the honest
-    hop. With no deviating hop but a failed output check, the first hop above honest noise is
-    named (a cheat under the tolerance can still move a near-tie token), else the last hop (it
-    chose the tokens from honest hidden states).
+    honest hop fed states at distance d returns states at distance up to ``amplification * d +
+    noise``. Starting from the FIRST deviating hop k:
+    - if its distance is more than amplification explains, k is named;
+    - if it is explained and hop k-1 was above honest noise, continue from k-1 (a cheat just
+      under the tolerance, amplified past it by an honest hop, names the cheat);
+    - if it is explained by a hop k-1 within honest noise, nobody is named (k may be honest,
+      fed a cheat too small to see).
+    With no deviating hop but a failed output check: the first hop above honest noise (a cheat
+    under the tolerance can move near-tie tokens), else the last hop (it chose the tokens from
+    honest hidden states) when a gap exceeds its blame margin, else nobody.
     """
-    over = [
-        k for k, (d, t) in enumerate(zip(distances, tolerances, strict=True)) if d > t.fingerprint
-    ]
+    pairs = list(zip(distances, tolerances, strict=True))
+    over = [k for k, (d, t) in enumerate(pairs) if d > t.fingerprint]
     if over:
         hop = over[0]
         while (
-            hop > 0
-            and distances[hop - 1] > tolerances[hop - 1].noise
-            and distances[hop] <= amplification * distances[hop - 1] + tolerances[hop].noise
+            hop > 0 and distances[hop] <= amplification * distances[hop - 1] + pairs[hop][1].noise
         ):
+            if distances[hop - 1] <= pairs[hop - 1][1].noise:
+                return None
             hop -= 1
         return hop
-    if output_ok:
+    if output.ok:
         return None
-    noisy = [k for k, (d, t) in enumerate(zip(distances, tolerances, strict=True)) if d > t.noise]
-    return noisy[0] if noisy else len(distances) - 1
+    noisy = [k for k, (d, t) in enumerate(pairs) if d > t.noise]
+    if noisy:
+        return noisy[0]
+    return len(pairs) - 1 if output.max_gap > tolerances[-1].blame_margin else None
+
+
+def route_tolerances(params: VerifierParams, dtypes: Sequence[torch.dtype]) -> list[Tolerance]:
+    """Each hop's tolerance: the loosest class among it and every hop before it. A hop's
+    recomputation starts from the recomputed outputs of the hops before, so their precision's
+    differences reach it too (an fp32 hop after a bf16 hop inherits bf16-sized differences)."""
+    half = [dtype in HALF_PRECISION for dtype in dtypes]
+    return [
+        params.for_dtype(torch.bfloat16 if any(half[: k + 1]) else torch.float32)
+        for k in range(len(dtypes))
+    ]
 
 
 def _check_hop(

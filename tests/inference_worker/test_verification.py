@@ -41,12 +41,14 @@ from inference_worker.fingerprint import (
 from inference_worker.generate import Sampling
 from inference_worker.shard import load_shard
 from inference_worker.verifier import (
+    OutputVerdict,
     ReferenceModel,
     Tolerance,
     VerifierError,
     VerifierParams,
     attribute_culprit,
     check_output,
+    route_tolerances,
     verify_output,
     verify_route,
 )
@@ -284,18 +286,31 @@ def test_late_perturbation_is_found_in_its_chunk(tiny_models, references):
     assert verdict.culprit_hop == 1 and verdict.hops[1].first_bad_chunk == 1  # positions 32..63
 
 
-def test_attribution_does_not_frame_the_hop_after_an_amplified_sub_threshold_cheat():
-    tol = [Tolerance(logit_margin=0.05, fingerprint=0.03, noise=0.01)] * 3
-    # hop 0 stays under the tolerance, the honest hop 1 amplifies it past: hop 0 is named.
-    assert attribute_culprit([0.025, 0.05, 0.06], tol, False, amplification=2.5) == 0
-    # an honest hop 0 (within noise): hop 1's deviation is its own.
-    assert attribute_culprit([0.005, 0.05, 0.06], tol, False, amplification=2.5) == 1
-    # a jump far beyond amplification is the hop's own, whatever came before.
-    assert attribute_culprit([0.02, 0.5, 0.6], tol, False, amplification=2.5) == 1
-    # no deviation, failed output: the first hop above noise, else the last hop.
-    assert attribute_culprit([0.0, 0.02, 0.0], tol, False, amplification=2.5) == 1
-    assert attribute_culprit([0.0, 0.0, 0.0], tol, False, amplification=2.5) == 2
-    assert attribute_culprit([0.0, 0.0, 0.0], tol, True, amplification=2.5) is None
+TOL = [Tolerance(logit_margin=0.05, fingerprint=0.04, noise=0.015, blame_margin=1.0)] * 3
+FAILED = OutputVerdict(False, 3, "outside_margin", 0.3)
+PASSED = OutputVerdict(True, None, "ok", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("distances", "output", "culprit"),
+    [
+        ([0.0, 0.5, 0.6], FAILED, 1),  # a clean hop 0: hop 1's jump is its own
+        ([0.005, 0.05, 0.06], PASSED, 1),  # within noise before, beyond amplification after
+        ([0.03, 0.07, 0.08], FAILED, 0),  # under the tolerance, amplified past it: hop 0
+        ([0.012, 0.045, 0.05], FAILED, None),  # explained by a hop within noise: nobody
+        ([0.0, 0.03, 0.0], FAILED, 1),  # no deviation, failed output: first hop above noise
+        ([0.0, 0.0, 0.0], FAILED, None),  # a near-tie gap could come from a hidden cheat
+        ([0.0, 0.0, 0.0], replace(FAILED, max_gap=4.0), 2),  # the last hop chose a bad token
+        ([0.0, 0.0, 0.0], PASSED, None),
+    ],
+)
+def test_attribution_names_a_hop_only_when_the_evidence_singles_it_out(distances, output, culprit):
+    assert attribute_culprit(distances, TOL, output, amplification=3.0) == culprit
+
+
+def test_a_hop_after_a_half_precision_hop_gets_the_half_precision_tolerance():
+    tolerances = route_tolerances(PARAMS, [torch.float32, torch.bfloat16, torch.float32])
+    assert tolerances == [PARAMS.full_precision, PARAMS.half_precision, PARAMS.half_precision]
 
 
 def test_a_malformed_fingerprint_is_a_deviation(tiny_models, references):
