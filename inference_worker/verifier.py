@@ -3,13 +3,13 @@
 `verify_route` recomputes the route in ONE forward pass over ``prompt + claimed tokens[:-1]``,
 hop by hop, each hop's layers in that hop's declared dtype (a bf16 worker is recomputed in
 bf16: cross-precision differences are ~10x larger than same-precision ones, see
-VERIFICATION.md; a hop's tolerance is the loosest of its own precision and every earlier
-hop's, `route_tolerances`), hidden states passing through the job's wire codec at each boundary as they
+VERIFICATION.md), hidden states passing through the job's wire codec at each boundary as they
 did in the route:
 
 1. **Per-hop fingerprints.** Hop k is recomputed from its input (the recomputed output of hop
    k-1, which matched its own claim) and the recomputed output's fingerprint is compared with
-   the one hop k revealed (`compare_fingerprints`, tolerance by the hop's dtype). The FIRST hop
+   the one hop k revealed (`compare_fingerprints`; the tolerance class is the loosest of hop
+   k's precision and every earlier hop's, `route_tolerances`). The FIRST hop
    whose fingerprint deviates is the culprit (every later hop received corrupted input),
    unless that deviation is explained by amplification of a smaller one before it; when the
    evidence cannot single out a hop, none is named (`attribute_culprit`).
