@@ -236,12 +236,14 @@ class Stopwatch:
 def print_tables(results: dict) -> None:
     print("\nCheating (tiny llama, 3 hops, fp32 unless named, default tolerances)")
     print(
-        f"  {'mode':42s} {'jobs':>4s} {'detected':>9s} {'named hop ok':>13s} {'output check':>13s}"
+        f"  {'mode':42s} {'jobs':>4s} {'detected':>9s} {'guilty named':>13s} "
+        f"{'honest named':>13s} {'output check fails':>19s}"
     )
     for name, r in results["cheating"].items():
         print(
-            f"  {name:42s} {r['jobs']:4d} {r['detection_rate']:8.0%} "
-            f"{r['attribution_rate']:12.0%} {r['output_check_failed']:8d} fail"
+            f"  {name:42s} {r['jobs']:4d} {r['detection_rate']:9.0%} "
+            f"{r['attribution_rate']:13.0%} {r['honest_hop_named']:13d} "
+            f"{r['output_check_failed']:19d}"
         )
     print("\nHonest variation (same jobs)")
     print(f"  {'variation':42s} {'jobs':>4s} {'false failures':>15s} {'false accusations':>18s}")

@@ -335,26 +335,33 @@ def attribute_culprit(
     - if it is explained by a hop k-1 within honest noise, nobody is named (k may be honest,
       fed a cheat too small to see).
     With no deviating hop but a failed output check: the first hop above honest noise (a cheat
-    under the tolerance can move near-tie tokens), else the last hop (it chose the tokens from
-    honest hidden states) when a gap exceeds its blame margin, else nobody.
+    under the tolerance can move near-tie tokens), walked back the same way; with every hop
+    within noise, the last hop (it chose the tokens from honest hidden states) when a gap
+    exceeds its blame margin, else nobody.
     """
-    pairs = list(zip(distances, tolerances, strict=True))
-    over = [k for k, (d, t) in enumerate(pairs) if d > t.fingerprint]
+    noise = [t.noise for t in tolerances]
+    over = [
+        k for k, (d, t) in enumerate(zip(distances, tolerances, strict=True)) if d > t.fingerprint
+    ]
     if over:
-        hop = over[0]
-        while (
-            hop > 0 and distances[hop] <= amplification * distances[hop - 1] + pairs[hop][1].noise
-        ):
-            if distances[hop - 1] <= pairs[hop - 1][1].noise:
-                return None
-            hop -= 1
-        return hop
+        return _origin(over[0], distances, noise, amplification)
     if output.ok:
         return None
-    noisy = [k for k, (d, t) in enumerate(pairs) if d > t.noise]
+    noisy = [k for k, (d, n) in enumerate(zip(distances, noise, strict=True)) if d > n]
     if noisy:
-        return noisy[0]
-    return len(pairs) - 1 if output.max_gap > tolerances[-1].blame_margin else None
+        return _origin(noisy[0], distances, noise, amplification)
+    return len(distances) - 1 if output.max_gap > tolerances[-1].blame_margin else None
+
+
+def _origin(
+    hop: int, distances: Sequence[float], noise: Sequence[float], amplification: float
+) -> int | None:
+    """Walk back from a suspicious hop while amplification of the hop before explains it."""
+    while hop > 0 and distances[hop] <= amplification * distances[hop - 1] + noise[hop]:
+        if distances[hop - 1] <= noise[hop - 1]:
+            return None  # explained by a hop within honest noise: it may have hidden a cheat
+        hop -= 1
+    return hop
 
 
 def route_tolerances(params: VerifierParams, dtypes: Sequence[torch.dtype]) -> list[Tolerance]:
