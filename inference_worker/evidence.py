@@ -105,6 +105,16 @@ def generate_claim(
     )
 
 
+def reveal_payload(claim: RouteClaim, hop: int) -> bytes:
+    """The bytes hop `hop` of the route puts in its MsgReveal's shard_fingerprint field."""
+    return claim.hops[hop].fingerprint
+
+
+def hop_claim_from_reveal(start: int, end: int, dtype: torch.dtype, payload: bytes) -> HopClaim:
+    """A hop's claim rebuilt from its revealed shard_fingerprint bytes (`reveal_payload`)."""
+    return HopClaim(start=start, end=end, dtype=dtype, fingerprint=payload)
+
+
 def _check_spans(shards: Sequence[Shard]) -> None:
     """Contiguous spans from layer 0 to the last (unlike `generate.check_route`, the configs
     may differ: a cheating hop may serve another model's weights)."""

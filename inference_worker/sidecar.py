@@ -29,7 +29,7 @@ from infera.agreement.v1 import query_pb2 as agreement_query
 from infera.agreement.v1 import types_pb2 as agreement_types
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.workers.v1 import query_pb2 as workers_query
-from inference_worker.evidence import HopClaim, RouteClaim
+from inference_worker.evidence import RouteClaim, hop_claim_from_reveal
 from inference_worker.fingerprint import derive_probe_seed
 from inference_worker.generate import Sampling, eos_token_ids
 from inference_worker.route import PromptTokenizer
@@ -81,12 +81,12 @@ def route_claims(
         if output is None or not output.tokens:
             continue
         hop_claims = tuple(
-            HopClaim(
-                start=hop.layer_start,
-                end=hop.layer_end,
-                dtype=dtype_of(hop.worker),
-                fingerprint=bytes(reveal.shard_fingerprint),
-            )  # fmt: skip
+            hop_claim_from_reveal(
+                hop.layer_start,
+                hop.layer_end,
+                dtype_of(hop.worker),
+                bytes(reveal.shard_fingerprint),
+            )
             for hop, reveal in zip(route.hops, hops, strict=True)
         )
         claim = RouteClaim(
