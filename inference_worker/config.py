@@ -17,19 +17,34 @@ Example (relative paths are relative to the file's folder)::
 
 Everything else has a default (`WorkerConfig`). `load_config` checks types and values and says
 which field is wrong.
+
+Test-only: an ``[adversary]`` table makes the worker cheat (`inference_worker.adversary`; the
+compute attack is served for every span, the protocol attack changes commit and reveal)::
+
+    [adversary]                           # refused unless INFERA_UNSAFE_ADVERSARY=1 is set
+    compute = { mode = "skip_layer" }     # honest, skip_layer, scale, noise, wrong_model
+    protocol = { mode = "never_reveal" }  # honest, copy_reveal, never_reveal, reveal_late, collude
+
+The environment switch keeps a worker.toml copied from a test network from turning a real
+worker into a cheater: the table alone is an error.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference_worker.codec import CODECS
 
+if TYPE_CHECKING:  # adversary.py imports torch; config.py is read before torch is needed
+    from inference_worker.adversary import AdversaryConfig
+
 DTYPES = ("float32", "float16", "bfloat16")
 DEVICES = ("cpu", "cuda", "rocm", "mps", "xpu")
+UNSAFE_ADVERSARY_ENV = "INFERA_UNSAFE_ADVERSARY"  # "1" allows [adversary]; tests only
 
 
 class ConfigError(ValueError):
@@ -84,6 +99,8 @@ class WorkerConfig:
     session_idle_timeout_s: float = 300.0  # seconds without traffic before a session is dropped
     # --- local state
     state_dir: Path = Path("worker-state")  # commit records and the last seen height
+    # --- test-only misbehaviour ([adversary]; needs INFERA_UNSAFE_ADVERSARY=1)
+    adversary: AdversaryConfig | None = None  # None: an honest worker
 
     @property
     def advertised_endpoint(self) -> str:
@@ -113,6 +130,8 @@ def parse_config(data: dict[str, Any], *, base: Path) -> WorkerConfig:
     for name, value in data.items():
         if name == "models":
             values[name] = tuple(_model(i, m, base) for i, m in enumerate(_list(name, value)))
+        elif name == "adversary":
+            values[name] = _adversary(value, base)
         elif name in _PATHS:
             values[name] = _path(base, _typed(name, value, str))
         else:
@@ -165,6 +184,29 @@ def _model(index: int, raw: Any, base: Path) -> ModelConfig:
     return ModelConfig(
         model_id, _path(base, _typed(f"{where}.path", raw["path"], str)), tuple(spans)
     )
+
+
+def _adversary(raw: Any, base: Path) -> AdversaryConfig:
+    """The [adversary] table, refused unless the unsafe switch is set in the environment."""
+    if os.environ.get(UNSAFE_ADVERSARY_ENV) != "1":
+        raise ConfigError(
+            f"adversary: a cheating worker, for tests only; refused unless {UNSAFE_ADVERSARY_ENV}=1"
+        )
+    if not isinstance(raw, dict) or not set(raw) <= {"compute", "protocol"}:
+        raise ConfigError("adversary: a table with compute and/or protocol tables")
+    from inference_worker.adversary import AdversaryConfig, ComputeMode
+
+    try:
+        config = AdversaryConfig.from_dict(raw)
+    except (TypeError, ValueError) as err:  # unknown mode or field
+        raise ConfigError(f"adversary: {err}") from None
+    compute = config.compute
+    if compute.mode is ComputeMode.WRONG_MODEL and not compute.impostor_dir:
+        raise ConfigError("adversary.compute: wrong_model needs impostor_dir")
+    if compute.impostor_dir:  # relative to worker.toml, like every other path
+        impostor = str(_path(base, compute.impostor_dir))
+        config = replace(config, compute=replace(compute, impostor_dir=impostor))
+    return config
 
 
 def _list(name: str, value: Any) -> list[Any]:

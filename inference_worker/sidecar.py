@@ -9,6 +9,10 @@ the declared dtype of every hop's worker, re-runs every complete route with
 ``Verdict`` per job to the node's verdict inbox (chain/verdict_inbox.py). The node's ExtendVote
 carries it to the other validators.
 
+The reference model is held in every dtype a hop of a job declares (a bf16 worker is recomputed
+in bf16, VERIFICATION.md), each loaded the first time a job needs it; ``dtypes`` restricts which
+may be loaded (memory). A route with a hop in a dtype outside it is not judged.
+
 ``decide_verdict`` is pure (no I/O) so it can be tested and benchmarked on its own.
 """
 
@@ -38,6 +42,7 @@ from inference_worker.verifier import ReferenceModel, VerifierError, VerifierPar
 log = structlog.get_logger("infera.verifier")
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+ALL_DTYPES = tuple(DTYPES.values())
 COMPLETE = agreement_types.ROUTE_STATUS_COMPLETE
 
 
@@ -136,24 +141,44 @@ class Sidecar:
 
     def __init__(
         self, *, rpc: object, model_id: str, model_dir: Path, inbox: VerdictInbox,
-        dtypes: tuple[torch.dtype, ...] = (torch.float32,),
+        dtypes: tuple[torch.dtype, ...] = ALL_DTYPES,
     ) -> None:  # fmt: skip
+        if not dtypes:
+            raise ValueError("the sidecar needs at least one dtype it may load")
         self.rpc = rpc
         self.model_id = model_id
-        self.reference = ReferenceModel.load(model_dir, dtypes)
+        self.model_dir = model_dir
+        self.dtypes = dtypes  # the dtypes it may hold; the first is loaded now, others on demand
+        self.reference = ReferenceModel.load(model_dir, dtypes[:1])
         self.tokenizer = PromptTokenizer(model_dir, self.reference.vocab_size)
         self.inbox = inbox
         self.done: set[int] = set()
+        self._dtypes_seen: dict[str, torch.dtype] = {}  # worker -> declared dtype, per pass
 
     def _query(self, path: str, request: object, response: type) -> object:
         return self.rpc.query(path, request, response)  # type: ignore[attr-defined]
 
     def _dtype_of(self, worker: str) -> torch.dtype:
-        answer = self._query(
-            "/infera.workers.v1.Query/Worker", workers_query.QueryWorkerRequest(operator=worker),
-            workers_query.QueryWorkerResponse,
-        )  # fmt: skip
-        return DTYPES.get(answer.worker.runtime.dtype, torch.float32)  # type: ignore[attr-defined]
+        if worker not in self._dtypes_seen:
+            answer = self._query(
+                "/infera.workers.v1.Query/Worker", workers_query.QueryWorkerRequest(operator=worker),
+                workers_query.QueryWorkerResponse,
+            )  # fmt: skip
+            declared = answer.worker.runtime.dtype  # type: ignore[attr-defined]
+            self._dtypes_seen[worker] = DTYPES.get(declared, torch.float32)
+        return self._dtypes_seen[worker]
+
+    def load_dtypes_for(self, job: inference_types.Job) -> None:
+        """Load the reference in every dtype the job's hops declare that is not held yet (and
+        that `dtypes` allows: routes with other hops then fail verification and are skipped)."""
+        needed = {self._dtype_of(hop.worker) for route in job.routes for hop in route.hops}
+        for dtype in self.dtypes:
+            if dtype in needed and dtype not in self.reference.shards:
+                started = time.monotonic()
+                loaded = ReferenceModel.load(self.model_dir, (dtype,))
+                self.reference.shards[dtype] = loaded.shards[dtype]
+                log.info("reference loaded", dtype=str(dtype),
+                         seconds=round(time.monotonic() - started, 2))  # fmt: skip
 
     def step(self) -> list[agreement_types.Verdict]:
         """One pass over the open jobs; returns the verdicts written."""
@@ -163,6 +188,7 @@ class Sidecar:
             agreement_query.QueryOpenVerificationsResponse,
         ).job_ids  # type: ignore[attr-defined]
         written = []
+        self._dtypes_seen.clear()  # a worker may re-register with another dtype between passes
         for job_id in sorted(set(open_ids) - self.done):
             history = self._query(
                 "/infera.agreement.v1.Query/JobHistory",
@@ -172,6 +198,7 @@ class Sidecar:
             self.done.add(job_id)
             if history.job.model_id != self.model_id:  # type: ignore[attr-defined]
                 continue  # this sidecar holds another model: abstain
+            self.load_dtypes_for(history.job)  # type: ignore[attr-defined]
             started = time.monotonic()
             verdict = decide_verdict(self.reference, self.tokenizer, history, self._dtype_of)  # type: ignore[arg-type]
             self.inbox.write(verdict)

@@ -19,6 +19,9 @@
    (never two commits), and reveals with the salt it committed with (never a lost commitment).
    A first hop that restarts before its output is known drives its route again (deterministic:
    same tokens); another hop waits for its driver to rejoin it and replay the session.
+6. **Adversary** (tests only): with worker.toml's ``[adversary]`` (and INFERA_UNSAFE_ADVERSARY=1)
+   the worker serves a cheating shard, commits to a colluders' lie or misbehaves instead of
+   revealing; `cheating.py` holds each departure from the honest path.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ import transformers
 
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.workers.v1 import types_pb2 as workers_types
-from inference_worker import commits
+from inference_worker import cheating, commits
+from inference_worker.adversary import AdversaryConfig, ComputeMode, ProtocolMode
 from inference_worker.chain import Assignment, ChainLink
 from inference_worker.commits import CommitStore, JobRecord
 from inference_worker.config import WorkerConfig
@@ -93,6 +97,7 @@ class Worker:
         self._early: dict[tuple[int, int], SessionRecord] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._height_saved = 0
+        self.adversary = config.adversary or AdversaryConfig()  # honest unless configured
 
     # --- startup -----------------------------------------------------------------------------
 
@@ -153,8 +158,13 @@ class Worker:
                         device=self.config.device,
                         manifest=manifest,
                     )
-                except WeightCommitmentError as err:
+                    shard = cheating.serve_shard(shard, self.adversary.compute, model.path)
+                except (WeightCommitmentError, ValueError) as err:
                     raise WorkerError(f"{model.id} [{start}, {end}): {err}") from None
+                if self.adversary.compute.mode is not ComputeMode.HONEST:
+                    log.warning(
+                        "ADVERSARY: [%d, %d) cheats: %s", start, end, self.adversary.compute
+                    )
                 log.info("loaded %s layers [%d, %d), weights verified", model.id, start, end)
                 out.append(HostedSpan(model_id=model.id, shard=shard, model_dir=model.path))
         return out
@@ -253,13 +263,20 @@ class Worker:
                     self._abandon(record, "no output for this hop")
                     return
                 tokens, fingerprint = output
+                if self.adversary.protocol.mode is ProtocolMode.COLLUDE:
+                    tokens = cheating.claimed_tokens(
+                        tokens, record.route_index, self.adversary.protocol, self._vocab_size(job)
+                    )
                 address = _raw_address(self.chain.address)
                 record = record.with_output(tokens, fingerprint, address)
                 self.store.put(record)
                 log.info("job %d: output of %d tokens, committing", job.id, len(tokens))
             record = await self._commit(record)
             if record.phase == commits.COMMITTED or record.phase == commits.REVEAL_SENT:
-                record = await self._reveal(record)
+                if self.adversary.protocol.mode in cheating.INSTEAD_OF_REVEAL:
+                    record = await self._act_instead_of_revealing(record)
+                else:
+                    record = await self._reveal(record)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # one job's failure must not stop the worker
@@ -352,6 +369,10 @@ class Worker:
                     out.append(HopSpec(worker.operator, worker.endpoint, span.start, span.end))
         return tuple(out)
 
+    def _vocab_size(self, job: inference_types.Job) -> int:
+        span = next(s for s in self.spans if s.model_id == job.model_id)
+        return int(span.shard.config.vocab_size)
+
     def _span(self, model_id: str, start: int, end: int) -> HostedSpan:
         for span in self.spans:
             if (span.model_id, span.shard.span_start, span.shard.span_end) == (
@@ -425,6 +446,17 @@ class Worker:
             record = self._save(record.advance(commits.REVEAL_SENT, reveal_txhash=result.txhash))
             log.info("job %d: reveal broadcast (%s)", record.job_id, result.txhash[:12])
         return record
+
+    async def _act_instead_of_revealing(self, record: JobRecord) -> JobRecord:
+        """The adversary's step after its commit; the record ends REVEALED only if the chain
+        took its reveal (a copied reveal of identical bytes is accepted)."""
+        assert self.chain is not None
+        note = await cheating.act_after_commit(self.chain, record, self.adversary.protocol)
+        log.warning("ADVERSARY: job %d: %s", record.job_id, note)
+        key = (record.job_id, record.route_index, record.hop_index)
+        if await asyncio.to_thread(self.chain.has_revealed, *key):
+            return self._save(record.advance(commits.REVEALED, note=note))
+        return self._abandon(record, note)
 
     async def _tx_status(self, txhash: str) -> str:
         """ "pending" (not on chain yet, or no hash), "ok" or "failed"."""

@@ -28,27 +28,32 @@ def run(
     home: Path = HomeOption,
     node: str = NodeOption,
     interval: float = typer.Option(2.0, "--interval", help="Seconds between passes."),
-    bf16: bool = typer.Option(
-        False, "--bf16", help="Also load bfloat16 weights, to check bf16 workers."
+    dtypes: str = typer.Option(
+        "float32,bfloat16,float16",
+        "--dtypes",
+        help="Comma-separated dtypes the reference may be held in, each loaded the first time "
+        "a job's hop declares it; restrict to save memory (routes with other hops are skipped).",
     ),
 ) -> None:
     """Poll the node for open disputes and audits; write a verdict per job to HOME/data/verdicts."""
     try:
-        import torch
-
         from chain.cli.rpc import CometRPC
         from chain.nodeconfig import VERDICT_INBOX
         from chain.verdict_inbox import VerdictInbox
-        from inference_worker.sidecar import Sidecar
+        from inference_worker.sidecar import DTYPES, Sidecar
     except ImportError as exc:
         raise CLIError(
             f"the verifier needs the worker extra (torch, transformers): {exc}"
         ) from None
     if not (model_dir / "config.json").is_file():
         raise CLIError(f"{model_dir} is not a prepared model folder (no config.json)")
-    dtypes = (torch.float32, torch.bfloat16) if bf16 else (torch.float32,)
+    names = [name.strip() for name in dtypes.split(",") if name.strip()]
+    unknown = [name for name in names if name not in DTYPES]
+    if unknown or not names:
+        raise CLIError(f"--dtypes: a comma-separated list of {', '.join(DTYPES)}, got {dtypes!r}")
     sidecar = Sidecar(rpc=CometRPC(node), model_id=model_id, model_dir=model_dir,
-                      inbox=VerdictInbox(home / VERDICT_INBOX), dtypes=dtypes)  # fmt: skip
+                      inbox=VerdictInbox(home / VERDICT_INBOX),
+                      dtypes=tuple(DTYPES[name] for name in names))  # fmt: skip
     typer.echo(
         f"verifying {model_id} for the node at {node}; verdicts go to {home / VERDICT_INBOX}"
     )

@@ -95,3 +95,73 @@ def test_routes_with_a_missing_reveal_are_not_judged(setup):
         reference, tokenizer, _history([honest, honest], missing={(1, 0)}), lambda w: torch.float32
     )
     assert len(verdict.passing_output_hashes) == 1 and not verdict.culprits
+
+
+class NodeStub:
+    """Answers the sidecar's three queries from one job history; workers declare `dtype`."""
+
+    def __init__(self, history, dtype: str):
+        self.history, self.dtype = history, dtype
+
+    def query(self, path, request, response):
+        from infera.agreement.v1 import query_pb2 as q
+        from infera.workers.v1 import query_pb2 as wq
+
+        if path.endswith("/OpenVerifications"):
+            return q.QueryOpenVerificationsResponse(job_ids=[JOB_ID])
+        if path.endswith("/JobHistory"):
+            return self.history
+        answer = wq.QueryWorkerResponse()
+        answer.worker.operator = request.operator
+        answer.worker.runtime.dtype = self.dtype
+        return answer
+
+
+class InboxStub:
+    def __init__(self):
+        self.verdicts = []
+
+    def write(self, verdict):
+        self.verdicts.append(verdict)
+
+
+def _bf16_history(model_dir, tokenizer):
+    def claim(attacks):
+        shards = [load_adversarial_shard(model_dir, a, b, attacks.get(i, ComputeAttack()),
+                                         dtype=torch.bfloat16) for i, (a, b) in enumerate(SPANS)]  # fmt: skip
+        return generate_claim(shards, tokenizer.encode(PROMPT), max_new_tokens=12,
+                              probe_seed=derive_probe_seed(JOB_ID))  # fmt: skip
+
+    honest, cheat = claim({}), claim({1: ComputeAttack(ComputeMode.SKIP_LAYER)})
+    return _history([honest, cheat]), honest
+
+
+def test_bf16_hops_get_a_verdict_by_default_with_the_bf16_copy_loaded_on_demand(setup, tiny_models):
+    from inference_worker.sidecar import Sidecar
+
+    _, tokenizer, _ = setup
+    history, honest = _bf16_history(tiny_models["llama"], tokenizer)
+    inbox = InboxStub()
+    sidecar = Sidecar(rpc=NodeStub(history, "bfloat16"), model_id="tiny",
+                      model_dir=tiny_models["llama"], inbox=inbox)  # type: ignore[arg-type]  # fmt: skip
+    assert set(sidecar.reference.shards) == {torch.float32}  # nothing else until a job needs it
+    [verdict] = sidecar.step()
+    assert set(sidecar.reference.shards) == {torch.float32, torch.bfloat16}
+    assert list(verdict.passing_output_hashes) == [
+        logic.compute_output_hash(list(honest.tokens), b"")
+    ]
+    assert [(c.route_index, c.hop_index) for c in verdict.culprits] == [(1, 1)]
+    assert inbox.verdicts == [verdict]
+
+
+def test_a_sidecar_restricted_to_float32_judges_no_bf16_route(setup, tiny_models):
+    from inference_worker.sidecar import Sidecar
+
+    _, tokenizer, _ = setup
+    history, _ = _bf16_history(tiny_models["llama"], tokenizer)
+    sidecar = Sidecar(rpc=NodeStub(history, "bfloat16"), model_id="tiny",
+                      model_dir=tiny_models["llama"], inbox=InboxStub(),  # type: ignore[arg-type]
+                      dtypes=(torch.float32,))  # fmt: skip
+    [verdict] = sidecar.step()
+    assert set(sidecar.reference.shards) == {torch.float32}  # bf16 never loaded
+    assert not verdict.passing_output_hashes and not verdict.culprits  # abstains on both routes

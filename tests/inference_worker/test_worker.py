@@ -376,3 +376,231 @@ def test_event_stream_reconnects_and_catches_up_on_what_it_missed():
     seen, heights = asyncio.run(scenario())
     assert seen == [Assignment(5, 12), Assignment(7, 17)]
     assert heights[-1] == 20 and heights == sorted(heights)
+
+
+# --- adversarial workers ([adversary], test-only) ---------------------------------------------
+
+ADVERSARY = """
+[adversary]
+compute = { mode = "skip_layer" }
+protocol = { mode = "never_reveal" }
+"""
+
+
+def test_an_adversary_table_is_refused_without_the_unsafe_switch(tmp_path, monkeypatch):
+    monkeypatch.delenv("INFERA_UNSAFE_ADVERSARY", raising=False)
+    path = tmp_path / "worker.toml"
+    path.write_text(GOOD + ADVERSARY)
+    with pytest.raises(ConfigError, match="INFERA_UNSAFE_ADVERSARY=1"):
+        load_config(path)
+
+
+def test_an_adversary_table_loads_with_the_unsafe_switch(tmp_path, monkeypatch):
+    from inference_worker.adversary import ComputeMode, ProtocolMode
+
+    monkeypatch.setenv("INFERA_UNSAFE_ADVERSARY", "1")
+    path = tmp_path / "worker.toml"
+    path.write_text(GOOD + ADVERSARY.replace('"skip_layer"', '"wrong_model", impostor_dir = "x"'))
+    adversary = load_config(path).adversary
+    assert adversary is not None
+    assert adversary.compute.mode is ComputeMode.WRONG_MODEL
+    assert adversary.compute.impostor_dir == str(tmp_path / "x")  # relative to worker.toml
+    assert adversary.protocol.mode is ProtocolMode.NEVER_REVEAL
+    path.write_text(GOOD)
+    assert load_config(path).adversary is None  # honest by default
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('compute = { mode = "teleport" }', "teleport"),
+        ('compute = { mode = "noise", colour = 1 }', "colour"),
+        ('compute = { mode = "wrong_model" }', "impostor_dir"),
+        ('stealth = { mode = "noise" }', "compute and/or protocol"),
+    ],
+)
+def test_a_bad_adversary_table_is_refused_by_name(tmp_path, monkeypatch, table, message):
+    monkeypatch.setenv("INFERA_UNSAFE_ADVERSARY", "1")
+    path = tmp_path / "worker.toml"
+    path.write_text(GOOD + "[adversary]\n" + table + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def adversarial_worker(tmp_path: Path, model_dir: Path, spans, adversary) -> Worker:
+    config = WorkerConfig(models=(ModelConfig("tiny", model_dir, tuple(spans)),), key="k",
+                          state_dir=tmp_path, adversary=adversary)  # fmt: skip
+    worker = Worker(config)
+    worker.chain = ModelChain(chain_model(model_dir))  # type: ignore[assignment]
+    return worker
+
+
+def test_a_compute_adversary_serves_its_verified_span_with_the_cheat(tmp_path, tiny_models):
+    import torch
+
+    from inference_worker.adversary import AdversaryConfig, ComputeAttack, ComputeMode
+
+    model_dir = tiny_models["llama"]
+    attack = ComputeAttack(ComputeMode.NOISE, noise_std=0.3, seed=5)
+    honest = adversarial_worker(tmp_path / "h", model_dir, [(0, 2)], None)._load_spans()[0]
+    cheat = adversarial_worker(
+        tmp_path / "c", model_dir, [(0, 2)], AdversaryConfig(compute=attack)
+    )._load_spans()[0]
+    hidden = honest.shard.embed(torch.tensor([[1, 2, 3]]))
+    difference = cheat.shard.forward(hidden) - honest.shard.forward(hidden)
+    assert float(difference.abs().max()) > 0.01  # the cheat is in the hidden states it sends
+    assert (cheat.shard.span_start, cheat.shard.span_end) == (0, 2)
+
+
+def test_a_skipped_layer_outside_the_span_stops_the_worker(tmp_path, tiny_models):
+    from inference_worker.adversary import AdversaryConfig, ComputeAttack, ComputeMode
+
+    attack = AdversaryConfig(compute=ComputeAttack(ComputeMode.SKIP_LAYER, layer=4))
+    worker = adversarial_worker(tmp_path, tiny_models["llama"], [(0, 2)], attack)
+    with pytest.raises(WorkerError, match="layer 4 is not in the span"):
+        worker._load_spans()
+
+
+@dataclass
+class TxOutcome:
+    txhash: str
+    ok: bool
+    code: int = 0
+    log: str = ""
+
+
+@dataclass
+class AdversaryChain(FakeChain):
+    """FakeChain that also answers tx results and another route's reveals."""
+
+    reveal_end: int = 130
+    sent_at: list[int] = field(default_factory=list)
+    other_reveal: tuple[tuple[int, ...], bytes] | None = None
+
+    def job(self, job_id):
+        return inference_types.Job(id=job_id, state=self.state, commit_end_height=110,
+                                   reveal_end_height=self.reveal_end)  # fmt: skip
+
+    def reveal(self, job_id, *, tokens, fingerprint, salt):
+        self.sent_at.append(self.current)
+        return super().reveal(job_id, tokens=tokens, fingerprint=fingerprint, salt=salt)
+
+    def tx(self, txhash):
+        if txhash.startswith("R"):
+            return TxOutcome(txhash, ok=self.include, code=0 if self.include else 8, log="late")
+        return None
+
+    def job_history(self, job_id):
+        from infera.agreement.v1 import query_pb2 as agreement_query
+
+        history = agreement_query.QueryJobHistoryResponse()
+        if self.other_reveal is not None:
+            tokens, fingerprint = self.other_reveal
+            output_hash = commits.compute_output_hash(tokens)
+            history.reveals.add(job_id=job_id, route_index=1, hop_index=1,
+                                output_hash=output_hash, shard_fingerprint=fingerprint)  # fmt: skip
+            history.outputs.add(output_hash=output_hash, tokens=list(tokens))
+        return history
+
+
+def settle_as(tmp_path: Path, chain: FakeChain, record: JobRecord, protocol) -> JobRecord:
+    from inference_worker.adversary import AdversaryConfig
+
+    config = WorkerConfig(models=(), key="k", state_dir=tmp_path,
+                          adversary=AdversaryConfig(protocol=protocol))  # fmt: skip
+    worker = Worker(config)
+    worker.chain = chain  # type: ignore[assignment]
+    worker.store.put(record)
+    asyncio.run(worker._resume(record))
+    final = worker.store.get(record.job_id)
+    assert final is not None
+    return final
+
+
+def test_never_reveal_commits_and_sends_no_reveal(tmp_path, monkeypatch):
+    from inference_worker.adversary import ProtocolAttack, ProtocolMode
+
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = AdversaryChain(state=inference_types.JOB_STATE_REVEALING)
+    record = with_output()
+    final = settle_as(tmp_path, chain, record, ProtocolAttack(ProtocolMode.NEVER_REVEAL))
+    assert [s[0] for s in chain.sent] == ["commit"]
+    assert final.phase == commits.ABANDONED and "never_reveal" in final.note
+
+
+def test_reveal_late_reveals_only_after_the_window_and_records_the_refusal(tmp_path, monkeypatch):
+    from inference_worker.adversary import ProtocolAttack, ProtocolMode
+
+    monkeypatch.setattr("inference_worker.cheating.POLL_S", 0.0)
+    chain = AdversaryChain(state=inference_types.JOB_STATE_REVEALING, include=False)
+    chain.committed = True
+    record = with_output().advance(commits.COMMITTED)
+    attack = ProtocolAttack(ProtocolMode.REVEAL_LATE, late_blocks=3)
+    final = settle_as(tmp_path, chain, record, attack)
+    assert chain.sent_at and chain.sent_at[0] >= chain.reveal_end + 3
+    assert chain.sent[0][2:] == ((4, 5, 6), b"fp-bytes", bytes.fromhex(record.salt))
+    assert final.phase == commits.ABANDONED and "failed (code 8)" in final.note
+
+
+def test_copy_reveal_sends_the_other_routes_output_with_its_own_salt(tmp_path, monkeypatch):
+    from inference_worker.adversary import ProtocolAttack, ProtocolMode
+
+    monkeypatch.setattr("inference_worker.cheating.POLL_S", 0.0)
+    chain = AdversaryChain(state=inference_types.JOB_STATE_REVEALING, include=False,
+                           other_reveal=((7, 7, 7), b"their-fingerprint"))  # fmt: skip
+    chain.committed = True
+    record = with_output().advance(commits.COMMITTED)  # route 0, hop 1
+    attack = ProtocolAttack(ProtocolMode.COPY_REVEAL, copy_from_route=1)
+    final = settle_as(tmp_path, chain, record, attack)
+    assert chain.sent == [
+        ("reveal", 9, (7, 7, 7), b"their-fingerprint", bytes.fromhex(record.salt))
+    ]
+    assert final.phase == commits.ABANDONED and "copy_reveal" in final.note
+
+
+def test_copy_reveal_gives_up_when_the_other_route_never_reveals(tmp_path, monkeypatch):
+    from inference_worker.adversary import ProtocolAttack, ProtocolMode
+
+    monkeypatch.setattr("inference_worker.cheating.POLL_S", 0.0)
+    chain = AdversaryChain(state=inference_types.JOB_STATE_REVEALING, committed=True)
+    record = with_output().advance(commits.COMMITTED)
+    attack = ProtocolAttack(ProtocolMode.COPY_REVEAL, copy_from_route=1)
+    final = settle_as(tmp_path, chain, record, attack)
+    assert chain.sent == [] and "revealed nothing" in final.note
+
+
+@pytest.mark.parametrize(("route", "lies"), [(0, True), (2, False)])
+def test_colluders_commit_to_the_shared_lie_and_others_stay_honest(
+    tmp_path, monkeypatch, route, lies
+):
+    from types import SimpleNamespace
+
+    from inference_worker.adversary import (
+        AdversaryConfig,
+        ProtocolAttack,
+        ProtocolMode,
+        collusion_tokens,
+    )
+
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    attack = ProtocolAttack(ProtocolMode.COLLUDE, colluding_routes=(0, 1), seed=11)
+    config = WorkerConfig(models=(), key="k", state_dir=tmp_path,
+                          adversary=AdversaryConfig(protocol=attack))  # fmt: skip
+    worker = Worker(config)
+    chain = FakeChain(state=inference_types.JOB_STATE_REVEALING)
+    worker.chain = chain  # type: ignore[assignment]
+    worker.spans = [
+        SimpleNamespace(model_id="", shard=SimpleNamespace(config=SimpleNamespace(vocab_size=96)))
+    ]  # type: ignore[list-item]
+
+    async def output(job, record):
+        return (4, 5, 6), b"fp-bytes"
+
+    worker._output = output  # type: ignore[method-assign]
+    record = JobRecord(9, route, 1)
+    worker.store.put(record)
+    asyncio.run(worker._resume(record))
+    revealed = chain.sent[-1][2]
+    lie = tuple(collusion_tokens([4, 5, 6], seed=11, vocab_size=96))
+    assert revealed == (lie if lies else (4, 5, 6)) and lie != (4, 5, 6)
+    assert chain.sent[-1][3] == b"fp-bytes"  # the real fingerprint either way
