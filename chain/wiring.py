@@ -15,6 +15,7 @@ from chain.context import Context
 from chain.module import Module, Router
 from chain.runner import TxRunner
 from chain.store import CommitStore
+from modules.agreement import keys as agreement_keys
 from modules.agreement.hooks import RoundHooks
 from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
@@ -44,6 +45,7 @@ MODULE_ACCOUNTS = (
     workers_keys.BONDED_POOL,
     workers_keys.UNBONDING_POOL,
     inference_keys.ESCROW_ACCOUNT,
+    agreement_keys.AUDIT_HOLD_ACCOUNT,
 )
 
 
@@ -75,7 +77,7 @@ def build_modules() -> tuple[list[Module], Keepers]:
     # inference assigns and expires jobs; agreement runs their commit/reveal rounds (its hooks
     # open the rounds at assignment and tally at the deadline).
     inference = InferenceKeeper(bank, models, sharding, workers)
-    agreement = AgreementKeeper(inference, workers)
+    agreement = AgreementKeeper(inference, workers, bank)
     inference.set_hooks(RoundHooks(agreement))
     modules += [InferenceModule(inference), AgreementModule(agreement)]
     keepers = Keepers(accounts=accounts, bank=bank, staking=staking, agreement=agreement)

@@ -1,8 +1,10 @@
 """agreement end-block: advance the rounds that are due, at most max_settlements_per_block.
 
 A due job in its commit round moves to REVEALING (or, when nobody committed, is tallied at once:
-nobody can reveal); a due job in its reveal round is tallied. Jobs that no longer need the entry
-(tallied at their deadline, say) are dropped. Each job runs on its own branch.
+nobody can reveal); a due job in its reveal round is tallied; a due FINALIZED job is an audited
+one whose audit window ended (its held payment is released when undecided: audits.py). Jobs
+that no longer need the entry (tallied at their deadline, say) are dropped. Each job runs on its
+own branch.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import chain.pb  # noqa: F401
 
 from chain.context import Context
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import msg_server, settlement
+from modules.agreement import audits, msg_server, settlement
 from modules.agreement.keeper import AgreementKeeper
 
 J = inference_pb2
@@ -29,6 +31,9 @@ def process_due_rounds(ctx: Context, keeper: AgreementKeeper) -> None:
 def advance_round(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
     """Close the commit round or tally the job, whichever round it is in."""
     job = keeper.inference.get_job(ctx, job_id)
+    if job is not None and job.state == J.JOB_STATE_FINALIZED:
+        audits.close_audit_window(ctx, keeper, job_id)  # the only entry a finalized job has
+        return
     if job is None or job.state not in msg_server.COMMIT_STATES + (J.JOB_STATE_REVEALING,):
         keeper.unschedule(ctx, job_id)
         return

@@ -18,6 +18,12 @@ WORKER_PENALIZED = "infera.worker_penalized"
 DISPUTE_RESOLVED = "infera.dispute_resolved"
 # job_id*, model_id*, deadline_height: validators re-check this finalized job
 JOB_AUDITED = "infera.job_audited"
+# job_id*, amount, release_height: an audited job's charge is held until the verdict
+PAYOUT_HELD = "infera.payout_held"
+# job_id*, amount, reason ("audit passed" / "audit window ended undecided"): the hold is paid
+PAYOUT_RELEASED = "infera.payout_released"
+# job_id*, submitter*, amount: the audit failed, the hold went back to the submitter
+PAYOUT_REFUNDED = "infera.payout_refunded"
 # job_id*, failed ("true"/"false"): validators decided an audit
 AUDIT_DECIDED = "infera.audit_decided"
 # job_id*, validator*, power, verdict (hex of the canonical Verdict bytes)

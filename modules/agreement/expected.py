@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import chain.pb  # noqa: F401
 
 from chain.context import Context
+from chain.tx import Coin
 from infera.inference.v1 import types_pb2 as inference_pb2
 
 
@@ -40,3 +42,13 @@ class WorkersKeeper(Protocol):
     ) -> int:
         """reputation := clamp(reputation x numerator // denominator); returns the new value."""
         ...
+
+
+class BankKeeper(Protocol):
+    """Balances (the bank module): the audit hold is a module account."""
+
+    def send_coins_from_module(
+        self, ctx: Context, module: str, recipient: bytes, coins: Sequence[Coin]
+    ) -> None: ...
+
+    def get_balance(self, ctx: Context, address: bytes, denom: str) -> int: ...

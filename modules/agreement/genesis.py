@@ -1,5 +1,6 @@
 """agreement genesis: params and every record (commitments, reveals, outputs, disputes, votes,
-settlements) plus the pending round schedule."""
+settlements, audits with their held payments) plus the pending schedule (rounds and audit
+windows). The bank genesis must give the audit hold account exactly what the audits hold."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from google.protobuf import json_format
 
 from chain.context import Context
 from infera.agreement.v1 import genesis_pb2, types_pb2
-from modules.agreement import keys
+from modules.agreement import invariants, keys
 from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.params import default_params, validate_params
 
@@ -38,6 +39,9 @@ def init_genesis(ctx: Context, keeper: AgreementKeeper, data: dict[str, Any]) ->
         keeper.set_settlement(ctx, settlement)
     for round_ in genesis.schedule:
         keeper.schedule(ctx, round_.job_id, round_.height)
+    problem = invariants.check_audit_hold(ctx, keeper)
+    if problem:
+        raise ValueError(f"agreement genesis: {problem}")
 
 
 def export_genesis(ctx: Context, keeper: AgreementKeeper) -> dict[str, Any]:

@@ -15,15 +15,18 @@ from chain.context import Context
 from chain.store import prefix_end
 from infera.agreement.v1 import types_pb2
 from modules.agreement import keys
-from modules.agreement.expected import InferenceKeeper, WorkersKeeper
+from modules.agreement.expected import BankKeeper, InferenceKeeper, WorkersKeeper
 
 M = TypeVar("M", bound=Message)
 
 
 class AgreementKeeper:
-    def __init__(self, inference: InferenceKeeper, workers: WorkersKeeper) -> None:
+    def __init__(
+        self, inference: InferenceKeeper, workers: WorkersKeeper, bank: BankKeeper
+    ) -> None:
         self.inference = inference
         self.workers = workers
+        self.bank = bank  # pays out the audit hold (keys.AUDIT_HOLD_ACCOUNT)
 
     # -- params --------------------------------------------------------------------------------
 

@@ -14,6 +14,9 @@ DUE = b"agreement/due/"  # + height + job id -> 0x01: the job's round advances a
 DUE_BY_JOB = b"agreement/due_by_job/"  # + job id -> height (8 bytes) of its DUE entry
 AUDIT = b"agreement/audit/"  # + job id -> Audit (finalized jobs drawn for re-checking)
 
+# Module account holding the payment of audited jobs until the verdict (see audits.py).
+AUDIT_HOLD_ACCOUNT = "agreement_audit_hold"
+
 INDEX_VALUE = b"\x01"
 
 

@@ -4,7 +4,8 @@ A job is tallied once, at the end of the block in which its reveal round ended (
 earlier when every hop that committed has revealed) or, at the latest, at its deadline:
   1. every hop that revealed nothing is penalized (reputation x reputation_penalty_absent and a
      slash of slash_fraction_absent of its stake), whatever the outcome;
-  2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED;
+  2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED (when the
+     job is drawn for audit, its charge is held until the verdict: audits.py);
   3. otherwise, if hops revealed two or more different outputs: DISPUTED (nothing paid, nobody
      slashed for the disagreement; resolve_dispute or the deadline decides);
   4. otherwise (too few routes revealed): EXPIRED at once with a full refund.
@@ -17,13 +18,12 @@ from typing import TYPE_CHECKING
 import chain.pb  # noqa: F401
 
 from chain import crypto
-from chain.ante import FEE_COLLECTOR
 from chain.context import Context
 from chain.errors import ChainError
 from chain.events import attr
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import events, logic
+from modules.agreement import audits, events, logic, payouts
 from modules.agreement.errors import ErrInvalidResolution, ErrNotDisputed
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     )
     winner = logic.compute_winner(claims, quorum)
     if winner is not None:
-        _finalize(ctx, keeper, job, winner, revealed, settlement)
-        _maybe_audit(ctx, keeper, job, winner, params)
+        audited = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
+        _finalize(ctx, keeper, job, winner, revealed, settlement, audited=audited)
     elif logic.is_disagreement(revealed):
         _open_dispute(ctx, keeper, job, claims, settlement)
     else:
@@ -98,34 +98,6 @@ def _penalize_absent(
             )
 
 
-def _maybe_audit(
-    ctx: Context,
-    keeper: AgreementKeeper,
-    job: inference_pb2.Job,
-    winner: bytes,
-    params: types_pb2.Params,
-) -> None:
-    """Draw whether validators re-check this agreed job (colluding routes can agree on a lie)."""
-    if not logic.is_audited(ctx.block.hash, job.id, params.audit_probability):
-        return
-    deadline = ctx.block.height + params.audit_window_blocks
-    keeper.set_audit(
-        ctx,
-        types_pb2.Audit(
-            job_id=job.id,
-            output_hash=winner,
-            opened_height=ctx.block.height,
-            deadline_height=deadline,
-        ),
-    )
-    ctx.events.emit(
-        events.JOB_AUDITED,
-        attr("job_id", job.id, index=True),
-        attr("model_id", job.model_id, index=True),
-        attr("deadline_height", deadline),
-    )
-
-
 def _finalize(
     ctx: Context,
     keeper: AgreementKeeper,
@@ -134,11 +106,13 @@ def _finalize(
     revealed: dict[logic.Position, bytes],
     settlement: types_pb2.Settlement,
     also_passing: frozenset[bytes] = frozenset(),
+    audited: bool = False,
 ) -> None:
     """Pay the winning routes' hops and the protocol, adjust reputations, refund the rest.
 
     Complete routes that revealed ``winner`` win; so do those whose output is in
-    ``also_passing`` (validators found it acceptable too: honest near-tie divergence).
+    ``also_passing`` (validators found it acceptable too: honest near-tie divergence). An
+    ``audited`` job's charge is held until the audit verdict instead of paid (audits.py).
     """
     passing = also_passing | {winner}
     winning = [
@@ -149,7 +123,22 @@ def _finalize(
     output = keeper.get_output(ctx, job.id, winner)
     assert output is not None  # every revealed hash has its output stored
     charge = logic.compute_charge(job, output.billable_tokens, len(winning))
-    protocol_amount = _pay(ctx, keeper, job, winning, charge, settlement)
+    planned = payouts.plan_payouts(ctx, keeper, job, winning, charge)
+    protocol_amount = int(planned[-1].amount)  # the fee collector's entry comes last
+    if audited:
+        held = audits.open_audit(ctx, keeper, job, winner, planned)
+    else:
+        held = 0
+        denom = keeper.inference.get_params(ctx).fee_denom
+        payouts.pay_out(
+            ctx,
+            job.id,
+            planned,
+            settlement,
+            lambda recipient, amount: keeper.inference.pay_from_escrow(
+                ctx, job, recipient, amount, denom
+            ),
+        )
     _adjust_reputations(ctx, keeper, job, passing, winning, revealed, settlement)
     refunded = keeper.inference.refund_escrow(ctx, job)
     job.state, job.output_hash, job.final_height = J.JOB_STATE_FINALIZED, winner, ctx.block.height
@@ -167,44 +156,8 @@ def _finalize(
         attr("protocol_amount", protocol_amount),
         attr("refunded", refunded),
         attr("winning_routes", ",".join(str(r) for r in winning)),
+        attr("held", held),
     )
-
-
-def _pay(
-    ctx: Context,
-    keeper: AgreementKeeper,
-    job: inference_pb2.Job,
-    winning: list[int],
-    charge: int,
-    settlement: types_pb2.Settlement,
-) -> int:
-    """Pay ``charge`` out of the escrow: the winning hops by layers served, the rest to the fee
-    collector; returns the protocol amount."""
-    denom = keeper.inference.get_params(ctx).fee_denom
-    share = keeper.get_params(ctx).protocol_share
-    protocol_amount, pays = logic.compute_payouts(job, winning, charge, share)
-    for pay in pays:
-        keeper.inference.pay_from_escrow(
-            ctx, job, crypto.from_bech32(pay.worker), pay.amount, denom
-        )
-        settlement.payouts.add(
-            recipient=pay.worker,
-            amount=str(pay.amount),
-            route_index=pay.route_index,
-            hop_index=pay.hop_index,
-            layers=pay.layers,
-        )
-        ctx.events.emit(
-            events.WORKER_PAID,
-            attr("job_id", job.id, index=True),
-            attr("worker", pay.worker, index=True),
-            attr("amount", pay.amount),
-            attr("layers", pay.layers),
-        )
-    collector = crypto.module_address(FEE_COLLECTOR)
-    keeper.inference.pay_from_escrow(ctx, job, collector, protocol_amount, denom)
-    settlement.payouts.add(recipient=crypto.to_bech32(collector), amount=str(protocol_amount))
-    return protocol_amount
 
 
 def _adjust_reputations(

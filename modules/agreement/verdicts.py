@@ -10,10 +10,13 @@ that height is applied:
     a passing output is paid (honest near-tie divergence is not punished); with no passing
     output the submitter is refunded; each culprit hop is slashed ``slash_fraction_cheat`` and
     its reputation multiplied by ``reputation_penalty_cheat``.
-  - audited job (finalized by agreement, drawn with ``audit_probability``): if its output is
-    not among the passing ones, the culprit hops (colluders) are slashed the same way.
+  - audited job (finalized by agreement, drawn with ``audit_probability``; its charge is held,
+    audits.py): if its output is among the passing ones the held payouts are made; otherwise
+    the submitter gets the held charge back and the culprit hops (colluders) are slashed the
+    same way.
 Validators without a verifier send empty extensions: they abstain, and abstention only ever
-delays a decision (an unresolved dispute is refunded at its deadline).
+delays a decision (an unresolved dispute is refunded at its deadline; an undecided audit's hold
+is paid at the end of its window).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from chain.events import attr
 from chain.vote_extensions import ExtendedVote
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import events, keys, logic, settlement
+from modules.agreement import audits, events, keys, logic, settlement
 
 if TYPE_CHECKING:
     from modules.agreement.keeper import AgreementKeeper
@@ -185,13 +188,7 @@ def apply_verdict(ctx: Context, keeper: AgreementKeeper, verdict: types_pb2.Verd
             keeper.inference.expire_job(ctx, job, "validators found no claimed output correct")
             _close_dispute(ctx, keeper, job.id)
     elif audit is not None:
-        audit.decided, audit.failed = True, audit.output_hash not in passing
-        keeper.set_audit(ctx, audit)
-        ctx.events.emit(
-            events.AUDIT_DECIDED,
-            attr("job_id", job.id, index=True),
-            attr("failed", "true" if audit.failed else "false"),
-        )
+        audits.decide_audit(ctx, keeper, job, audit, passing)
     _punish_culprits(ctx, keeper, job, verdict)
 
 

@@ -9,6 +9,7 @@ import hashlib
 import chain.pb  # noqa: F401
 
 from chain import crypto
+from infera.agreement.v1 import types_pb2 as R
 from tendermint.abci import types_pb2 as abci
 from tests.harness import finalize_request
 from tests.modules.jobs import all_hops, commit_msg, job, make_job_chain, reveal_msg, submit_msg
@@ -59,3 +60,30 @@ def test_routes_are_a_function_of_the_state_and_the_seed(tmp_path):
         for route in assigned.routes
     ]
     node.store.close()
+
+
+def test_audit_holds_and_their_release_are_deterministic(tmp_path):
+    """Both jobs are drawn for audit: their charges are held, then paid when the windows end."""
+    audits = {"audit_probability": "1", "audit_window_blocks": 3}
+    a = make_job_chain(tmp_path / "a", agreement=audits)
+    b = make_job_chain(tmp_path / "b", agreement=audits)
+    alice, bob = a.keys[7], a.keys[8]
+
+    def signed(signer, msg) -> bytes:
+        return a.tx(signer, msg, gas=GAS, fee=FEE)
+
+    first = [signed(alice, submit_msg(alice)), signed(bob, submit_msg(bob, redundancy=2))]
+    assert _feed(a, first) == _feed(b, first)
+    workers = {job_id: all_hops(a, job_id) for job_id in (1, 2)}
+    blocks = [
+        [signed(w, commit_msg(w, j)) for j in (1, 2) for w in workers[j]],
+        [signed(w, reveal_msg(w, j)) for j in (1, 2) for w in workers[j]],
+    ] + [[]] * 5  # through both audit windows: the holds are paid when they end
+    for txs in blocks:
+        assert _feed(a, txs) == _feed(b, txs)
+    for job_id in (1, 2):
+        audit = keeper(a, "agreement").get_audit(latest_ctx(a), job_id)
+        assert audit == keeper(b, "agreement").get_audit(latest_ctx(b), job_id)
+        assert audit.hold_status == R.HOLD_STATUS_PAID
+    a.store.close()
+    b.store.close()

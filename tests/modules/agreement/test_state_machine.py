@@ -1,11 +1,16 @@
 """A hypothesis state machine over random job messages and blocks.
 
 Rules queue transactions (submit, cancel, commit, reveal, workers stopping, re-serving and
-unbonding) and close blocks; after every block the invariants must hold:
+unbonding), have the validator give verdicts on open disputes and audits (half the finalized
+jobs are drawn for audit, with a short window) and close blocks; after every block the
+invariants must hold:
   - supply is conserved: every balance (escrow, stake pools, fee collector included) sums to the
     supply, and genesis supply == supply + stake burned by slashes;
   - the escrow account holds exactly the open jobs' escrow (and terminal jobs hold none), and a
     terminal job's money is accounted for (refund + charge == max fee);
+  - the audit hold account holds exactly what audits still hold; a settlement's payouts sum to
+    its charge, except while the job's audit holds the payment (no payout yet), and no hold
+    outlives its audit window;
   - every job is terminal once its deadline height has been executed;
   - routes tile [0, num_layers) and no operator appears twice in one job;
   - no worker serves more layers than its declared memory holds.
@@ -23,9 +28,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from chain import crypto
+from infera.agreement.v1 import types_pb2 as agreement_types
 from infera.base.v1 import coin_pb2
 from infera.inference.v1 import types_pb2
 from infera.workers.v1 import tx_pb2 as workers_tx
+from modules.agreement import invariants as agreement_invariants
+from modules.agreement import logic as agreement_logic
+from modules.agreement import verdicts
 from modules.inference import invariants, logic
 from tests.harness import DENOM
 from tests.modules.jobs import (
@@ -42,13 +51,22 @@ from tests.modules.serving import FEE, GAS, keeper, latest_ctx, serve_msg
 
 OTHER = [7, 7]
 MAX_PENDING = 40  # txs per block (block gas 100M / 2M per tx = 50)
+# Half the finalized jobs are audited, with a window short enough to end within a run; every
+# due audit window and round fits in one block's cap.
+AUDITS = {"audit_probability": "0.5", "audit_window_blocks": 6, "max_settlements_per_block": 100}
 
 
 class JobMachine(RuleBasedStateMachine):
     @initialize()
     def start(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
-        self.node = make_job_chain(pathlib.Path(self.tmp.name) / "n", n_accounts=10)
+        self.node = make_job_chain(
+            pathlib.Path(self.tmp.name) / "n",
+            n_accounts=10,
+            vote_extensions_from=1,
+            agreement=AUDITS,
+        )
+        self.extensions: dict[str, bytes] = {}  # verdicts for the next block
         self.workers = worker_keys(self.node)
         self.submitters = self.node.keys[7:10]
         self.genesis_supply = self.node.supply()
@@ -211,15 +229,41 @@ class JobMachine(RuleBasedStateMachine):
             msg = workers_tx.MsgUnbondWorker(operator=key.bech32)
         self._queue(key, msg)
 
+    @rule(pick=st.integers(0, 50), passes=st.booleans())
+    def verdict(self, pick, passes) -> None:
+        """The validator decides one open dispute or audit in the next block: the honest output
+        passes, or (``passes`` false) nothing does and route 0's first hop is named."""
+        ctx = latest_ctx(self.node)
+        agreement = keeper(self.node, "agreement")
+        open_ids = verdicts.open_job_ids(ctx, agreement)
+        if not open_ids:
+            return
+        job_id = open_ids[pick % len(open_ids)]
+        audit = agreement.get_audit(ctx, job_id)
+        passing = [audit.output_hash] if audit is not None and passes else []
+        if audit is None and passes:
+            passing = [agreement_logic.compute_output_hash(OUTPUT, b"")]
+        culprits = [] if passes else [agreement_types.Culprit(route_index=0, hop_index=0)]
+        verdict = agreement_types.Verdict(
+            job_id=job_id, passing_output_hashes=passing, culprits=culprits
+        )
+        extension = agreement_types.VoteExtension(verdicts=[verdict])
+        self.extensions = {
+            self.node.validators[0].name: extension.SerializeToString(deterministic=True)
+        }
+        self.close_block(0)
+
     @rule(empty=st.integers(0, 4))
     def close_block(self, empty) -> None:
-        results = self.node.block(self.pending).tx_results
+        results = self.node.block(self.pending, extensions=self.extensions).tx_results
         assert all(r.code != 1 for r in results), [r.log for r in results]  # no internal errors
-        self.pending, self.submits_pending = [], 0
+        self.pending, self.submits_pending, self.extensions = [], 0, {}
         for _ in range(empty):
             self.node.block()
         for job in self._jobs():
             event(f"job state {types_pb2.JobState.Name(job.state)}")
+        for audit in keeper(self.node, "agreement").iterate_audits(latest_ctx(self.node)):
+            event(f"audit hold {agreement_types.HoldStatus.Name(audit.hold_status)}")
 
     # -- invariants ----------------------------------------------------------------------------
 
@@ -244,6 +288,28 @@ class JobMachine(RuleBasedStateMachine):
             settlement = agreement.get_settlement(ctx, job.id)
             charge = int(settlement.charge or "0") if settlement else 0
             assert int(job.refunded) + charge == int(job.max_fee)
+
+    @invariant()
+    def audit_holds_match_the_hold_account(self) -> None:
+        ctx = latest_ctx(self.node)
+        agreement = keeper(self.node, "agreement")
+        assert agreement_invariants.check_audit_hold(ctx, agreement) == ""
+        for audit in agreement.iterate_audits(ctx):
+            if audit.deadline_height <= self.node.height:  # its window's end has run
+                assert audit.hold_status != agreement_types.HOLD_STATUS_HELD, audit.job_id
+
+    @invariant()
+    def payouts_sum_to_the_charge_unless_held(self) -> None:
+        ctx = latest_ctx(self.node)
+        agreement = keeper(self.node, "agreement")
+        for job in self._jobs():
+            settlement = agreement.get_settlement(ctx, job.id)
+            if settlement is None or job.state != types_pb2.JOB_STATE_FINALIZED:
+                continue
+            audit = agreement.get_audit(ctx, job.id)
+            held = audit is not None and audit.hold_status == agreement_types.HOLD_STATUS_HELD
+            paid = sum(int(p.amount) for p in settlement.payouts)
+            assert paid == (0 if held else int(settlement.charge)), job.id
 
     @invariant()
     def jobs_are_terminal_by_their_deadline(self) -> None:

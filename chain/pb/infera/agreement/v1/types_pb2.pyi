@@ -19,6 +19,13 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_FINALIZED: _ClassVar[Outcome]
     OUTCOME_DISPUTED: _ClassVar[Outcome]
     OUTCOME_NO_QUORUM: _ClassVar[Outcome]
+
+class HoldStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HOLD_STATUS_UNSPECIFIED: _ClassVar[HoldStatus]
+    HOLD_STATUS_HELD: _ClassVar[HoldStatus]
+    HOLD_STATUS_PAID: _ClassVar[HoldStatus]
+    HOLD_STATUS_REFUNDED: _ClassVar[HoldStatus]
 ROUTE_STATUS_UNSPECIFIED: RouteStatus
 ROUTE_STATUS_COMPLETE: RouteStatus
 ROUTE_STATUS_INCOMPLETE: RouteStatus
@@ -27,6 +34,10 @@ OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_FINALIZED: Outcome
 OUTCOME_DISPUTED: Outcome
 OUTCOME_NO_QUORUM: Outcome
+HOLD_STATUS_UNSPECIFIED: HoldStatus
+HOLD_STATUS_HELD: HoldStatus
+HOLD_STATUS_PAID: HoldStatus
+HOLD_STATUS_REFUNDED: HoldStatus
 
 class Commitment(_message.Message):
     __slots__ = ("job_id", "route_index", "hop_index", "worker", "commitment", "height")
@@ -237,17 +248,27 @@ class VoteExtension(_message.Message):
     def __init__(self, verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ...) -> None: ...
 
 class Audit(_message.Message):
-    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed")
+    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed", "held_amount", "denom", "payouts", "hold_status", "released_height")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
     OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DECIDED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    HELD_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    DENOM_FIELD_NUMBER: _ClassVar[int]
+    PAYOUTS_FIELD_NUMBER: _ClassVar[int]
+    HOLD_STATUS_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     output_hash: bytes
     opened_height: int
     deadline_height: int
     decided: bool
     failed: bool
-    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ...) -> None: ...
+    held_amount: str
+    denom: str
+    payouts: _containers.RepeatedCompositeFieldContainer[Payout]
+    hold_status: HoldStatus
+    released_height: int
+    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ..., held_amount: _Optional[str] = ..., denom: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., hold_status: _Optional[_Union[HoldStatus, str]] = ..., released_height: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,31 @@
+"""agreement invariants: the audit hold account holds exactly the payments audits hold back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import chain.pb  # noqa: F401
+
+from chain.context import Context
+from infera.agreement.v1 import types_pb2
+from modules.agreement import audits, payouts
+from modules.agreement.keeper import AgreementKeeper
+
+
+def check_audit_hold(ctx: Context, keeper: AgreementKeeper) -> str:
+    """An empty string when the ``agreement_audit_hold`` balance equals the sum of the held
+    amounts of audits still HELD (per denom, the fee denom always checked) and every held
+    amount equals its recorded payouts; otherwise a description of the first problem."""
+    held: dict[str, int] = defaultdict(int)
+    held[keeper.inference.get_params(ctx).fee_denom] += 0
+    for audit in keeper.iterate_audits(ctx):
+        if audit.hold_status != types_pb2.HOLD_STATUS_HELD:
+            continue
+        if payouts.compute_total(audit.payouts) != int(audit.held_amount):
+            return f"audit of job {audit.job_id} holds {audit.held_amount} but lists other payouts"
+        held[audit.denom] += int(audit.held_amount)
+    for denom in sorted(held):
+        balance = keeper.bank.get_balance(ctx, audits.hold_address(), denom)
+        if balance != held[denom]:
+            return f"audit hold account holds {balance}{denom} but audits hold {held[denom]}{denom}"
+    return ""
