@@ -1,0 +1,617 @@
+"""Jobs through the real chain application with real model compute, honest or adversarial.
+
+Not a benchmark: the engine behind bench/bench_onchain_adversaries.py and
+tests/modules/agreement/test_onchain_adversaries.py.
+
+One `OnChain` is a fresh `InferaApp` over its own store (tests/harness.py `TestChain`, driven
+through ABCI: PrepareProposal, ProcessProposal, FinalizeBlock, Commit; every tx signed), with one
+validator whose verifier sidecar (inference_worker/sidecar.py `Sidecar`, reading the app over
+ABCI queries, writing to a `VerdictInbox`) votes through vote extensions, exactly as a node wires
+it (chain/node.py). A tiny seeded llama (5 layers) is registered with its real manifest and
+served by workers that bond stake and serve spans; the chain assigns every job's routes.
+
+`OnChain.run_job` plays one job: submit; compute each route's output and hop fingerprints with
+`evidence.generate_claim` on the shards the route's workers serve (the worker the chain placed
+on the guilty hop serves an adversarial shard or misbehaves on chain as adversary.py's
+`ProtocolMode` documents); commit and reveal as txs; blocks until the job is settled and no
+verdict is pending. The outcome is read from chain state only: stakes, reputations and balances
+(WorkerStats and bank queries) before and after, tx result codes, and the JobHistory query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import os
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import chain.pb  # noqa: E402, F401
+
+import structlog  # noqa: E402
+import torch  # noqa: E402
+from google.protobuf.message import Message  # noqa: E402
+
+from chain.verdict_inbox import VerdictInbox  # noqa: E402
+from chain.wiring import build_app  # noqa: E402
+from infera.agreement.v1 import query_pb2 as agreement_query  # noqa: E402
+from infera.agreement.v1 import tx_pb2 as agreement_tx  # noqa: E402
+from infera.agreement.v1 import types_pb2 as agreement_types  # noqa: E402
+from infera.base.v1 import coin_pb2  # noqa: E402
+from infera.inference.v1 import tx_pb2 as inference_tx  # noqa: E402
+from infera.inference.v1 import types_pb2 as inference_types  # noqa: E402
+from infera.workers.v1 import query_pb2 as workers_query  # noqa: E402
+from inference_worker.adversary import (  # noqa: E402
+    ComputeAttack,
+    ProtocolMode,
+    collusion_tokens,
+    load_adversarial_shard,
+)
+from inference_worker.commits import compute_commitment, compute_output_hash  # noqa: E402
+from inference_worker.evidence import RouteClaim, generate_claim, reveal_payload  # noqa: E402
+from inference_worker.fingerprint import derive_probe_seed  # noqa: E402
+from inference_worker.models import make_tiny_model, read_manifest  # noqa: E402
+from inference_worker.route import PromptTokenizer  # noqa: E402
+from inference_worker.shard import Shard  # noqa: E402
+from inference_worker.sidecar import Sidecar, job_sampling  # noqa: E402
+from tendermint.abci import types_pb2 as abci  # noqa: E402
+from tests.harness import DENOM, Key, TestChain, genesis_app_state, init_chain_request  # noqa: E402
+from tests.modules.jobs import INFERENCE_PARAMS  # noqa: E402
+from tests.modules.serving import (  # noqa: E402
+    FEE,
+    GAS,
+    WORKERS_PARAMS,
+    register_model_msg,
+    register_worker_msg,
+    runtime,
+    serve_msg,
+)
+
+TINY_SEED = 1234  # the honest tiny llama (the tests' seed)
+IMPOSTOR_SEED = 4321  # the model a wrong_model hop serves instead
+VOCAB = 96  # the tiny llama's vocabulary
+SPANS = ((0, 2), (2, 4), (4, 5))  # three hops over five layers
+# A second layout with no span boundary in common with SPANS (except 0 and 5): routes built from
+# one layout can never continue on the other, so a job's routes stay one precision each.
+OTHER_SPANS = ((0, 1), (1, 3), (3, 5))
+STAKE = 10**8  # bonded per worker (uinfera): dozens of 20 % slashes stay above min_stake
+MAX_FEE = 1_000_000
+DEADLINE_BLOCKS = 40  # well past the commit and reveal rounds (3 + 3 blocks)
+COMMIT_WINDOW = REVEAL_WINDOW = 3
+TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    span: tuple[int, int]
+    dtype: str = "float32"  # registered runtime dtype; the worker computes in it
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row of the table: a worker pool, a redundancy and what the guilty worker does."""
+
+    name: str
+    workers: tuple[WorkerSpec, ...]
+    redundancy: int = 2
+    attack: ComputeAttack | None = None  # compute cheat of the guilty hop (None: computes honestly)
+    protocol: ProtocolMode = ProtocolMode.HONEST
+    route_threads: tuple[int, ...] = ()  # torch threads of route i's replica (default 1)
+    audit_probability: str | None = None  # genesis override (None: the module default)
+    new_tokens: int = 16
+    honest: bool = False  # no adversary at all
+
+    @property
+    def has_adversary(self) -> bool:
+        return not self.honest
+
+
+def pool(spans: Sequence[tuple[int, int]], per_span: int, dtype: str = "float32"):
+    return tuple(WorkerSpec(span, dtype) for span in spans for _ in range(per_span))
+
+
+@dataclass
+class JobOutcome:
+    """What the chain did with one job (every field read from chain state)."""
+
+    job_id: int
+    state: str  # final job state name
+    disputed: bool
+    audited: bool
+    audit_failed: bool
+    outputs_differ: bool  # the revealed outputs were not all equal
+    guilty: list[str]  # workers (bech32) that cheated
+    guilty_positions: list[tuple[int, int]]  # their (route, hop)
+    slashed: dict[str, int]  # worker -> stake lost during the job
+    slashed_positions: list[tuple[int, int]]  # (route, hop) of the slashed workers
+    reputation_dropped: list[str]  # workers whose reputation went down
+    paid: dict[str, int]  # worker -> uinfera received from the job (balance delta + fees sent)
+    honest_routes: list[int]  # routes without a guilty hop
+    honest_routes_paid: bool  # every hop of every honest route was paid
+    honest_output_delivered: bool  # FINALIZED with an honest route's output
+    rejected: list[tuple[str, str, int]]  # (worker, codespace, code) of cheating txs refused
+    blocks: int  # blocks from submission to settled
+    route_workers: list[list[str]] = field(default_factory=list)
+    route_dtypes: list[list[str]] = field(default_factory=list)
+
+    @property
+    def slashed_guilty(self) -> bool:
+        return any(w in self.slashed for w in self.guilty)
+
+    @property
+    def honest_slashed(self) -> list[str]:
+        return sorted(w for w in self.slashed if w not in self.guilty)
+
+    @property
+    def honest_reputation_dropped(self) -> list[str]:
+        return sorted(w for w in self.reputation_dropped if w not in self.guilty)
+
+
+class AbciRpc:
+    """The sidecar's node client, answered by the app's ABCI Query."""
+
+    def __init__(self, chain_: TestChain) -> None:
+        self.chain = chain_
+
+    def query(self, path: str, request: Any, response: type[Message]) -> Any:
+        res = self.chain.query(path, request)
+        if res.code != 0:
+            raise RuntimeError(f"{path}: {res.log}")
+        return response.FromString(res.value)
+
+
+def tiny_model_dirs(root: Path) -> tuple[Path, Path]:
+    """(honest tiny llama, impostor tiny llama), made once under `root`."""
+    honest, impostor = root / f"tiny-llama-{TINY_SEED}", root / f"tiny-llama-{IMPOSTOR_SEED}"
+    for folder, seed in ((honest, TINY_SEED), (impostor, IMPOSTOR_SEED)):
+        if not (folder / "manifest.json").is_file():
+            make_tiny_model("llama", folder, seed=seed)
+    return honest, impostor
+
+
+@contextmanager
+def threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def quiet_logs() -> None:
+    """Keep the sidecar's per-verdict INFO lines out of the tables."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+class OnChain:
+    """A fresh chain for one scenario, its validator's sidecar, and the workers' shards."""
+
+    def __init__(self, path: Path, scenario: Scenario, model_dir: Path, impostor_dir: Path):
+        self.scenario, self.model_dir, self.impostor_dir = scenario, model_dir, impostor_dir
+        n_workers = len(scenario.workers)
+        self.chain = TestChain(path / "chain", n_accounts=2 + n_workers)
+        self.owner, self.submitter = self.chain.keys[0], self.chain.keys[1]
+        self.workers = self.chain.keys[2:]
+        self.dtype_of = {
+            k.bech32: s.dtype for k, s in zip(self.workers, scenario.workers, strict=True)
+        }
+        self.key_of = {k.bech32: k for k in self.chain.keys}
+        self.tokenizer = PromptTokenizer(model_dir, VOCAB)
+        self._shards: dict[tuple, Shard] = {}
+        self.fees: dict[str, int] = {}
+        inbox = VerdictInbox(path / "verdicts")
+        # the validator's node reads its sidecar's verdicts, as chain/node.py wires it
+        self.chain.app = build_app(self.chain.store, verdict_source=inbox)
+        self._genesis()
+        self.sidecar = Sidecar(
+            rpc=AbciRpc(self.chain),
+            model_id="m",
+            model_dir=model_dir,
+            inbox=inbox,
+            dtypes=(torch.float32, torch.bfloat16),
+        )
+        self._register()
+
+    # -- chain setup -----------------------------------------------------------------------------
+
+    def _genesis(self) -> None:
+        state = genesis_app_state(self.chain.keys, self.chain.validators)
+        heartbeat = {"heartbeat_timeout_blocks": str(10**6)}  # no heartbeats in this harness
+        state["workers"] = {"params": {**WORKERS_PARAMS, **heartbeat}}
+        inference = {"max_new_tokens": 64, "max_prompt_bytes": 256, "max_deadline_blocks": 100}
+        state["inference"] = {"params": {**INFERENCE_PARAMS, **inference}}
+        agreement: dict[str, Any] = {
+            "commit_window_blocks": COMMIT_WINDOW,
+            "reveal_window_blocks": REVEAL_WINDOW,
+        }
+        if "commit_milli_blocks_per_token" in agreement_types.Params.DESCRIPTOR.fields_by_name:
+            agreement["commit_milli_blocks_per_token"] = 0  # fixed windows (default: per token)
+        if self.scenario.audit_probability is not None:
+            agreement["audit_probability"] = self.scenario.audit_probability
+        state["agreement"] = {"params": agreement}  # everything else: the module's defaults
+        self.chain.app.init_chain(init_chain_request(state, vote_extensions_from=1))
+
+    def _register(self) -> None:
+        self.block()
+        manifest = read_manifest(self.model_dir)
+        model = register_model_msg(
+            self.owner,
+            num_layers=manifest.num_layers,
+            layer_commitments=[bytes.fromhex(h) for h in manifest.layer_commitments],
+            weights_root=bytes.fromhex(manifest.weights_root),
+            tokenizer_hash=bytes.fromhex(manifest.tokenizer_hash),
+            config_hash=bytes.fromhex(manifest.config_hash),
+            embed_commitment=bytes.fromhex(manifest.embed_commitment),
+            head_commitment=bytes.fromhex(manifest.head_commitment),
+            price_per_token="10",
+        )
+        self.expect_ok(self.block([self.tx(self.owner, model)]))
+        txs = [
+            self.tx(
+                key,
+                register_worker_msg(key, stake=STAKE, runtime=runtime(spec.dtype)),
+                serve_msg(key, *spec.span),
+            )
+            for key, spec in zip(self.workers, self.scenario.workers, strict=True)
+        ]
+        self.expect_ok(self.block(txs))
+
+    # -- blocks and txs ---------------------------------------------------------------------------
+
+    def tx(self, signer: Key, *msgs: Any) -> bytes:
+        self.fees[signer.bech32] = self.fees.get(signer.bech32, 0) + FEE
+        return self.chain.tx(signer, *msgs, gas=GAS, fee=FEE)
+
+    def block(self, txs: Sequence[bytes] = ()) -> list[abci.ExecTxResult]:
+        """One block as CometBFT builds it: the sidecar checks what is open, the validator
+        extends its precommit of the last block, the proposer injects the extended commit,
+        everyone accepts, the block is finalized and committed. Returns ``txs``' results."""
+        app, height = self.chain.app, self.chain.height
+        self.sidecar.step()
+        extension = app.extend_vote(abci.RequestExtendVote(height=height)).vote_extension
+        verify = app.verify_vote_extension(
+            abci.RequestVerifyVoteExtension(height=height, vote_extension=extension)
+        )
+        assert verify.status == abci.ResponseVerifyVoteExtension.ACCEPT
+        commit = self.chain.extended_commit(height, {self.chain.validators[0].name: extension})
+        proposal = app.prepare_proposal(
+            abci.RequestPrepareProposal(
+                txs=list(txs), max_tx_bytes=1 << 22, height=height + 1, local_last_commit=commit
+            )
+        )
+        chosen = list(proposal.txs)
+        injected = len(chosen) - len(txs)
+        assert injected in (0, 1) and chosen[injected:] == list(txs), "proposal dropped txs"
+        status = app.process_proposal(abci.RequestProcessProposal(txs=chosen, height=height + 1))
+        assert status.status == abci.ResponseProcessProposal.ACCEPT
+        results = list(self.chain.block(chosen, inject=False).tx_results)
+        assert all(r.code == 0 for r in results[:injected]), results[0].log
+        return results[injected:]
+
+    @staticmethod
+    def expect_ok(results: Sequence[abci.ExecTxResult]) -> None:
+        assert all(r.code == 0 for r in results), [r.log for r in results]
+
+    def query(self, path: str, request: Any, response: type[Message]) -> Any:
+        return AbciRpc(self.chain).query(path, request, response)
+
+    def history(self, job_id: int) -> agreement_query.QueryJobHistoryResponse:
+        return self.query(
+            "/infera.agreement.v1.Query/JobHistory",
+            agreement_query.QueryJobHistoryRequest(job_id=job_id),
+            agreement_query.QueryJobHistoryResponse,
+        )
+
+    def is_open(self, job_id: int) -> bool:
+        ids = self.query(
+            "/infera.agreement.v1.Query/OpenVerifications",
+            agreement_query.QueryOpenVerificationsRequest(),
+            agreement_query.QueryOpenVerificationsResponse,
+        ).job_ids
+        return job_id in ids
+
+    def snapshot(self) -> dict[str, tuple[int, int, int]]:
+        """worker -> (stake, reputation, balance), from the chain."""
+        out = {}
+        for key in self.workers:
+            stats = self.query(
+                "/infera.workers.v1.Query/WorkerStats",
+                workers_query.QueryWorkerStatsRequest(operator=key.bech32),
+                workers_query.QueryWorkerStatsResponse,
+            )
+            out[key.bech32] = (int(stats.stake), stats.reputation, self.chain.balance(key.address))
+        return out
+
+    # -- compute -----------------------------------------------------------------------------------
+
+    def shard(self, span: tuple[int, int], dtype: str, attack: ComputeAttack | None) -> Shard:
+        key = (span, dtype, attack)
+        if key not in self._shards:
+            self._shards[key] = load_adversarial_shard(
+                self.model_dir, *span, attack or ComputeAttack(), dtype=TORCH_DTYPES[dtype]
+            )
+        return self._shards[key]
+
+    def route_claim(
+        self,
+        job: inference_types.Job,
+        route_index: int,
+        guilty: set[tuple[int, int]],
+        attack: ComputeAttack | None,
+    ) -> RouteClaim:
+        """What route ``route_index`` computes, its guilty hops serving ``attack``."""
+        hops = job.routes[route_index].hops
+        shards = [
+            self.shard(
+                (h.layer_start, h.layer_end),
+                self.dtype_of[h.worker],
+                attack if (route_index, i) in guilty else None,
+            )
+            for i, h in enumerate(hops)
+        ]
+        route_threads = self.scenario.route_threads
+        count = route_threads[route_index] if route_index < len(route_threads) else 1
+        with threads(count):
+            return generate_claim(
+                shards,
+                self.tokenizer.encode(bytes(job.prompt)),
+                max_new_tokens=job.max_new_tokens,
+                probe_seed=derive_probe_seed(job.id),
+                eos_ids=set(),
+                sampling=job_sampling(job),
+                **self._frame_signing(job, route_index),
+            )
+
+    def _frame_signing(self, job: inference_types.Job, route_index: int) -> dict[str, Any]:
+        """Where the pipeline signs its frames (evidence.generate_claim takes ``keys``), each
+        hop signs with its worker's chain key, as a worker does; else nothing."""
+        if "keys" not in inspect.signature(generate_claim).parameters:
+            return {}
+        from inference_worker.frames import FrameSigner
+
+        hops = job.routes[route_index].hops
+        keys = [FrameSigner(self.key_of[h.worker].private) for h in hops]
+        return {"keys": keys, "job_id": job.id, "route_index": route_index}
+
+    # -- one job -----------------------------------------------------------------------------------
+
+    def submit(self, index: int, rng: random.Random) -> inference_types.Job:
+        """Submit job ``index`` (greedy for even indexes, seeded sampling for odd) and return
+        it as assigned by the chain."""
+        decoding = inference_types.Decoding(mode=inference_types.DECODING_MODE_GREEDY)
+        if index % 2:
+            decoding = inference_types.Decoding(
+                mode=inference_types.DECODING_MODE_SAMPLING,
+                temperature_milli=rng.choice((700, 1000)),
+                top_k=rng.choice((0, 20)),
+            )
+        prompt = bytes(rng.randrange(32, 127) for _ in range(rng.randint(4, 32)))
+        msg = inference_tx.MsgSubmitJob(
+            submitter=self.submitter.bech32,
+            model_id="m",
+            prompt=prompt,
+            decoding=decoding,
+            max_new_tokens=self.scenario.new_tokens,
+            redundancy=self.scenario.redundancy,
+            max_fee=coin_pb2.Coin(denom=DENOM, amount=str(MAX_FEE)),
+            deadline_blocks=DEADLINE_BLOCKS,
+        )
+        results = self.block([self.tx(self.submitter, msg)])
+        self.expect_ok(results)
+        job_id = _msg_response(results[0], inference_tx.MsgSubmitJobResponse).job_id
+        job = self.history(job_id).job
+        assert len(job.routes) == self.scenario.redundancy, "the chain did not assign routes"
+        return job
+
+    def guilty_positions(self, job: inference_types.Job, index: int) -> set[tuple[int, int]]:
+        """The (route, hop) places whose workers cheat in job ``index``: one hop, moving over
+        routes and hops with the index; for collusion every hop of all routes but one."""
+        if self.scenario.honest:
+            return set()
+        routes = len(job.routes)
+        if self.scenario.protocol is ProtocolMode.COLLUDE:
+            honest = index % routes
+            return {
+                (r, h) for r in range(routes) if r != honest for h in range(len(job.routes[r].hops))
+            }
+        route = (index // 3) % routes
+        return {(route, index % len(job.routes[route].hops))}
+
+    def run_job(self, index: int, rng: random.Random) -> JobOutcome:
+        """Play job ``index`` to the end and read what the chain did (module docstring)."""
+        before, fees_before, start = self.snapshot(), dict(self.fees), self.chain.height
+        job = self.submit(index, rng)
+        guilty = self.guilty_positions(job, index)
+        attack = self.scenario.attack
+        claims = [
+            self.route_claim(job, r, guilty if attack else set(), attack)
+            for r in range(len(job.routes))
+        ]
+        honest_routes = [r for r in range(len(job.routes)) if not any(g[0] == r for g in guilty)]
+        play = _Play(self, job, claims, guilty, index)
+        play.commit()
+        play.reveal()
+        self.settle(job)
+        return self._outcome(job, claims, guilty, honest_routes, play.rejected, before,
+                             fees_before, start)  # fmt: skip
+
+    def settle(self, job: inference_types.Job) -> None:
+        """Blocks until the job is terminal and no verdict on it is pending."""
+        terminal = (inference_types.JOB_STATE_FINALIZED, inference_types.JOB_STATE_EXPIRED)
+        limit = job.deadline_height + 60  # the audit window may outlast the deadline
+        while self.chain.height <= limit:
+            if self.history(job.id).job.state in terminal and not self.is_open(job.id):
+                return
+            self.block()
+        raise AssertionError(f"job {job.id} still open at height {self.chain.height}")
+
+    def _outcome(
+        self,
+        job: inference_types.Job,
+        claims: list[RouteClaim],
+        guilty: set[tuple[int, int]],
+        honest_routes: list[int],
+        rejected: list[tuple[str, str, int]],
+        before: dict[str, tuple[int, int, int]],
+        fees_before: dict[str, int],
+        start: int,
+    ) -> JobOutcome:
+        after, history = self.snapshot(), self.history(job.id)
+        fees = {w: self.fees.get(w, 0) - fees_before.get(w, 0) for w in after}
+        workers = [[h.worker for h in route.hops] for route in job.routes]
+        honest_hashes = {compute_output_hash(claims[r].tokens) for r in honest_routes}
+        final = history.job
+        slashed = {w: before[w][0] - after[w][0] for w in after if after[w][0] < before[w][0]}
+        return JobOutcome(
+            job_id=job.id,
+            state=inference_types.JobState.Name(final.state),
+            disputed=history.HasField("dispute"),
+            audited=history.HasField("audit"),
+            audit_failed=history.audit.failed,
+            outputs_differ=len({r.output_hash for r in history.reveals}) > 1,
+            guilty=sorted({workers[r][h] for r, h in guilty}),
+            guilty_positions=sorted(guilty),
+            slashed=slashed,
+            slashed_positions=sorted(
+                (r, h)
+                for r, route in enumerate(workers)
+                for h, w in enumerate(route)
+                if w in slashed
+            ),
+            reputation_dropped=sorted(w for w in after if after[w][1] < before[w][1]),
+            paid={w: after[w][2] - before[w][2] + fees[w] for w in after},
+            honest_routes=honest_routes,
+            honest_routes_paid=bool(honest_routes)
+            and all(
+                after[w][2] - before[w][2] + fees[w] > 0 for r in honest_routes for w in workers[r]
+            ),
+            honest_output_delivered=final.state == inference_types.JOB_STATE_FINALIZED
+            and bytes(final.output_hash) in honest_hashes,
+            rejected=rejected,
+            blocks=self.chain.height - start,
+            route_workers=workers,
+            route_dtypes=[[self.dtype_of[w] for w in route] for route in workers],
+        )
+
+
+class _Play:
+    """The commit and reveal txs of one job: honest hops as a worker sends them, the guilty
+    ones as adversary.py's ProtocolMode says."""
+
+    def __init__(
+        self,
+        onchain: OnChain,
+        job: inference_types.Job,
+        claims: list[RouteClaim],
+        guilty: set[tuple[int, int]],
+        index: int,
+    ) -> None:
+        self.onchain, self.job, self.claims, self.guilty = onchain, job, claims, guilty
+        self.mode = onchain.scenario.protocol
+        self.rejected: list[tuple[str, str, int]] = []
+        self.hops = [(r, h) for r, route in enumerate(job.routes) for h in range(len(route.hops))]
+        self.tokens = {(r, h): list(claims[r].tokens) for r, h in self.hops}
+        self.payload = {(r, h): reveal_payload(claims[r], h) for r, h in self.hops}
+        if self.mode is ProtocolMode.COLLUDE:
+            # the colluders ran the job honestly, then all reveal one lie: their common honest
+            # output with its second half replaced (adversary.collusion_tokens)
+            first = min(r for r, _ in guilty)
+            lie = collusion_tokens(
+                list(claims[first].tokens), seed=index, vocab_size=VOCAB,
+                from_position=len(claims[first].tokens) // 2,
+            )  # fmt: skip
+            for place in guilty:
+                self.tokens[place] = lie
+        if self.mode is ProtocolMode.COPY_REVEAL:
+            # the copier cannot know the output when it commits: it commits to a guess
+            for place in guilty:
+                self.tokens[place] = [0] * len(claims[place[0]].tokens)
+                self.payload[place] = hashlib.sha256(b"guess").digest() * 9
+
+    def worker(self, place: tuple[int, int]) -> Key:
+        r, h = place
+        return self.onchain.key_of[self.job.routes[r].hops[h].worker]
+
+    def commit(self) -> None:
+        msgs = []
+        for place in self.hops:
+            worker = self.worker(place)
+            commitment = compute_commitment(
+                self.tokens[place], self.payload[place], salt(worker.bech32, self.job.id),
+                worker.address,
+            )  # fmt: skip
+            msg = agreement_tx.MsgCommitOutput(
+                worker=worker.bech32, job_id=self.job.id, commitment=commitment
+            )
+            msgs.append(self.onchain.tx(worker, msg))
+        OnChain.expect_ok(self.onchain.block(msgs))
+
+    def reveal_msg(self, place: tuple[int, int], tokens: list[int], payload: bytes):
+        worker = self.worker(place)
+        return worker, agreement_tx.MsgRevealOutput(
+            worker=worker.bech32,
+            job_id=self.job.id,
+            output_tokens=tokens,
+            shard_fingerprint=payload,
+            salt=salt(worker.bech32, self.job.id),
+        )
+
+    def reveal(self) -> None:
+        withheld = (ProtocolMode.COPY_REVEAL, ProtocolMode.NEVER_REVEAL, ProtocolMode.REVEAL_LATE)
+        holding = self.guilty if self.mode in withheld else set()
+        txs = [
+            self.onchain.tx(*self.reveal_msg(p, self.tokens[p], self.payload[p]))
+            for p in self.hops
+            if p not in holding
+        ]
+        OnChain.expect_ok(self.onchain.block(txs))
+        if self.mode is ProtocolMode.COPY_REVEAL:
+            self._copy()
+        elif self.mode is ProtocolMode.REVEAL_LATE:
+            self._late()
+
+    def _copy(self) -> None:
+        """Once the other route's reveals are on chain, send its output and the same hop's
+        fingerprint bytes (read from JobHistory) with the copier's own salt."""
+        history = self.onchain.history(self.job.id)
+        outputs = {o.output_hash: list(o.tokens) for o in history.outputs}
+        for r, h in sorted(self.guilty):
+            source = next(x for x in history.reveals if x.route_index != r and x.hop_index == h)
+            worker, msg = self.reveal_msg(
+                (r, h), outputs[source.output_hash], bytes(source.shard_fingerprint)
+            )
+            self._cheat(worker, msg)
+
+    def _late(self) -> None:
+        """Reveal one block after the reveal window (adversary.ProtocolAttack.late_blocks=1)."""
+        while self.onchain.chain.height < self.job.reveal_end_height:  # next: reveal_end + 1
+            self.onchain.block()
+        for place in sorted(self.guilty):
+            self._cheat(*self.reveal_msg(place, self.tokens[place], self.payload[place]))
+
+    def _cheat(self, worker: Key, msg: Any) -> None:
+        result = self.onchain.block([self.onchain.tx(worker, msg)])[0]
+        if result.code != 0:
+            self.rejected.append((worker.bech32, result.codespace, result.code))
+
+
+def _msg_response(result: abci.ExecTxResult, response: type[Message]) -> Any:
+    from cosmos.base.abci.v1beta1 import abci_pb2
+
+    data = abci_pb2.TxMsgData.FromString(result.data)
+    return response.FromString(data.msg_responses[0].value)
+
+
+def salt(worker: str, job_id: int) -> bytes:
+    return hashlib.sha256(b"salt/%d/" % job_id + worker.encode()).digest()
