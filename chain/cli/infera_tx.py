@@ -222,7 +222,12 @@ def submit_job(
         help="Independent routes (default: the model's min_redundancy).",
     ),
     deadline_blocks: int = typer.Option(
-        100, "--deadline-blocks", min=1, max=U32, help="Blocks after this one to settle within."
+        0,
+        "--deadline-blocks",
+        min=0,
+        max=U32,
+        help="Blocks after this one to settle within (0: the job's commit and reveal rounds,"
+        " which grow with --max-new-tokens, plus the chain's min_deadline_blocks).",
     ),
     sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
     temperature: str = typer.Option("", "--temperature", help="Sampling temperature (1.0)."),

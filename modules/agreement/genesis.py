@@ -18,9 +18,10 @@ from modules.agreement.params import default_params, validate_params
 
 
 def init_genesis(ctx: Context, keeper: AgreementKeeper, data: dict[str, Any]) -> None:
-    genesis = json_format.ParseDict(data, genesis_pb2.GenesisState())
-    params = default_params()
-    params.MergeFrom(genesis.params)  # fields the genesis leaves out keep their defaults
+    # Parsed over the defaults: fields the genesis leaves out keep them, fields it sets (0
+    # included, e.g. commit_milli_blocks_per_token = 0 for fixed windows) replace them.
+    genesis = json_format.ParseDict(data, genesis_pb2.GenesisState(params=default_params()))
+    params = genesis.params
     validate_params(params)
     keeper.set_params(ctx, params)
     for commitment in genesis.commitments:
@@ -62,4 +63,9 @@ def export_genesis(ctx: Context, keeper: AgreementKeeper) -> dict[str, Any]:
             for height, job_id in keeper.iterate_schedule(ctx)
         ],
     )
-    return json_format.MessageToDict(genesis, preserving_proto_field_name=True)
+    exported = json_format.MessageToDict(genesis, preserving_proto_field_name=True)
+    # Every param, zeros included: a param left out would come back as its default on import.
+    exported["params"] = json_format.MessageToDict(
+        genesis.params, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return exported

@@ -6,7 +6,7 @@ import chain.pb  # noqa: F401
 
 from chain.context import Context
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import settlement
+from modules.agreement import logic, settlement
 from modules.agreement.keeper import AgreementKeeper
 
 
@@ -16,17 +16,19 @@ class RoundHooks:
     def __init__(self, keeper: AgreementKeeper) -> None:
         self.keeper = keeper
 
-    def rounds_blocks(self, ctx: Context) -> int:
-        """Blocks after the assigning block until the reveal round has ended."""
-        params = self.keeper.get_params(ctx)
-        return params.commit_window_blocks + params.reveal_window_blocks
+    def round_windows(self, ctx: Context, max_new_tokens: int) -> tuple[int, int]:
+        """(commit, reveal) window in blocks for a job submitted now (logic.compute_round_windows);
+        inference stores them on the job, so later params changes never move them."""
+        return logic.compute_round_windows(self.keeper.get_params(ctx), max_new_tokens)
 
     def open_rounds(self, ctx: Context, job: inference_pb2.Job) -> tuple[int, int]:
-        """Commits run through assign height + commit window, reveals for the reveal window after
-        that (both inclusive); the commit round closes at the end of commit_end."""
-        params = self.keeper.get_params(ctx)
-        commit_end = ctx.block.height + params.commit_window_blocks
-        reveal_end = commit_end + params.reveal_window_blocks
+        """Commits run through assign height + the job's commit window, reveals for its reveal
+        window after that (both inclusive); the commit round closes at the end of commit_end."""
+        commit_window, reveal_window = job.commit_window_blocks, job.reveal_window_blocks
+        if commit_window == 0:  # a job imported from a genesis older than stored windows
+            commit_window, reveal_window = self.round_windows(ctx, job.max_new_tokens)
+        commit_end = ctx.block.height + commit_window
+        reveal_end = commit_end + reveal_window
         self.keeper.schedule(ctx, job.id, commit_end)
         return commit_end, reveal_end
 

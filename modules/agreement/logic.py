@@ -66,6 +66,14 @@ def find_hop(job: inference_pb2.Job, worker: str) -> Position | None:
     return None
 
 
+def compute_round_windows(params: types_pb2.Params, max_new_tokens: int) -> tuple[int, int]:
+    """(commit window, reveal window) in blocks for a job generating up to ``max_new_tokens``:
+    the commit window grows with the generation it must cover,
+    commit_window_blocks + ceil(max_new_tokens x commit_milli_blocks_per_token / 1000)."""
+    per_token = -(-max_new_tokens * params.commit_milli_blocks_per_token // 1000)
+    return params.commit_window_blocks + per_token, params.reveal_window_blocks
+
+
 def compute_quorum(redundancy: int, numerator: int, denominator: int) -> int:
     """Routes that must agree: ceil(r x numerator / denominator) (2 of 3 by default)."""
     return -(-redundancy * numerator // denominator)

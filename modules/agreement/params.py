@@ -7,11 +7,16 @@ import chain.pb  # noqa: F401
 from chain.fixed import ONE, Decimal
 from infera.agreement.v1 import types_pb2
 
+MAX_MILLI_BLOCKS_PER_TOKEN = 1_000_000  # 1000 blocks per token: far beyond any real worker
+
 
 def default_params() -> types_pb2.Params:
     return types_pb2.Params(
-        commit_window_blocks=5,
-        reveal_window_blocks=5,
+        # Commit window = 10 + ceil(max_new_tokens x 2000 / 1000) blocks; see the README
+        # ("Windows"): SmolLM2-135M on CPU generates 2-3 tokens/s per route, blocks take 0.5-1 s.
+        commit_window_blocks=10,  # event delivery, prefill and the commit tx's inclusion
+        commit_milli_blocks_per_token=2000,  # 2 blocks per token: 1 token/s at 0.5 s blocks
+        reveal_window_blocks=10,  # no compute: poll latency and inclusion, with margin
         quorum_numerator=2,  # 2 of 3: ceil(r x 2 / 3) routes must agree
         quorum_denominator=3,
         protocol_share="0.05",  # 5% of the charge to validators (fee collector)
@@ -34,6 +39,8 @@ def validate_params(params: types_pb2.Params) -> None:
     num, den = params.quorum_numerator, params.quorum_denominator
     if den == 0 or not den < 2 * num or num > den:
         raise ValueError(f"quorum {num}/{den} must be in (1/2, 1]")
+    if params.commit_milli_blocks_per_token > MAX_MILLI_BLOCKS_PER_TOKEN:
+        raise ValueError(f"commit_milli_blocks_per_token above {MAX_MILLI_BLOCKS_PER_TOKEN}")
     if params.max_settlements_per_block < 1:
         raise ValueError("max_settlements_per_block must be positive")
     fractions = {

@@ -40,7 +40,7 @@ def process_assignments(ctx: Context, keeper: InferenceKeeper) -> None:
 
 def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> None:
     """Select the routes with the seed of this block, open the rounds, tell the workers."""
-    rounds = keeper.hooks.rounds_blocks(ctx)
+    rounds = job.commit_window_blocks + job.reveal_window_blocks  # fixed at submission
     if ctx.block.height + rounds >= job.deadline_height:
         keeper.expire_job(ctx, job, "too close to the deadline for the commit and reveal rounds")
         return

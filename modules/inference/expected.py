@@ -59,12 +59,14 @@ class ShardingKeeper(Protocol):
 class JobHooks(Protocol):
     """What the output-agreement module does at the job's turning points (Cosmos "hooks")."""
 
-    def rounds_blocks(self, ctx: Context) -> int:
-        """Blocks the commit and reveal rounds take after the assigning block."""
+    def round_windows(self, ctx: Context, max_new_tokens: int) -> tuple[int, int]:
+        """(commit, reveal) window in blocks for a job submitted now; the commit window grows with
+        ``max_new_tokens``. Stored on the job at submission."""
         ...
 
     def open_rounds(self, ctx: Context, job: types_pb2.Job) -> tuple[int, int]:
-        """Schedule the rounds of a job just assigned; returns (commit_end, reveal_end)."""
+        """Schedule the rounds of a job just assigned, with its stored windows; returns
+        (commit_end, reveal_end)."""
         ...
 
     def close_rounds(self, ctx: Context, job_id: int) -> None:

@@ -36,8 +36,9 @@ def submit_job(
     Fails when: the submitter address is malformed; the prompt is empty or larger than
     max_prompt_bytes; max_new_tokens is 0 or above the limit; the decoding is invalid; the
     redundancy is above max_redundancy; the deadline is outside [min, max] deadline blocks or
-    not longer than the commit and reveal rounds; the max fee is malformed or not in the fee
-    denom; the model is unknown or retired; the redundancy is below the model's min_redundancy;
+    not longer than the job's commit and reveal rounds (0 asks for the rounds plus
+    min_deadline_blocks); the max fee is malformed or not in the fee denom; the model is
+    unknown or retired; the redundancy is below the model's min_redundancy;
     the max fee is below the price ("fee below price"); the model's coverage cannot give r
     disjoint routes now (sharding's ErrInsufficientCoverage); the submitter cannot pay.
     """
@@ -48,8 +49,9 @@ def submit_job(
     params = keeper.get_params(ctx)
     model = keeper.models.get_model(ctx, msg.model_id)
     job_id = keeper.get_next_job_id(ctx)
+    windows = keeper.hooks.round_windows(ctx, msg.max_new_tokens)
     # check
-    _check_request(msg, params, rounds_blocks=keeper.hooks.rounds_blocks(ctx))
+    deadline_blocks = _check_request(msg, params, rounds_blocks=sum(windows))
     if max_fee.denom != params.fee_denom:
         raise ErrWrongFeeDenom(f"got {max_fee.denom}, expected {params.fee_denom}")
     if model is None:
@@ -72,6 +74,8 @@ def submit_job(
     # mutate
     keeper.bank.send_coins_to_module(ctx, submitter, keys.ESCROW_ACCOUNT, [max_fee])
     job = _new_job(ctx, msg, job_id, model, prompt_tokens)
+    job.deadline_height = ctx.block.height + deadline_blocks
+    job.commit_window_blocks, job.reveal_window_blocks = windows
     keeper.set_job(ctx, job)
     keeper.set_next_job_id(ctx, job_id + 1)
     # events
@@ -81,6 +85,8 @@ def submit_job(
         attr("max_fee", f"{max_fee.amount}{max_fee.denom}"),
         attr("redundancy", job.redundancy),
         attr("deadline_height", job.deadline_height),
+        attr("commit_window_blocks", job.commit_window_blocks),
+        attr("reveal_window_blocks", job.reveal_window_blocks),
     )
     # respond
     return tx_pb2.MsgSubmitJobResponse(job_id=job_id)
@@ -88,8 +94,9 @@ def submit_job(
 
 def _check_request(
     msg: tx_pb2.MsgSubmitJob, params: types_pb2.Params, *, rounds_blocks: int
-) -> None:
-    """The stateless limits of a job request (params only)."""
+) -> int:
+    """The stateless limits of a job request (params and the job's rounds); returns the
+    deadline in blocks (``deadline_blocks``, or for 0 the rounds plus min_deadline_blocks)."""
     if not msg.prompt:
         raise ErrEmptyPrompt()
     if len(msg.prompt) > params.max_prompt_bytes:
@@ -100,10 +107,13 @@ def _check_request(
     if msg.redundancy > params.max_redundancy:
         raise ErrRedundancyTooHigh(f"{msg.redundancy} > {params.max_redundancy}")
     low = max(params.min_deadline_blocks, rounds_blocks + 1)
-    if not low <= msg.deadline_blocks <= params.max_deadline_blocks:
+    deadline = msg.deadline_blocks or rounds_blocks + params.min_deadline_blocks
+    if not low <= deadline <= params.max_deadline_blocks:
         raise ErrInvalidDeadline(
-            f"{msg.deadline_blocks} blocks not in {low}..{params.max_deadline_blocks}"
+            f"{deadline} blocks not in {low}..{params.max_deadline_blocks} (the commit and "
+            f"reveal rounds of {msg.max_new_tokens} new tokens take {rounds_blocks})"
         )
+    return deadline
 
 
 def _new_job(
@@ -121,7 +131,6 @@ def _new_job(
         escrow=msg.max_fee.amount,
         state=types_pb2.JOB_STATE_SUBMITTED,
         submit_height=ctx.block.height,
-        deadline_height=ctx.block.height + msg.deadline_blocks,
         price_per_token=model.price_per_token,
         num_layers=model.num_layers,
         prompt_tokens_estimate=prompt_tokens,

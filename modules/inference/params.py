@@ -16,7 +16,7 @@ def default_params() -> types_pb2.Params:
         max_prompt_bytes=16_384,  # 16 KiB of prompt per job
         max_new_tokens=1024,
         max_redundancy=5,
-        min_deadline_blocks=20,  # must leave room for the commit and reveal rounds
+        min_deadline_blocks=20,  # also the room after the rounds when deadline_blocks is 0
         max_deadline_blocks=10_000,
         max_temperature_milli=2000,  # temperature 2.0
         max_top_k=1000,

@@ -153,7 +153,7 @@ def test_cli_registers_model_and_worker_then_submits_a_job(node: CliNode, tmp_pa
     beat = node.ok("workers", "heartbeat", "--from", "dev1")
     submitted = node.ok(
         "inference", "submit-job", MODEL, "hello infera", "--max-new-tokens", "8",
-        "--max-fee", "1000", "--deadline-blocks", "30", "--sample", "--temperature", "0.7",
+        "--max-fee", "1000", "--deadline-blocks", "60", "--sample", "--temperature", "0.7",
         "--top-k", "40", "--from", "dev2",
     )  # fmt: skip
     job_id = int(submitted["job_id"])

@@ -313,11 +313,11 @@ def test_cosmpy_commits_and_reveals_a_job_to_finalization(net: Net) -> None:
     signer = {net.address(i): i for i in (1, 2)}
     before = {w: net.sdk.balance(w) for w in workers}
 
-    # commit round: both hops together, well inside the 5-block window
+    # commit round: both hops together, well inside the window (10 + 2 blocks per token)
     completed(*(broadcast(net, signer[w], commit_msg(w, job_id)) for w in workers))
     job = net.sdk.job(job_id)
     assert job.state == inference_types.JOB_STATE_REVEALING  # every hop committed
-    assert job.commit_end_height - job.assign_height == 5
+    assert job.commit_end_height - job.assign_height == job.commit_window_blocks == 10 + 2 * 8
 
     # reveal round: the last reveal tallies the job at the end of its block
     completed(*(broadcast(net, signer[w], reveal_msg(w, job_id)) for w in workers))

@@ -153,6 +153,7 @@ def patch_genesis(home: Path) -> None:
     genesis["app_state"]["agreement"] = {
         "params": {
             "commit_window_blocks": COMMIT_WINDOW,
+            "commit_milli_blocks_per_token": 0,  # fixed: sized for a restart, not for tokens
             "reveal_window_blocks": REVEAL_WINDOW,
             "audit_probability": "0",
         }

@@ -120,7 +120,8 @@ def test_dispute_resolved_by_verdicts_while_a_faulty_validator_is_ignored(net):
     _send(net, owner, register_model_msg(owner))
     _send_all(net, [(w, (register_worker_msg(w, stake=STAKE), serve_msg(w, start, end)))
                     for w, (start, end) in zip(workers, SPANS, strict=True)])  # fmt: skip
-    _send(net, submitter, submit_msg(submitter, deadline_blocks=40))
+    # rounds of 10 tokens at the default windows: 10 + 20 commit, 10 reveal; 20 more to decide
+    _send(net, submitter, submit_msg(submitter, deadline_blocks=60))
     job = _wait(lambda: (j := _job(net)).routes and j, "assignment")
     by_address = {w.bech32: w for w in workers}
     routes = [[by_address[h.worker] for h in route.hops] for route in job.routes]

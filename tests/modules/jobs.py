@@ -56,6 +56,7 @@ INFERENCE_PARAMS: dict[str, Any] = {
 }
 AGREEMENT_PARAMS: dict[str, Any] = {
     "commit_window_blocks": COMMIT_WINDOW,
+    "commit_milli_blocks_per_token": 0,  # fixed windows: the tests count blocks
     "reveal_window_blocks": REVEAL_WINDOW,
     "quorum_numerator": 2,
     "quorum_denominator": 3,

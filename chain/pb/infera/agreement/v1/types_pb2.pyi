@@ -192,7 +192,7 @@ class Settlement(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., winning_output_hash: _Optional[bytes] = ..., claims: _Optional[_Iterable[_Union[RouteClaim, _Mapping]]] = ..., charge: _Optional[str] = ..., protocol_amount: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., penalties: _Optional[_Iterable[_Union[Penalty, _Mapping]]] = ..., reputations: _Optional[_Iterable[_Union[ReputationChange, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block", "slash_fraction_cheat", "reputation_penalty_cheat", "audit_probability", "audit_window_blocks")
+    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block", "slash_fraction_cheat", "reputation_penalty_cheat", "audit_probability", "audit_window_blocks", "commit_milli_blocks_per_token")
     COMMIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REVEAL_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     QUORUM_NUMERATOR_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +207,7 @@ class Params(_message.Message):
     REPUTATION_PENALTY_CHEAT_FIELD_NUMBER: _ClassVar[int]
     AUDIT_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     AUDIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_MILLI_BLOCKS_PER_TOKEN_FIELD_NUMBER: _ClassVar[int]
     commit_window_blocks: int
     reveal_window_blocks: int
     quorum_numerator: int
@@ -221,7 +222,8 @@ class Params(_message.Message):
     reputation_penalty_cheat: str
     audit_probability: str
     audit_window_blocks: int
-    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ..., slash_fraction_cheat: _Optional[str] = ..., reputation_penalty_cheat: _Optional[str] = ..., audit_probability: _Optional[str] = ..., audit_window_blocks: _Optional[int] = ...) -> None: ...
+    commit_milli_blocks_per_token: int
+    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ..., slash_fraction_cheat: _Optional[str] = ..., reputation_penalty_cheat: _Optional[str] = ..., audit_probability: _Optional[str] = ..., audit_window_blocks: _Optional[int] = ..., commit_milli_blocks_per_token: _Optional[int] = ...) -> None: ...
 
 class Culprit(_message.Message):
     __slots__ = ("route_index", "hop_index")
