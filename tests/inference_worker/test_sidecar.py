@@ -165,3 +165,13 @@ def test_a_sidecar_restricted_to_float32_judges_no_bf16_route(setup, tiny_models
     [verdict] = sidecar.step()
     assert set(sidecar.reference.shards) == {torch.float32}  # bf16 never loaded
     assert not verdict.passing_output_hashes and not verdict.culprits  # abstains on both routes
+
+
+@pytest.mark.parametrize("dtypes", ["float64", "", "float32,int8"])
+def test_verifier_cli_refuses_unknown_dtypes(tiny_models, tmp_path, dtypes):
+    from chain.cli.common import CLIError
+    from chain.cli.verifier import run
+
+    with pytest.raises(CLIError, match="--dtypes"):
+        run(model_id="tiny", model_dir=tiny_models["llama"], home=tmp_path,
+            node="http://127.0.0.1:1", interval=1.0, dtypes=dtypes)  # fmt: skip
