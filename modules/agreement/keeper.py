@@ -140,6 +140,11 @@ class AgreementKeeper:
             ctx.store.delete(keys.due_key(int.from_bytes(raw, "big"), job_id))
             ctx.store.delete(keys.job_prefix(keys.DUE_BY_JOB, job_id))
 
+    def get_scheduled_height(self, ctx: Context, job_id: int) -> int | None:
+        """The height at whose end the job's round advances (or audit window ends), if any."""
+        raw = ctx.store.get(keys.job_prefix(keys.DUE_BY_JOB, job_id))
+        return None if raw is None else int.from_bytes(raw, "big")
+
     def due_job_ids(self, ctx: Context, height: int, limit: int) -> list[int]:
         """Jobs due at or before ``height``, oldest first, at most ``limit``."""
         entries = ctx.store.iterate(keys.DUE, keys.DUE + keys.u64(height + 1))

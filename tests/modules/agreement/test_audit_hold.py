@@ -218,3 +218,15 @@ def test_genesis_rejects_a_hold_the_account_does_not_cover(audited):
         fresh.store.delete(key)
     with pytest.raises(ValueError, match="audit hold account holds 180"):
         module.init_genesis(fresh, exported)
+
+
+def test_genesis_rejects_a_hold_that_would_never_be_released(audited):
+    ctx = latest_ctx(audited)
+    module = next(m for m in audited.app.modules if m.name == "agreement")
+    exported = json.loads(json.dumps(module.export_genesis(ctx)))
+    exported["schedule"] = []  # the audit window's end is gone
+    fresh = latest_ctx(audited)
+    for key, _ in ctx.store.iterate(b"agreement/", prefix_end(b"agreement/")):
+        fresh.store.delete(key)
+    with pytest.raises(ValueError, match="window's end is not due"):
+        module.init_genesis(fresh, exported)
