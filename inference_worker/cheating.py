@@ -35,6 +35,7 @@ from inference_worker.commits import JobRecord
 from inference_worker.shard import Shard
 
 POLL_S = 0.3  # pause between chain polls, seconds
+INCLUSION_BLOCKS = 10  # blocks a dishonest reveal is waited for before the note says it was lost
 INSTEAD_OF_REVEAL = (ProtocolMode.NEVER_REVEAL, ProtocolMode.REVEAL_LATE, ProtocolMode.COPY_REVEAL)
 
 
@@ -90,7 +91,10 @@ async def act_after_commit(chain: ChainLink, record: JobRecord, attack: Protocol
         )  # fmt: skip
     except ClientError as err:  # simulation or CheckTx refused it: the expected outcome
         return f"adversary {attack.mode}: reveal refused: {err}"
+    give_up = await asyncio.to_thread(chain.height) + INCLUSION_BLOCKS
     while (result := await asyncio.to_thread(chain.tx, sent.txhash)) is None:
+        if await asyncio.to_thread(chain.height) > give_up:
+            return f"adversary {attack.mode}: reveal {sent.txhash} never included"
         await asyncio.sleep(POLL_S)
     outcome = "accepted" if result.ok else f"failed (code {result.code}): {result.log}"
     return f"adversary {attack.mode}: reveal {outcome}"

@@ -604,3 +604,14 @@ def test_colluders_commit_to_the_shared_lie_and_others_stay_honest(
     lie = tuple(collusion_tokens([4, 5, 6], seed=11, vocab_size=96))
     assert revealed == (lie if lies else (4, 5, 6)) and lie != (4, 5, 6)
     assert chain.sent[-1][3] == b"fp-bytes"  # the real fingerprint either way
+
+
+def test_a_dishonest_reveal_that_never_lands_is_noted_not_waited_for_forever(tmp_path, monkeypatch):
+    from inference_worker.adversary import ProtocolAttack, ProtocolMode
+
+    monkeypatch.setattr("inference_worker.cheating.POLL_S", 0.0)
+    chain = AdversaryChain(state=inference_types.JOB_STATE_REVEALING, committed=True, include=False)
+    chain.tx = lambda txhash: None  # type: ignore[method-assign]  # dropped from the mempool
+    record = with_output().advance(commits.COMMITTED)
+    final = settle_as(tmp_path, chain, record, ProtocolAttack(ProtocolMode.REVEAL_LATE))
+    assert final.phase == commits.ABANDONED and "never included" in final.note
