@@ -1,6 +1,7 @@
 """Verification: are cheats caught and attributed, do honest replicas pass, what does it cost?
 
     python bench/bench_verification.py [--quick] [--jobs 60] [--cost-prompts 5]
+        [--sections cheating,evidence,honest,cost] [--rows SUBSTRING ...]
 
 * Cheating (tiny llama, 3 hops, fp32): for each adversary mode, `--jobs` jobs (prompts of 1..48
   tokens, 64 new tokens, greedy and seeded sampling alternating), the cheating hop being job
@@ -8,6 +9,12 @@
   cheating one) and how often the teacher-forced output check alone fails. Collusion: both
   colluding routes reveal `collusion_tokens` of the honest output; every hop of a colluding
   route is guilty, so any named hop is right.
+* Evidence attacks (same jobs, every frame signed, frames.py): a hop that lies in its
+  fingerprint (sends 5 % noise, fingerprints and signs the honest states), the lying hop being
+  job index mod 2 (a hop with a receiver): without signatures (the protocol before frame
+  evidence), with a receiver that checks its frames (the real pipeline), and with a colluding
+  receiver that accepts them (then the receiver is guilty too); and noise orthogonal to the
+  public probes (10 %, RMS kept), which its own and its signed rows do not show.
 * Honest variation (same jobs): another thread count between route and validator, bf16
   routes, fp32 and bf16 replicas of each job, a mixed-precision route, the int8 wire codec;
   false failures (the claim fails) and false accusations (a hop is named).
@@ -17,7 +24,8 @@
 
 Default tolerances (`VerifierParams()`). Wall-clock timings on a shared machine: the ratio
 uses medians, and CPU time (process_time) is reported alongside.
-Prints a table and writes bench/results/verification.json.
+Prints a table and writes bench/results/verification.json; a run limited with --sections or
+--rows updates only the rows it ran in that file.
 """
 
 from __future__ import annotations
@@ -51,10 +59,13 @@ from bench.verification_jobs import (  # noqa: E402
 from inference_worker.adversary import ComputeAttack, ComputeMode, collusion_tokens  # noqa: E402
 from inference_worker.evidence import generate_claim  # noqa: E402
 from inference_worker.fingerprint import CHUNK, HEADER  # noqa: E402
+from inference_worker.frames import FrameEvidenceError, FrameSigner  # noqa: E402
 from inference_worker.verifier import ReferenceModel, VerifierParams, verify_output, verify_route  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "verification.json"
 F32, BF16 = torch.float32, torch.bfloat16
+KEYS = [FrameSigner(bytes([k + 1]) * 32) for k in range(3)]  # the hops' worker keys
+SECTIONS = ("cheating", "evidence", "honest", "cost")
 
 
 def claim_for(shards, job, **kw):
@@ -68,7 +79,57 @@ def claim_for(shards, job, **kw):
     )
 
 
-def cheating(model_dir: Path, impostor: Path, jobs, reference: ReferenceModel) -> dict:
+def selected(name: str, rows: list[str] | None) -> bool:
+    return rows is None or any(r.lower() in name.lower() for r in rows)
+
+
+def evidence(model_dir: Path, jobs, reference: ReferenceModel, rows=None) -> dict:
+    """Attacks on the evidence itself (module docstring); signed frames unless a row says."""
+    lie = ComputeAttack(ComputeMode.LIE_FINGERPRINT, noise_std=0.05, seed=21)
+    attacks = {  # name: (attack, keys, unchecked receiver offset or None, guilty offsets)
+        "lying fingerprint 5%, unsigned (before)": (lie, None, None, (0,)),
+        "lying fingerprint 5%, signed, receiver checks": (lie, KEYS, None, (0,)),
+        "lying fingerprint 5%, signed, colluding receiver": (lie, KEYS, 1, (0, 1)),
+    }
+    out = {}
+    for name, (attack, keys, unchecked, guilty_offsets) in attacks.items():
+        if selected(name, rows):
+            out[name] = evidence_row(model_dir, jobs, reference, attack, keys, unchecked,
+                                     guilty_offsets)  # fmt: skip
+    for std in (0.1,):
+        name = f"probe-orthogonal noise {std:.0%}, signed"
+        if selected(name, rows):
+            out[name] = evidence_row(model_dir, jobs, reference, "orthogonal", KEYS, None, (0,))
+    return out
+
+
+def evidence_row(model_dir, jobs, reference, attack, keys, unchecked, guilty_offsets) -> dict:
+    counts = [0, 0, 0, 0]  # detected, guilty hop named, honest hop named, output failed
+    rejected = 0  # frames refused at receipt, naming the lying hop (no claim is made)
+    for index, job in enumerate(jobs):
+        liar = index % 2
+        hop_attack = attack
+        if attack == "orthogonal":
+            hop_attack = ComputeAttack(
+                ComputeMode.PROBE_ORTHOGONAL, noise_std=0.1, seed=22, probe_seed=job.probe_seed
+            )
+        shards = load_route(model_dir, TINY_SPANS, attacks={liar: hop_attack})
+        receivers = frozenset() if unchecked is None else frozenset({liar + unchecked})
+        try:
+            claim = claim_for(shards, job, job_id=job.job_id, keys=keys,
+                              unchecked_receivers=receivers)  # fmt: skip
+        except FrameEvidenceError as err:
+            rejected += err.sender_hop == liar
+            counts[0] += 1
+            counts[1] += err.sender_hop == liar
+            counts[2] += err.sender_hop != liar
+            continue
+        verdict = verify_route(reference, claim)
+        tally(counts, verdict, guilty_hops={liar + g for g in guilty_offsets})
+    return {**row(len(jobs), counts), "rejected_at_receipt": rejected}
+
+
+def cheating(model_dir: Path, impostor: Path, jobs, reference: ReferenceModel, rows=None) -> dict:
     attacks = {
         "skip a layer (span's last)": ComputeAttack(ComputeMode.SKIP_LAYER),
         "scale hidden x1.05": ComputeAttack(ComputeMode.SCALE, scale=1.05),
@@ -87,6 +148,8 @@ def cheating(model_dir: Path, impostor: Path, jobs, reference: ReferenceModel) -
     }
     out = {}
     for name, attack in attacks.items():
+        if not selected(name, rows):
+            continue
         dtype = BF16 if "bf16" in name else F32
         routes = {
             k: load_route(model_dir, TINY_SPANS, dtypes=[dtype] * 3, attacks={k: attack})
@@ -100,6 +163,8 @@ def cheating(model_dir: Path, impostor: Path, jobs, reference: ReferenceModel) -
         out[name] = row(len(jobs), counts)
     honest = load_route(model_dir, TINY_SPANS)
     counts = [0, 0, 0, 0]
+    if not selected("collusion (same wrong output, 2 routes)", rows):
+        return out
     for index, job in enumerate(jobs):
         claim = claim_for(honest, job)
         lie = collusion_tokens(list(claim.tokens), seed=index, vocab_size=96, from_position=16)
@@ -239,7 +304,9 @@ def print_tables(results: dict) -> None:
         f"  {'mode':42s} {'jobs':>4s} {'detected':>9s} {'guilty named':>13s} "
         f"{'honest named':>13s} {'output check fails':>19s}"
     )
-    for name, r in results["cheating"].items():
+    for name, r in {**results.get("cheating", {}), **results.get("evidence", {})}.items():
+        if "rejected_at_receipt" in r:
+            name = f"{name} [refused at receipt: {r['rejected_at_receipt']}]"
         print(
             f"  {name:42s} {r['jobs']:4d} {r['detection_rate']:9.0%} "
             f"{r['attribution_rate']:13.0%} {r['honest_hop_named']:13d} "
@@ -247,7 +314,7 @@ def print_tables(results: dict) -> None:
         )
     print("\nHonest variation (same jobs)")
     print(f"  {'variation':42s} {'jobs':>4s} {'false failures':>15s} {'false accusations':>18s}")
-    for name, r in results["honest"].items():
+    for name, r in results.get("honest", {}).items():
         extra = f"  (outputs differ on {r['outputs_differ']})" if "outputs_differ" in r else ""
         print(
             f"  {name:42s} {r['jobs']:4d} {r['false_failures']:15d} {r['false_accusations']:18d}{extra}"
@@ -275,6 +342,12 @@ def main() -> None:
     parser.add_argument("--cost-prompts", type=int, default=5)
     parser.add_argument("--no-cost", action="store_true")
     parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma-separated, of {SECTIONS}"
+    )
+    parser.add_argument(
+        "--rows", action="append", help="only rows whose name holds this (repeatable)"
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="intra-op threads, but where a row says"
     )
     args = parser.parse_args()
@@ -287,16 +360,32 @@ def main() -> None:
         "threads": args.threads,
         "params": repr(VerifierParams()),
     }
+    sections = set(args.sections.split(","))
+    if not sections <= set(SECTIONS):
+        parser.error(f"--sections: unknown {sorted(sections - set(SECTIONS))}")
     with tempfile.TemporaryDirectory() as tmp:
         model_dir, impostor = tiny_model_dirs(Path(tmp))
         jobs = tiny_jobs(jobs_count, seed=99)  # other jobs than the tolerance measurements
         reference = ReferenceModel.load(model_dir, (F32, BF16))
-        results["cheating"] = cheating(model_dir, impostor, jobs, reference)
-        results["honest"] = honest(model_dir, jobs, reference)
-    if not args.no_cost:
+        if "cheating" in sections:
+            results["cheating"] = cheating(model_dir, impostor, jobs, reference, args.rows)
+        if "evidence" in sections:
+            results["evidence"] = evidence(model_dir, jobs, reference, args.rows)
+        if "honest" in sections:
+            results["honest"] = honest(model_dir, jobs, reference)
+    if "cost" in sections and not args.no_cost:
         results["cost"] = cost(cost_prompts)
     results["seconds"] = time.perf_counter() - started
     print_tables(results)
+    partial = sections != set(SECTIONS) or args.rows is not None
+    if partial and RESULTS.is_file():  # keep the rows this run did not measure
+        merged = json.loads(RESULTS.read_text())
+        for key, value in results.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key].update(value)
+            else:
+                merged[key] = value
+        results = merged
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {RESULTS} ({results['seconds']:.0f} s)")

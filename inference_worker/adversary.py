@@ -6,7 +6,12 @@ Two kinds of misbehaviour:
   (same methods, same advertised span) whose `forward` cheats; a worker serves it like any
   shard, fingerprints what it returns and reveals honestly, so the cheat is visible only in
   the numbers. Modes: skip a layer, scale the hidden states, add seeded noise, serve another
-  model's weights (`load_adversarial_shard`).
+  model's weights (`load_adversarial_shard`), and two that aim at the evidence itself:
+  ``lie_fingerprint`` sends noisy (or scaled) states but fingerprints and signs the honest ones
+  (`forward_reported` returns both; the sending hop's code fingerprints the second), and
+  ``probe_orthogonal`` adds noise orthogonal to the job's public probe directions and keeps
+  each position's RMS, so its own fingerprint stays honest (VERIFICATION.md: what this still
+  mis-attributes).
 * **Protocol attacks** change what a worker does on chain; they are plain configuration
   (`ProtocolAttack`) the worker's chain client reads. What each mode means for the worker:
 
@@ -56,6 +61,10 @@ class ComputeMode(StrEnum):
     SCALE = "scale"  # hidden states sent on are multiplied by `scale`
     NOISE = "noise"  # Gaussian noise of `noise_std` x the position's RMS is added
     WRONG_MODEL = "wrong_model"  # the span is served from `impostor_dir`'s weights
+    LIE_FINGERPRINT = "lie_fingerprint"  # sends NOISE (noise_std > 0) or SCALE states, but
+    # fingerprints and signs the honest ones
+    PROBE_ORTHOGONAL = "probe_orthogonal"  # noise of `noise_std` x RMS orthogonal to the probes
+    # of `probe_seed`, each position's RMS kept
 
 
 class ProtocolMode(StrEnum):
@@ -77,6 +86,7 @@ class ComputeAttack:
     seed: int = 0  # NOISE: noise at position p is drawn from a generator seeded with (seed, p)
     from_position: int = 0  # SCALE/NOISE: only positions >= this are perturbed
     impostor_dir: str | None = None  # WRONG_MODEL: prepared model folder served instead
+    probe_seed: int = 0  # PROBE_ORTHOGONAL: the job's probe seed (derive_probe_seed(job id))
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,7 @@ class AdversarialShard(Shard):
         parts = shard.parts
         if attack.mode is ComputeMode.SKIP_LAYER:
             parts = _skip_layer(parts, shard.span_end - 1 if attack.layer is None else attack.layer)
-        if attack.mode is ComputeMode.NOISE and attack.noise_std < 0:
+        if attack.noise_std < 0:
             raise ValueError("noise_std must be >= 0")
         super().__init__(shard.family, parts, dtype=shard.dtype, device=str(shard.device))
         self.attack = attack
@@ -149,19 +159,51 @@ class AdversarialShard(Shard):
         positions: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        return self.forward_reported(
+            hidden, cache=cache, positions=positions, attention_mask=attention_mask
+        )[0]
+
+    @torch.inference_mode()
+    def forward_reported(
+        self,
+        hidden: torch.Tensor,
+        *,
+        cache: SessionCache | None = None,
+        positions: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(states sent on, states fingerprinted and signed): the same tensor unless the
+        attack is LIE_FINGERPRINT, whose second item is the honest output."""
         first = cache.seen_tokens if cache is not None else 0  # position of hidden[:, 0]
         if positions is not None:
             first = int(positions[0, 0])
         out = super().forward(
             hidden, cache=cache, positions=positions, attention_mask=attention_mask
         )
-        return perturb(out, self.attack, first_position=first)
+        sent = perturb(out, self.attack, first_position=first)
+        return sent, (out if self.attack.mode is ComputeMode.LIE_FINGERPRINT else sent)
+
+
+def forward_reported(
+    shard: Shard, hidden: torch.Tensor, *, cache: SessionCache | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a span as a worker serves it: (hidden states sent on, hidden states the hop
+    fingerprints and signs). Honest shards and every attack but LIE_FINGERPRINT report what
+    they send."""
+    if isinstance(shard, AdversarialShard):
+        return shard.forward_reported(hidden, cache=cache)
+    out = shard.forward(hidden, cache=cache)
+    return out, out
 
 
 def perturb(hidden: torch.Tensor, attack: ComputeAttack, *, first_position: int) -> torch.Tensor:
-    """Apply a SCALE or NOISE attack to hidden (batch, seq, hidden) whose position 0 is
+    """Apply a SCALE, NOISE, LIE_FINGERPRINT (noise if noise_std > 0, else scale) or
+    PROBE_ORTHOGONAL attack to hidden (batch, seq, hidden) whose position 0 is
     `first_position`; other modes return `hidden` unchanged."""
-    if attack.mode not in (ComputeMode.SCALE, ComputeMode.NOISE):
+    mode = attack.mode
+    if mode is ComputeMode.LIE_FINGERPRINT:
+        mode = ComputeMode.NOISE if attack.noise_std > 0 else ComputeMode.SCALE
+    if mode not in (ComputeMode.SCALE, ComputeMode.NOISE, ComputeMode.PROBE_ORTHOGONAL):
         return hidden
     out = hidden.clone()
     for offset in range(hidden.shape[1]):
@@ -169,13 +211,33 @@ def perturb(hidden: torch.Tensor, attack: ComputeAttack, *, first_position: int)
         if position < attack.from_position:
             continue
         row = out[:, offset, :].float()  # (batch, hidden)
-        if attack.mode is ComputeMode.SCALE:
+        rms = row.pow(2).mean(dim=-1, keepdim=True).sqrt()
+        noise = _position_noise(attack.seed, position, row.shape)
+        if mode is ComputeMode.SCALE:
             row = row * attack.scale
+        elif mode is ComputeMode.NOISE:
+            row = row + attack.noise_std * rms * noise
         else:
-            rms = row.pow(2).mean(dim=-1, keepdim=True).sqrt()
-            row = row + attack.noise_std * rms * _position_noise(attack.seed, position, row.shape)
+            row = _probe_orthogonal(row, rms, noise, attack)
         out[:, offset, :] = row.to(hidden.dtype)
     return out
+
+
+def _probe_orthogonal(
+    row: torch.Tensor, rms: torch.Tensor, noise: torch.Tensor, attack: ComputeAttack
+) -> torch.Tensor:
+    """row (batch, hidden) plus noise of noise_std x RMS with every component along the probe
+    directions and along the row itself removed, rescaled to the row's RMS: the fingerprint
+    (probe projections of row / rms, and the RMS) stays the same up to rounding."""
+    from inference_worker.fingerprint import probe_directions  # the public probes of the job
+
+    probes = probe_directions(attack.probe_seed, row.shape[-1])  # (hidden, P)
+    basis = torch.cat([probes, (row / rms.clamp_min(1e-30)).T / row.shape[-1] ** 0.5], dim=1)
+    q, _ = torch.linalg.qr(basis)  # (hidden, P + batch) orthonormal
+    noise = noise - (noise @ q) @ q.T  # (batch, hidden), orthogonal to the probes and the row
+    noise = noise / noise.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp_min(1e-30)
+    moved = row + attack.noise_std * rms * noise
+    return moved * rms / moved.pow(2).mean(dim=-1, keepdim=True).sqrt()
 
 
 def _position_noise(seed: int, position: int, shape: torch.Size) -> torch.Tensor:

@@ -10,6 +10,11 @@ session with a `FingerprintBuilder`:
     out = shard.forward(hidden, cache=cache); builder.add(out)           # every step, before
                                                                          # the wire codec
     reveal(..., shard_fingerprint=builder.finish().to_bytes())           # after the last token
+
+With worker keys (`keys=`), it also seals every frame a hop sends with the rows of what the
+receiver decodes and the sender's signature (frames.py), checks them on the receiving side as
+a worker's server does, and records what each hop received as `HopClaim.received`, so the
+claim carries the same signed evidence a real pipeline reveals (`reveal_payload`).
 """
 
 from __future__ import annotations
@@ -19,20 +24,36 @@ from dataclasses import dataclass
 
 import torch
 
+from chain.crypto import to_bech32
+from inference_worker.adversary import forward_reported
 from inference_worker.codec import decode, encode
-from inference_worker.fingerprint import FingerprintBuilder
+from inference_worker.fingerprint import FingerprintBuilder, FingerprintError
+from inference_worker.frames import (
+    ChainContext,
+    FrameReceiver,
+    FrameSender,
+    FrameSigner,
+    InputEvidence,
+    decode_reveal,
+    encode_reveal,
+    seal_frame,
+)
 from inference_worker.generate import Sampling, eos_token_ids, select_token
 from inference_worker.shard import Shard, ShardError
 
 
 @dataclass(frozen=True)
 class HopClaim:
-    """One hop of a route as revealed: its span, declared runtime dtype and fingerprint."""
+    """One hop of a route as revealed: its span, declared runtime dtype, fingerprint and the
+    signed evidence of what it received."""
 
     start: int  # first layer served
     end: int  # one past the last layer served
     dtype: torch.dtype  # the worker's registered runtime dtype (float32, bfloat16, float16)
-    fingerprint: bytes  # canonical fingerprint bytes (inference_worker.fingerprint)
+    fingerprint: bytes  # its own output fingerprint (inference_worker.fingerprint encoding)
+    worker: str = ""  # the hop's worker address (bech32, from the chain's route); "" unknown
+    received: InputEvidence | None = None  # the rows the hop before signed on its frames
+    malformed: str = ""  # why the revealed bytes could not be read ("" when they could)
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,8 @@ class RouteClaim:
     sampling: Sampling | None = None  # None: greedy
     probe_seed: int = 0  # the job's fingerprint probe seed (derive_probe_seed(job_id))
     codec: str | None = None  # the job's wire codec (None: tensors pass as they are)
+    job_id: int | None = None  # the job (frame signatures bind it); None: evidence unchecked
+    route_index: int = 0  # the route's index within the job (frame signatures bind it)
 
     @property
     def sequence(self) -> list[int]:
@@ -65,34 +88,49 @@ def generate_claim(
     eos_ids: set[int] | None = None,
     sampling: Sampling | None = None,
     codec: str | None = None,
+    job_id: int | None = None,
+    route_index: int = 0,
+    keys: Sequence[FrameSigner] | None = None,
+    unchecked_receivers: frozenset[int] = frozenset(),
 ) -> RouteClaim:
-    """Run one route (honest or adversarial shards) and return what its hops would reveal."""
+    """Run one route (honest or adversarial shards) and return what its hops would reveal.
+
+    With `keys` (one per hop; needs `job_id`), frames are sealed and checked as in the real
+    pipeline: a receiving hop refuses a frame whose signed rows do not match what it decodes
+    (FrameEvidenceError naming the sender, like the server's BAD_FRAME_EVIDENCE), except the
+    hops in `unchecked_receivers`, which accept anything (a colluding receiver). Each hop's
+    worker is the bech32 address of its key."""
     _check_spans(shards)
     if not prompt_ids:
         raise ValueError("the prompt needs at least one token")
+    if keys is not None and (len(keys) != len(shards) or job_id is None):
+        raise ValueError("keys needs one key per hop and a job_id")
     stop = eos_token_ids(shards[-1].config) if eos_ids is None else set(eos_ids)
     generator = torch.Generator().manual_seed(sampling.seed) if sampling is not None else None
     caches = [shard.new_cache() for shard in shards]
     builders = [FingerprintBuilder(probe_seed=probe_seed) for _ in shards]
+    links = _Links(shards, keys, job_id or 0, route_index, probe_seed, unchecked_receivers)
+    wire = codec or "fp32"  # sealed frames need bytes to sign; fp32 is exact
     ids = torch.tensor([list(prompt_ids)], dtype=torch.long)  # (1, prompt) then (1, 1)
     tokens: list[int] = []
     while len(tokens) < max_new_tokens:
-        hidden = shards[0].embed(ids, cache=caches[0])  # (1, seq, hidden)
+        sent = reported = shards[0].embed(ids, cache=caches[0])  # (1, seq, hidden)
         for hop, shard in enumerate(shards):
-            if hop > 0 and codec is not None:
-                shape = tuple(hidden.shape)
-                hidden = decode(encode(hidden, codec), codec, expected_shape=shape)
-            hidden = shard.forward(hidden, cache=caches[hop])
-            builders[hop].add(hidden)
-        token = select_token(shards[-1].head(hidden)[0], sampling, generator)
+            hidden = links.carry(hop, sent, reported, codec, wire) if hop else sent
+            sent, reported = forward_reported(shard, hidden, cache=caches[hop])
+            builders[hop].add(reported)
+        token = select_token(shards[-1].head(sent)[0], sampling, generator)
         tokens.append(token)
         if token in stop:
             break
         ids = torch.tensor([[token]], dtype=torch.long)
     hops = tuple(
-        HopClaim(s.span_start, s.span_end, s.dtype, b.finish().to_bytes())
-        for s, b in zip(shards, builders, strict=True)
-    )
+        HopClaim(
+            s.span_start, s.span_end, s.dtype, b.finish().to_bytes(),
+            worker=links.worker(k), received=links.evidence(k),
+        )
+        for k, (s, b) in enumerate(zip(shards, builders, strict=True))
+    )  # fmt: skip
     return RouteClaim(
         prompt_ids=tuple(prompt_ids),
         tokens=tuple(tokens),
@@ -102,17 +140,86 @@ def generate_claim(
         sampling=sampling,
         probe_seed=probe_seed,
         codec=codec,
+        job_id=job_id,
+        route_index=route_index,
     )
 
 
+class _Links:
+    """The hop boundaries of an in-process route: the wire codec, and with keys the frame
+    seals and the receivers' checks, exactly as server.py does them."""
+
+    def __init__(
+        self,
+        shards: Sequence[Shard],
+        keys: Sequence[FrameSigner] | None,
+        job_id: int,
+        route_index: int,
+        probe_seed: int,
+        unchecked: frozenset[int],
+    ):
+        self.keys = keys
+        self.senders: list[FrameSender] = []
+        self.receivers: list[FrameReceiver] = []
+        if keys is None:
+            return
+        for hop in range(len(shards) - 1):
+            context = ChainContext(job_id, route_index, sender_hop=hop)
+            self.senders.append(FrameSender(context, probe_seed=probe_seed, signer=keys[hop]))
+            self.receivers.append(
+                FrameReceiver(
+                    context,
+                    probe_seed=probe_seed,
+                    expected=keys[hop].address,
+                    require_signatures=True,
+                    check_rows=hop + 1 not in unchecked,
+                )
+            )
+
+    def carry(
+        self,
+        hop: int,
+        sent: torch.Tensor,
+        reported: torch.Tensor,
+        codec: str | None,
+        wire: str,
+    ) -> torch.Tensor:
+        """What hop `hop` computes on, from what hop `hop` - 1 sent (1, n, hidden)."""
+        if self.keys is None:
+            if codec is None:
+                return sent
+            return decode(encode(sent, codec), codec, expected_shape=tuple(sent.shape))
+        payload, seal = seal_frame(self.senders[hop - 1], sent, reported, wire)
+        received = decode(payload, wire, expected_shape=tuple(sent.shape))
+        self.receivers[hop - 1].accept(received, payload, seal)
+        return received if codec is not None else sent
+
+    def worker(self, hop: int) -> str:
+        return to_bech32(self.keys[hop].address) if self.keys is not None else ""
+
+    def evidence(self, hop: int) -> InputEvidence | None:
+        return self.receivers[hop - 1].evidence() if self.keys is not None and hop else None
+
+
 def reveal_payload(claim: RouteClaim, hop: int) -> bytes:
-    """The bytes hop `hop` of the route puts in its MsgReveal's shard_fingerprint field."""
-    return claim.hops[hop].fingerprint
+    """The bytes hop `hop` of the route puts in its MsgReveal's shard_fingerprint field: its
+    own fingerprint and the signed rows it received, as a reveal bundle (frames.encode_reveal)."""
+    return encode_reveal(claim.hops[hop].fingerprint, claim.hops[hop].received)
 
 
-def hop_claim_from_reveal(start: int, end: int, dtype: torch.dtype, payload: bytes) -> HopClaim:
-    """A hop's claim rebuilt from its revealed shard_fingerprint bytes (`reveal_payload`)."""
-    return HopClaim(start=start, end=end, dtype=dtype, fingerprint=payload)
+def hop_claim_from_reveal(
+    start: int, end: int, dtype: torch.dtype, payload: bytes, *, worker: str = ""
+) -> HopClaim:
+    """A hop's claim rebuilt from its revealed shard_fingerprint bytes (`reveal_payload`; a
+    bare fingerprint, the format before bundles, is read as one without evidence). `worker`
+    is the route's address for the hop (the signer its successor's evidence must name).
+    Malformed bytes never raise: the claim then carries `malformed` and an empty fingerprint
+    (no fingerprint compares within tolerance with it)."""
+    try:
+        own, received = decode_reveal(payload)
+    except FingerprintError as err:
+        return HopClaim(start, end, dtype, b"", worker=worker, malformed=str(err))
+    return HopClaim(start, end, dtype, own, worker=worker, received=received)
 
 
 def _check_spans(shards: Sequence[Shard]) -> None:

@@ -23,6 +23,9 @@ from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
 
 GRPC_SLACK_BYTES = 1 << 20  # room for the frame's other fields above the hidden-state bytes
 CLOSE_GRACE_S = 5.0  # how long a closing link waits for the next hop to end the stream
+# Errors passed up as they are: their failed_hop names the hop to replace (BAD_FRAME_EVIDENCE
+# names the SENDER of a refused frame, not the target that refused it).
+_RELAYED = (pb.ERROR_CODE_HOP_FAILED, pb.ERROR_CODE_BAD_FRAME_EVIDENCE)
 
 
 class ChannelPool:
@@ -189,11 +192,12 @@ class DownstreamLink:
     def _handle_reply(self, call: grpc.aio.StreamStreamCall, reply: pb.ReplyFrame) -> None:
         if call is not self._call:
             return  # a stream this link has left
-        if reply.HasField("error") and reply.error.code != pb.ERROR_CODE_HOP_FAILED:
+        if reply.HasField("error") and reply.error.code not in _RELAYED:
             name = pb.ErrorCode.Name(reply.error.code)
             self._fail(call, f"refused the session: {name}: {reply.error.message}")
             return
-        if reply.HasField("error"):  # a hop further down failed: wait for the Reroute
+        if reply.HasField("error"):  # a hop further down failed, or the target refused this
+            # hop's (or a relaying hop's) frame evidence: relayed as is, wait for the Reroute
             self._awaiting.clear()
         else:
             self._awaiting.discard(reply.token.step)

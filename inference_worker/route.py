@@ -28,8 +28,17 @@ import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
 import torch
 
 from infera.worker.v1 import pipeline_pb2 as pb
-from inference_worker.codec import CODECS, encode
+from inference_worker.adversary import forward_reported
+from inference_worker.codec import CODECS
 from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
+from inference_worker.frames import (
+    ChainContext,
+    FrameSeal,
+    FrameSender,
+    FrameSigner,
+    encode_reveal,
+    seal_frame,
+)
 from inference_worker.generate import Sampling, eos_token_ids, select_token
 from inference_worker.link import ChannelPool, DownstreamLink
 from inference_worker.placement import (
@@ -107,7 +116,8 @@ class RouteResult:
     wire_bytes: int  # serialized frames this hop sent downstream (replays included)
     replacements: int  # hops replaced
     hops: tuple[HopSpec, ...]  # the route as it ended
-    fingerprint: bytes  # this hop's shard fingerprint (inference_worker.fingerprint)
+    fingerprint: bytes  # what this hop reveals: its fingerprint as a reveal bundle
+    # (frames.encode_reveal; the first hop received no frames, so no input evidence)
     events: list[str] = field(default_factory=list)  # failures seen, in order
 
 
@@ -128,11 +138,13 @@ async def drive_route(
     channels: ChannelPool,
     executor: Executor,
     on_token: Callable[[int, int], None] | None = None,
+    signer: FrameSigner | None = None,
 ) -> RouteResult:
     """Generate `request.max_new_tokens` tokens (fewer at a stop token) through the route.
 
     `shard` is this worker's span (hops[0]); compute runs on `executor`, never on the event
-    loop. `on_token(step, token)` is called as each new token arrives. Raises RouteError.
+    loop. `on_token(step, token)` is called as each new token arrives. `signer` (this worker's
+    chain key) signs every frame's fingerprint rows (frames.py). Raises RouteError.
     """
     _check_request(shard, request)
     driver = _Driver(shard, request, channels)
@@ -140,7 +152,10 @@ async def drive_route(
     started = time.perf_counter()
     first_token_s = 0.0
     cache = shard.new_cache()
-    builder = FingerprintBuilder(probe_seed=derive_probe_seed(request.job_id))
+    probe_seed = derive_probe_seed(request.job_id)
+    builder = FingerprintBuilder(probe_seed=probe_seed)
+    context = ChainContext(request.job_id, request.route_index, sender_hop=0)
+    sender = FrameSender(context, probe_seed=probe_seed, signer=signer)
     ids: list[int] = list(request.prompt_ids)
     tokens = driver.tokens
     finished = False
@@ -154,6 +169,7 @@ async def drive_route(
                 shard,
                 cache,
                 builder,
+                sender,
                 ids,
                 driver.codec_or_none,
                 driver.sampler,
@@ -182,7 +198,7 @@ async def drive_route(
         wire_bytes=driver.bytes_sent,
         replacements=driver.replacements,
         hops=tuple(driver.hops),
-        fingerprint=builder.finish().to_bytes(),
+        fingerprint=encode_reveal(builder.finish().to_bytes(), None),
         events=driver.failures,
     )
 
@@ -208,19 +224,20 @@ def _first_hop_step(
     shard: Shard,
     cache: SessionCache,
     builder: FingerprintBuilder,
+    sender: FrameSender,
     ids: list[int],
     codec: str | None,
     sampler: tuple[Sampling | None, torch.Generator | None],
-) -> tuple[tuple[int, ...], bytes] | int:
-    """Embed `ids` and run this hop's layers: (shape, codec bytes) for the next hop, or the
-    selected token when this hop is the whole route (codec None). Runs on the executor."""
+) -> tuple[tuple[int, ...], bytes, FrameSeal] | int:
+    """Embed `ids` and run this hop's layers: (shape, codec bytes, seal) for the next hop, or
+    the selected token when this hop is the whole route (codec None). Runs on the executor."""
     with torch.inference_mode():
         hidden = shard.embed(torch.tensor([ids], dtype=torch.long), cache=cache)
-        hidden = shard.forward(hidden, cache=cache)  # (1, len(ids), hidden)
-        builder.add(hidden)
+        sent, reported = forward_reported(shard, hidden, cache=cache)  # (1, len(ids), hidden)
+        builder.add(reported)
         if codec is None:
-            return select_token(shard.head(hidden)[0], *sampler)
-        return tuple(hidden.shape), encode(hidden, codec)
+            return select_token(shard.head(sent)[0], *sampler)
+        return tuple(sent.shape), *seal_frame(sender, sent, reported, codec)
 
 
 class _Driver:
@@ -274,12 +291,15 @@ class _Driver:
         )
         await self._link.connect()
 
-    async def send(self, step: int, position: int, out: tuple[tuple[int, ...], bytes]) -> None:
-        shape, data = out
+    async def send(
+        self, step: int, position: int, out: tuple[tuple[int, ...], bytes, FrameSeal]
+    ) -> None:
+        shape, data, seal = out
         assert self._link is not None
         hidden = pb.HiddenStates(
-            session=self._key, step=step, position=position, shape=shape, data=data
-        )
+            session=self._key, step=step, position=position, shape=shape, data=data,
+            fingerprint_rows=seal.rows, signature=seal.signature,
+        )  # fmt: skip
         await self._link.send(hidden)
 
     async def wait_token(self, step: int) -> int:

@@ -8,7 +8,17 @@ seeded generator); replies from downstream are relayed up the stream that opened
 
 Robustness: every frame is checked (session known and owned by this stream, size, shape,
 position, step, codec payload); a bad frame gets a SessionError for its session, that session
-is dropped, and every other session goes on. Limits: `ServerLimits`. Sessions idle longer
+is dropped, and every other session goes on.
+
+Frame evidence (frames.py): a hop with a `frame_signer` (its chain key) puts, on every frame it
+sends, the fingerprint rows of what the receiver will decode and its signature over the
+session's running frame hash. A receiver checks every signed frame (rows within one
+quantization step of its own recomputation, signature chain, signer = the route's sending
+worker when the route names an address) and refuses a wrong one with BAD_FRAME_EVIDENCE naming
+the SENDING hop, so the route replaces or fails it and no honest hop computes on a lying frame;
+with `require_signed_frames` it also refuses unsigned frames. What a hop reveals
+(`SessionRecord.fingerprint`) is a bundle: its own fingerprint plus the signed rows it received
+(`frames.encode_reveal`). Limits: `ServerLimits`. Sessions idle longer
 than the idle timeout are dropped with EXPIRED. A stream that ends drops the sessions it owns,
 which closes their links, so a dead upstream hop frees the whole rest of the route.
 
@@ -33,8 +43,20 @@ import torch
 
 from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
-from inference_worker.codec import CODECS, CodecError, decode, encode
+from inference_worker.adversary import forward_reported
+from inference_worker.codec import CODECS, CodecError, decode
 from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
+from inference_worker.frames import (
+    ChainContext,
+    FrameEvidenceError,
+    FrameReceiver,
+    FrameSeal,
+    FrameSender,
+    FrameSigner,
+    encode_reveal,
+    expected_address,
+    seal_frame,
+)
 from inference_worker.generate import Sampling, select_token
 from inference_worker.link import GRPC_SLACK_BYTES, ChannelPool, DownstreamLink
 from inference_worker.placement import PlacementError, check_route
@@ -83,7 +105,8 @@ class SessionRecord:
     model_id: str
     hops: tuple[pb.Hop, ...]  # the route as this hop last knew it
     tokens: tuple[int, ...]  # the route's output, every step's token in order
-    fingerprint: bytes  # canonical shard fingerprint of the hidden states this hop produced
+    fingerprint: bytes  # what it reveals: its own fingerprint + the signed rows it received
+    # (frames.encode_reveal)
 
 
 class FrameError(Exception):
@@ -114,6 +137,8 @@ class _Session:
     cache: SessionCache
     sampler: tuple[Sampling | None, torch.Generator | None]
     fingerprint: FingerprintBuilder
+    receiver: FrameReceiver  # checks the frames from the hop before and keeps their evidence
+    sender: FrameSender | None = None  # seals the frames this hop sends (None on the last hop)
     link: DownstreamLink | None = None
     tokens: dict[int, int] = field(default_factory=dict)  # step -> token seen coming back
     seen: int = 0  # positions run through this hop
@@ -138,9 +163,13 @@ class PipelineServer(pb_grpc.PipelineServicer):
         limits: ServerLimits | None = None,
         *,
         on_session_done: Callable[[SessionRecord], None] | None = None,
+        frame_signer: FrameSigner | None = None,
+        require_signed_frames: bool = False,
     ):
         self.limits = limits or ServerLimits()
         self.on_session_done = on_session_done  # called on the event loop
+        self.frame_signer = frame_signer  # this worker's chain key; None: frames go unsigned
+        self.require_signed_frames = require_signed_frames  # refuse unsigned incoming frames
         self.spans = {(s.model_id, s.shard.span_start, s.shard.span_end): s for s in spans}
         self.sessions: dict[SessionId, _Session] = {}
         self.channels = ChannelPool(self.limits.max_frame_bytes)
@@ -190,18 +219,33 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 raise FrameError(pb.ERROR_CODE_MALFORMED, "empty frame")
         except FrameError as err:
             self._refuse(upstream, key, err.code, str(err))
+        except FrameEvidenceError as err:  # the sender lied or signed wrongly: name the sender
+            log.warning("session %s: refused a frame: %s", key, err)
+            code = pb.ERROR_CODE_BAD_FRAME_EVIDENCE
+            self._refuse(upstream, key, code, str(err), failed_hop=err.sender_hop)
         except (ShardError, CodecError, PlacementError) as err:
             self._refuse(upstream, key, pb.ERROR_CODE_MALFORMED, str(err))
         except Exception as err:  # a bug must not take the other sessions down
             self._refuse(upstream, key, pb.ERROR_CODE_INTERNAL, f"{type(err).__name__}: {err}")
 
-    def _refuse(self, upstream: _Upstream, key: SessionId, code: int, message: str) -> None:
-        """Answer a refused frame; the session (when this stream owns it) is dropped."""
+    def _refuse(
+        self,
+        upstream: _Upstream,
+        key: SessionId,
+        code: int,
+        message: str,
+        *,
+        failed_hop: int | None = None,
+    ) -> None:
+        """Answer a refused frame; the session (when this stream owns it) is dropped. The
+        error names this hop, or `failed_hop` (the sender of a frame with wrong evidence)."""
         session = self.sessions.get(key)
         index = 0
         if session is not None and session.owner is upstream:
             index = session.index
             self._drop(session, message)
+        if failed_hop is not None:
+            index = failed_hop
         error = pb.SessionError(session=_pb_key(key), code=code, failed_hop=index, message=message)
         upstream.send(pb.ReplyFrame(error=error))
 
@@ -223,9 +267,24 @@ class PipelineServer(pb_grpc.PipelineServicer):
             self._drop(old, "superseded by a new open", code=tell)
         decoding = DecodingSpec.from_pb(msg.decoding).sampling()
         generator = torch.Generator().manual_seed(decoding.seed) if decoding else None
-        builder = FingerprintBuilder(probe_seed=derive_probe_seed(key[0]))
+        probe_seed = derive_probe_seed(key[0])
+        builder = FingerprintBuilder(probe_seed=probe_seed)
+        receiver = FrameReceiver(
+            ChainContext(key[0], key[1], sender_hop=msg.hop_index - 1),
+            probe_seed=probe_seed,
+            expected=expected_address(msg.hops[msg.hop_index - 1].worker),
+            require_signatures=self.require_signed_frames,
+        )
         cache = span.shard.new_cache()
-        session = _Session(key, span, msg, upstream, cache, (decoding, generator), builder)
+        session = _Session(
+            key, span, msg, upstream, cache, (decoding, generator), builder, receiver
+        )
+        if not session.is_last:
+            session.sender = FrameSender(
+                ChainContext(key[0], key[1], sender_hop=session.index),
+                probe_seed=probe_seed,
+                signer=self.frame_signer,
+            )
         self.sessions[key] = session
         upstream.sessions.add(key)
         log.info(
@@ -311,8 +370,9 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 f"{msg.step} at position {msg.position}",
             )
         loop = asyncio.get_running_loop()
+        seal = FrameSeal(rows=msg.fingerprint_rows, signature=msg.signature)
         out = await loop.run_in_executor(
-            self.executor, self._compute, session, msg.data, shape, session.open.codec
+            self.executor, self._compute, session, msg.data, seal, shape, session.open.codec
         )
         if self.sessions.get(session.key) is not session:
             return  # closed or replaced while computing
@@ -324,7 +384,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             session.owner.send(pb.ReplyFrame(token=token))
             return
         assert session.link is not None
-        out_shape, data = out
+        out_shape, data, out_seal = out
         await session.link.send(
             pb.HiddenStates(
                 session=msg.session,
@@ -332,23 +392,29 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 position=msg.position,
                 shape=out_shape,
                 data=data,
+                fingerprint_rows=out_seal.rows,
+                signature=out_seal.signature,
             )
         )
 
     def _compute(
-        self, session: _Session, data: bytes, shape: tuple[int, ...], codec: str
-    ) -> tuple[tuple[int, ...], bytes] | int:
-        """Decode, run the span, then encode for the next hop or select the token (executor)."""
+        self, session: _Session, data: bytes, seal: FrameSeal, shape: tuple[int, ...], codec: str
+    ) -> tuple[tuple[int, ...], bytes, FrameSeal] | int:
+        """Decode and check the frame's evidence, run the span, then encode and seal for the
+        next hop or select the token (executor). Raises FrameEvidenceError before any compute
+        when the sender's signed rows do not match the payload."""
         shard = session.span.shard
         with torch.inference_mode():
             hidden = decode(
                 data, codec, expected_shape=shape, max_bytes=self.limits.max_frame_bytes
             )
-            hidden = shard.forward(hidden, cache=session.cache)  # (1, length, hidden)
-            session.fingerprint.add(hidden)  # what this hop produced, before the wire codec
+            session.receiver.accept(hidden, data, seal)
+            sent, reported = forward_reported(shard, hidden, cache=session.cache)  # (1, n, hidden)
+            session.fingerprint.add(reported)  # what this hop produced, before the wire codec
             if session.is_last:
-                return select_token(shard.head(hidden)[0], *session.sampler)
-            return tuple(hidden.shape), encode(hidden, codec)
+                return select_token(shard.head(sent)[0], *session.sampler)
+            assert session.sender is not None
+            return tuple(sent.shape), *seal_frame(session.sender, sent, reported, codec)
 
     async def _reroute(self, msg: pb.Reroute, session: _Session) -> None:
         if session.link is None or msg.hop_index < session.index:
@@ -385,7 +451,9 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 model_id=session.open.model_id,
                 hops=tuple(session.open.hops),
                 tokens=tuple(session.tokens[s] for s in range(steps)),
-                fingerprint=session.fingerprint.finish().to_bytes(),
+                fingerprint=encode_reveal(
+                    session.fingerprint.finish().to_bytes(), session.receiver.evidence()
+                ),
             )
             self.on_session_done(record)
 
@@ -448,8 +516,13 @@ class PipelineServer(pb_grpc.PipelineServicer):
 
         driving = asyncio.get_running_loop().create_task(
             drive_route(
-                span.shard, route, channels=self.channels, executor=self.executor, on_token=on_token
-            )
+                span.shard,
+                route,
+                channels=self.channels,
+                executor=self.executor,
+                on_token=on_token,
+                signer=self.frame_signer,
+            )  # fmt: skip
         )
         try:
             while not (driving.done() and tokens.empty()):
@@ -516,9 +589,18 @@ async def start_server(
     limits: ServerLimits | None = None,
     *,
     on_session_done: Callable[[SessionRecord], None] | None = None,
+    frame_signer: FrameSigner | None = None,
+    require_signed_frames: bool = False,
 ) -> tuple[grpc.aio.Server, PipelineServer, int]:
-    """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port)."""
-    service = PipelineServer(spans, limits, on_session_done=on_session_done)
+    """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port).
+    `frame_signer` signs this worker's frames; `require_signed_frames` refuses unsigned ones."""
+    service = PipelineServer(
+        spans,
+        limits,
+        on_session_done=on_session_done,
+        frame_signer=frame_signer,
+        require_signed_frames=require_signed_frames,
+    )
     message_bytes = service.limits.max_frame_bytes + GRPC_SLACK_BYTES
     server = grpc.aio.server(
         options=[

@@ -91,6 +91,7 @@ def route_claims(
                 hop.layer_end,
                 dtype_of(hop.worker),
                 bytes(reveal.shard_fingerprint),
+                worker=hop.worker,  # the signer the next hop's frame evidence must name
             )
             for hop, reveal in zip(route.hops, hops, strict=True)
         )
@@ -102,6 +103,8 @@ def route_claims(
             eos_ids=eos_ids,
             sampling=job_sampling(job),
             probe_seed=derive_probe_seed(job.id),
+            job_id=job.id,
+            route_index=route_index,
         )
         claims.append((route_index, bytes(output.output_hash), claim))
     return claims

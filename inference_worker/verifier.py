@@ -8,8 +8,15 @@ did in the route:
 
 1. **Per-hop fingerprints.** Hop k is recomputed from its input (the recomputed output of hop
    k-1, which matched its own claim) and the recomputed output's fingerprint is compared with
-   the one hop k revealed (`compare_fingerprints`; the tolerance class is the loosest of hop
-   k's precision and every earlier hop's, `route_tolerances`). The FIRST hop
+   hop k's fingerprint (`compare_fingerprints`; the tolerance class is the loosest of hop
+   k's precision and every earlier hop's, `route_tolerances`). Which fingerprint: for hops
+   0..n-2, the rows hop k SIGNED on the frames it sent, as hop k+1 revealed them, when their
+   signature chain verifies against hop k's worker address (`frames.verify_evidence`; they
+   are compared with the recomputed states after the wire codec, what hop k+1 decoded); else
+   (no evidence, or evidence signed by another key) the fingerprint hop k revealed itself.
+   A hop cannot lie in its fingerprint to shift the blame downstream: its successor holds
+   its signature over what it actually sent (honest successors refuse frames whose rows do
+   not match), and its successor cannot forge that signature to frame it. The FIRST hop
    whose fingerprint deviates is the culprit (every later hop received corrupted input),
    unless that deviation is explained by amplification of a smaller one before it; when the
    evidence cannot single out a hop, none is named (`attribute_culprit`).
@@ -27,6 +34,10 @@ did in the route:
    With every fingerprint within tolerance a failed output check names the last hop (it chose
    the tokens from honest hidden states) when the gap is beyond what a hidden cheat upstream
    could cause.
+3. **Evidence.** A hop whose own reveal holds provably bad input evidence (malformed bytes, a
+   signature that does not cover the revealed rows, rows that do not cover the route's
+   positions: never what an honest receiver keeps) fails the claim, and is named when the
+   fingerprints and output name nobody (`evidence_statuses`).
 
 Tolerances (`VerifierParams`) are per precision class and were chosen from the measurements in
 VERIFICATION.md (bench/measure_verification.py).
@@ -36,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -44,7 +55,13 @@ import torch
 from inference_worker.codec import decode, encode
 from inference_worker.evidence import RouteClaim
 from inference_worker.families import SpanParts
-from inference_worker.fingerprint import FingerprintError, compare_fingerprints, fingerprint_bytes
+from inference_worker.fingerprint import (
+    Fingerprint,
+    FingerprintError,
+    compare_fingerprints,
+    fingerprint_bytes,
+)
+from inference_worker.frames import ChainContext, EvidenceStatus, expected_address, verify_evidence
 from inference_worker.generate import Sampling
 from inference_worker.shard import Shard, load_shard
 
@@ -105,6 +122,9 @@ class HopCheck:
     first_bad_chunk: int | None  # chunk of 32 positions where it first exceeds the tolerance
     distance: float  # largest chunk distance (relative L2), inf for a malformed fingerprint
     tolerance: float
+    source: str = "own"  # whose fingerprint of hop k's output was compared: "own" (hop k's
+    # reveal) or "signed" (hop k's signed frame rows, from hop k+1's reveal)
+    evidence: EvidenceStatus = EvidenceStatus.ABSENT  # what hop k's own input evidence is worth
 
 
 @dataclass(frozen=True)
@@ -118,7 +138,9 @@ class RouteVerdict:
 
     @property
     def ok(self) -> bool:
-        return self.output.ok and all(check.ok for check in self.hops)
+        return self.output.ok and all(
+            check.ok and check.evidence is not EvidenceStatus.BAD for check in self.hops
+        )
 
 
 class ReferenceModel:
@@ -302,19 +324,73 @@ def verify_route(
     if structure is not None:  # no well-formed sequence to recompute: the last hop chose it
         return RouteVerdict(structure, (), len(claim.hops) - 1)
     tolerances = route_tolerances(params, [hop.dtype for hop in claim.hops])
+    statuses = evidence_statuses(claim)
     hidden = reference.embed(claim.sequence, claim.hops[0].dtype)  # (1, seq, hidden)
     checks = []
+    last = len(claim.hops) - 1
     for index, hop in enumerate(claim.hops):
-        if index > 0:
-            hidden = _through_codec(hidden, claim.codec, len(claim.prompt_ids))
-        hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)
-        checks.append(_check_hop(index, hop.fingerprint, hidden, claim, tolerances[index]))
-    last = claim.hops[-1]
-    logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], last.dtype)
+        hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)  # hop's output
+        signed = _signed_rows(claim, index + 1) if index < last else None
+        if index < last:  # what hop index + 1 decoded: the input of the next iteration
+            sent = _through_codec(hidden, claim.codec, len(claim.prompt_ids))
+        if signed is not None and statuses[index + 1] is EvidenceStatus.VALID:
+            check = _check_hop(index, signed, sent, claim, tolerances[index], source="signed")
+        else:
+            check = _check_hop(index, hop.fingerprint, hidden, claim, tolerances[index])
+        checks.append(replace(check, evidence=statuses[index]))
+        if index < last:
+            hidden = sent
+    logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], claim.hops[-1].dtype)
     output = check_output(logits, claim, tolerances[-1].logit_margin)
     distances = [check.distance for check in checks]
     culprit = attribute_culprit(distances, tolerances, output, params.amplification)
+    bad = [k for k, status in enumerate(statuses) if status is EvidenceStatus.BAD]
+    if culprit is None and bad:  # provable, unlike a statistical deviation: name the hop
+        culprit = bad[0]
     return RouteVerdict(output, tuple(checks), culprit)
+
+
+def evidence_statuses(claim: RouteClaim) -> list[EvidenceStatus]:
+    """Per hop, what the input evidence it revealed is worth (`frames.EvidenceStatus`).
+
+    The rule for blame: an honest receiver keeps exactly what it checked at receipt, so
+    evidence that is malformed, whose last signature does not recover to the signer it names
+    over the revealed rows, or that does not cover every position of the route is BAD, and
+    the hop that revealed it is at fault. Evidence that is consistent but signed by another
+    key than the route's sending worker (a replaced hop, or a receiver that signed rows
+    itself) is FOREIGN: unusable, and nobody's provable fault. The first hop receives no
+    frames: evidence in its reveal is BAD. A claim without a job id cannot be checked: ABSENT.
+    """
+    out = []
+    for index, hop in enumerate(claim.hops):
+        if hop.malformed:
+            out.append(EvidenceStatus.BAD)
+        elif hop.received is None or claim.job_id is None:
+            out.append(EvidenceStatus.ABSENT)
+        elif index == 0:
+            out.append(EvidenceStatus.BAD)
+        else:
+            context = ChainContext(claim.job_id, claim.route_index, sender_hop=index - 1)
+            status, _ = verify_evidence(
+                hop.received,
+                context,
+                expected=expected_address(claim.hops[index - 1].worker),
+                positions=len(claim.sequence),
+            )
+            out.append(status)
+    return out
+
+
+def _signed_rows(claim: RouteClaim, receiver: int) -> Fingerprint | bytes | None:
+    """The rows hop `receiver` - 1 signed, as hop `receiver` revealed them; b"" (which never
+    matches) when the signed rows themselves are malformed (the signer signed garbage)."""
+    evidence = claim.hops[receiver].received
+    if evidence is None:
+        return None
+    try:
+        return evidence.fingerprint(claim.probe_seed)
+    except FingerprintError:
+        return b""
 
 
 def attribute_culprit(
@@ -376,14 +452,20 @@ def route_tolerances(params: VerifierParams, dtypes: Sequence[torch.dtype]) -> l
 
 
 def _check_hop(
-    index: int, claimed: bytes, hidden: torch.Tensor, claim: RouteClaim, tolerance: Tolerance
+    index: int,
+    claimed: bytes | Fingerprint,
+    hidden: torch.Tensor,
+    claim: RouteClaim,
+    tolerance: Tolerance,
+    *,
+    source: str = "own",
 ) -> HopCheck:
     recomputed = fingerprint_bytes(hidden, probe_seed=claim.probe_seed)
     try:
         ok, first_bad, distance = compare_fingerprints(claimed, recomputed, tolerance.fingerprint)
     except FingerprintError:
         ok, first_bad, distance = False, 0, math.inf
-    return HopCheck(index, ok, first_bad, distance, tolerance.fingerprint)
+    return HopCheck(index, ok, first_bad, distance, tolerance.fingerprint, source=source)
 
 
 @torch.inference_mode()

@@ -46,6 +46,7 @@ from inference_worker.adversary import AdversaryConfig, ComputeMode, ProtocolMod
 from inference_worker.chain import Assignment, ChainLink
 from inference_worker.commits import CommitStore, JobRecord
 from inference_worker.config import WorkerConfig
+from inference_worker.frames import FrameSigner
 from inference_worker.generate import eos_token_ids
 from inference_worker.models import Manifest, WeightCommitmentError, read_manifest
 from inference_worker.placement import HopSpec
@@ -120,8 +121,10 @@ class Worker:
             session_idle_timeout_s=self.config.session_idle_timeout_s,
         )
         grpc_server, self.server, port = await start_server(
-            self.spans, self.config.listen, limits, on_session_done=self._on_session_done
-        )
+            self.spans, self.config.listen, limits, on_session_done=self._on_session_done,
+            frame_signer=FrameSigner(self.chain.wallet.signer().private_key_bytes),
+            require_signed_frames=True,  # every worker on chain signs its frames (frames.py)
+        )  # fmt: skip
         log.info("serving %d span(s) on port %d", len(self.spans), port)
         try:
             await asyncio.to_thread(self._ensure_registered)
@@ -351,8 +354,9 @@ class Worker:
         )
         log.info("job %d: driving route %d over %d hops", job.id, route_index, len(hops))
         return await drive_route(
-            shard, request, channels=self.server.channels, executor=self.server.executor
-        )
+            shard, request, channels=self.server.channels, executor=self.server.executor,
+            signer=self.server.frame_signer,
+        )  # fmt: skip
 
     def _candidates(
         self, job: inference_types.Job, hops: tuple[HopSpec, ...]

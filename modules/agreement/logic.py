@@ -6,7 +6,8 @@ kind is 0x01 for token ids (payload: each id as 4 big-endian bytes) and 0x02 for
 (payload: the bytes). Commitment: sha256(output_hash (32) || sha256(shard_fingerprint) (32) ||
 salt (32) || worker address (20 raw bytes)); binding the worker's address means a copied
 commitment cannot be opened by the copier. The shard fingerprint is variable-length evidence
-(at most 300 bytes per 32 tokens, MAX_FINGERPRINT_BYTES in all) that verifiers compare when a
+(a reveal bundle: the hop's own fingerprint and the signed fingerprint rows it received, 16
+bytes a position plus ~180; MAX_FINGERPRINT_BYTES in all) that verifiers compare when a
 route's output is disputed or audited.
 """
 
@@ -27,7 +28,10 @@ OUTPUT_DOMAIN = b"infera.output.v1\x00"
 KIND_TOKENS = b"\x01"
 KIND_BYTES = b"\x02"
 HASH_LENGTH = 32  # output hash, commitment and salt are all 32 bytes
-MAX_FINGERPRINT_BYTES = 32 * 1024  # a shard fingerprint, revealed in full
+# A reveal bundle, revealed in full (inference_worker/frames.py: 178 + 16 bytes per position):
+# 96 KiB holds 6132 positions, a 16 KiB prompt (max_prompt_bytes) at >= 3.25 bytes a token plus
+# 1024 new tokens (max_new_tokens). It was 32 KiB (4093 positions) for bare fingerprints.
+MAX_FINGERPRINT_BYTES = 96 * 1024
 BYTES_PER_TOKEN = 4  # raw-byte outputs are billed as ceil(bytes / 4) tokens
 MAX_TOKEN_ID = 2**32 - 1
 

@@ -36,7 +36,10 @@ class WorkerProcess:
         name: str,
         threads: int = 1,
         args: Sequence[str] = (),
+        signed: bool = True,
     ):
+        """`signed`: sign frames with a key derived from `name` and refuse unsigned ones."""
+        sign = ["--key-seed", f"infera-test:{name}", "--require-signed"] if signed else []
         self.name, self.start, self.end = name, start, end
         env = {
             **os.environ,
@@ -46,7 +49,7 @@ class WorkerProcess:
         }
         command = [sys.executable, str(WORKER), str(model_dir), model_id, str(start), str(end)]
         self.proc = subprocess.Popen(
-            [*command, "--threads", str(threads), *args],
+            [*command, "--threads", str(threads), *sign, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

@@ -1,23 +1,27 @@
 """A pipeline worker in its own process, for the pipeline tests and the benchmark.
 
     python pipeline_worker.py MODEL_DIR MODEL_ID START END [--threads N] [--step-delay S]
-        [--max-frame-bytes N] [--max-sessions N] [--idle-timeout S]
+        [--max-frame-bytes N] [--max-sessions N] [--idle-timeout S] [--key-seed TEXT]
+        [--require-signed]
 
 Loads layers [START, END), serves the Pipeline service on a free 127.0.0.1 port, prints
 ``port N`` on stdout once ready, and runs until stdin closes (the test process ended) or it is
 killed. ``--step-delay`` sleeps that long in every forward pass, so that a test can act in the
-middle of a generation.
+middle of a generation. ``--key-seed`` signs every frame it sends with the key
+sha256(TEXT) (frames.py); ``--require-signed`` refuses unsigned frames.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import sys
 import time
 
 import torch
 
+from inference_worker.frames import FrameSigner
 from inference_worker.server import HostedSpan, ServerLimits, start_server
 from inference_worker.shard import load_shard
 
@@ -33,6 +37,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--max-frame-bytes", type=int, default=ServerLimits.max_frame_bytes)
     parser.add_argument("--max-sessions", type=int, default=ServerLimits.max_sessions)
     parser.add_argument("--idle-timeout", type=float, default=ServerLimits.session_idle_timeout_s)
+    parser.add_argument("--key-seed", default="")
+    parser.add_argument("--require-signed", action="store_true")
     return parser.parse_args()
 
 
@@ -53,7 +59,14 @@ async def main(args: argparse.Namespace) -> None:
         session_idle_timeout_s=args.idle_timeout,
     )
     span = HostedSpan(model_id=args.model_id, shard=shard, model_dir=args.model_dir)
-    server, service, port = await start_server([span], "127.0.0.1:0", limits)
+    signer = FrameSigner(hashlib.sha256(args.key_seed.encode()).digest()) if args.key_seed else None
+    server, service, port = await start_server(
+        [span],
+        "127.0.0.1:0",
+        limits,
+        frame_signer=signer,
+        require_signed_frames=args.require_signed,
+    )
     print(f"port {port}", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # returns when the parent closes stdin

@@ -18,7 +18,9 @@ import torch
 
 from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
-from inference_worker.codec import encode
+from inference_worker.codec import decode, encode
+from inference_worker.fingerprint import derive_probe_seed
+from inference_worker.frames import ChainContext, FrameSeal, FrameSender, FrameSigner
 from inference_worker.generate import Sampling, generate, reference_generate
 from inference_worker.shard import load_shard
 from tests.inference_worker.pipeline_harness import (
@@ -35,6 +37,7 @@ PROMPTS = ([1, 5, 9, 22, 7, 3], [40, 2])
 LAST_MAX_FRAME = 16384  # the last hop's max frame bytes (the garbage test oversteps it)
 LAST_MAX_SESSIONS = 4
 LAST_IDLE_S = 2.0
+TEST_KEY = FrameSigner(bytes(31) + b"\x07")  # signs the hand-made frames of the hostile tests
 
 
 class Net:
@@ -139,7 +142,11 @@ def test_int8_codec_pipeline_matches_the_in_process_driver(llama):
     fp32 = run_generate(
         llama.first.endpoint, generate_request(MODEL, llama.route(), PROMPTS[0], 24)
     )
-    assert out.done.wire_bytes < fp32.done.wire_bytes / 2  # the codec pays off on the wire
+    # Frames also carry the sender's signed fingerprint rows (8 bytes a position) and a 65-byte
+    # signature (frames.py), whatever the codec; the codec pays off on the rest of the wire.
+    positions = len(PROMPTS[0]) + 24 - 1
+    evidence = 24 * (65 + 2) + positions * 8 + 24 * 2  # each field with its tag and length
+    assert out.done.wire_bytes - evidence < (fp32.done.wire_bytes - evidence) / 2
 
 
 def test_generation_stops_at_a_stop_token(llama, references):
@@ -285,8 +292,19 @@ def open_last(net: Net, job: int, **changes) -> pb.HopFrame:
     return pb.HopFrame(open=msg)
 
 
-def hidden(job: int, tensor: torch.Tensor, *, codec="fp32", position=0, step=0, shape=None):
+def hidden(
+    job: int, tensor: torch.Tensor, *, codec="fp32", position=0, step=0, shape=None, signed=True
+):
+    """A hidden-state frame as hop 1 would send it to the last hop: signed (the workers here
+    require signed frames; the route names no addresses, so any key's signature is checked
+    for its chain only) unless `signed` is False."""
     data = encode(tensor, codec)
+    seal = FrameSeal()
+    if signed:
+        sender = FrameSender(
+            ChainContext(job, 0, sender_hop=1), probe_seed=derive_probe_seed(job), signer=TEST_KEY
+        )
+        seal = sender.seal(decode(data, codec, expected_shape=tuple(tensor.shape)), data)
     return pb.HopFrame(
         hidden=pb.HiddenStates(
             session=session(job),
@@ -294,6 +312,8 @@ def hidden(job: int, tensor: torch.Tensor, *, codec="fp32", position=0, step=0, 
             position=position,
             shape=list(shape or tensor.shape),
             data=data,
+            fingerprint_rows=seal.rows,
+            signature=seal.signature,
         )
     )
 
@@ -337,6 +357,8 @@ def test_garbage_frames_get_errors_while_another_session_keeps_working(llama, re
         hidden(110, ok),  # valid: answered with a token
         hidden(110, ok),  # replayed position
         hidden(1, ok),  # the live session's key, from a stream that does not own it
+        open_last(llama, 111),
+        hidden(111, ok, signed=False),  # unsigned, to a hop that requires signed frames
     ]
     replies = exchange(llama.last.endpoint, frames)
     errors = {r.error.session.job_id: r.error.code for r in replies if r.HasField("error")}
@@ -353,6 +375,7 @@ def test_garbage_frames_get_errors_while_another_session_keeps_working(llama, re
         109: pb.ERROR_CODE_MALFORMED,
         110: pb.ERROR_CODE_MALFORMED,
         1: pb.ERROR_CODE_UNKNOWN_SESSION,
+        111: pb.ERROR_CODE_BAD_FRAME_EVIDENCE,
     }
     assert [r.token.session.job_id for r in replies if r.HasField("token")] == [110]
 

@@ -141,7 +141,7 @@ def test_reveal_by_a_worker_not_on_the_route_is_rejected(revealing):
         ({"tokens": list(range(11))}, 12),  # longer than max_new_tokens (10)
         ({"tokens": [], "output_bytes": b"x" * 41}, 12),  # more than 4 x 10 bytes
         ({"shard_fingerprint": b""}, 13),  # fingerprints are required evidence
-        ({"shard_fingerprint": b"f" * (32 * 1024 + 1)}, 13),  # over MAX_FINGERPRINT_BYTES
+        ({"shard_fingerprint": b"f" * (logic.MAX_FINGERPRINT_BYTES + 1)}, 13),  # over the cap
         ({"salt": b"s" * 33}, 14),
     ],
 )

@@ -18,6 +18,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_EXPIRED: _ClassVar[ErrorCode]
     ERROR_CODE_SUPERSEDED: _ClassVar[ErrorCode]
     ERROR_CODE_INTERNAL: _ClassVar[ErrorCode]
+    ERROR_CODE_BAD_FRAME_EVIDENCE: _ClassVar[ErrorCode]
 ERROR_CODE_UNSPECIFIED: ErrorCode
 ERROR_CODE_MALFORMED: ErrorCode
 ERROR_CODE_UNKNOWN_SESSION: ErrorCode
@@ -28,6 +29,7 @@ ERROR_CODE_HOP_FAILED: ErrorCode
 ERROR_CODE_EXPIRED: ErrorCode
 ERROR_CODE_SUPERSEDED: ErrorCode
 ERROR_CODE_INTERNAL: ErrorCode
+ERROR_CODE_BAD_FRAME_EVIDENCE: ErrorCode
 
 class SessionKey(_message.Message):
     __slots__ = ("job_id", "route_index")
@@ -82,18 +84,22 @@ class OpenSession(_message.Message):
     def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., model_id: _Optional[str] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., hop_index: _Optional[int] = ..., codec: _Optional[str] = ..., dtype: _Optional[str] = ..., decoding: _Optional[_Union[Decoding, _Mapping]] = ..., progress_timeout_ms: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class HiddenStates(_message.Message):
-    __slots__ = ("session", "step", "position", "shape", "data")
+    __slots__ = ("session", "step", "position", "shape", "data", "fingerprint_rows", "signature")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_ROWS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     session: SessionKey
     step: int
     position: int
     shape: _containers.RepeatedScalarFieldContainer[int]
     data: bytes
-    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., step: _Optional[int] = ..., position: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    fingerprint_rows: bytes
+    signature: bytes
+    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., step: _Optional[int] = ..., position: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., data: _Optional[bytes] = ..., fingerprint_rows: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class Reroute(_message.Message):
     __slots__ = ("session", "hop_index", "replacement")
