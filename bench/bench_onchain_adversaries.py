@@ -86,6 +86,7 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
             ComputeAttack(ComputeMode.NOISE, noise_std=0.05, seed=17),
             audit_probability="1",
         ),
+        *evidence_attacks(compute),
         protocol("copy_reveal", ProtocolMode.COPY_REVEAL),
         protocol("never_reveal", ProtocolMode.NEVER_REVEAL),
         protocol("reveal_late (1 block)", ProtocolMode.REVEAL_LATE),
@@ -122,6 +123,20 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
             new_tokens=new_tokens,
         ),
     ]
+
+
+def evidence_attacks(compute: Any) -> list[Scenario]:
+    """Cheats aimed at the evidence itself, where adversary.py has them: states sent noisy but
+    fingerprinted and signed honest; noise orthogonal to the job's public probes."""
+    modes = {m.value for m in ComputeMode}
+    rows = []
+    if "lie_fingerprint" in modes:
+        attack = ComputeAttack(ComputeMode("lie_fingerprint"), noise_std=0.2, seed=21)
+        rows.append(compute("lie_fingerprint (noise 20%)", attack))
+    if "probe_orthogonal" in modes:  # probe_seed: set per job (OnChain.route_claim)
+        attack = ComputeAttack(ComputeMode("probe_orthogonal"), noise_std=0.2, seed=22)
+        rows.append(compute("probe_orthogonal (noise 20%)", attack))
+    return rows
 
 
 def summarize(scenario: Scenario, outcomes: list[JobOutcome]) -> dict:
@@ -241,6 +256,10 @@ def main() -> None:
             results["jobs"][scenario.name] = [asdict(o) for o in outcomes]
             print(f"{scenario.name}: {row['seconds']:.0f} s", flush=True)
     results["seconds"] = time.perf_counter() - started
+    if args.rows and RESULTS.is_file():  # a partial run updates the rows it ran
+        previous = json.loads(RESULTS.read_text())
+        for key in ("rows", "jobs"):
+            results[key] = {**previous.get(key, {}), **results[key]}
     print_table(results["rows"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -20,7 +20,6 @@ verdict is pending. The outcome is read from chain state only: stakes, reputatio
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 import os
@@ -28,7 +27,7 @@ import random
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +41,10 @@ import structlog  # noqa: E402
 import torch  # noqa: E402
 from google.protobuf.message import Message  # noqa: E402
 
+from bench.onchain_play import WorkerPlay  # noqa: E402
 from chain.verdict_inbox import VerdictInbox  # noqa: E402
 from chain.wiring import build_app  # noqa: E402
 from infera.agreement.v1 import query_pb2 as agreement_query  # noqa: E402
-from infera.agreement.v1 import tx_pb2 as agreement_tx  # noqa: E402
 from infera.agreement.v1 import types_pb2 as agreement_types  # noqa: E402
 from infera.base.v1 import coin_pb2  # noqa: E402
 from infera.inference.v1 import tx_pb2 as inference_tx  # noqa: E402
@@ -54,11 +53,10 @@ from infera.workers.v1 import query_pb2 as workers_query  # noqa: E402
 from inference_worker.adversary import (  # noqa: E402
     ComputeAttack,
     ProtocolMode,
-    collusion_tokens,
     load_adversarial_shard,
 )
-from inference_worker.commits import compute_commitment, compute_output_hash  # noqa: E402
-from inference_worker.evidence import RouteClaim, generate_claim, reveal_payload  # noqa: E402
+from inference_worker.commits import compute_output_hash  # noqa: E402
+from inference_worker.evidence import RouteClaim, generate_claim  # noqa: E402
 from inference_worker.fingerprint import derive_probe_seed  # noqa: E402
 from inference_worker.models import make_tiny_model, read_manifest  # noqa: E402
 from inference_worker.route import PromptTokenizer  # noqa: E402
@@ -351,6 +349,8 @@ class OnChain:
         attack: ComputeAttack | None,
     ) -> RouteClaim:
         """What route ``route_index`` computes, its guilty hops serving ``attack``."""
+        if attack is not None and attack.mode == "probe_orthogonal":  # aims at this job's probes
+            attack = replace(attack, probe_seed=derive_probe_seed(job.id))  # type: ignore[call-arg]
         hops = job.routes[route_index].hops
         shards = [
             self.shard(
@@ -439,7 +439,7 @@ class OnChain:
             for r in range(len(job.routes))
         ]
         honest_routes = [r for r in range(len(job.routes)) if not any(g[0] == r for g in guilty)]
-        play = _Play(self, job, claims, guilty, index)
+        play = WorkerPlay(self, job, claims, guilty, index)
         play.commit()
         play.reveal()
         self.settle(job)
@@ -505,113 +505,8 @@ class OnChain:
         )
 
 
-class _Play:
-    """The commit and reveal txs of one job: honest hops as a worker sends them, the guilty
-    ones as adversary.py's ProtocolMode says."""
-
-    def __init__(
-        self,
-        onchain: OnChain,
-        job: inference_types.Job,
-        claims: list[RouteClaim],
-        guilty: set[tuple[int, int]],
-        index: int,
-    ) -> None:
-        self.onchain, self.job, self.claims, self.guilty = onchain, job, claims, guilty
-        self.mode = onchain.scenario.protocol
-        self.rejected: list[tuple[str, str, int]] = []
-        self.hops = [(r, h) for r, route in enumerate(job.routes) for h in range(len(route.hops))]
-        self.tokens = {(r, h): list(claims[r].tokens) for r, h in self.hops}
-        self.payload = {(r, h): reveal_payload(claims[r], h) for r, h in self.hops}
-        if self.mode is ProtocolMode.COLLUDE:
-            # the colluders ran the job honestly, then all reveal one lie: their common honest
-            # output with its second half replaced (adversary.collusion_tokens)
-            first = min(r for r, _ in guilty)
-            lie = collusion_tokens(
-                list(claims[first].tokens), seed=index, vocab_size=VOCAB,
-                from_position=len(claims[first].tokens) // 2,
-            )  # fmt: skip
-            for place in guilty:
-                self.tokens[place] = lie
-        if self.mode is ProtocolMode.COPY_REVEAL:
-            # the copier cannot know the output when it commits: it commits to a guess
-            for place in guilty:
-                self.tokens[place] = [0] * len(claims[place[0]].tokens)
-                self.payload[place] = hashlib.sha256(b"guess").digest() * 9
-
-    def worker(self, place: tuple[int, int]) -> Key:
-        r, h = place
-        return self.onchain.key_of[self.job.routes[r].hops[h].worker]
-
-    def commit(self) -> None:
-        msgs = []
-        for place in self.hops:
-            worker = self.worker(place)
-            commitment = compute_commitment(
-                self.tokens[place], self.payload[place], salt(worker.bech32, self.job.id),
-                worker.address,
-            )  # fmt: skip
-            msg = agreement_tx.MsgCommitOutput(
-                worker=worker.bech32, job_id=self.job.id, commitment=commitment
-            )
-            msgs.append(self.onchain.tx(worker, msg))
-        OnChain.expect_ok(self.onchain.block(msgs))
-
-    def reveal_msg(self, place: tuple[int, int], tokens: list[int], payload: bytes):
-        worker = self.worker(place)
-        return worker, agreement_tx.MsgRevealOutput(
-            worker=worker.bech32,
-            job_id=self.job.id,
-            output_tokens=tokens,
-            shard_fingerprint=payload,
-            salt=salt(worker.bech32, self.job.id),
-        )
-
-    def reveal(self) -> None:
-        withheld = (ProtocolMode.COPY_REVEAL, ProtocolMode.NEVER_REVEAL, ProtocolMode.REVEAL_LATE)
-        holding = self.guilty if self.mode in withheld else set()
-        txs = [
-            self.onchain.tx(*self.reveal_msg(p, self.tokens[p], self.payload[p]))
-            for p in self.hops
-            if p not in holding
-        ]
-        OnChain.expect_ok(self.onchain.block(txs))
-        if self.mode is ProtocolMode.COPY_REVEAL:
-            self._copy()
-        elif self.mode is ProtocolMode.REVEAL_LATE:
-            self._late()
-
-    def _copy(self) -> None:
-        """Once the other route's reveals are on chain, send its output and the same hop's
-        fingerprint bytes (read from JobHistory) with the copier's own salt."""
-        history = self.onchain.history(self.job.id)
-        outputs = {o.output_hash: list(o.tokens) for o in history.outputs}
-        for r, h in sorted(self.guilty):
-            source = next(x for x in history.reveals if x.route_index != r and x.hop_index == h)
-            worker, msg = self.reveal_msg(
-                (r, h), outputs[source.output_hash], bytes(source.shard_fingerprint)
-            )
-            self._cheat(worker, msg)
-
-    def _late(self) -> None:
-        """Reveal one block after the reveal window (adversary.ProtocolAttack.late_blocks=1)."""
-        while self.onchain.chain.height < self.job.reveal_end_height:  # next: reveal_end + 1
-            self.onchain.block()
-        for place in sorted(self.guilty):
-            self._cheat(*self.reveal_msg(place, self.tokens[place], self.payload[place]))
-
-    def _cheat(self, worker: Key, msg: Any) -> None:
-        result = self.onchain.block([self.onchain.tx(worker, msg)])[0]
-        if result.code != 0:
-            self.rejected.append((worker.bech32, result.codespace, result.code))
-
-
 def _msg_response(result: abci.ExecTxResult, response: type[Message]) -> Any:
     from cosmos.base.abci.v1beta1 import abci_pb2
 
     data = abci_pb2.TxMsgData.FromString(result.data)
     return response.FromString(data.msg_responses[0].value)
-
-
-def salt(worker: str, job_id: int) -> bytes:
-    return hashlib.sha256(b"salt/%d/" % job_id + worker.encode()).digest()
