@@ -126,17 +126,15 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
 
 
 def evidence_attacks(compute: Any) -> list[Scenario]:
-    """Cheats aimed at the evidence itself, where adversary.py has them: states sent noisy but
-    fingerprinted and signed honest; noise orthogonal to the job's public probes."""
-    modes = {m.value for m in ComputeMode}
-    rows = []
-    if "lie_fingerprint" in modes:
-        attack = ComputeAttack(ComputeMode("lie_fingerprint"), noise_std=0.2, seed=21)
-        rows.append(compute("lie_fingerprint (noise 20%)", attack))
-    if "probe_orthogonal" in modes:  # probe_seed: set per job (OnChain.route_claim)
-        attack = ComputeAttack(ComputeMode("probe_orthogonal"), noise_std=0.2, seed=22)
-        rows.append(compute("probe_orthogonal (noise 20%)", attack))
-    return rows
+    """Noise orthogonal to the job's public probes (keeps the hop's own fingerprint), where
+    adversary.py has it. Its sibling lie_fingerprint (noisy states sent, honest ones signed) has
+    no row: with signed frames the honest receiving hop refuses its first frame
+    (frames.FrameEvidenceError) inside the pipeline, so the route produces nothing to commit;
+    what the chain then does depends on how workers report that, not on this harness."""
+    if "probe_orthogonal" not in {m.value for m in ComputeMode}:
+        return []
+    attack = ComputeAttack(ComputeMode("probe_orthogonal"), noise_std=0.2, seed=22)
+    return [compute("probe_orthogonal (noise 20%)", attack)]  # probe_seed: set per job
 
 
 def summarize(scenario: Scenario, outcomes: list[JobOutcome]) -> dict:
