@@ -73,19 +73,10 @@ def start_network(validators: int, procs: list) -> dict:
     infera("testnet", "--validators", str(validators), "--output", str(DEMO / "net"),
            "--chain-id", "infera-demo", "--dev-accounts", "8", "--timeout-commit", "500ms")  # fmt: skip
     net = json.loads((DEMO / "net" / "testnet.json").read_text())
-    for node in net["nodes"]:
-        widen_agreement_windows(Path(node["home"]) / "config" / "genesis.json")
+    # The default windows fit CPU generation: the commit window grows with max_new_tokens.
     for node in net["nodes"]:
         procs.append(spawn_node(node["home"]))
     return net
-
-
-def widen_agreement_windows(genesis_path: Path) -> None:
-    """Half-second blocks are fast: give workers 2 minutes to generate and commit on 2 CPUs."""
-    genesis = json.loads(genesis_path.read_text())
-    params = genesis["app_state"].setdefault("agreement", {}).setdefault("params", {})
-    params.update({"commit_window_blocks": 240, "reveal_window_blocks": 40})
-    genesis_path.write_text(json.dumps(genesis, indent=2))
 
 
 def register_model(client: Client, owner, model_dir: Path) -> None:
@@ -158,6 +149,14 @@ def report(client: Client, model_dir: Path, job_id: int, timings: dict) -> None:
     s = history.settlement
     console.print(f"agreement: {len(s.claims)} routes, winning output {job.output_hash.hex()[:16]}, "
                   f"charge {s.charge} uinfera, {len(s.payouts)} payouts")  # fmt: skip
+    if history.HasField("audit"):
+        console.print(f"drawn for audit: payment held until height {history.audit.deadline_height} "
+                      "or the validators' verdict")  # fmt: skip
+    last_commit = max((c.height for c in history.commitments), default=job.assign_height)
+    console.print(f"rounds: commit window {job.commit_window_blocks} blocks, commits "
+                  f"{sorted(c.height - job.assign_height for c in history.commitments)} blocks after "
+                  f"assignment; reveal window {job.reveal_window_blocks}, reveals "
+                  f"{sorted(r.height - last_commit for r in history.reveals)} after the last commit")  # fmt: skip
     console.print(f"{len(output.tokens)} tokens; submitted at height {job.submit_height}, finalized at "
                   f"{job.final_height} ({job.final_height - job.submit_height} blocks, "
                   f"{timings['job']:.1f} s); set-up {timings['setup']:.1f} s")  # fmt: skip
