@@ -5,16 +5,22 @@ agreement is drawn for audit when sha256("audit" || block hash || job id) falls 
 ``audit_probability`` (logic.is_audited; nobody knows the draw before the block). A drawn job's
 charge is not paid at finalization: it moves from the job's escrow into the
 ``agreement_audit_hold`` module account, and the payouts finalization would have made are
-recorded on the ``Audit``. The hold ends exactly once:
-  - the validators' verdict passes the agreed output: the recorded payouts are made, unchanged;
-  - the verdict fails it: the whole held amount goes back to the submitter (the settlement's
-    charge becomes 0, the job's ``refunded`` grows by it) and the culprits are slashed
-    (verdicts.py);
+recorded on the ``Audit``. The job's reputation changes wait with its payment (reputations.py). The hold ends exactly once:
+  - the validators' verdict passes the agreed output: the recorded payouts are made, unchanged,
+    and reputations change as finalization would have changed them;
+  - the verdict fails it and passes an output some other COMPLETE route claimed (an honest
+    minority outvoted by colluders): the first such output (by hash) is delivered instead, the
+    complete routes that claimed a passing output are paid what a quorum of them would have
+    been (the charge counted over those routes, capped by the held amount) out of the hold, and
+    the rest of the hold goes back to the submitter;
+  - the verdict fails it and passes no claimed output: the whole held amount goes back to the
+    submitter (the settlement's charge becomes 0, the job's ``refunded`` grows by it);
   - the audit window ends with no verdict (validators abstained or did not reach 2/3): the
     payouts are made as if the audit passed. Silence is no evidence against anyone, and the
     workers should not lose honest pay because validators run no verifier.
-The refunded submitter keeps the job's (refuted) output hash on record with the audit marked
-failed; the job stays FINALIZED.
+In every failing case the culprits are slashed (verdicts.py) and their routes' other hops take
+no mismatch penalty. A failed audit's job stays FINALIZED with the audit marked failed; its
+``output_hash`` is the delivered output, or the refuted one when none passed.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from chain.events import attr
 from chain.tx import Coin
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import events, keys, payouts
+from modules.agreement import events, keys, logic, payouts, reputations
 
 if TYPE_CHECKING:
     from modules.agreement.keeper import AgreementKeeper
 
 REFUND_REASON = "audit failed: validators refuted the agreed output; charge refunded"
+REDELIVER_REASON = "audit failed: agreed output refuted; a passing route's output delivered instead"
+COMPLETE = types_pb2.ROUTE_STATUS_COMPLETE
 
 
 def hold_address() -> bytes:
@@ -89,8 +97,10 @@ def decide_audit(
     job: inference_pb2.Job,
     audit: types_pb2.Audit,
     passing: frozenset[bytes],
+    culprit_routes: frozenset[int] = frozenset(),
 ) -> None:
-    """Apply the validators' verdict: pay the hold when the agreed output passed, else refund it."""
+    """Apply the validators' verdict: pay the hold when the agreed output passed, else deliver a
+    passing route's output or refund the hold (see the module docstring)."""
     audit.decided, audit.failed = True, audit.output_hash not in passing
     ctx.events.emit(
         events.AUDIT_DECIDED,
@@ -98,10 +108,12 @@ def decide_audit(
         attr("failed", "true" if audit.failed else "false"),
     )
     if audit.hold_status == types_pb2.HOLD_STATUS_HELD:
-        if audit.failed:
-            _refund(ctx, keeper, job, audit)
+        if not audit.failed:
+            _release(ctx, keeper, job, audit, "audit passed", culprit_routes)
+        elif _passing_routes(ctx, keeper, job.id, passing):
+            _redeliver(ctx, keeper, job, audit, passing, culprit_routes)
         else:
-            _release(ctx, keeper, audit, "audit passed")
+            _refund(ctx, keeper, job, audit, passing, culprit_routes)
     keeper.set_audit(ctx, audit)
     keeper.unschedule(ctx, job.id)
 
@@ -112,22 +124,53 @@ def close_audit_window(ctx: Context, keeper: AgreementKeeper, job_id: int) -> No
     audit = keeper.get_audit(ctx, job_id)
     if audit is None or audit.decided or audit.hold_status != types_pb2.HOLD_STATUS_HELD:
         return
-    _release(ctx, keeper, audit, "audit window ended undecided")
+    job = keeper.inference.get_job(ctx, job_id)
+    assert job is not None  # an audit is opened on a stored job
+    _release(ctx, keeper, job, audit, "audit window ended undecided")
     keeper.set_audit(ctx, audit)
 
 
-def _release(ctx: Context, keeper: AgreementKeeper, audit: types_pb2.Audit, reason: str) -> None:
-    """Make the payouts recorded on the audit, out of the hold."""
-    settlement = keeper.get_settlement(ctx, audit.job_id)
+def _passing_routes(
+    ctx: Context, keeper: AgreementKeeper, job_id: int, passing: frozenset[bytes]
+) -> list[int]:
+    """The COMPLETE routes whose claimed output is in ``passing``, in route order."""
+    settlement = keeper.get_settlement(ctx, job_id)
     assert settlement is not None  # the tally that opened the audit stored it
+    return [
+        c.route_index
+        for c in settlement.claims
+        if c.status == COMPLETE and c.output_hash in passing
+    ]
 
+
+def _hold_sender(ctx: Context, keeper: AgreementKeeper, audit: types_pb2.Audit) -> payouts.Send:
     def send(recipient: bytes, amount: int) -> None:
         if amount > 0:
             keeper.bank.send_coins_from_module(
                 ctx, keys.AUDIT_HOLD_ACCOUNT, recipient, [Coin(audit.denom, amount)]
             )
 
-    payouts.pay_out(ctx, audit.job_id, list(audit.payouts), settlement, send)
+    return send
+
+
+def _release(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    audit: types_pb2.Audit,
+    reason: str,
+    culprit_routes: frozenset[int] = frozenset(),
+) -> None:
+    """Make the payouts recorded on the audit, out of the hold, and the reputation changes
+    finalization held back."""
+    settlement = keeper.get_settlement(ctx, audit.job_id)
+    assert settlement is not None  # the tally that opened the audit stored it
+    payouts.pay_out(
+        ctx, audit.job_id, list(audit.payouts), settlement, _hold_sender(ctx, keeper, audit)
+    )
+    winning = sorted({p.route_index for p in audit.payouts if p.layers})
+    passing = frozenset({audit.output_hash})
+    reputations.adjust_reputations(ctx, keeper, job, passing, winning, settlement, culprit_routes)
     keeper.set_settlement(ctx, settlement)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_PAID, ctx.block.height
     ctx.events.emit(
@@ -138,26 +181,72 @@ def _release(ctx: Context, keeper: AgreementKeeper, audit: types_pb2.Audit, reas
     )
 
 
-def _refund(
-    ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job, audit: types_pb2.Audit
+def _redeliver(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    audit: types_pb2.Audit,
+    passing: frozenset[bytes],
+    culprit_routes: frozenset[int],
 ) -> None:
-    """Give the whole hold back to the submitter: in the end the job cost nothing."""
-    amount = int(audit.held_amount)
-    if amount > 0:
-        keeper.bank.send_coins_from_module(
-            ctx,
-            keys.AUDIT_HOLD_ACCOUNT,
-            crypto.from_bech32(job.submitter),
-            [Coin(audit.denom, amount)],
-        )
-    job.refunded = str(int(job.refunded or "0") + amount)
-    job.reason = REFUND_REASON
-    keeper.inference.set_job(ctx, job)
+    """Deliver the first passing output a complete route claimed, pay the passing routes out
+    of the hold (charge over those routes, capped by the hold) and refund the rest."""
     settlement = keeper.get_settlement(ctx, job.id)
     assert settlement is not None
+    winning = _passing_routes(ctx, keeper, job.id, passing)
+    delivered = sorted({c.output_hash for c in settlement.claims if c.route_index in winning})[0]
+    output = keeper.get_output(ctx, job.id, delivered)
+    assert output is not None  # every revealed hash has its output stored
+    held = int(audit.held_amount)
+    charge = min(held, logic.compute_price(job, output.billable_tokens, len(winning)))
+    planned = payouts.plan_payouts(ctx, keeper, job, winning, charge)
+    payouts.pay_out(ctx, job.id, planned, settlement, _hold_sender(ctx, keeper, audit))
+    reputations.adjust_reputations(ctx, keeper, job, passing, winning, settlement, culprit_routes)
+    settlement.winning_output_hash = delivered
+    settlement.charge, settlement.protocol_amount = str(charge), planned[-1].amount
+    keeper.set_settlement(ctx, settlement)
+    job.output_hash = delivered
+    _refund_to_submitter(ctx, keeper, job, audit, held - charge, REDELIVER_REASON)
+    audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_PAID, ctx.block.height
+    ctx.events.emit(
+        events.PAYOUT_RELEASED,
+        attr("job_id", job.id, index=True),
+        attr("amount", charge),
+        attr("reason", "audit failed: passing route paid"),
+    )
+
+
+def _refund(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    audit: types_pb2.Audit,
+    passing: frozenset[bytes],
+    culprit_routes: frozenset[int],
+) -> None:
+    """Give the whole hold back to the submitter: in the end the job cost nothing."""
+    settlement = keeper.get_settlement(ctx, job.id)
+    assert settlement is not None
+    reputations.adjust_reputations(ctx, keeper, job, passing, [], settlement, culprit_routes)
     settlement.charge, settlement.protocol_amount = "0", "0"
     keeper.set_settlement(ctx, settlement)
+    _refund_to_submitter(ctx, keeper, job, audit, int(audit.held_amount), REFUND_REASON)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_REFUNDED, ctx.block.height
+
+
+def _refund_to_submitter(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    audit: types_pb2.Audit,
+    amount: int,
+    reason: str,
+) -> None:
+    """Send ``amount`` of the hold back to the job's submitter and record it on the job."""
+    _hold_sender(ctx, keeper, audit)(crypto.from_bech32(job.submitter), amount)
+    job.refunded = str(int(job.refunded or "0") + amount)
+    job.reason = reason
+    keeper.inference.set_job(ctx, job)
     ctx.events.emit(
         events.PAYOUT_REFUNDED,
         attr("job_id", job.id, index=True),

@@ -123,8 +123,13 @@ def is_disagreement(revealed: Mapping[Position, bytes]) -> bool:
 def compute_charge(job: inference_pb2.Job, billable_tokens: int, winning_routes: int) -> int:
     """ceil(price x (prompt estimate + billable output tokens) x winning routes), capped at the
     escrow (it never binds: the max fee covered max_new_tokens on all r routes)."""
+    return min(int(job.escrow), compute_price(job, billable_tokens, winning_routes))
+
+
+def compute_price(job: inference_pb2.Job, billable_tokens: int, winning_routes: int) -> int:
+    """ceil(price x (prompt estimate + billable output tokens) x winning routes), uncapped."""
     tokens = (job.prompt_tokens_estimate + billable_tokens) * winning_routes
-    return min(int(job.escrow), Decimal.parse(job.price_per_token).mul_int_ceil(tokens))
+    return Decimal.parse(job.price_per_token).mul_int_ceil(tokens)
 
 
 @dataclass(frozen=True)

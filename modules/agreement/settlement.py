@@ -19,11 +19,10 @@ import chain.pb  # noqa: F401
 
 from chain import crypto
 from chain.context import Context
-from chain.errors import ChainError
 from chain.events import attr
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import audits, events, logic, payouts
+from modules.agreement import audits, events, logic, payouts, reputations
 from modules.agreement.errors import ErrInvalidResolution, ErrNotDisputed
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     """Tally ``job`` (see the module docstring) and store its settlement."""
     params = keeper.get_params(ctx)
     keeper.unschedule(ctx, job.id)
-    revealed = _revealed(ctx, keeper, job.id)
+    revealed = reputations.get_revealed(ctx, keeper, job.id)
     claims = logic.compute_route_claims(job, revealed)
     settlement = types_pb2.Settlement(job_id=job.id, claims=claims, height=ctx.block.height)
     _penalize_absent(ctx, keeper, job, revealed, params, settlement)
@@ -47,19 +46,13 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     winner = logic.compute_winner(claims, quorum)
     if winner is not None:
         audited = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
-        _finalize(ctx, keeper, job, winner, revealed, settlement, audited=audited)
+        _finalize(ctx, keeper, job, winner, settlement, audited=audited)
     elif logic.is_disagreement(revealed):
         _open_dispute(ctx, keeper, job, claims, settlement)
     else:
         settlement.outcome = types_pb2.OUTCOME_NO_QUORUM
         keeper.inference.expire_job(ctx, job, f"fewer than {quorum} routes revealed an output")
     keeper.set_settlement(ctx, settlement)
-
-
-def _revealed(ctx: Context, keeper: AgreementKeeper, job_id: int) -> dict[logic.Position, bytes]:
-    return {
-        (r.route_index, r.hop_index): r.output_hash for r in keeper.iterate_reveals(ctx, job_id)
-    }
 
 
 def _penalize_absent(
@@ -87,7 +80,7 @@ def _penalize_absent(
                 slashed=str(slashed),
                 reason=reason,
             )
-            reputation = _adjust_reputation(ctx, keeper, hop.worker, penalty, settlement)
+            reputation = reputations.adjust_reputation(ctx, keeper, hop.worker, penalty, settlement)
             ctx.events.emit(
                 events.WORKER_PENALIZED,
                 attr("job_id", job.id, index=True),
@@ -103,16 +96,18 @@ def _finalize(
     keeper: AgreementKeeper,
     job: inference_pb2.Job,
     winner: bytes,
-    revealed: dict[logic.Position, bytes],
     settlement: types_pb2.Settlement,
     also_passing: frozenset[bytes] = frozenset(),
     audited: bool = False,
+    culprit_routes: frozenset[int] = frozenset(),
 ) -> None:
     """Pay the winning routes' hops and the protocol, adjust reputations, refund the rest.
 
     Complete routes that revealed ``winner`` win; so do those whose output is in
     ``also_passing`` (validators found it acceptable too: honest near-tie divergence). An
-    ``audited`` job's charge is held until the audit verdict instead of paid (audits.py).
+    ``audited`` job's charge, and its reputation changes, are held until the audit verdict
+    instead (audits.py). Hops on ``culprit_routes`` (a verdict named a culprit there) take no
+    mismatch penalty (reputations.py).
     """
     passing = also_passing | {winner}
     winning = [
@@ -139,7 +134,10 @@ def _finalize(
                 ctx, job, recipient, amount, denom
             ),
         )
-    _adjust_reputations(ctx, keeper, job, passing, winning, revealed, settlement)
+    if not audited:
+        reputations.adjust_reputations(
+            ctx, keeper, job, passing, winning, settlement, culprit_routes
+        )
     refunded = keeper.inference.refund_escrow(ctx, job)
     job.state, job.output_hash, job.final_height = J.JOB_STATE_FINALIZED, winner, ctx.block.height
     keeper.inference.set_job(ctx, job)
@@ -158,44 +156,6 @@ def _finalize(
         attr("winning_routes", ",".join(str(r) for r in winning)),
         attr("held", held),
     )
-
-
-def _adjust_reputations(
-    ctx: Context,
-    keeper: AgreementKeeper,
-    job: inference_pb2.Job,
-    passing: frozenset[bytes],
-    winning: list[int],
-    revealed: dict[logic.Position, bytes],
-    settlement: types_pb2.Settlement,
-) -> None:
-    """Winning routes' hops gain reputation; hops that revealed another output lose some."""
-    params = keeper.get_params(ctx)
-    reward = logic.decimal_ratio(params.reputation_reward)
-    mismatch = logic.decimal_ratio(params.reputation_penalty_mismatch)
-    for route_index in winning:
-        for hop in job.routes[route_index].hops:
-            _adjust_reputation(ctx, keeper, hop.worker, reward, settlement)
-    for (route_index, hop_index), output_hash in sorted(revealed.items()):
-        if output_hash not in passing:
-            worker = job.routes[route_index].hops[hop_index].worker
-            _adjust_reputation(ctx, keeper, worker, mismatch, settlement)
-
-
-def _adjust_reputation(
-    ctx: Context,
-    keeper: AgreementKeeper,
-    worker: str,
-    ratio: tuple[int, int],
-    settlement: types_pb2.Settlement,
-) -> int:
-    """Multiply a worker's reputation by ``ratio``; a worker gone from state is skipped (-1)."""
-    try:
-        reputation = keeper.workers.adjust_reputation(ctx, crypto.from_bech32(worker), *ratio)
-    except ChainError:
-        return -1
-    settlement.reputations.add(worker=worker, reputation=reputation)
-    return reputation
 
 
 def _open_dispute(
@@ -233,8 +193,10 @@ def resolve_dispute(
     job_id: int,
     winning_output_hash: bytes,
     also_passing: frozenset[bytes] = frozenset(),
+    culprit_routes: frozenset[int] = frozenset(),
 ) -> None:
-    """Finalize a DISPUTED job with the validators' verdict (see AgreementKeeper)."""
+    """Finalize a DISPUTED job with the validators' verdict (see AgreementKeeper); hops on
+    ``culprit_routes`` take no mismatch penalty (the verdict punishes the culprit)."""
     job = keeper.inference.get_job(ctx, job_id)
     dispute = keeper.get_dispute(ctx, job_id)
     if job is None or dispute is None or job.state != J.JOB_STATE_DISPUTED or dispute.resolved:
@@ -245,8 +207,15 @@ def resolve_dispute(
         raise ErrInvalidResolution(f"job {job_id} output {winning_output_hash.hex()}")
     settlement = keeper.get_settlement(ctx, job_id)
     assert settlement is not None  # a dispute is opened by a tally, which stores one
-    revealed = _revealed(ctx, keeper, job_id)
-    _finalize(ctx, keeper, job, winning_output_hash, revealed, settlement, also_passing)
+    _finalize(
+        ctx,
+        keeper,
+        job,
+        winning_output_hash,
+        settlement,
+        also_passing,
+        culprit_routes=culprit_routes,
+    )
     keeper.set_settlement(ctx, settlement)
     dispute.resolved = True
     dispute.winning_output_hash = winning_output_hash

@@ -12,8 +12,10 @@ that height is applied:
     its reputation multiplied by ``reputation_penalty_cheat``.
   - audited job (finalized by agreement, drawn with ``audit_probability``; its charge is held,
     audits.py): if its output is among the passing ones the held payouts are made; otherwise
-    the submitter gets the held charge back and the culprit hops (colluders) are slashed the
-    same way.
+    the output of a complete route the verdict passes is delivered and that route paid out of
+    the hold (the rest refunded), or with none the submitter gets the held charge back; the
+    culprit hops (colluders) are slashed the same way.
+On a route with a named culprit the other hops take no mismatch penalty (reputations.py).
 Validators without a verifier send empty extensions: they abstain, and abstention only ever
 delays a decision (an unresolved dispute is refunded at its deadline; an undecided audit's hold
 is paid at the end of its window).
@@ -179,17 +181,29 @@ def apply_verdict(ctx: Context, keeper: AgreementKeeper, verdict: types_pb2.Verd
     job = keeper.inference.get_job(ctx, verdict.job_id)
     assert job is not None  # open_for_verdicts checked it
     passing = frozenset(verdict.passing_output_hashes)
+    culprit_routes = frozenset(route for route, _ in _culprit_positions(job, verdict))
     audit = keeper.get_audit(ctx, job.id)
     if job.state == inference_pb2.JOB_STATE_DISPUTED:
         if passing:
             first = sorted(passing)[0]
-            settlement.resolve_dispute(ctx, keeper, job.id, first, passing - {first})
+            settlement.resolve_dispute(
+                ctx, keeper, job.id, first, passing - {first}, culprit_routes
+            )
         else:
             keeper.inference.expire_job(ctx, job, "validators found no claimed output correct")
             _close_dispute(ctx, keeper, job.id)
     elif audit is not None:
-        audits.decide_audit(ctx, keeper, job, audit, passing)
+        audits.decide_audit(ctx, keeper, job, audit, passing, culprit_routes)
     _punish_culprits(ctx, keeper, job, verdict)
+
+
+def _culprit_positions(job: inference_pb2.Job, verdict: types_pb2.Verdict) -> list[tuple[int, int]]:
+    """The verdict's culprits that name a hop of the job (others are ignored), sorted."""
+    return [
+        (c.route_index, c.hop_index)
+        for c in verdict.culprits
+        if c.route_index < len(job.routes) and c.hop_index < len(job.routes[c.route_index].hops)
+    ]
 
 
 def _close_dispute(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
@@ -204,13 +218,8 @@ def _punish_culprits(
 ) -> None:
     params = keeper.get_params(ctx)
     penalty = logic.decimal_ratio(params.reputation_penalty_cheat)
-    for culprit in verdict.culprits:
-        if culprit.route_index >= len(job.routes):
-            continue
-        hops = job.routes[culprit.route_index].hops
-        if culprit.hop_index >= len(hops):
-            continue
-        worker = hops[culprit.hop_index].worker
+    for route_index, hop_index in _culprit_positions(job, verdict):
+        worker = job.routes[route_index].hops[hop_index].worker
         operator = crypto.from_bech32(worker)
         slashed = keeper.workers.slash(ctx, operator, params.slash_fraction_cheat, "deviated")
         try:
