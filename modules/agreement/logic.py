@@ -115,6 +115,11 @@ def compute_winner(claims: Iterable[types_pb2.RouteClaim], quorum: int) -> bytes
     return winners[0] if winners else None
 
 
+def has_complete_route(claims: Iterable[types_pb2.RouteClaim]) -> bool:
+    """Some route is COMPLETE (every hop revealed, all the same output)."""
+    return any(c.status == types_pb2.ROUTE_STATUS_COMPLETE for c in claims)
+
+
 def is_disagreement(revealed: Mapping[Position, bytes]) -> bool:
     """Hops revealed at least two different outputs."""
     return len(set(revealed.values())) >= 2

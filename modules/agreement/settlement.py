@@ -6,9 +6,11 @@ earlier when every hop that committed has revealed) or, at the latest, at its de
      slash of slash_fraction_absent of its stake), whatever the outcome;
   2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED (when the
      job is drawn for audit, its charge is held until the verdict: audits.py);
-  3. otherwise, if hops revealed two or more different outputs: DISPUTED (nothing paid, nobody
-     slashed for the disagreement; resolve_dispute or the deadline decides);
-  4. otherwise (too few routes revealed): EXPIRED at once with a full refund.
+  3. otherwise, if hops revealed two or more different outputs, or a COMPLETE route claims an
+     output that too few routes confirm: DISPUTED (nothing paid, nobody slashed for the
+     disagreement; the validators' verdict or the deadline decides, so a lone complete route
+     whose partners never revealed is paid when validators pass its output);
+  4. otherwise (no complete route): EXPIRED at once with a full refund.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     if winner is not None:
         audited = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
         _finalize(ctx, keeper, job, winner, settlement, audited=audited)
-    elif logic.is_disagreement(revealed):
+    elif logic.is_disagreement(revealed) or logic.has_complete_route(claims):
         _open_dispute(ctx, keeper, job, claims, settlement)
     else:
         settlement.outcome = types_pb2.OUTCOME_NO_QUORUM

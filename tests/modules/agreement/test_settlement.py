@@ -114,13 +114,28 @@ def test_committed_but_unrevealed_hop_is_penalized_as_no_reveal(node, submitter)
     assert done.settlement.outcome == R.OUTCOME_NO_QUORUM
 
 
-def test_too_few_routes_without_disagreement_expire_at_once(node, submitter):
+def test_a_lone_complete_route_under_the_quorum_goes_to_the_validators(node, submitter):
     ok(node, (submitter, submit_msg(submitter)))
     _play(node, 1, {(0, 0): OUTPUT, (0, 1): OUTPUT})
     done = history(node, 1)
-    assert done.job.state == types_pb2.JOB_STATE_EXPIRED
+    assert done.job.state == types_pb2.JOB_STATE_DISPUTED  # not refunded at once any more
+    assert done.settlement.outcome == R.OUTCOME_DISPUTED
+    assert [c.status for c in done.dispute.claims] == [
+        R.ROUTE_STATUS_COMPLETE,
+        R.ROUTE_STATUS_INCOMPLETE,
+        R.ROUTE_STATUS_INCOMPLETE,
+    ]
     # every hop that committed revealed at height 8: tallied then, not at reveal_end (10)
-    assert done.job.final_height == 8 < done.job.reveal_end_height
+    assert done.settlement.height == 8 < done.job.reveal_end_height
+    assert len(done.settlement.penalties) == 4
+
+
+def test_too_few_routes_and_none_complete_expire_at_once(node, submitter):
+    ok(node, (submitter, submit_msg(submitter)))
+    _play(node, 1, {(0, 0): OUTPUT, (1, 1): OUTPUT})
+    done = history(node, 1)
+    assert done.job.state == types_pb2.JOB_STATE_EXPIRED
+    assert done.settlement.outcome == R.OUTCOME_NO_QUORUM
     assert node.balance(submitter.address) == INITIAL_BALANCE - FEE
     assert len(done.settlement.penalties) == 4
 

@@ -208,3 +208,56 @@ def test_an_undecided_audit_makes_the_held_reputation_changes_at_its_window_end(
     advance_to(outvoted, history(outvoted, 1).audit.deadline_height)
     assert [_reputation(outvoted, w) for w in routes[0] + routes[1]] == [r0 * 105 // 100] * 4
     assert [_reputation(outvoted, w) for w in routes[2]] == [r0 * 95 // 100] * 2
+
+
+# --- a lone complete route under the quorum (r = 3: route 0 complete, routes 1 and 2 absent) --
+# Paid alone when the verdict passes it: 10 x (3 + 4) x 1 = 70, hops 33 each, fee collector 4.
+# Each absent hop: 0.001 x 10_000 = 10 slashed, reputation x 0.8.
+
+
+@pytest.fixture
+def lone(tmp_path):
+    node = make_job_chain(tmp_path / "l", vote_extensions_from=1)
+    submitter = node.keys[7]
+    ok(node, (submitter, submit_msg(submitter)))
+    node.r0 = _reputation(node, hops(node, 1)[0][0])
+    routes = hops(node, 1)
+    ok(node, *[(w, commit_msg(w, 1, tokens=OUTPUT)) for w in routes[0]])
+    advance_to(node, job(node, 1).commit_end_height)
+    ok(node, *[(w, reveal_msg(w, 1, tokens=OUTPUT)) for w in routes[0]])
+    assert job(node, 1).state == J.JOB_STATE_DISPUTED
+    node.before = {w.bech32: node.balance(w.address) for r in routes for w in r}
+    node.collector_before = _collector(node)
+    yield node
+    node.store.close()
+
+
+def test_a_lone_complete_route_is_paid_when_the_verdict_passes_it(lone):
+    routes, r0 = hops(lone, 1), lone.r0
+    _verdict_block(lone, 1, [H_OUT])
+    done = history(lone, 1)
+    assert done.job.state == J.JOB_STATE_FINALIZED and done.job.output_hash == H_OUT
+    assert (done.settlement.charge, done.settlement.protocol_amount) == (str(CHARGE), str(PROTOCOL))
+    assert _gains(lone) == [HOP_PAY, HOP_PAY, 0, 0, 0, 0]
+    assert _collector(lone) - lone.collector_before == PROTOCOL
+    assert lone.balance(lone.keys[7].address) == INITIAL_BALANCE - FEE - CHARGE
+    assert [_reputation(lone, w) for w in routes[0]] == [r0 * 105 // 100] * 2
+    assert [_reputation(lone, w) for w in routes[1] + routes[2]] == [r0 * 8 // 10] * 4
+    assert [_stake(lone, w) for w in routes[1] + routes[2]] == [STAKE - 10] * 4
+
+
+def test_a_lone_complete_route_the_verdict_fails_is_refunded(lone):
+    routes = hops(lone, 1)
+    _verdict_block(lone, 1, [], [(0, 1)])
+    assert job(lone, 1).state == J.JOB_STATE_EXPIRED
+    assert _gains(lone) == [0] * 6
+    assert lone.balance(lone.keys[7].address) == INITIAL_BALANCE - FEE
+    assert _stake(lone, routes[0][1]) == STAKE - STAKE // 5
+
+
+def test_a_lone_complete_route_without_a_verdict_is_refunded_at_the_deadline(lone):
+    advance_to(lone, job(lone, 1).deadline_height)
+    assert job(lone, 1).state == J.JOB_STATE_EXPIRED
+    assert _gains(lone) == [0] * 6
+    assert lone.balance(lone.keys[7].address) == INITIAL_BALANCE - FEE
+    assert all(_stake(lone, w) == STAKE for w in hops(lone, 1)[0])
