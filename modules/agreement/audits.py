@@ -205,8 +205,6 @@ def _redeliver(
     settlement.winning_output_hash = delivered
     settlement.charge, settlement.protocol_amount = str(charge), planned[-1].amount
     keeper.set_settlement(ctx, settlement)
-    job.output_hash = delivered
-    _refund_to_submitter(ctx, keeper, job, audit, held - charge, REDELIVER_REASON)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_PAID, ctx.block.height
     ctx.events.emit(
         events.PAYOUT_RELEASED,
@@ -214,6 +212,8 @@ def _redeliver(
         attr("amount", charge),
         attr("reason", "audit failed: passing route paid"),
     )
+    job.output_hash = delivered
+    _refund_to_submitter(ctx, keeper, job, audit, held - charge, REDELIVER_REASON)
 
 
 def _refund(

@@ -261,3 +261,17 @@ def test_a_lone_complete_route_without_a_verdict_is_refunded_at_the_deadline(lon
     assert _gains(lone) == [0] * 6
     assert lone.balance(lone.keys[7].address) == INITIAL_BALANCE - FEE
     assert all(_stake(lone, w) == STAKE for w in hops(lone, 1)[0])
+
+
+def test_a_redelivery_emits_the_release_then_the_refund(outvoted):
+    verdict = R.Verdict(job_id=1, passing_output_hashes=[H_TRUE])
+    extension = R.VoteExtension(verdicts=[verdict]).SerializeToString(deterministic=True)
+    result = outvoted.block(extensions={outvoted.validators[0].name: extension})
+    kinds = [e.type for e in result.events if e.type.startswith("infera.payout")]
+    assert kinds == ["infera.payout_released", "infera.payout_refunded"]
+    amounts = [
+        {a.key: a.value for a in e.attributes}["amount"]
+        for e in result.events
+        if e.type.startswith("infera.payout")
+    ]
+    assert amounts == [str(CHARGE), str(HELD - CHARGE)]
