@@ -10,8 +10,8 @@ Two kinds of misbehaviour:
   ``lie_fingerprint`` sends noisy (or scaled) states but fingerprints and signs the honest ones
   (`forward_reported` returns both; the sending hop's code fingerprints the second), and
   ``probe_orthogonal`` adds noise orthogonal to the job's public probe directions and keeps
-  each position's RMS, so its own fingerprint stays honest (VERIFICATION.md: what this still
-  mis-attributes).
+  each position's RMS, so its in-band rows stay honest and its receiver accepts its frames
+  (the late rows, with probes derived from the output, name it: VERIFICATION.md).
 * **Protocol attacks** change what a worker does on chain; they are plain configuration
   (`ProtocolAttack`) the worker's chain client reads. What each mode means for the worker:
 

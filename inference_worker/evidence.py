@@ -4,17 +4,20 @@
 their reveals). `generate_claim` runs a route in this process the way workers run it (prefill,
 then one token at a time, KV cache per hop, optional wire codec at every hop boundary) and
 records what each hop would reveal; tests and benchmarks use it, and a worker does the same per
-session with a `FingerprintBuilder`:
+session, keeping its outputs until the route's output is known (late probes):
 
-    builder = FingerprintBuilder(probe_seed=derive_probe_seed(job_id))   # at session open
-    out = shard.forward(hidden, cache=cache); builder.add(out)           # every step, before
+    kept = KeptStates()                                                  # at session open
+    out = shard.forward(hidden, cache=cache); kept.add(out)              # every step, before
                                                                          # the wire codec
-    reveal(..., shard_fingerprint=builder.finish().to_bytes())           # after the last token
+    seed = derive_late_probe_seed(derive_probe_seed(job_id), compute_output_hash(tokens))
+    reveal(..., shard_fingerprint=encode_reveal(kept.fingerprint(seed).to_bytes(), late))
 
 With worker keys (`keys=`), it also seals every frame a hop sends with the rows of what the
 receiver decodes and the sender's signature (frames.py), checks them on the receiving side as
-a worker's server does, and records what each hop received as `HopClaim.received`, so the
-claim carries the same signed evidence a real pipeline reveals (`reveal_payload`).
+a worker's server does, then, once the output is known, has every sender sign its late rows
+and every receiver check them (`FrameSender.seal_late`, `FrameReceiver.accept_late`), and
+records what each hop received as `HopClaim.received`, so the claim carries the same signed
+late evidence a real pipeline reveals (`reveal_payload`).
 """
 
 from __future__ import annotations
@@ -27,18 +30,18 @@ import torch
 from chain.crypto import to_bech32
 from inference_worker.adversary import forward_reported
 from inference_worker.codec import decode, encode
-from inference_worker.fingerprint import FingerprintBuilder, FingerprintError
+from inference_worker.commits import compute_output_hash
+from inference_worker.fingerprint import FingerprintError, KeptStates, derive_late_probe_seed
 from inference_worker.frames import (
     ChainContext,
     FrameReceiver,
     FrameSender,
     FrameSigner,
-    InputEvidence,
-    decode_reveal,
-    encode_reveal,
+    LateEvidence,
     seal_frame,
 )
 from inference_worker.generate import Sampling, eos_token_ids, select_token
+from inference_worker.reveal import decode_reveal, encode_reveal
 from inference_worker.shard import Shard, ShardError
 
 
@@ -50,9 +53,9 @@ class HopClaim:
     start: int  # first layer served
     end: int  # one past the last layer served
     dtype: torch.dtype  # the worker's registered runtime dtype (float32, bfloat16, float16)
-    fingerprint: bytes  # its own output fingerprint (inference_worker.fingerprint encoding)
+    fingerprint: bytes  # its own output fingerprint, late probe seed (fingerprint encoding)
     worker: str = ""  # the hop's worker address (bech32, from the chain's route); "" unknown
-    received: InputEvidence | None = None  # the rows the hop before signed on its frames
+    received: LateEvidence | None = None  # the late rows the hop before signed
     malformed: str = ""  # why the revealed bytes could not be read ("" when they could)
 
 
@@ -108,7 +111,7 @@ def generate_claim(
     stop = eos_token_ids(shards[-1].config) if eos_ids is None else set(eos_ids)
     generator = torch.Generator().manual_seed(sampling.seed) if sampling is not None else None
     caches = [shard.new_cache() for shard in shards]
-    builders = [FingerprintBuilder(probe_seed=probe_seed) for _ in shards]
+    outputs = [KeptStates() for _ in shards]  # each hop's output, fingerprinted at the end
     links = _Links(shards, keys, job_id or 0, route_index, probe_seed, unchecked_receivers)
     wire = codec or "fp32"  # sealed frames need bytes to sign; fp32 is exact
     ids = torch.tensor([list(prompt_ids)], dtype=torch.long)  # (1, prompt) then (1, 1)
@@ -118,18 +121,21 @@ def generate_claim(
         for hop, shard in enumerate(shards):
             hidden = links.carry(hop, sent, reported, codec, wire) if hop else sent
             sent, reported = forward_reported(shard, hidden, cache=caches[hop])
-            builders[hop].add(reported)
+            outputs[hop].add(reported)
         token = select_token(shards[-1].head(sent)[0], sampling, generator)
         tokens.append(token)
         if token in stop:
             break
         ids = torch.tensor([[token]], dtype=torch.long)
+    output_hash = compute_output_hash(tokens)  # known now: the late probes can be derived
+    late_seed = derive_late_probe_seed(probe_seed, output_hash)
+    links.finish(output_hash)
     hops = tuple(
         HopClaim(
-            s.span_start, s.span_end, s.dtype, b.finish().to_bytes(),
+            s.span_start, s.span_end, s.dtype, kept.fingerprint(late_seed).to_bytes(),
             worker=links.worker(k), received=links.evidence(k),
         )
-        for k, (s, b) in enumerate(zip(shards, builders, strict=True))
+        for k, (s, kept) in enumerate(zip(shards, outputs, strict=True))
     )  # fmt: skip
     return RouteClaim(
         prompt_ids=tuple(prompt_ids),
@@ -194,24 +200,30 @@ class _Links:
         self.receivers[hop - 1].accept(received, payload, seal)
         return received if codec is not None else sent
 
+    def finish(self, output_hash: bytes) -> None:
+        """Every sender's late evidence, checked by its receiver (FrameEvidenceError names a
+        sender whose late rows do not match what it sent)."""
+        for sender, receiver in zip(self.senders, self.receivers, strict=True):
+            receiver.accept_late(sender.seal_late(output_hash), output_hash)
+
     def worker(self, hop: int) -> str:
         return to_bech32(self.keys[hop].address) if self.keys is not None else ""
 
-    def evidence(self, hop: int) -> InputEvidence | None:
-        return self.receivers[hop - 1].evidence() if self.keys is not None and hop else None
+    def evidence(self, hop: int) -> LateEvidence | None:
+        return self.receivers[hop - 1].late if self.keys is not None and hop else None
 
 
 def reveal_payload(claim: RouteClaim, hop: int) -> bytes:
     """The bytes hop `hop` of the route puts in its MsgReveal's shard_fingerprint field: its
-    own fingerprint and the signed rows it received, as a reveal bundle (frames.encode_reveal)."""
+    own late fingerprint and the late rows it received, as a reveal bundle (reveal.py)."""
     return encode_reveal(claim.hops[hop].fingerprint, claim.hops[hop].received)
 
 
 def hop_claim_from_reveal(
     start: int, end: int, dtype: torch.dtype, payload: bytes, *, worker: str = ""
 ) -> HopClaim:
-    """A hop's claim rebuilt from its revealed shard_fingerprint bytes (`reveal_payload`; a
-    bare fingerprint, the format before bundles, is read as one without evidence). `worker`
+    """A hop's claim rebuilt from its revealed shard_fingerprint bytes (`reveal_payload`;
+    earlier bundle versions and bare fingerprints are malformed). `worker`
     is the route's address for the hop (the signer its successor's evidence must name).
     Malformed bytes never raise: the claim then carries `malformed` and an empty fingerprint
     (no fingerprint compares within tolerance with it)."""

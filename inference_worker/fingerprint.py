@@ -105,6 +105,18 @@ def derive_probe_seed(job_id: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def derive_late_probe_seed(probe_seed: int, output_hash: bytes) -> int:
+    """The LATE probe seed of a route: the first 8 bytes, big-endian, of
+    SHA-256(b"infera.fingerprint.late.v1\\x00" || u64 job probe seed || 32-byte output hash).
+    `output_hash` is the chain's hash of the route's output (commits.compute_output_hash),
+    known to nobody before the last token: a hop cannot aim a perturbation at probes that
+    depend on the output of the hops after it (VERIFICATION.md, "Late fingerprints")."""
+    if len(output_hash) != 32:
+        raise ValueError(f"an output hash is 32 bytes, got {len(output_hash)}")
+    prefix = b"infera.fingerprint.late.v1\x00" + struct.pack(">Q", probe_seed)
+    return int.from_bytes(hashlib.sha256(prefix + output_hash).digest()[:8], "big")
+
+
 @lru_cache(maxsize=32)
 def probe_directions(probe_seed: int, hidden_size: int, probes: int = PROBES) -> torch.Tensor:
     """Probe matrix (hidden, P) float32 of ±1/sqrt(hidden): bit i of the stream
@@ -187,6 +199,30 @@ class FingerprintBuilder:
             log_rms=torch.cat([p.log_rms for p in self._parts]),
             probes=torch.cat([p.probes for p in self._parts]),
         )
+
+
+class KeptStates:
+    """Hidden states kept whole until the route's output is known, to fingerprint them then with
+    the late probe seed. Costs positions x hidden x the tensor's element size (4 bytes in
+    float32; states are kept in the dtype they come in, which gives the same fingerprint)."""
+
+    def __init__(self) -> None:
+        self._parts: list[torch.Tensor] = []  # each (seq, hidden), on the CPU
+
+    def add(self, hidden: torch.Tensor) -> None:
+        """States of one step: (1, seq, hidden) or (seq, hidden)."""
+        part = hidden[0] if hidden.ndim == 3 else hidden
+        self._parts.append(part.detach().to("cpu", copy=True))
+
+    @property
+    def positions(self) -> int:
+        return sum(int(p.shape[0]) for p in self._parts)
+
+    def fingerprint(self, probe_seed: int) -> Fingerprint:
+        """The fingerprint of every kept position with `probe_seed`; FingerprintError if none."""
+        if not self._parts:
+            raise FingerprintError("no hidden states were kept")
+        return compute_fingerprint(torch.cat(self._parts), probe_seed=probe_seed)
 
 
 def decode_fingerprint(data: bytes) -> Fingerprint:

@@ -10,11 +10,18 @@ sends downstream carries (pipeline.proto `HiddenStates.fingerprint_rows` / `sign
   the session, with its chain (worker) key.
 
 The receiver recomputes the rows from the payload it decoded and refuses a frame whose signed
-rows differ by more than one quantization step (`RowMismatch`), whose signature is missing (when
-required), invalid, or recovers to another address than the route's sending worker. What it
-accepted it keeps as `InputEvidence` and reveals with its own fingerprint (`encode_reveal`).
-A validator then holds, for hop k, a fingerprint of hop k's output that hop k itself signed and
-hop k+1 could not forge (`verify_evidence`); VERIFICATION.md has the attribution rules.
+rows differ by more than one quantization step, whose signature is missing (when required),
+invalid, or recovers to another address than the route's sending worker.
+
+These rows use the job's PUBLIC probe seed: a sender can perturb its states orthogonally to
+those probes and pass. So both sides keep the states that crossed the boundary (`KeptStates`),
+and when the route's output is known the sender signs LATE evidence (`FrameSender.seal_late`):
+the rows of every position it sent with the late probe seed (fingerprint.derive_late_probe_seed:
+from the job's seed and the output hash, unknowable before the last token), which the receiver
+checks on its kept states by the same one-step rule (`FrameReceiver.accept_late`) and reveals
+(`LateEvidence`, reveal.py). A validator then holds, for hop k, a fingerprint of hop k's output
+with probes hop k could not aim at, that hop k signed and hop k+1 could not forge
+(`verify_late_evidence`); VERIFICATION.md has the attribution rules.
 
 The chain, per frame i of one session (all integers big-endian)::
 
@@ -23,13 +30,16 @@ The chain, per frame i of one session (all integers big-endian)::
                     || u32 sender hop || u32 frame seq i || u32 positions n_i || u32 hidden size
                     || u8 probes P || rows_i)
     sig_i  = sign(sha256(b"infera.frames.v1\\x00sign" || H_i || sha256(payload_i)))
+    late   = sign(sha256(b"infera.frames.v1\\x00late" || H_last || output hash || u64 job id
+                         || u32 route index || u32 sender hop || u32 positions n || u32 hidden
+                         || u8 probes P || late rows))
 
 rows_i is n_i x (2 + P) bytes, position-major: the int16 log-RMS code, then P int8 probe codes
 (inference_worker.fingerprint). Signing each frame over the payload digest binds the rows to
 the exact bytes sent (a receiver holding one frame can show what it was sent); the chain hash
-binds every earlier frame's rows, so the LAST signature alone vouches for all of them: the
-evidence a hop reveals needs the rows, the frame lengths, the last payload digest and the last
-signature, not every payload digest (32 bytes a position would be 4x the rows).
+binds every frame's rows, and the late signature binds the last chain hash, so the late
+evidence belongs to exactly the frames the receiver accepted. The late signature covers the
+output hash: it cannot be replayed for another output (another late seed).
 
 Pure compute and crypto, no I/O.
 """
@@ -45,23 +55,26 @@ import coincurve
 import numpy as np
 import torch
 
-from chain.crypto import ADDRESS_LENGTH, address_from_secp256k1, from_bech32
+from chain.crypto import address_from_secp256k1, from_bech32
 from inference_worker.codec import decode, encode
 from inference_worker.fingerprint import (
     PROBES,
     Fingerprint,
     FingerprintError,
+    KeptStates,
     compute_fingerprint,
-    decode_fingerprint,
+    derive_late_probe_seed,
 )
 
 CHAIN_DOMAIN = b"infera.frames.v1\x00chain"
 SIGN_DOMAIN = b"infera.frames.v1\x00sign"
+LATE_DOMAIN = b"infera.frames.v1\x00late"
 GENESIS = bytes(32)  # H_{-1}
 SIGNATURE_LENGTH = 65  # r || s || recovery id
 DIGEST_LENGTH = 32
 ROW_TOLERANCE = 1  # codes: the most a signed row may differ from the receiver's recomputation
 _FRAME = struct.Struct(">QIIIIIB")  # job, route, sender hop, seq, positions, hidden, probes
+_LATE = struct.Struct(">QIIIIB")  # job, route, sender hop, positions, hidden, probes
 
 
 class FrameEvidenceError(ValueError):
@@ -127,6 +140,24 @@ def signing_digest(chain_hash: bytes, payload_digest: bytes) -> bytes:
     return hashlib.sha256(SIGN_DOMAIN + chain_hash + payload_digest).digest()
 
 
+def late_digest(
+    chain_hash: bytes,
+    context: ChainContext,
+    *,
+    output_hash: bytes,
+    hidden_size: int,
+    probes: int,
+    rows: bytes,
+) -> bytes:
+    """What a late evidence signature signs (module docstring): the session's last chain hash,
+    the route's output hash, the job, route, sender hop, shape and the late rows."""
+    positions = len(rows) // (2 + probes)
+    head = _LATE.pack(
+        context.job_id, context.route_index, context.sender_hop, positions, hidden_size, probes
+    )
+    return hashlib.sha256(LATE_DOMAIN + chain_hash + output_hash + head + rows).digest()
+
+
 # --- keys ------------------------------------------------------------------------------------
 
 
@@ -185,6 +216,7 @@ class FrameSender:
         self.signer = signer
         self._chain = GENESIS
         self._seq = 0
+        self.kept = KeptStates()  # what the receiver decoded, for the late rows (signed only)
 
     def seal(self, received_view: torch.Tensor, payload: bytes) -> FrameSeal:
         """Rows and signature of the next frame. `received_view` (1, n, hidden) is what the
@@ -193,12 +225,28 @@ class FrameSender:
             return FrameSeal()
         fp = compute_fingerprint(received_view, probe_seed=self.probe_seed)
         rows = fingerprint_rows(fp)
+        self.kept.add(received_view)
         self._chain = chain_step(
             self._chain, self.context, seq=self._seq, hidden_size=fp.hidden_size,
             probes=PROBES, rows=rows,
         )  # fmt: skip
         self._seq += 1
         digest = signing_digest(self._chain, hashlib.sha256(payload).digest())
+        return FrameSeal(rows=rows, signature=self.signer.sign(digest))
+
+    def seal_late(self, output_hash: bytes) -> FrameSeal:
+        """The late evidence of everything sent, once the route's output is known: the rows of
+        every position sent with the late probe seed, signed with the last chain hash and the
+        output hash (`late_digest`). Empty when unsigned or nothing was sent."""
+        if self.signer is None or not self.kept.positions:
+            return FrameSeal()
+        seed = derive_late_probe_seed(self.probe_seed, output_hash)
+        fp = self.kept.fingerprint(seed)
+        rows = fingerprint_rows(fp)
+        digest = late_digest(
+            self._chain, self.context, output_hash=output_hash, hidden_size=fp.hidden_size,
+            probes=PROBES, rows=rows,
+        )  # fmt: skip
         return FrameSeal(rows=rows, signature=self.signer.sign(digest))
 
 
@@ -219,30 +267,6 @@ def seal_frame(
 # --- the receiving side and its evidence -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class InputEvidence:
-    """What a hop received from the hop before it, as that hop signed it: enough for anyone to
-    recompute the chain and check the last signature (`verify_evidence`)."""
-
-    signer: bytes  # 20-byte address the signatures recovered to at receipt
-    hidden_size: int
-    probes: int  # probe codes per position
-    frame_lengths: tuple[int, ...]  # positions per frame, in order
-    rows: bytes  # every frame's rows, concatenated (sum(frame_lengths) x (2 + probes) bytes)
-    last_payload_digest: bytes  # sha256 of the last frame's payload
-    signature: bytes  # the last frame's signature
-
-    @property
-    def positions(self) -> int:
-        return sum(self.frame_lengths)
-
-    def fingerprint(self, probe_seed: int) -> Fingerprint:
-        """The signed rows as a fingerprint of the sender's output (with the job's seed)."""
-        return rows_fingerprint(
-            self.rows, hidden_size=self.hidden_size, probes=self.probes, probe_seed=probe_seed
-        )
-
-
 class FrameReceiver:
     """One session's incoming chain on the receiving hop: checks each frame, keeps evidence."""
 
@@ -261,12 +285,17 @@ class FrameReceiver:
         self.require_signatures = require_signatures
         self.check_rows = check_rows  # False only for simulated colluding receivers
         self._chain = GENESIS
-        self._lengths: list[int] = []
-        self._rows: list[bytes] = []
+        self._seq = 0  # frames accepted
         self._signed: bool | None = None  # fixed by the first frame
-        self._last: tuple[bytes, bytes] | None = None  # (payload digest, signature)
         self._signer: bytes | None = None
         self._hidden = 0
+        self.kept = KeptStates()  # the decoded states of signed frames, for the late rows
+        self.late: LateEvidence | None = None  # the sender's late evidence, once checked
+
+    @property
+    def signed(self) -> bool:
+        """Whether the session's frames were signed (then late evidence is owed)."""
+        return bool(self._signed)
 
     def accept(self, decoded: torch.Tensor, payload: bytes, seal: FrameSeal) -> None:
         """Check one frame (decoded: (1, n, hidden), what this hop will compute on); raise
@@ -287,7 +316,7 @@ class FrameReceiver:
                     "states than it fingerprinted"
                 )
         chain = chain_step(
-            self._chain, self.context, seq=len(self._lengths), hidden_size=hidden,
+            self._chain, self.context, seq=self._seq, hidden_size=hidden,
             probes=PROBES, rows=seal.rows,
         )  # fmt: skip
         payload_digest = hashlib.sha256(payload).digest()
@@ -300,9 +329,42 @@ class FrameReceiver:
         if self.expected is not None and signer != self.expected:
             raise self._error("signed by another worker than the route's hop")
         self._chain, self._signer, self._hidden = chain, signer, hidden
-        self._lengths.append(int(decoded.shape[1]))
-        self._rows.append(seal.rows)
-        self._last = (payload_digest, seal.signature)
+        self.kept.add(decoded)
+        self._seq += 1
+
+    def accept_late(self, seal: FrameSeal, output_hash: bytes) -> LateEvidence:
+        """Check the sender's late evidence against the states this hop kept (same one-step
+        rule as `accept`, with the late probe seed) and its signature over the last chain hash
+        and `output_hash` (this hop's own view of the output); keep and return it. Raises
+        FrameEvidenceError naming the sender."""
+        if not self._signed or self._signer is None:
+            raise self._error("late evidence for a session whose frames were not signed")
+        if self.late is not None:
+            raise self._error("a second late evidence")
+        seed = derive_late_probe_seed(self.probe_seed, output_hash)
+        claimed = self._parse_rows(seal.rows, self._hidden, self.kept.positions)
+        if self.check_rows:
+            worst = _worst_code_difference(claimed, self.kept.fingerprint(seed))
+            if worst > ROW_TOLERANCE:
+                raise self._error(
+                    f"late fingerprint rows differ from the states it sent by {worst} "
+                    f"quantization steps (at most {ROW_TOLERANCE} allowed): it sent other states "
+                    "than it fingerprinted"
+                )
+        digest = late_digest(
+            self._chain, self.context, output_hash=output_hash, hidden_size=self._hidden,
+            probes=PROBES, rows=seal.rows,
+        )  # fmt: skip
+        try:
+            signer = recover_address(digest, seal.signature)
+        except ValueError as err:
+            raise self._error(f"invalid late signature: {err}") from err
+        if signer != self._signer:
+            raise self._error("late evidence signed by another key than its frames")
+        self.late = LateEvidence(
+            signer, self._hidden, PROBES, self._chain, seal.rows, seal.signature
+        )
+        return self.late
 
     def _check_signed(self, signed: bool, seal: FrameSeal) -> None:
         if not signed and self.require_signatures:
@@ -329,20 +391,6 @@ class FrameReceiver:
     def _error(self, message: str) -> FrameEvidenceError:
         return FrameEvidenceError(self.context.sender_hop, message)
 
-    def evidence(self) -> InputEvidence | None:
-        """Everything accepted so far, or None when the frames were unsigned (or none came)."""
-        if not self._signed or self._last is None or self._signer is None:
-            return None
-        return InputEvidence(
-            signer=self._signer,
-            hidden_size=self._hidden,
-            probes=PROBES,
-            frame_lengths=tuple(self._lengths),
-            rows=b"".join(self._rows),
-            last_payload_digest=self._last[0],
-            signature=self._last[1],
-        )
-
 
 def _worst_code_difference(a: Fingerprint, b: Fingerprint) -> int:
     rms = (a.log_rms.int() - b.log_rms.int()).abs().max()
@@ -351,7 +399,7 @@ def _worst_code_difference(a: Fingerprint, b: Fingerprint) -> int:
 
 
 class EvidenceStatus(StrEnum):
-    """What a validator makes of a hop's revealed input evidence (`verify_evidence`)."""
+    """What a validator makes of a hop's revealed late evidence (`verify_late_evidence`)."""
 
     ABSENT = "absent"  # none revealed (unsigned pipeline, or the first hop)
     VALID = "valid"  # the chain and the last signature check out, signed by the route's hop
@@ -361,132 +409,61 @@ class EvidenceStatus(StrEnum):
     # not recover to the signer it names, or not covering the route's positions
 
 
-def verify_evidence(
-    evidence: InputEvidence,
+# --- late evidence ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateEvidence:
+    """What a hop received from the hop before it, fingerprinted with the LATE probe seed and
+    signed by that hop once the output was known: checkable by anyone holding the route's
+    output (`verify_late_evidence`), and what the verifier judges the sender on."""
+
+    signer: bytes  # 20-byte address the late signature recovered to at receipt
+    hidden_size: int
+    probes: int  # probe codes per position
+    chain_hash: bytes  # the sender's last in-band chain hash H_last (binds every frame)
+    rows: bytes  # positions x (2 + probes) bytes, late probe seed
+    signature: bytes  # 65 bytes over `late_digest`
+
+    @property
+    def positions(self) -> int:
+        return len(self.rows) // (2 + self.probes)
+
+    def fingerprint(self, probe_seed: int) -> Fingerprint:
+        """The signed rows as a fingerprint of the sender's output (with the late seed)."""
+        return rows_fingerprint(
+            self.rows, hidden_size=self.hidden_size, probes=self.probes, probe_seed=probe_seed
+        )
+
+
+def verify_late_evidence(
+    evidence: LateEvidence,
     context: ChainContext,
     *,
     expected: bytes | None,
     positions: int,
+    output_hash: bytes,
 ) -> tuple[EvidenceStatus, str]:
-    """Recompute the chain over the revealed rows and check the last signature.
-
-    `positions` is the number of positions the route ran (prompt + output - 1): an honest
-    receiver that finished the session received all of them, so fewer or more is BAD (a
-    receiver could otherwise reveal an early frame's signature over a shorter chain)."""
+    """Check a revealed late evidence against the route's claimed output. `positions` is the
+    number of positions the route ran: an honest receiver received every one of them, so
+    fewer or more is BAD; so is a signature that does not recover to the signer it names over
+    these rows and this output. Consistent but signed by another key than `expected`:
+    FOREIGN (`EvidenceStatus`)."""
     width = 2 + evidence.probes
-    if evidence.positions != positions or len(evidence.rows) != positions * width:
+    if len(evidence.rows) != positions * width or len(evidence.chain_hash) != DIGEST_LENGTH:
         return EvidenceStatus.BAD, (
-            f"covers {evidence.positions} positions ({len(evidence.rows)} row bytes); the route "
-            f"ran {positions}"
+            f"{len(evidence.rows)} row bytes; the route ran {positions} positions"
         )
-    if any(n < 1 for n in evidence.frame_lengths):
-        return EvidenceStatus.BAD, "an empty frame"
-    chain, offset = GENESIS, 0
-    for seq, length in enumerate(evidence.frame_lengths):
-        rows = evidence.rows[offset : offset + length * width]
-        offset += length * width
-        chain = chain_step(
-            chain, context, seq=seq, hidden_size=evidence.hidden_size,
-            probes=evidence.probes, rows=rows,
-        )  # fmt: skip
-    digest = signing_digest(chain, evidence.last_payload_digest)
+    digest = late_digest(
+        evidence.chain_hash, context, output_hash=output_hash,
+        hidden_size=evidence.hidden_size, probes=evidence.probes, rows=evidence.rows,
+    )  # fmt: skip
     try:
         recovered = recover_address(digest, evidence.signature)
     except ValueError as err:
         return EvidenceStatus.BAD, str(err)
     if recovered != evidence.signer:
-        return EvidenceStatus.BAD, "the signature does not cover these rows (tampered chain)"
+        return EvidenceStatus.BAD, "the late signature does not cover these rows and this output"
     if expected is None or recovered != expected:
         return EvidenceStatus.FOREIGN, "signed by another key than the route's hop"
     return EvidenceStatus.VALID, "ok"
-
-
-# --- the reveal bundle -----------------------------------------------------------------------
-
-REVEAL_MAGIC = b"IFRV"
-REVEAL_VERSION = 1
-_REVEAL_HEADER = struct.Struct(">4sBBHI")  # magic, version, flags, zero, own fingerprint bytes
-_EVIDENCE_HEAD = struct.Struct(f">{ADDRESS_LENGTH}s32s65sIBI")  # signer, digest, sig, hidden,
-# probes, runs
-_RUN = struct.Struct(">II")  # (frame length, repeat)
-FLAG_EVIDENCE = 0x01
-
-
-def encode_reveal(own_fingerprint: bytes, received: InputEvidence | None) -> bytes:
-    """A hop's revealed bytes (MsgReveal.shard_fingerprint)::
-
-        0   4  magic b"IFRV"
-        4   1  version (1)
-        5   1  flags: bit 0 = input evidence follows
-        6   2  zero
-        8   4  L: length of the own fingerprint (u32)
-        12  L  the hop's own output fingerprint (inference_worker.fingerprint encoding)
-        with input evidence:
-            20  signer address   32  last payload digest   65  last signature
-            4   hidden size      1   probes P              4   R: runs of frame lengths
-            R x (u32 frame length, u32 repeat)
-            rows: positions x (2 + P) bytes (positions = sum of length x repeat)
-
-    The prompt frame then one-position frames make R = 2 (or 1), so the evidence costs 8 bytes
-    a position plus 134 bytes, like the own fingerprint (8 bytes a position plus 24)."""
-    flags = FLAG_EVIDENCE if received is not None else 0
-    parts = [_REVEAL_HEADER.pack(REVEAL_MAGIC, REVEAL_VERSION, flags, 0, len(own_fingerprint))]
-    parts.append(own_fingerprint)
-    if received is not None:
-        runs = _runs(received.frame_lengths)
-        parts.append(
-            _EVIDENCE_HEAD.pack(
-                received.signer, received.last_payload_digest, received.signature,
-                received.hidden_size, received.probes, len(runs),
-            )
-        )  # fmt: skip
-        parts.extend(_RUN.pack(length, repeat) for length, repeat in runs)
-        parts.append(received.rows)
-    return b"".join(parts)
-
-
-def decode_reveal(data: bytes) -> tuple[bytes, InputEvidence | None]:
-    """(own fingerprint bytes, input evidence or None); FingerprintError when malformed. A bare
-    fingerprint (the format revealed before bundles) reads as one without evidence."""
-    if data[:4] == b"IFFP":
-        return data, None
-    if len(data) < _REVEAL_HEADER.size:
-        raise FingerprintError(f"{len(data)} bytes is shorter than a reveal header")
-    magic, version, flags, zero, own_length = _REVEAL_HEADER.unpack_from(data)
-    if magic != REVEAL_MAGIC or version != REVEAL_VERSION or zero or flags & ~FLAG_EVIDENCE:
-        raise FingerprintError("not a version 1 reveal bundle")
-    offset = _REVEAL_HEADER.size + own_length
-    own = data[_REVEAL_HEADER.size : offset]
-    decode_fingerprint(own)  # raises on a malformed own fingerprint
-    if not flags & FLAG_EVIDENCE:
-        if offset != len(data):
-            raise FingerprintError("trailing bytes after the fingerprint")
-        return own, None
-    if len(data) < offset + _EVIDENCE_HEAD.size:
-        raise FingerprintError("truncated input evidence")
-    signer, digest, signature, hidden, probes, runs = _EVIDENCE_HEAD.unpack_from(data, offset)
-    offset += _EVIDENCE_HEAD.size
-    if not 1 <= probes <= 16 or hidden < 1 or len(data) < offset + runs * _RUN.size:
-        raise FingerprintError(f"bad evidence header: hidden {hidden}, probes {probes}")
-    lengths: list[int] = []
-    for _ in range(runs):
-        length, repeat = _RUN.unpack_from(data, offset)
-        offset += _RUN.size
-        if length < 1 or repeat < 1 or len(lengths) + repeat > len(data):
-            raise FingerprintError(f"bad frame run ({length}, {repeat})")
-        lengths.extend([length] * repeat)
-    rows = data[offset:]
-    if not lengths or len(rows) != sum(lengths) * (2 + probes):
-        raise FingerprintError(f"{len(rows)} row bytes for {sum(lengths)} positions")
-    evidence = InputEvidence(signer, hidden, probes, tuple(lengths), rows, digest, signature)
-    return own, evidence
-
-
-def _runs(lengths: tuple[int, ...]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for length in lengths:
-        if runs and runs[-1][0] == length:
-            runs[-1] = (length, runs[-1][1] + 1)
-        else:
-            runs.append((length, 1))
-    return runs

@@ -30,13 +30,13 @@ import torch
 from infera.worker.v1 import pipeline_pb2 as pb
 from inference_worker.adversary import forward_reported
 from inference_worker.codec import CODECS
-from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
+from inference_worker.commits import compute_output_hash
+from inference_worker.fingerprint import KeptStates, derive_late_probe_seed, derive_probe_seed
 from inference_worker.frames import (
     ChainContext,
     FrameSeal,
     FrameSender,
     FrameSigner,
-    encode_reveal,
     seal_frame,
 )
 from inference_worker.generate import Sampling, eos_token_ids, select_token
@@ -47,6 +47,7 @@ from inference_worker.placement import (
     choose_replacement,
     progress_timeouts,
 )
+from inference_worker.reveal import encode_reveal
 from inference_worker.shard import SessionCache, Shard
 
 REJOIN_BACKOFF_S = 0.5  # pause before retrying a failed hop at its own endpoint
@@ -116,8 +117,8 @@ class RouteResult:
     wire_bytes: int  # serialized frames this hop sent downstream (replays included)
     replacements: int  # hops replaced
     hops: tuple[HopSpec, ...]  # the route as it ended
-    fingerprint: bytes  # what this hop reveals: its fingerprint as a reveal bundle
-    # (frames.encode_reveal; the first hop received no frames, so no input evidence)
+    fingerprint: bytes  # what this hop reveals: its late fingerprint as a reveal bundle
+    # (reveal.encode_reveal; the first hop received no frames, so no late evidence)
     events: list[str] = field(default_factory=list)  # failures seen, in order
 
 
@@ -144,7 +145,9 @@ async def drive_route(
 
     `shard` is this worker's span (hops[0]); compute runs on `executor`, never on the event
     loop. `on_token(step, token)` is called as each new token arrives. `signer` (this worker's
-    chain key) signs every frame's fingerprint rows (frames.py). Raises RouteError.
+    chain key) signs every frame's fingerprint rows (frames.py) and, once the output is
+    known, sends the late evidence of everything it sent before the normal close. Raises
+    RouteError.
     """
     _check_request(shard, request)
     driver = _Driver(shard, request, channels)
@@ -153,7 +156,7 @@ async def drive_route(
     first_token_s = 0.0
     cache = shard.new_cache()
     probe_seed = derive_probe_seed(request.job_id)
-    builder = FingerprintBuilder(probe_seed=probe_seed)
+    outputs = KeptStates()  # this hop's output, fingerprinted once the output is known
     context = ChainContext(request.job_id, request.route_index, sender_hop=0)
     sender = FrameSender(context, probe_seed=probe_seed, signer=signer)
     ids: list[int] = list(request.prompt_ids)
@@ -168,7 +171,7 @@ async def drive_route(
                 _first_hop_step,
                 shard,
                 cache,
-                builder,
+                outputs,
                 sender,
                 ids,
                 driver.codec_or_none,
@@ -188,6 +191,11 @@ async def drive_route(
                 break
             ids = [token]
         finished = True
+        output_hash = compute_output_hash(tokens)
+        await driver.send_late(await loop.run_in_executor(executor, sender.seal_late, output_hash))
+        own = await loop.run_in_executor(
+            executor, outputs.fingerprint, derive_late_probe_seed(probe_seed, output_hash)
+        )
     finally:
         await driver.close("" if finished else "the route failed")
     return RouteResult(
@@ -198,7 +206,7 @@ async def drive_route(
         wire_bytes=driver.bytes_sent,
         replacements=driver.replacements,
         hops=tuple(driver.hops),
-        fingerprint=encode_reveal(builder.finish().to_bytes(), None),
+        fingerprint=encode_reveal(own.to_bytes(), None),
         events=driver.failures,
     )
 
@@ -223,7 +231,7 @@ def _check_request(shard: Shard, request: RouteRequest) -> None:
 def _first_hop_step(
     shard: Shard,
     cache: SessionCache,
-    builder: FingerprintBuilder,
+    outputs: KeptStates,
     sender: FrameSender,
     ids: list[int],
     codec: str | None,
@@ -234,7 +242,7 @@ def _first_hop_step(
     with torch.inference_mode():
         hidden = shard.embed(torch.tensor([ids], dtype=torch.long), cache=cache)
         sent, reported = forward_reported(shard, hidden, cache=cache)  # (1, len(ids), hidden)
-        builder.add(reported)
+        outputs.add(reported)
         if codec is None:
             return select_token(shard.head(sent)[0], *sampler)
         return tuple(sent.shape), *seal_frame(sender, sent, reported, codec)
@@ -301,6 +309,14 @@ class _Driver:
             fingerprint_rows=seal.rows, signature=seal.signature,
         )  # fmt: skip
         await self._link.send(hidden)
+
+    async def send_late(self, seal: FrameSeal) -> None:
+        """This hop's late evidence (frames.FrameSender.seal_late), before the normal close."""
+        if self._link is not None and seal.signature:
+            late = pb.LateEvidence(
+                session=self._key, fingerprint_rows=seal.rows, signature=seal.signature
+            )
+            await self._link.forward(pb.HopFrame(late=late))
 
     async def wait_token(self, step: int) -> int:
         """The token of `step`, replacing failed hops on the way."""

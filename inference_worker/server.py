@@ -16,9 +16,15 @@ session's running frame hash. A receiver checks every signed frame (rows within 
 quantization step of its own recomputation, signature chain, signer = the route's sending
 worker when the route names an address) and refuses a wrong one with BAD_FRAME_EVIDENCE naming
 the SENDING hop, so the route replaces or fails it and no honest hop computes on a lying frame;
-with `require_signed_frames` it also refuses unsigned frames. What a hop reveals
-(`SessionRecord.fingerprint`) is a bundle: its own fingerprint plus the signed rows it received
-(`frames.encode_reveal`). Limits: `ServerLimits`. Sessions idle longer
+with `require_signed_frames` it also refuses unsigned frames. Every hop keeps the states of a
+session until its end (`ServerLimits.max_session_positions`). When the route's output is known
+(the last token relayed up), each signing sender sends one `LateEvidence` before its normal
+CloseSession: the rows of everything it sent with the LATE probe seed (from the job's seed and
+the output hash), signed over its last chain hash and the output hash. The receiver checks it
+on the states it kept (BAD_FRAME_EVIDENCE naming the sender on a mismatch) and reports the
+session finished only after that check and after sending its own downstream. What a hop
+reveals (`SessionRecord.fingerprint`) is a bundle (`reveal.encode_reveal`): its own late
+fingerprint plus the sender-signed late rows it received. Limits: `ServerLimits`. Sessions idle longer
 than the idle timeout are dropped with EXPIRED. A stream that ends drops the sessions it owns,
 which closes their links, so a dead upstream hop frees the whole rest of the route.
 
@@ -45,7 +51,8 @@ from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
 from inference_worker.adversary import forward_reported
 from inference_worker.codec import CODECS, CodecError, decode
-from inference_worker.fingerprint import FingerprintBuilder, derive_probe_seed
+from inference_worker.commits import compute_output_hash
+from inference_worker.fingerprint import KeptStates, derive_late_probe_seed, derive_probe_seed
 from inference_worker.frames import (
     ChainContext,
     FrameEvidenceError,
@@ -53,13 +60,13 @@ from inference_worker.frames import (
     FrameSeal,
     FrameSender,
     FrameSigner,
-    encode_reveal,
     expected_address,
     seal_frame,
 )
 from inference_worker.generate import Sampling, select_token
 from inference_worker.link import GRPC_SLACK_BYTES, ChannelPool, DownstreamLink
 from inference_worker.placement import PlacementError, check_route
+from inference_worker.reveal import encode_reveal
 from inference_worker.route import (
     DTYPE_NAMES,
     DecodingSpec,
@@ -82,6 +89,11 @@ class ServerLimits:
 
     max_frame_bytes: int = 32 * 1024 * 1024  # hidden-state bytes in one frame (codec payload)
     max_sessions: int = 64  # sessions held at once (a new open beyond gets BUSY)
+    # Positions one session may run (prompt + output; more gets TOO_LARGE). A session keeps
+    # its states until the output is known (late fingerprints): its output, and on a signed
+    # session what it received and what it sent, each positions x hidden x 4 bytes in fp32
+    # (SmolLM2, hidden 576: 6.9 KB a position, 42 MB at 6132 positions; x max_sessions).
+    max_session_positions: int = 8192
     session_idle_timeout_s: float = 300.0  # seconds without a frame or reply before EXPIRED
     default_progress_timeout_s: float = 30.0  # Generate requests that name no timeout (seconds)
 
@@ -105,8 +117,8 @@ class SessionRecord:
     model_id: str
     hops: tuple[pb.Hop, ...]  # the route as this hop last knew it
     tokens: tuple[int, ...]  # the route's output, every step's token in order
-    fingerprint: bytes  # what it reveals: its own fingerprint + the signed rows it received
-    # (frames.encode_reveal)
+    fingerprint: bytes  # what it reveals: its own late fingerprint + the sender-signed late
+    # rows it received (reveal.encode_reveal)
 
 
 class FrameError(Exception):
@@ -136,8 +148,8 @@ class _Session:
     owner: _Upstream
     cache: SessionCache
     sampler: tuple[Sampling | None, torch.Generator | None]
-    fingerprint: FingerprintBuilder
-    receiver: FrameReceiver  # checks the frames from the hop before and keeps their evidence
+    outputs: KeptStates  # this hop's output, fingerprinted once the route's output is known
+    receiver: FrameReceiver  # checks the frames (and late evidence) from the hop before
     sender: FrameSender | None = None  # seals the frames this hop sends (None on the last hop)
     link: DownstreamLink | None = None
     tokens: dict[int, int] = field(default_factory=dict)  # step -> token seen coming back
@@ -213,8 +225,10 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 await self._hidden(frame.hidden, self._owned(key, upstream))
             elif kind == "reroute":
                 await self._reroute(frame.reroute, self._owned(key, upstream))
+            elif kind == "late":
+                await self._late(frame.late, self._owned(key, upstream))
             elif kind == "close":
-                self._close(self._owned(key, upstream), frame.close.reason)
+                await self._close(self._owned(key, upstream), frame.close.reason)
             else:
                 raise FrameError(pb.ERROR_CODE_MALFORMED, "empty frame")
         except FrameError as err:
@@ -268,7 +282,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         decoding = DecodingSpec.from_pb(msg.decoding).sampling()
         generator = torch.Generator().manual_seed(decoding.seed) if decoding else None
         probe_seed = derive_probe_seed(key[0])
-        builder = FingerprintBuilder(probe_seed=probe_seed)
+        outputs = KeptStates()
         receiver = FrameReceiver(
             ChainContext(key[0], key[1], sender_hop=msg.hop_index - 1),
             probe_seed=probe_seed,
@@ -277,7 +291,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         )
         cache = span.shard.new_cache()
         session = _Session(
-            key, span, msg, upstream, cache, (decoding, generator), builder, receiver
+            key, span, msg, upstream, cache, (decoding, generator), outputs, receiver
         )
         if not session.is_last:
             session.sender = FrameSender(
@@ -363,6 +377,11 @@ class PipelineServer(pb_grpc.PipelineServicer):
             raise FrameError(
                 pb.ERROR_CODE_MALFORMED, f"shape must be (1, length, {hidden_size}), got {shape}"
             )
+        if session.seen + shape[1] > self.limits.max_session_positions:
+            raise FrameError(
+                pb.ERROR_CODE_TOO_LARGE,
+                f"a session runs at most {self.limits.max_session_positions} positions",
+            )
         if msg.position != session.seen or msg.step != session.next_step:
             raise FrameError(
                 pb.ERROR_CODE_MALFORMED,
@@ -410,7 +429,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             )
             session.receiver.accept(hidden, data, seal)
             sent, reported = forward_reported(shard, hidden, cache=session.cache)  # (1, n, hidden)
-            session.fingerprint.add(reported)  # what this hop produced, before the wire codec
+            session.outputs.add(reported)  # what this hop produced, before the wire codec
             if session.is_last:
                 return select_token(shard.head(sent)[0], *session.sampler)
             assert session.sender is not None
@@ -434,28 +453,62 @@ class PipelineServer(pb_grpc.PipelineServicer):
 
     # --- session ends ------------------------------------------------------------------------
 
-    def _close(self, session: _Session, reason: str) -> None:
-        """A CloseSession: an empty reason is a normal end, reported to `on_session_done`."""
-        steps = session.next_step
-        complete = not reason and steps > 0 and all(s in session.tokens for s in range(steps))
+    async def _late(self, msg: pb.LateEvidence, session: _Session) -> None:
+        """The sender's late evidence: checked on the states this hop kept, with the output it
+        saw (FrameEvidenceError names the sender)."""
+        tokens = _output(session)
+        if tokens is None:
+            raise FrameError(pb.ERROR_CODE_MALFORMED, "late evidence before the output is known")
+        seal = FrameSeal(rows=msg.fingerprint_rows, signature=msg.signature)
+        output_hash = compute_output_hash(tokens)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self.executor, session.receiver.accept_late, seal, output_hash
+        )  # fmt: skip
+
+    async def _close(self, session: _Session, reason: str) -> None:
+        """A CloseSession: an empty reason is a normal end, reported to `on_session_done` once
+        the late evidence owed from upstream checked and this hop sent its own downstream."""
+        tokens = _output(session) if not reason else None
+        owed = session.receiver.signed and session.receiver.late is None
+        own: bytes | None = None
+        if tokens is not None and not owed:
+            own = await self._finish_late(session, compute_output_hash(tokens))
         self._drop(session, reason, normal=not reason)
+        complete = own is not None
         log.info(
             "session closed: job %d route %d hop %d, %d steps%s",
-            *session.key, session.index, steps, "" if complete else f" ({reason or 'incomplete'})",
+            *session.key, session.index, session.next_step,
+            "" if complete else f" ({reason or ('no late evidence' if owed else 'incomplete')})",
         )  # fmt: skip
-        if complete and self.on_session_done is not None:
+        if tokens is not None and own is not None and self.on_session_done is not None:
             record = SessionRecord(
                 job_id=session.key[0],
                 route_index=session.key[1],
                 hop_index=session.index,
                 model_id=session.open.model_id,
                 hops=tuple(session.open.hops),
-                tokens=tuple(session.tokens[s] for s in range(steps)),
-                fingerprint=encode_reveal(
-                    session.fingerprint.finish().to_bytes(), session.receiver.evidence()
-                ),
+                tokens=tokens,
+                fingerprint=encode_reveal(own, session.receiver.late),
             )
             self.on_session_done(record)
+
+    async def _finish_late(self, session: _Session, output_hash: bytes) -> bytes:
+        """Send this hop's late evidence downstream (before the link's normal close) and
+        return its own late fingerprint."""
+        loop = asyncio.get_running_loop()
+        if session.sender is not None and session.link is not None:
+            seal = await loop.run_in_executor(self.executor, session.sender.seal_late, output_hash)
+            if seal.signature:
+                late = pb.LateEvidence(
+                    session=_pb_key(session.key),
+                    fingerprint_rows=seal.rows,
+                    signature=seal.signature,
+                )
+                await session.link.forward(pb.HopFrame(late=late))
+        seed = derive_late_probe_seed(session.receiver.probe_seed, output_hash)
+        own = await loop.run_in_executor(self.executor, session.outputs.fingerprint, seed)
+        return own.to_bytes()
 
     def _drop(
         self, session: _Session, why: str, *, code: int | None = None, normal: bool = False
@@ -567,6 +620,14 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 await asyncio.wait_for(task, 2)
         await self.channels.close()
         self.executor.shutdown(wait=False)
+
+
+def _output(session: _Session) -> tuple[int, ...] | None:
+    """The route's output as this hop saw it (a token for every step run), or None."""
+    steps = session.next_step
+    if steps == 0 or any(s not in session.tokens for s in range(steps)):
+        return None
+    return tuple(session.tokens[s] for s in range(steps))
 
 
 def _key(msg: pb.SessionKey) -> SessionId:

@@ -6,20 +6,26 @@ bf16: cross-precision differences are ~10x larger than same-precision ones, see
 VERIFICATION.md), hidden states passing through the job's wire codec at each boundary as they
 did in the route:
 
-1. **Per-hop fingerprints.** Hop k is recomputed from its input (the recomputed output of hop
-   k-1, which matched its own claim) and the recomputed output's fingerprint is compared with
-   hop k's fingerprint (`compare_fingerprints`; the tolerance class is the loosest of hop
-   k's precision and every earlier hop's, `route_tolerances`). Which fingerprint: for hops
-   0..n-2, the rows hop k SIGNED on the frames it sent, as hop k+1 revealed them, when their
-   signature chain verifies against hop k's worker address (`frames.verify_evidence`; they
-   are compared with the recomputed states after the wire codec, what hop k+1 decoded); else
-   (no evidence, or evidence signed by another key) the fingerprint hop k revealed itself.
-   A hop cannot lie in its fingerprint to shift the blame downstream: its successor holds
-   its signature over what it actually sent (honest successors refuse frames whose rows do
-   not match), and its successor cannot forge that signature to frame it. The FIRST hop
-   whose fingerprint deviates is the culprit (every later hop received corrupted input),
-   unless that deviation is explained by amplification of a smaller one before it; when the
-   evidence cannot single out a hop, none is named (`attribute_culprit`).
+1. **Per-hop fingerprints**, all with the route's LATE probe seed (`late_seed`: from the
+   job's probe seed and the claimed output's hash, so no hop could aim a perturbation at
+   these probes). Hop k is recomputed from its input (the recomputed output of hop k-1,
+   which matched its own claim) and the recomputed output's fingerprint is compared with hop
+   k's fingerprint (`compare_fingerprints`; the tolerance class is the loosest of hop k's
+   precision and every earlier hop's, `route_tolerances`). Which fingerprint: for hops
+   0..n-2, the late rows hop k SIGNED once the output was known, as hop k+1 revealed them,
+   when their signature verifies against hop k's worker address and the claimed output
+   (`frames.verify_late_evidence`; compared with the recomputed states after the wire codec,
+   what hop k+1 decoded); else (none, or signed by another key) the fingerprint hop k
+   revealed itself. A hop cannot lie in its fingerprint to shift the blame downstream: its
+   successor holds its signature over what it actually sent (honest successors refuse rows
+   that do not match), and cannot forge that signature to frame it. The FIRST hop whose
+   fingerprint deviates is the culprit (every later hop received corrupted input), unless
+   that deviation is explained by amplification of a smaller one before it; when the
+   evidence cannot single out a hop, none is named (`attribute_culprit`). On a chain route
+   (senders named by account addresses), a hop k+1 holding no valid late evidence from hop
+   k is never named on a deviation that starts at its input (`_unevidenced_boundary`): an
+   honest sender always sends it, so its absence is a withholding sender or a lying
+   receiver, and the evidence cannot say which.
 2. **Teacher-forced output check** on the last hop's recomputed logits (`check_output`):
    - greedy: claimed token c at a position passes when ``max(logits) - logits[c] <= margin``;
    - sampled: the seeded sampler (`generate.select_token`, torch.multinomial: token =
@@ -53,15 +59,22 @@ from pathlib import Path
 import torch
 
 from inference_worker.codec import decode, encode
+from inference_worker.commits import compute_output_hash
 from inference_worker.evidence import RouteClaim
 from inference_worker.families import SpanParts
 from inference_worker.fingerprint import (
     Fingerprint,
     FingerprintError,
     compare_fingerprints,
+    derive_late_probe_seed,
     fingerprint_bytes,
 )
-from inference_worker.frames import ChainContext, EvidenceStatus, expected_address, verify_evidence
+from inference_worker.frames import (
+    ChainContext,
+    EvidenceStatus,
+    expected_address,
+    verify_late_evidence,
+)
 from inference_worker.generate import Sampling
 from inference_worker.shard import Shard, load_shard
 
@@ -324,19 +337,20 @@ def verify_route(
     if structure is not None:  # no well-formed sequence to recompute: the last hop chose it
         return RouteVerdict(structure, (), len(claim.hops) - 1)
     tolerances = route_tolerances(params, [hop.dtype for hop in claim.hops])
+    seed = late_seed(claim)
     statuses = evidence_statuses(claim)
     hidden = reference.embed(claim.sequence, claim.hops[0].dtype)  # (1, seq, hidden)
     checks = []
     last = len(claim.hops) - 1
     for index, hop in enumerate(claim.hops):
         hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)  # hop's output
-        signed = _signed_rows(claim, index + 1) if index < last else None
+        signed = _signed_rows(claim, index + 1, seed) if index < last else None
         if index < last:  # what hop index + 1 decoded: the input of the next iteration
             sent = _through_codec(hidden, claim.codec, len(claim.prompt_ids))
         if signed is not None and statuses[index + 1] is EvidenceStatus.VALID:
-            check = _check_hop(index, signed, sent, claim, tolerances[index], source="signed")
+            check = _check_hop(index, signed, sent, seed, tolerances[index], source="signed")
         else:
-            check = _check_hop(index, hop.fingerprint, hidden, claim, tolerances[index])
+            check = _check_hop(index, hop.fingerprint, hidden, seed, tolerances[index])
         checks.append(replace(check, evidence=statuses[index]))
         if index < last:
             hidden = sent
@@ -344,10 +358,29 @@ def verify_route(
     output = check_output(logits, claim, tolerances[-1].logit_margin)
     distances = [check.distance for check in checks]
     culprit = attribute_culprit(distances, tolerances, output, params.amplification)
+    if culprit is not None and _unevidenced_boundary(claim, statuses, culprit):
+        culprit = None  # a withholding sender or a lying receiver: the claim fails, unnamed
     bad = [k for k, status in enumerate(statuses) if status is EvidenceStatus.BAD]
     if culprit is None and bad:  # provable, unlike a statistical deviation: name the hop
         culprit = bad[0]
     return RouteVerdict(output, tuple(checks), culprit)
+
+
+def late_seed(claim: RouteClaim) -> int:
+    """The route's late probe seed: from the job's probe seed and the claimed output's hash."""
+    return derive_late_probe_seed(claim.probe_seed, compute_output_hash(claim.tokens))
+
+
+def _unevidenced_boundary(claim: RouteClaim, statuses: Sequence[EvidenceStatus], hop: int) -> bool:
+    """Whether hop `hop` (> 0) holds no valid late evidence from a sender that owed it (a
+    chain route: the sender is named by an account address). An honest sender always sends
+    it and an honest receiver never reports a session finished without it, so a missing one
+    is a withholding sender or a lying receiver, and a deviation that starts at this
+    boundary may be either's: the receiver is not named on it."""
+    if hop == 0 or claim.job_id is None:
+        return False
+    owed = expected_address(claim.hops[hop - 1].worker) is not None
+    return owed and statuses[hop] in (EvidenceStatus.ABSENT, EvidenceStatus.FOREIGN)
 
 
 def evidence_statuses(claim: RouteClaim) -> list[EvidenceStatus]:
@@ -371,24 +404,25 @@ def evidence_statuses(claim: RouteClaim) -> list[EvidenceStatus]:
             out.append(EvidenceStatus.BAD)
         else:
             context = ChainContext(claim.job_id, claim.route_index, sender_hop=index - 1)
-            status, _ = verify_evidence(
+            status, _ = verify_late_evidence(
                 hop.received,
                 context,
                 expected=expected_address(claim.hops[index - 1].worker),
                 positions=len(claim.sequence),
+                output_hash=compute_output_hash(claim.tokens),
             )
             out.append(status)
     return out
 
 
-def _signed_rows(claim: RouteClaim, receiver: int) -> Fingerprint | bytes | None:
-    """The rows hop `receiver` - 1 signed, as hop `receiver` revealed them; b"" (which never
-    matches) when the signed rows themselves are malformed (the signer signed garbage)."""
+def _signed_rows(claim: RouteClaim, receiver: int, seed: int) -> Fingerprint | bytes | None:
+    """The late rows hop `receiver` - 1 signed, as hop `receiver` revealed them; b"" (which
+    never matches) when the signed rows themselves are malformed (the signer signed garbage)."""
     evidence = claim.hops[receiver].received
     if evidence is None:
         return None
     try:
-        return evidence.fingerprint(claim.probe_seed)
+        return evidence.fingerprint(seed)
     except FingerprintError:
         return b""
 
@@ -455,12 +489,12 @@ def _check_hop(
     index: int,
     claimed: bytes | Fingerprint,
     hidden: torch.Tensor,
-    claim: RouteClaim,
+    seed: int,
     tolerance: Tolerance,
     *,
     source: str = "own",
 ) -> HopCheck:
-    recomputed = fingerprint_bytes(hidden, probe_seed=claim.probe_seed)
+    recomputed = fingerprint_bytes(hidden, probe_seed=seed)
     try:
         ok, first_bad, distance = compare_fingerprints(claimed, recomputed, tolerance.fingerprint)
     except FingerprintError:

@@ -22,18 +22,18 @@ from inference_worker.evidence import (
     hop_claim_from_reveal,
     reveal_payload,
 )
-from inference_worker.fingerprint import derive_probe_seed
+from inference_worker.fingerprint import compute_fingerprint, decode_fingerprint, derive_probe_seed
 from inference_worker.frames import (
     EvidenceStatus,
     FrameEvidenceError,
     FrameSigner,
-    InputEvidence,
+    LateEvidence,
     fingerprint_rows,
     rows_fingerprint,
 )
 from inference_worker.route import PromptTokenizer
 from inference_worker.sidecar import decide_verdict
-from inference_worker.verifier import ReferenceModel, verify_route
+from inference_worker.verifier import ReferenceModel, late_seed, verify_route
 from modules.agreement import logic
 
 SPANS = ((0, 2), (2, 4), (4, 5))
@@ -82,7 +82,7 @@ def through_chain(claim: RouteClaim) -> RouteClaim:
     return replace(claim, hops=hops)
 
 
-def with_evidence(claim: RouteClaim, hop: int, evidence: InputEvidence) -> RouteClaim:
+def with_evidence(claim: RouteClaim, hop: int, evidence: LateEvidence) -> RouteClaim:
     hops = list(claim.hops)
     hops[hop] = replace(hops[hop], received=evidence)
     return through_chain(replace(claim, hops=tuple(hops)))
@@ -152,7 +152,7 @@ def test_without_signatures_the_lie_blames_the_honest_next_hop(model_dir, refere
 # (d) a receiver cannot frame its sender -------------------------------------------------------
 
 
-def _perturbed(evidence: InputEvidence) -> bytes:
+def _perturbed(evidence: LateEvidence) -> bytes:
     fp = rows_fingerprint(evidence.rows, hidden_size=evidence.hidden_size,
                           probes=evidence.probes, probe_seed=SEED)  # fmt: skip
     shifted = replace(fp, log_rms=fp.log_rms + 40)  # +15 % RMS on every position
@@ -209,16 +209,74 @@ def test_evidence_from_a_replacement_sender_is_foreign_and_falls_back(model_dir,
     assert verdict.hops[1].source == "own" and verdict.ok
 
 
-# the probes are public -----------------------------------------------------------------------
+# late probes: secret until the output is known --------------------------------------------
 
 
-def test_a_cheat_orthogonal_to_the_public_probes_still_blames_the_next_hop(model_dir, reference):
-    """A known gap (VERIFICATION.md): the cheat keeps its own rows honest, so its receiver
-    accepts, and the next hop's output shows it. Secret probes would close it."""
-    attack = ComputeAttack(ComputeMode.PROBE_ORTHOGONAL, noise_std=0.1, seed=5, probe_seed=SEED)
-    verdict = verify_route(reference, claim_of(model_dir, {0: attack}))
-    assert verdict.hops[0].ok and not verdict.ok
-    assert verdict.culprit_hop == 1
+ORTHOGONAL = ComputeAttack(ComputeMode.PROBE_ORTHOGONAL, noise_std=0.1, seed=5, probe_seed=SEED)
+
+
+@pytest.mark.parametrize("guilty", [0, 1])
+def test_a_cheat_orthogonal_to_the_public_probes_is_named_on_its_late_rows(
+    model_dir, reference, guilty
+):
+    """The cheat keeps its in-band rows (public probes) honest, so its receiver accepts every
+    frame; the late rows it signs once the output is known use probes it could not aim at."""
+    verdict = verify_route(reference, claim_of(model_dir, {guilty: ORTHOGONAL}))
+    assert not verdict.ok and verdict.culprit_hop == guilty
+    assert verdict.hops[guilty].source == "signed" and not verdict.hops[guilty].ok
+
+
+def test_the_late_seed_depends_on_the_output_and_the_reveal_on_it(model_dir, reference):
+    claim = claim_of(model_dir)
+    own = decode_fingerprint(claim.hops[2].fingerprint)
+    assert own.probe_seed == late_seed(claim) != SEED
+    other = replace(claim, tokens=(*claim.tokens[:-1], (claim.tokens[-1] + 1) % 97))
+    assert late_seed(other) != late_seed(claim)
+
+
+def _without_late(claim: RouteClaim, hop: int) -> RouteClaim:
+    hops = list(claim.hops)
+    hops[hop] = replace(hops[hop], received=None)
+    return through_chain(replace(claim, hops=tuple(hops)))
+
+
+def test_a_missing_late_evidence_never_names_the_receiver_on_a_deviation_at_its_input(
+    model_dir, reference
+):
+    """Hop 0 cheats orthogonally to the public probes and withholds its late evidence (or hop
+    1 drops it): hop 0's own reveal can be honest-looking, so the deviation shows first in
+    hop 1's output; hop 1 cannot be told from a framed receiver: the claim fails, nobody is
+    named on it."""
+    cheat = claim_of(model_dir, {0: ORTHOGONAL})
+    hops = list(cheat.hops)  # hop 0 reveals the honest route's own fingerprint
+    hops[0] = replace(hops[0], fingerprint=_honest_own(model_dir, cheat, 0))
+    verdict = verify_route(reference, _without_late(replace(cheat, hops=tuple(hops)), 1))
+    assert verdict.hops[1].evidence is EvidenceStatus.ABSENT
+    assert not verdict.ok and verdict.culprit_hop is None
+    assert verdict.hops[0].ok and not verdict.hops[1].ok  # the deviation starts at hop 1
+
+
+def test_a_missing_late_evidence_still_names_a_sender_whose_own_reveal_deviates(
+    model_dir, reference
+):
+    verdict = verify_route(reference, _without_late(claim_of(model_dir, {0: ORTHOGONAL}), 1))
+    assert verdict.hops[0].source == "own"
+    assert not verdict.ok and verdict.culprit_hop == 0
+
+
+def test_a_missing_late_evidence_on_an_honest_route_fails_nothing(model_dir, reference):
+    verdict = verify_route(reference, _without_late(claim_of(model_dir), 2))
+    assert verdict.ok and verdict.hops[1].source == "own"
+
+
+def _honest_own(model_dir, claim: RouteClaim, hop: int) -> bytes:
+    """Hop `hop`'s own late fingerprint as an honest hop fed honest input computes it over
+    `claim`'s sequence (what a cheat that kept its honest states would reveal)."""
+    shards = [load_adversarial_shard(model_dir, a, b, ComputeAttack()) for a, b in SPANS]
+    hidden = shards[0].embed(torch.tensor([list(claim.sequence)]))  # (1, seq, hidden)
+    for shard in shards[: hop + 1]:
+        hidden = shard.forward(hidden)
+    return compute_fingerprint(hidden, probe_seed=late_seed(claim)).to_bytes()
 
 
 # the sidecar ---------------------------------------------------------------------------------

@@ -318,6 +318,12 @@ def hidden(
     )
 
 
+def late(job: int, rows: bytes) -> pb.HopFrame:
+    """A LateEvidence frame with `rows` and a signature that recovers to no one in particular."""
+    late = pb.LateEvidence(session=session(job), fingerprint_rows=rows, signature=bytes(65))
+    return pb.HopFrame(late=late)
+
+
 def exchange(endpoint: str, frames: list[pb.HopFrame]) -> list[pb.ReplyFrame]:
     """Send `frames` on one stream, half-close, and collect every reply."""
     with grpc.insecure_channel(endpoint) as channel:
@@ -359,6 +365,11 @@ def test_garbage_frames_get_errors_while_another_session_keeps_working(llama, re
         hidden(1, ok),  # the live session's key, from a stream that does not own it
         open_last(llama, 111),
         hidden(111, ok, signed=False),  # unsigned, to a hop that requires signed frames
+        open_last(llama, 112),
+        hidden(112, ok),  # valid: answered with a token, the output is known
+        late(112, bytes(3 * 8)),  # late rows that are not of the states sent
+        open_last(llama, 113),
+        late(113, bytes(3 * 8)),  # late evidence before any output
     ]
     replies = exchange(llama.last.endpoint, frames)
     errors = {r.error.session.job_id: r.error.code for r in replies if r.HasField("error")}
@@ -376,8 +387,10 @@ def test_garbage_frames_get_errors_while_another_session_keeps_working(llama, re
         110: pb.ERROR_CODE_MALFORMED,
         1: pb.ERROR_CODE_UNKNOWN_SESSION,
         111: pb.ERROR_CODE_BAD_FRAME_EVIDENCE,
+        112: pb.ERROR_CODE_BAD_FRAME_EVIDENCE,
+        113: pb.ERROR_CODE_MALFORMED,
     }
-    assert [r.token.session.job_id for r in replies if r.HasField("token")] == [110]
+    assert [r.token.session.job_id for r in replies if r.HasField("token")] == [110, 112]
 
     # Bytes that are no protobuf at all end that call only (gRPC ends its request stream).
     with grpc.insecure_channel(llama.last.endpoint) as channel:

@@ -11,7 +11,7 @@ import torch
 from infera.agreement.v1 import query_pb2 as agreement_query
 from infera.inference.v1 import types_pb2 as inference_types
 from inference_worker.adversary import ComputeAttack, ComputeMode, load_adversarial_shard
-from inference_worker.evidence import generate_claim
+from inference_worker.evidence import generate_claim, reveal_payload
 from inference_worker.fingerprint import derive_probe_seed
 from inference_worker.route import PromptTokenizer
 from inference_worker.sidecar import decide_verdict
@@ -45,7 +45,7 @@ def _history(routes_claims, missing=()):
             if (r, h) in missing:
                 continue
             history.reveals.add(job_id=JOB_ID, route_index=r, hop_index=h, output_hash=output_hash,
-                                shard_fingerprint=claim.hops[h].fingerprint)  # fmt: skip
+                                shard_fingerprint=reveal_payload(claim, h))  # fmt: skip
         if output_hash not in seen:
             seen.add(output_hash)
             history.outputs.add(output_hash=output_hash, tokens=list(claim.tokens))

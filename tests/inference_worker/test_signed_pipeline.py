@@ -22,7 +22,7 @@ from inference_worker.evidence import RouteClaim, hop_claim_from_reveal
 from inference_worker.fingerprint import derive_probe_seed
 from inference_worker.frames import EvidenceStatus, FrameSigner
 from inference_worker.generate import generate
-from inference_worker.server import HostedSpan, SessionRecord, start_server
+from inference_worker.server import HostedSpan, ServerLimits, SessionRecord, start_server
 from inference_worker.shard import load_shard
 from inference_worker.verifier import ReferenceModel, verify_route
 from tests.inference_worker.pipeline_harness import generate_request
@@ -45,12 +45,14 @@ class Net:
         self.records: list[SessionRecord] = []
         self.addresses: dict[str, str] = {}
 
-    async def add(self, model_dir, name, span, *, attack=None, signer_name=None, require=True):
+    async def add(
+        self, model_dir, name, span, *, attack=None, signer_name=None, require=True, limits=None
+    ):
         shard = load_adversarial_shard(model_dir, *span, attack or ComputeAttack())
         signer = key(signer_name or name)
         self.addresses[name] = to_bech32(key(name).address)
         self.servers[name] = await start_server(
-            [HostedSpan(MODEL, shard)], "127.0.0.1:0", on_session_done=self.records.append,
+            [HostedSpan(MODEL, shard)], "127.0.0.1:0", limits, on_session_done=self.records.append,
             frame_signer=signer, require_signed_frames=require,
         )  # fmt: skip
 
@@ -207,3 +209,126 @@ def test_frames_signed_by_another_key_or_unsigned_are_refused(tiny_models):
     assert bare_tokens == [] and "unsigned, and this hop requires signed frames" in (
         bare_end.error.message
     )
+
+
+# --- late evidence --------------------------------------------------------------------------
+
+
+def _driver_reveal_of(model_dir, tokens, attack: ComputeAttack) -> bytes:
+    """Hop 0's reveal for a route whose middle hop runs `attack` (recomputed in process)."""
+    from inference_worker.evidence import generate_claim, reveal_payload
+
+    shards = [load_adversarial_shard(model_dir, a, b, attack if i == 1 else ComputeAttack())
+              for i, (a, b) in enumerate(SPANS)]  # fmt: skip
+    claim = generate_claim(shards, PROMPT, max_new_tokens=len(tokens), probe_seed=derive_probe_seed(40), eos_ids=set())  # fmt: skip
+    return reveal_payload(replace(claim, hops=claim.hops[:1]), 0)
+
+
+def test_a_cheat_orthogonal_to_the_public_probes_passes_the_frames_and_is_named_late(
+    tiny_models,
+):
+    model_dir = tiny_models["llama"]
+    attack = ComputeAttack(
+        ComputeMode.PROBE_ORTHOGONAL, noise_std=0.1, seed=5, probe_seed=derive_probe_seed(40)
+    )
+
+    async def scenario():
+        net = await _net(model_dir, cheat={"attack": attack})
+        try:
+            route = [net.hop("first", SPANS[0]), net.hop("cheat", SPANS[1]),
+                     net.hop("last", SPANS[2])]  # fmt: skip
+            tokens, done = await net.generate(generate_request(MODEL, route, PROMPT, 16, job_id=40))
+            await asyncio.sleep(0.3)
+            return net, route, tokens, done
+        finally:
+            await net.close()
+
+    net, route, tokens, done = run(scenario())
+    assert done.HasField("done") and done.done.replacements == 0  # every frame was accepted
+    reveals = {r.hop_index: r.fingerprint for r in net.records if r.job_id == 40}
+    assert sorted(reveals) == [1, 2]
+    reveals[0] = _driver_reveal_of(model_dir, tokens, attack)
+    claim = RouteClaim(
+        prompt_ids=tuple(PROMPT), tokens=tuple(tokens), max_new_tokens=16,
+        probe_seed=derive_probe_seed(40), job_id=40, route_index=0,
+        hops=tuple(hop_claim_from_reveal(h.layer_start, h.layer_end, torch.float32, reveals[k],
+                                         worker=h.worker) for k, h in enumerate(route)),
+    )  # fmt: skip
+    verdict = verify_route(ReferenceModel.load(model_dir), claim)
+    assert not verdict.ok and verdict.culprit_hop == 1
+    assert verdict.hops[1].source == "signed" and verdict.hops[2].evidence is EvidenceStatus.VALID
+
+
+def _patch_late(service, change) -> None:
+    """Make a hop's service change its late evidence before sending it (`change(session)`)."""
+    original = service._finish_late
+
+    async def finish(session, output_hash):
+        change(session, output_hash)
+        return await original(session, output_hash)
+
+    service._finish_late = finish
+
+
+def _withhold(session, output_hash) -> None:
+    session.sender = None  # sends no late evidence
+
+
+def _tamper(session, output_hash) -> None:
+    real = session.sender.seal_late
+
+    def seal_late(h):
+        seal = real(h)
+        rows = bytearray(seal.rows)
+        rows[0] ^= 0x40  # the first position's log-RMS code, far beyond one step
+        return type(seal)(rows=bytes(rows), signature=seal.signature)
+
+    session.sender.seal_late = seal_late
+
+
+@pytest.mark.parametrize("change", [_withhold, _tamper])
+def test_a_hop_does_not_report_its_session_finished_without_valid_late_evidence(
+    tiny_models, change
+):
+    model_dir = tiny_models["llama"]
+
+    async def scenario():
+        net = await _net(model_dir)
+        _patch_late(net.servers["middle"][1], change)
+        try:
+            route = [net.hop("first", SPANS[0]), net.hop("middle", SPANS[1]),
+                     net.hop("last", SPANS[2])]  # fmt: skip
+            tokens, done = await net.generate(generate_request(MODEL, route, PROMPT, 8, job_id=50))
+            await asyncio.sleep(0.5)
+            return net, tokens, done
+        finally:
+            await net.close()
+
+    net, tokens, done = run(scenario())
+    assert done.HasField("done") and len(tokens) == 8  # the output was already delivered
+    finished = sorted(r.hop_index for r in net.records if r.job_id == 50)
+    assert finished == [1]  # the last hop never commits: its sender withheld or lied late
+
+
+def test_a_session_longer_than_the_kept_states_allow_is_refused(tiny_models):
+    """Every hop keeps a session's states until the output is known: the positions it runs are
+    capped (ServerLimits.max_session_positions); 6 prompt + 4 fed-back tokens fit in 10."""
+    model_dir = tiny_models["llama"]
+
+    async def scenario():
+        net = Net()
+        await net.add(model_dir, "first", SPANS[0])
+        await net.add(model_dir, "middle", SPANS[1], limits=ServerLimits(max_session_positions=10))
+        await net.add(model_dir, "last", SPANS[2])
+        try:
+            route = [net.hop("first", SPANS[0]), net.hop("middle", SPANS[1]),
+                     net.hop("last", SPANS[2])]  # fmt: skip
+            fits = await net.generate(generate_request(MODEL, route, PROMPT, 5, job_id=60))
+            too_long = await net.generate(generate_request(MODEL, route, PROMPT, 6, job_id=61))
+            return fits, too_long
+        finally:
+            await net.close()
+
+    (tokens, done), (_, failed) = run(scenario())
+    assert done.HasField("done") and len(tokens) == 5
+    assert failed.HasField("error") and "at most 10 positions" in failed.error.message

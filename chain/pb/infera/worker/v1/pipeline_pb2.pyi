@@ -119,17 +119,29 @@ class CloseSession(_message.Message):
     reason: str
     def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class LateEvidence(_message.Message):
+    __slots__ = ("session", "fingerprint_rows", "signature")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_ROWS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    session: SessionKey
+    fingerprint_rows: bytes
+    signature: bytes
+    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., fingerprint_rows: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
 class HopFrame(_message.Message):
-    __slots__ = ("open", "hidden", "reroute", "close")
+    __slots__ = ("open", "hidden", "reroute", "close", "late")
     OPEN_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_FIELD_NUMBER: _ClassVar[int]
     REROUTE_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
     open: OpenSession
     hidden: HiddenStates
     reroute: Reroute
     close: CloseSession
-    def __init__(self, open: _Optional[_Union[OpenSession, _Mapping]] = ..., hidden: _Optional[_Union[HiddenStates, _Mapping]] = ..., reroute: _Optional[_Union[Reroute, _Mapping]] = ..., close: _Optional[_Union[CloseSession, _Mapping]] = ...) -> None: ...
+    late: LateEvidence
+    def __init__(self, open: _Optional[_Union[OpenSession, _Mapping]] = ..., hidden: _Optional[_Union[HiddenStates, _Mapping]] = ..., reroute: _Optional[_Union[Reroute, _Mapping]] = ..., close: _Optional[_Union[CloseSession, _Mapping]] = ..., late: _Optional[_Union[LateEvidence, _Mapping]] = ...) -> None: ...
 
 class Token(_message.Message):
     __slots__ = ("session", "step", "token_id")
