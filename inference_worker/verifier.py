@@ -31,10 +31,13 @@ did in the route:
    - sampled: the seeded sampler (`generate.select_token`, torch.multinomial: token =
      argmax(p_i / q_i), q_i ~ Exp(1) drawn from the job's seeded generator, vocab-size draws
      per step) is replayed on the recomputed logits. c passes when it is the replayed choice
-     w, or when its *gap* ``T * (score_w - score_c) <= margin`` with ``score_i = logit_i / T -
-     log q_i`` (the claimed token's probability was within the margin of what the sampler
-     needed, in logit units, so one margin serves greedy and sampling) and, with top-k, its
-     scaled logit is within margin / T of the k-th largest.
+     w, or when its *gap* <= margin: how far one logit must at least shift against another
+     for c to be the choice with the same draws (logit units, so one margin serves greedy and
+     sampling). With ``score_i = logit_i / T - log q_i``, every token i must score no higher
+     than c (c gains ``T * (score_i - score_c)`` on i) or, with top-k, leave the top k (i
+     loses ``logit_i - logit_(k+1)``), whichever is less; and c must be in the top k
+     (``logit_(k) - logit_c``). The second way out matters: a token a precision difference
+     put just inside the verifier's top k (outside the route's) may have a large draw.
    Also checked: no token after a stop token, a short output ends with a stop token, no output
    longer than max_new_tokens, token ids in the vocabulary.
    With every fingerprint within tolerance a failed output check names the last hop (it chose
@@ -249,11 +252,12 @@ def _structure_failure(claim: RouteClaim, vocab_size: int) -> OutputVerdict | No
 def token_gaps(
     logits: torch.Tensor, tokens: Sequence[int], sampling: Sampling | None
 ) -> torch.Tensor:
-    """Per claimed token, its gap in logits (0 when it is exactly the decoder's choice).
+    """Per claimed token, its gap in logits (0 when it is exactly the decoder's choice): how far
+    apart, in logit units, the route's logits and `logits` must at least be for the claimed
+    token to be the decoder's choice on the route's.
 
     logits: (len(tokens), vocab) float32, row i predicting tokens[i]. Sampled tokens replay the
-    seeded generator (see the module docstring); a sampled token outside the top-k (beyond the
-    margin of the k-th logit) gets its top-k gap if that is larger.
+    seeded generator with the same Exp(1) draws (`_sampled_gap`, module docstring).
     """
     claimed = torch.tensor(list(tokens), dtype=torch.long)
     if sampling is None:
@@ -262,13 +266,27 @@ def token_gaps(
     gaps = []
     for row, token in zip(logits, tokens, strict=True):
         choice, log_q = _replay_sampler(row, sampling, generator)
-        scores = row / sampling.temperature - log_q  # (vocab,)
-        gap = sampling.temperature * float(scores[choice] - scores[token])
-        if 0 < sampling.top_k < row.numel():
-            kth = float(torch.topk(row, sampling.top_k).values[-1])
-            gap = max(gap, kth - float(row[token]))
-        gaps.append(0.0 if token == choice else max(gap, 0.0))
+        gaps.append(0.0 if token == choice else _sampled_gap(row, log_q, token, sampling))
     return torch.tensor(gaps, dtype=torch.float64)
+
+
+def _sampled_gap(row: torch.Tensor, log_q: torch.Tensor, token: int, sampling: Sampling) -> float:
+    """How far one logit must at least shift against another (logit units) for `token` (c) to
+    be the sampler's choice on `row` (vocab,) with the draws `log_q` (vocab,): c must be inside
+    the top-k, and every token i must either score no higher (c gains ``T * (score_i -
+    score_c)`` on i) or fall out of the top-k (i loses ``logit_i - logit_(k+1)`` on the (k+1)-th
+    largest), whichever is less; the largest of these, each token taken alone. Without the
+    second way out, a competitor that only a precision difference put inside the top-k would
+    charge an honest token with its whole score lead. Never above the replayed choice's score
+    lead; equal to it without top-k."""
+    scores = row / sampling.temperature - log_q  # (vocab,)
+    need = (sampling.temperature * (scores - scores[token])).clamp(min=0)  # (vocab,) logits
+    inside = 0.0
+    if 0 < sampling.top_k < row.numel():
+        top = torch.topk(row, sampling.top_k + 1).values  # (k + 1,)
+        need = torch.minimum(need, (row - top[-1]).clamp(min=0))
+        inside = float(top[-2] - row[token])  # below the k-th largest by this much
+    return max(float(need.max()), inside, 0.0)
 
 
 def _replay_sampler(
