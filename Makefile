@@ -30,7 +30,7 @@ test-all: install ## every suite
 lint: install ## ruff (format check + lint) and mypy
 	@$(PY) -m ruff format --check chain modules inference_worker tests bench scripts
 	@$(PY) -m ruff check chain modules inference_worker tests bench scripts
-	@$(PY) -m mypy chain modules
+	@$(PY) -m mypy chain modules inference_worker
 
 format: install ## apply ruff formatting and safe fixes
 	@$(PY) -m ruff format chain modules inference_worker tests bench scripts

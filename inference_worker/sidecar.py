@@ -79,9 +79,11 @@ def route_claims(
     outputs = {o.output_hash: o for o in history.outputs}
     claims = []
     for route_index, route in enumerate(job.routes):
-        hops = [reveals.get((route_index, h)) for h in range(len(route.hops))]
-        if any(r is None for r in hops) or len({r.output_hash for r in hops}) != 1:
-            continue
+        hops = [
+            reveals[route_index, h] for h in range(len(route.hops)) if (route_index, h) in reveals
+        ]
+        if len(hops) != len(route.hops) or len({r.output_hash for r in hops}) != 1:
+            continue  # a hop never revealed, or the route's hops revealed different outputs
         output = outputs.get(hops[-1].output_hash)
         if output is None or not output.tokens:
             continue

@@ -7,7 +7,7 @@ kind is 0x01 for token ids (payload: each id as 4 big-endian bytes) and 0x02 for
 salt (32) || worker address (20 raw bytes)); binding the worker's address means a copied
 commitment cannot be opened by the copier. The shard fingerprint is variable-length evidence
 (a reveal bundle: the hop's own fingerprint and the signed fingerprint rows it received, 16
-bytes a position plus ~180; MAX_FINGERPRINT_BYTES in all) that verifiers compare when a
+bytes a position plus 158; MAX_FINGERPRINT_BYTES in all) that verifiers compare when a
 route's output is disputed or audited.
 """
 
