@@ -272,16 +272,22 @@ def test_a_worker_that_never_reveals_is_slashed_as_absent(network):
     job_id = submit_job(network)
     job = _wait_for(
         lambda: (j := network.client.job(job_id)) is not None and j.state in FINAL and j,
-        "the job to end",
+        "the job to be settled",
         timeout=400,
     )
     history = network.client.job_history(job_id)
     route, hop = hop_of(job, absent)
     assert any((c.route_index, c.hop_index) == (route, hop) for c in history.commitments)
     assert not any((r.route_index, r.hop_index) == (route, hop) for r in history.reveals)
-    # one complete route of the two required: no quorum, no dispute; the submitter is refunded
-    assert job.state == inference_types.JOB_STATE_EXPIRED
-    assert int(job.refunded) == int(job.max_fee)
+    # one complete route of the two required: the validators check it alone (the sidecar's
+    # verdict passes it), so the submitter gets its output and only that route is paid
+    assert job.state == inference_types.JOB_STATE_FINALIZED
+    complete_route = 1 - route
+    assert history.dispute.resolved
+    complete_output = history.dispute.claims[complete_route].output_hash
+    assert history.dispute.winning_output_hash == complete_output == job.output_hash
+    paid = {p.recipient: int(p.amount) for p in history.settlement.payouts if p.layers}
+    assert set(paid) == {h.worker for h in job.routes[complete_route].hops}
     [penalty] = history.settlement.penalties
     assert (penalty.worker, penalty.reason) == (absent.account.address, "no_reveal")
     after = network.stakes()
