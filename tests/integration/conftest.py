@@ -107,6 +107,19 @@ def free_port_base(nodes: int) -> int:
     raise RuntimeError("no free port block found")
 
 
+def init_solo_node(root: Path, chain_id: str, timeout_commit: str) -> tuple[Path, str, str]:
+    """`infera init` one validator on free local ports with 8 dev accounts: (home, RPC URL,
+    gRPC address). The caller patches its genesis, then starts it (NodeProcess)."""
+    base = free_port_base(1)
+    home = root / "node"
+    infera(
+        "init", "--home", str(home), "--chain-id", chain_id, "--moniker", "solo",
+        "--timeout-commit", timeout_commit, "--p2p-port", str(base), "--rpc-port", str(base + 1),
+        "--abci-port", str(base + 2), "--grpc-port", str(base + 3), "--dev-accounts", "8",
+    )  # fmt: skip
+    return home, f"http://127.0.0.1:{base + 1}", f"127.0.0.1:{base + 3}"
+
+
 @dataclass
 class DevAccount:
     """A funded developer account from dev-accounts.json, with its raw key for fast signing."""

@@ -40,8 +40,7 @@ from tests.integration.conftest import (
     TIMEOUT_COMMIT,
     DevAccount,
     NodeProcess,
-    free_port_base,
-    infera,
+    init_solo_node,
     load_dev_accounts,
 )
 
@@ -218,15 +217,8 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     from inference_worker.models import make_tiny_model
 
     root = tmp_path_factory.mktemp("e2e")
-    base = free_port_base(1)
-    home = root / "node"
-    infera(
-        "init", "--home", str(home), "--chain-id", CHAIN_ID, "--moniker", "solo",
-        "--timeout-commit", TIMEOUT_COMMIT, "--p2p-port", str(base), "--rpc-port", str(base + 1),
-        "--abci-port", str(base + 2), "--grpc-port", str(base + 3), "--dev-accounts", "8",
-    )  # fmt: skip
+    home, rpc, grpc_address = init_solo_node(root, CHAIN_ID, TIMEOUT_COMMIT)
     patch_genesis(home)
-    rpc, grpc_address = f"http://127.0.0.1:{base + 1}", f"127.0.0.1:{base + 3}"
     node = NodeProcess("solo", home, rpc)
     accounts = load_dev_accounts(home / "dev-accounts.json")
     model_dir = make_tiny_model("llama", root / "model", seed=1234)
