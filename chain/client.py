@@ -47,6 +47,7 @@ SEQUENCE_RETRIES = 3
 DEFAULT_GAS_PRICE = "0.025"  # uinfera per gas: the presets' auth min_gas_price
 DEFAULT_GAS_MULTIPLIER = "1.5"  # simulated gas x this = gas limit
 _EXPECTED_SEQUENCE = re.compile(r"expected (\d+)")
+_WRONG_SEQUENCE = "incorrect account sequence"  # the sdk error's text, in a Simulate failure
 
 
 class ClientError(Exception):
@@ -247,20 +248,32 @@ class Client(QueryHelpers, MsgHelpers):
 
     def estimate_gas(self, wallet: Wallet, msgs: Sequence[Message], *, memo: str = "") -> int:
         """Simulated gas x the multiplier. Simulation runs on committed state, so it signs with
-        the committed sequence: a tx that depends on one still in the mempool needs ``gas=``."""
+        the committed sequence: a tx that depends on one still in the mempool needs ``gas=``.
+
+        A block may commit between reading the account and simulating (another tx of this
+        account included in it): the node then names the sequence it expects, and the
+        simulation is signed again with that one.
+        """
         address = str(wallet.address())
         account = self.account(address)
         if account is None:
             raise ClientError(f"account {address} not found: it has never received funds")
-        raw = self.sign(wallet, msgs, account.account_number, account.sequence, 0, 0, memo)
-        try:
-            response = self.query(
-                "/cosmos.tx.v1beta1.Service/Simulate",
-                service_pb2.SimulateRequest(tx_bytes=raw),
-                service_pb2.SimulateResponse,
-            )
-        except QueryError as err:
-            raise ClientError(f"simulation failed: {err.details}") from None
+        sequence = account.sequence
+        for attempt in range(1, SEQUENCE_RETRIES + 1):
+            raw = self.sign(wallet, msgs, account.account_number, sequence, 0, 0, memo)
+            try:
+                response = self.query(
+                    "/cosmos.tx.v1beta1.Service/Simulate",
+                    service_pb2.SimulateRequest(tx_bytes=raw),
+                    service_pb2.SimulateResponse,
+                )
+                break
+            except QueryError as err:
+                expected = _EXPECTED_SEQUENCE.search(err.details)
+                stale = expected is not None and _WRONG_SEQUENCE in err.details
+                if expected is None or not stale or attempt == SEQUENCE_RETRIES:
+                    raise ClientError(f"simulation failed: {err.details}") from None
+                sequence = int(expected.group(1))
         return math.ceil(response.gas_info.gas_used * self.gas_multiplier)
 
     def sign(

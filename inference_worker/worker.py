@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ import chain.pb  # noqa: F401  (puts the generated packages on sys.path)
 import torch
 import transformers
 
+from chain.client import ClientError, TxResult
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.workers.v1 import types_pb2 as workers_types
 from inference_worker import cheating, commits
@@ -70,6 +72,7 @@ log = logging.getLogger("infera.worker")
 
 POLL_S = 0.3  # pause between chain polls while waiting for a window or a transaction
 RESEND_AFTER_BLOCKS = 5  # a broadcast not on chain after this many blocks is sent again
+BROADCAST_ATTEMPTS = 5  # a commit or reveal the node refuses this many times in a row: give up
 EARLY_OUTPUTS_KEPT = 1024  # sessions that ended before their assignment was seen
 TERMINAL = {
     inference_types.JOB_STATE_FINALIZED,
@@ -96,6 +99,7 @@ class Worker:
         self._seen_jobs: set[int] = set()
         self._waiting: dict[tuple[int, int], asyncio.Future[SessionRecord]] = {}
         self._early: dict[tuple[int, int], SessionRecord] = {}
+        self._refusals: dict[tuple[int, str], int] = {}  # (job, "commit"/"reveal") -> in a row
         self._tasks: set[asyncio.Task[Any]] = set()
         self._height_saved = 0
         self.adversary = config.adversary or AdversaryConfig()  # honest unless configured
@@ -411,9 +415,11 @@ class Worker:
             record = self._save(
                 record.advance(commits.COMMIT_SENT, commit_height=height, commit_txhash="")
             )
-            result = await asyncio.to_thread(
-                chain.commit, record.job_id, bytes.fromhex(record.commitment)
+            result = await self._broadcast(
+                record, "commit", chain.commit, record.job_id, bytes.fromhex(record.commitment)
             )
+            if result is None:
+                continue  # refused this time: the loop checks the chain and the window again
             record = self._save(replace(record, commit_txhash=result.txhash))
             log.info("job %d: commit broadcast (%s)", record.job_id, result.txhash[:12])
         return record
@@ -440,13 +446,19 @@ class Worker:
                 if status == "pending":
                     await asyncio.sleep(POLL_S)
                     continue
-            result = await asyncio.to_thread(
-                chain.reveal,
-                record.job_id,
-                tokens=record.tokens,
-                fingerprint=bytes.fromhex(record.fingerprint),
-                salt=bytes.fromhex(record.salt),
+            result = await self._broadcast(
+                record,
+                "reveal",
+                functools.partial(
+                    chain.reveal,
+                    record.job_id,
+                    tokens=record.tokens,
+                    fingerprint=bytes.fromhex(record.fingerprint),
+                    salt=bytes.fromhex(record.salt),
+                ),
             )
+            if result is None:
+                continue
             record = self._save(record.advance(commits.REVEAL_SENT, reveal_txhash=result.txhash))
             log.info("job %d: reveal broadcast (%s)", record.job_id, result.txhash[:12])
         return record
@@ -461,6 +473,25 @@ class Worker:
         if await asyncio.to_thread(self.chain.has_revealed, *key):
             return self._save(record.advance(commits.REVEALED, note=note))
         return self._abandon(record, note)
+
+    async def _broadcast(
+        self, record: JobRecord, what: str, send: Callable[..., TxResult], *args: Any
+    ) -> TxResult | None:
+        """``send(*args)`` on a thread; None after a refusal worth another try, which the
+        caller makes after re-reading the chain (a block committed between the worker's reads
+        and the node's checks, a node restarting); raises after BROADCAST_ATTEMPTS in a row."""
+        key = (record.job_id, what)
+        try:
+            result = await asyncio.to_thread(send, *args)
+        except ClientError as err:
+            failures = self._refusals[key] = self._refusals.get(key, 0) + 1
+            if failures >= BROADCAST_ATTEMPTS:
+                raise
+            log.warning("job %d: %s refused (%s), trying again", record.job_id, what, err)
+            await asyncio.sleep(POLL_S)
+            return None
+        self._refusals.pop(key, None)
+        return result
 
     async def _tx_status(self, txhash: str) -> str:
         """ "pending" (not on chain yet, or no hash), "ok" or "failed"."""

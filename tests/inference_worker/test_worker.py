@@ -14,6 +14,7 @@ import chain.pb  # noqa: F401
 import pytest
 
 from chain import crypto
+from chain.client import ClientError
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.models.v1 import types_pb2 as models_types
 from inference_worker import commits
@@ -21,7 +22,7 @@ from inference_worker.chain import Assignment, ChainLink, _assigned_job_ids
 from inference_worker.commits import CommitStore, JobRecord, compute_commitment
 from inference_worker.config import ConfigError, ModelConfig, WorkerConfig, load_config
 from inference_worker.models import read_manifest
-from inference_worker.worker import RESEND_AFTER_BLOCKS, Worker, WorkerError
+from inference_worker.worker import BROADCAST_ATTEMPTS, RESEND_AFTER_BLOCKS, Worker, WorkerError
 
 ADDRESS = crypto.to_bech32(bytes(range(20)))
 
@@ -317,6 +318,45 @@ def test_a_closed_commit_window_abandons_without_sending(tmp_path, monkeypatch):
     chain = FakeChain(state=inference_types.JOB_STATE_EXPIRED)
     final = settle(tmp_path, chain, with_output())
     assert final.phase == commits.ABANDONED and chain.sent == []
+
+
+@dataclass
+class RefusingChain(FakeChain):
+    """Refuses the first `refusals` broadcasts of each kind the way the SDK does (a stale
+    sequence in the gas simulation), then behaves."""
+
+    refusals: int = 1
+    refused: list[str] = field(default_factory=list)
+
+    def _refuse(self, kind: str) -> None:
+        if self.refused.count(kind) < self.refusals:
+            self.refused.append(kind)
+            raise ClientError("simulation failed: account sequence mismatch, expected 12, got 11")
+
+    def commit(self, job_id, commitment):
+        self._refuse("commit")
+        return super().commit(job_id, commitment)
+
+    def reveal(self, job_id, **kwargs):
+        self._refuse("reveal")
+        return super().reveal(job_id, **kwargs)
+
+
+def test_a_refused_commit_and_reveal_are_sent_again(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = RefusingChain(state=inference_types.JOB_STATE_REVEALING)
+    final = settle(tmp_path, chain, with_output())
+    assert final.phase == commits.REVEALED
+    assert chain.refused == ["commit", "reveal"]
+    assert [s[0] for s in chain.sent] == ["commit", "reveal"]  # one of each landed
+
+
+def test_a_node_that_keeps_refusing_abandons_the_job(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference_worker.worker.POLL_S", 0.0)
+    chain = RefusingChain(state=inference_types.JOB_STATE_REVEALING, refusals=1_000)
+    final = settle(tmp_path, chain, with_output())
+    assert final.phase == commits.ABANDONED and "sequence mismatch" in final.note
+    assert chain.refused == ["commit"] * BROADCAST_ATTEMPTS and chain.sent == []
 
 
 class MovingRPC:

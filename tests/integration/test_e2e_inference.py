@@ -57,6 +57,7 @@ COMMIT_WINDOW = 400  # blocks (~0.25 s each): room for a worker restart on a loa
 REVEAL_WINDOW = 40
 DEADLINE = COMMIT_WINDOW + REVEAL_WINDOW + 10
 REJOIN_S = 120.0  # how long a driver waits for a failed hop to come back
+STAKE = 3_000_000  # 3 x min_stake: a penalty in one test leaves the worker routable for the next
 
 
 def free_port() -> int:
@@ -196,7 +197,7 @@ node_rpc = "{rpc}"
 node_grpc = "{grpc}"
 listen = "127.0.0.1:{port}"
 threads = 1
-stake = 1000000
+stake = {STAKE}
 throughput = 10
 heartbeat_every_blocks = 20
 progress_timeout_s = 5.0
@@ -303,9 +304,18 @@ FINAL = {inference_types.JOB_STATE_FINALIZED, inference_types.JOB_STATE_EXPIRED}
 def test_job_finalizes_with_agreement_and_the_reference_text(network):
     job_id = submit_job(network, max_new_tokens=24)
     job = wait_job(network, job_id, FINAL)
-    assert job.state == inference_types.JOB_STATE_FINALIZED, job.reason
+    assert job.state == inference_types.JOB_STATE_FINALIZED, (job.reason, trouble(network))
     _, text = reference_text(network, 24)
     assert revealed_texts(network, job_id) == [text] * 6  # every hop of both routes
+
+
+def trouble(network: Network) -> dict[str, list[str]]:
+    """Every worker's warnings and errors (for a failing assertion's message)."""
+    marks = (" WARNING ", " ERROR ", "Error:")
+    return {
+        w.name: [line for line in w.text().splitlines() if any(m in line for m in marks)][-20:]
+        for w in network.workers
+    }
 
 
 def kill_middle_of_route_0(network: Network, submit) -> tuple[int, WorkerProcess, int]:
@@ -333,7 +343,7 @@ def test_killed_middle_worker_restarts_and_the_job_finalizes_with_identical_outp
     assert f"session closed: job {job_id}" not in middle.text()[offset:]  # killed mid-generation
     middle.start()
     job = wait_job(network, job_id, FINAL)
-    assert job.state == inference_types.JOB_STATE_FINALIZED, job.reason
+    assert job.state == inference_types.JOB_STATE_FINALIZED, (job.reason, trouble(network))
     _, text = reference_text(network, 200)
     assert revealed_texts(network, job_id) == [text] * 6
     assert re.search(rf"job {job_id}: revealed", middle.text()[offset:])  # the restarted one

@@ -16,7 +16,9 @@ import pytest
 from cosmpy.aerial.wallet import LocalWallet
 from cosmpy.crypto.keypairs import PrivateKey
 
-from chain.client import Client, TxError
+from chain.client import Client, ClientError, TxError
+from cosmos.bank.v1beta1 import tx_pb2 as bank_tx
+from cosmos.base.v1beta1 import coin_pb2
 from tendermint.abci import types_pb2 as abci
 from tests.chain.grpc.conftest import GrpcHarness, RPCFailure
 from tests.harness import CHAIN_ID, INITIAL_BALANCE
@@ -124,3 +126,40 @@ def test_failed_checktx_raises_and_keeps_the_sequence(
     with pytest.raises(TxError, match="insufficient"):
         client.send(wallet, recipient, 1, fee=1, gas=100_000, wait=False)
     assert client._sequences[str(wallet.address())][1] == 0
+
+
+def test_gas_estimate_survives_a_block_committed_between_account_read_and_simulation(
+    sdk: tuple[Client, MiniComet, GrpcHarness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, comet, h = sdk
+    wallet, recipient = _wallet(h, 0), h.chain.keys[1].bech32
+    address = str(wallet.address())
+    stale = client.account(address)  # read before the block that includes the first send
+    assert stale is not None and stale.sequence == 0
+    assert client.send(wallet, recipient, 1, wait=False).ok
+    comet.commit_block()  # the committed sequence is now 1
+    monkeypatch.setattr(client, "account", lambda _address, height=0: stale)
+    msgs = [_send_msg(address, recipient)]
+    assert client.estimate_gas(wallet, msgs) > 0  # re-signed at the sequence the node named
+    monkeypatch.undo()
+    result = client.send(wallet, recipient, 2, wait=False)
+    assert result.ok
+
+
+def test_gas_estimate_reports_other_simulation_failures(
+    sdk: tuple[Client, MiniComet, GrpcHarness],
+) -> None:
+    client, _, h = sdk
+    wallet = _wallet(h, 0)
+    address = str(wallet.address())
+    too_much = _send_msg(address, h.chain.keys[1].bech32, amount=INITIAL_BALANCE * 10)
+    with pytest.raises(ClientError, match="simulation failed: .*insufficient"):
+        client.estimate_gas(wallet, [too_much])
+
+
+def _send_msg(sender: str, recipient: str, amount: int = 1) -> bank_tx.MsgSend:
+    return bank_tx.MsgSend(
+        from_address=sender,
+        to_address=recipient,
+        amount=[coin_pb2.Coin(denom="uinfera", amount=str(amount))],
+    )
