@@ -15,8 +15,10 @@ adversary.py's ProtocolMode says). Collusion: every worker of all routes but rou
 one lie (r = 3, two colluding routes reach the 2-of-3 quorum); the chain catches it only by an
 audit, so that row sets the genesis param audit_probability = 1 (the other rows keep the default
 0.05, and a collusion row at the default shows what that buys). A compute cheat too small to
-change the output is also settled by agreement alone (the replicas agree) and caught only when
-audited: the "audit p=1" rows of scale and noise show what an audit finds in those jobs.
+change the output leaves the replicas agreeing on the tokens, but its route's last-hop
+fingerprint diverges from the honest replica's, so the chain audits the job anyway
+(modules/agreement/divergence.py; column "div": audits opened that way); the "audit p=1" rows of
+scale and noise show that the random draw adds nothing there.
 
 Honest rows: no adversary; replicas that differ in precision (fp32 workers serve [0,2) [2,4)
 [4,5), bf16 workers [0,1) [1,3) [3,5), so each route is one precision: one fp32 and one bf16 route
@@ -145,6 +147,7 @@ def summarize(scenario: Scenario, outcomes: list[JobOutcome]) -> dict:
         "audit_probability": scenario.audit_probability or "default (0.05)",
         "disputed": sum(o.disputed for o in outcomes),
         "audited": sum(o.audited for o in outcomes),
+        "audited_for_divergence": sum(o.diverged for o in outcomes),
         "outputs_differ": sum(o.outputs_differ for o in outcomes),
         "honest_hops_slashed": sum(len(o.honest_slashed) for o in outcomes),
         "honest_hops_reputation_lowered": sum(len(o.honest_reputation_dropped) for o in outcomes),
@@ -199,7 +202,7 @@ def run_row(scenario: Scenario, jobs: int, root: Path, model_dir: Path, impostor
 def print_table(rows: dict) -> None:
     print("\nAdversaries (tiny llama, 3 hops, fresh chain per row; counts over jobs)")
     head = (
-        f"  {'mode':38s} {'r':>1s} {'jobs':>4s} {'disp':>4s} {'aud':>4s} {'detected':>9s} "
+        f"  {'mode':38s} {'r':>1s} {'jobs':>4s} {'disp':>4s} {'aud':>4s} {'div':>4s} {'detected':>9s} "
         f"{'slashed=guilty':>15s} {'honest slashed':>15s} {'honest rep-':>11s} "
         f"{'honest paid':>11s} {'rejected':>10s}"
     )
@@ -210,21 +213,23 @@ def print_table(rows: dict) -> None:
         rejected = ",".join(f"{n}x{c}" for c, n in r["cheat_txs_rejected"].items()) or "-"
         print(
             f"  {name:38s} {r['redundancy']:1d} {r['jobs']:4d} {r['disputed']:4d} "
-            f"{r['audited']:4d} {r['detection_rate']:9.0%} {r['attribution_rate']:15.0%} "
+            f"{r['audited']:4d} {r.get('audited_for_divergence', 0):4d} "
+            f"{r['detection_rate']:9.0%} {r['attribution_rate']:15.0%} "
             f"{r['honest_hops_slashed']:15d} {r['honest_hops_reputation_lowered']:11d} "
             f"{r['honest_routes_paid']:11d} {rejected:>10s}"
         )
     print("\nHonest variation (no adversary)")
     print(
         f"  {'variation':38s} {'jobs':>4s} {'outputs differ':>14s} {'disputed':>8s} "
-        f"{'false slashes':>13s} {'rep lowered':>11s} {'all paid':>8s} {'delivered':>9s}"
+        f"{'audited':>7s} {'false slashes':>13s} {'rep lowered':>11s} {'all paid':>8s} "
+        f"{'delivered':>9s}"
     )
     for name, r in rows.items():
         if "detected" in r:
             continue
         print(
             f"  {name:38s} {r['jobs']:4d} {r['outputs_differ']:14d} {r['disputed']:8d} "
-            f"{r['honest_hops_slashed']:13d} {r['honest_hops_reputation_lowered']:11d} "
+            f"{r['audited']:7d} {r['honest_hops_slashed']:13d} {r['honest_hops_reputation_lowered']:11d} "
             f"{r['honest_routes_paid']:8d} {r['honest_output_delivered']:9d}"
         )
 

@@ -127,6 +127,7 @@ class JobOutcome:
     disputed: bool
     audited: bool
     audit_failed: bool
+    diverged: bool  # audited because the complete routes diverged (Audit.diverged), not drawn
     outputs_differ: bool  # the revealed outputs were not all equal
     guilty: list[str]  # workers (bech32) that cheated
     guilty_positions: list[tuple[int, int]]  # their (route, hop)
@@ -479,6 +480,7 @@ class OnChain:
             disputed=history.HasField("dispute"),
             audited=history.HasField("audit"),
             audit_failed=history.audit.failed,
+            diverged=history.audit.diverged,
             outputs_differ=len({r.output_hash for r in history.reveals}) > 1,
             guilty=sorted({workers[r][h] for r, h in guilty}),
             guilty_positions=sorted(guilty),

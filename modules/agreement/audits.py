@@ -2,7 +2,9 @@
 
 Agreement alone cannot tell a colluding quorum from an honest one, so a job finalized by
 agreement is drawn for audit when sha256("audit" || block hash || job id) falls below
-``audit_probability`` (logic.is_audited; nobody knows the draw before the block). A drawn job's
+``audit_probability`` (logic.is_audited; nobody knows the draw before the block). It is audited
+whatever the draw when its agreeing routes' last-hop fingerprints diverge (divergence.py: a
+hop changed the hidden states without flipping a token; ``Audit.diverged``). A drawn job's
 charge is not paid at finalization: it moves from the job's escrow into the
 ``agreement_audit_hold`` module account, and the payouts finalization would have made are
 recorded on the ``Audit``. The job's reputation changes wait with its payment (reputations.py). The hold ends exactly once:
@@ -55,10 +57,12 @@ def open_audit(
     job: inference_pb2.Job,
     winner: bytes,
     planned: list[types_pb2.Payout],
+    *,
+    diverged: bool = False,
 ) -> int:
     """Move the job's charge (the sum of ``planned``) from its escrow into the audit hold, record
-    the audit and schedule the end of its window; returns the amount held. The caller stores
-    the job."""
+    the audit (``diverged``: opened because the routes' fingerprints diverged, not drawn) and
+    schedule the end of its window; returns the amount held. The caller stores the job."""
     params = keeper.get_params(ctx)
     denom = keeper.inference.get_params(ctx).fee_denom
     held = payouts.compute_total(planned)
@@ -73,6 +77,7 @@ def open_audit(
         denom=denom,
         payouts=planned,
         hold_status=types_pb2.HOLD_STATUS_HELD,
+        diverged=diverged,
     )
     keeper.set_audit(ctx, audit)
     keeper.schedule(ctx, job.id, deadline)  # close_audit_window at the end of that block
@@ -81,6 +86,7 @@ def open_audit(
         attr("job_id", job.id, index=True),
         attr("model_id", job.model_id, index=True),
         attr("deadline_height", deadline),
+        attr("diverged", "true" if diverged else "false"),
     )
     ctx.events.emit(
         events.PAYOUT_HELD,

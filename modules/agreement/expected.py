@@ -10,6 +10,7 @@ import chain.pb  # noqa: F401
 from chain.context import Context
 from chain.tx import Coin
 from infera.inference.v1 import types_pb2 as inference_pb2
+from infera.workers.v1 import types_pb2 as workers_pb2
 
 
 class InferenceKeeper(Protocol):
@@ -31,7 +32,9 @@ class InferenceKeeper(Protocol):
 
 
 class WorkersKeeper(Protocol):
-    """Stake and reputation of workers (the workers module)."""
+    """Stake, reputation and runtime of workers (the workers module)."""
+
+    def get_worker(self, ctx: Context, operator: bytes) -> workers_pb2.Worker | None: ...
 
     def slash(self, ctx: Context, operator: bytes, fraction: str, reason: str) -> int:
         """Burn floor(stake x fraction); returns the amount burned."""

@@ -4,8 +4,10 @@ A job is tallied once, at the end of the block in which its reveal round ended (
 earlier when every hop that committed has revealed) or, at the latest, at its deadline:
   1. every hop that revealed nothing is penalized (reputation x reputation_penalty_absent and a
      slash of slash_fraction_absent of its stake), whatever the outcome;
-  2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED (when the
-     job is drawn for audit, its charge is held until the verdict: audits.py);
+  2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED. When the
+     job is drawn for audit, or its complete routes diverge (one claims another output, or the
+     winning routes' last-hop fingerprints differ beyond the divergence params: divergence.py),
+     its charge is held until the verdict (audits.py), which names any deviating hop;
   3. otherwise, if hops revealed two or more different outputs, or a COMPLETE route claims an
      output that too few routes confirm: DISPUTED (nothing paid, nobody slashed for the
      disagreement; the validators' verdict or the deadline decides, so a lone complete route
@@ -22,9 +24,10 @@ import chain.pb  # noqa: F401
 from chain import crypto
 from chain.context import Context
 from chain.events import attr
+from chain.fixed import Decimal
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import audits, events, logic, payouts, reputations
+from modules.agreement import audits, divergence, events, logic, payouts, reputations
 from modules.agreement.errors import ErrInvalidResolution, ErrNotDisputed
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 J = inference_pb2
 COMPLETE = types_pb2.ROUTE_STATUS_COMPLETE
+HALF_PRECISION = frozenset({"bfloat16", "float16"})
 
 
 def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) -> None:
@@ -47,14 +51,60 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     )
     winner = logic.compute_winner(claims, quorum)
     if winner is not None:
-        audited = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
-        _finalize(ctx, keeper, job, winner, settlement, audited=audited)
+        outvoted = any(c.status == COMPLETE and c.output_hash != winner for c in claims)
+        diverged = outvoted or _routes_diverge(ctx, keeper, job, claims, winner, params)
+        drawn = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
+        _finalize(
+            ctx, keeper, job, winner, settlement, audited=drawn or diverged, diverged=diverged
+        )
     elif logic.is_disagreement(revealed) or logic.has_complete_route(claims):
         _open_dispute(ctx, keeper, job, claims, settlement)
     else:
         settlement.outcome = types_pb2.OUTCOME_NO_QUORUM
         keeper.inference.expire_job(ctx, job, f"fewer than {quorum} routes revealed an output")
     keeper.set_settlement(ctx, settlement)
+
+
+def _routes_diverge(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    claims: list[types_pb2.RouteClaim],
+    winner: bytes,
+    params: types_pb2.Params,
+) -> bool:
+    """Whether the last-hop fingerprint of a complete route claiming ``winner`` differs from
+    the lowest such route's beyond the divergence param of the pair's precision class
+    (divergence.py). Any pair over it means some route's hidden states are off even though its
+    tokens agree: the job is audited whatever the draw."""
+    routes = sorted(
+        c.route_index for c in claims if c.status == COMPLETE and c.output_hash == winner
+    )
+    if len(routes) < 2:
+        return False
+    bundles, half = {}, {}
+    for route in routes:
+        hops = job.routes[route].hops
+        reveal = keeper.get_reveal(ctx, job.id, route, len(hops) - 1)
+        assert reveal is not None  # a complete route revealed at every hop
+        bundles[route] = reveal.shard_fingerprint
+        half[route] = any(_half_precision(ctx, keeper, hop.worker) for hop in hops)
+    first = routes[0]
+    for route in routes[1:]:
+        tolerance = (
+            params.divergence_half_precision
+            if half[first] or half[route]
+            else params.divergence_full_precision
+        )
+        if divergence.diverge(bundles[first], bundles[route], Decimal.parse(tolerance)):
+            return True
+    return False
+
+
+def _half_precision(ctx: Context, keeper: AgreementKeeper, worker: str) -> bool:
+    """The worker's registered runtime computes in float16 or bfloat16 (unknown: full)."""
+    record = keeper.workers.get_worker(ctx, crypto.from_bech32(worker))
+    return record is not None and record.runtime.dtype in HALF_PRECISION
 
 
 def _penalize_absent(
@@ -102,13 +152,14 @@ def _finalize(
     also_passing: frozenset[bytes] = frozenset(),
     audited: bool = False,
     culprit_routes: frozenset[int] = frozenset(),
+    diverged: bool = False,
 ) -> None:
     """Pay the winning routes' hops and the protocol, adjust reputations, refund the rest.
 
     Complete routes that revealed ``winner`` win; so do those whose output is in
     ``also_passing`` (validators found it acceptable too: honest near-tie divergence). An
     ``audited`` job's charge, and its reputation changes, are held until the audit verdict
-    instead (audits.py). Hops on ``culprit_routes`` (a verdict named a culprit there) take no
+    instead (audits.py; ``diverged`` records that the routes' fingerprints made it one). Hops on ``culprit_routes`` (a verdict named a culprit there) take no
     mismatch penalty (reputations.py).
     """
     passing = also_passing | {winner}
@@ -123,7 +174,7 @@ def _finalize(
     planned = payouts.plan_payouts(ctx, keeper, job, winning, charge)
     protocol_amount = int(planned[-1].amount)  # the fee collector's entry comes last
     if audited:
-        held = audits.open_audit(ctx, keeper, job, winner, planned)
+        held = audits.open_audit(ctx, keeper, job, winner, planned, diverged=diverged)
     else:
         held = 0
         denom = keeper.inference.get_params(ctx).fee_denom

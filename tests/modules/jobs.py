@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
+import struct
+from collections.abc import Sequence
 from typing import Any
 
 import chain.pb  # noqa: F401
@@ -31,6 +33,7 @@ from tests.modules.serving import (
     WORKERS_PARAMS,
     register_model_msg,
     register_worker_msg,
+    runtime,
     serve_msg,
 )
 
@@ -78,8 +81,10 @@ def make_job_chain(
     spans: list[tuple[int, int]] | None = None,
     min_redundancy: int = 1,
     vote_extensions_from: int = 0,
+    dtypes: Sequence[str] | None = None,
 ) -> TestChain:
-    """A chain at height 3 (block 1 empty, 2 registers the model, 3 the workers): genesis, model "m" registered, one worker per span serving it."""
+    """A chain at height 3 (block 1 empty, 2 registers the model, 3 the workers): genesis, model "m" registered, one worker per span serving it (runtime dtype ``dtypes[i]``, default
+    float32)."""
     path.mkdir(parents=True, exist_ok=True)
     chain_ = TestChain(path, n_accounts=n_accounts)
     state = genesis_app_state(chain_.keys, chain_.validators)
@@ -91,11 +96,17 @@ def make_job_chain(
     owner = chain_.keys[0]
     model = register_model_msg(owner, price_per_token=PRICE, min_redundancy=min_redundancy)
     chain_.block([chain_.tx(owner, model, gas=GAS, fee=FEE)])
+    keys = worker_keys(chain_, spans or SPANS)
+    kinds = list(dtypes or ["float32"] * len(keys))
     txs = [
-        chain_.tx(key, register_worker_msg(key), serve_msg(key, start, end), gas=GAS, fee=FEE)
-        for key, (start, end) in zip(
-            worker_keys(chain_, spans or SPANS), spans or SPANS, strict=True
+        chain_.tx(
+            key,
+            register_worker_msg(key, runtime=runtime(dtype)),
+            serve_msg(key, start, end),
+            gas=GAS,
+            fee=FEE,
         )
+        for key, (start, end), dtype in zip(keys, spans or SPANS, kinds, strict=True)
     ]
     results = chain_.block(txs).tx_results
     assert all(r.code == 0 for r in results), [r.log for r in results]
@@ -129,8 +140,30 @@ def cancel_msg(submitter: Key, job_id: int) -> inference_tx.MsgCancelJob:
     return inference_tx.MsgCancelJob(submitter=submitter.bech32, job_id=job_id)
 
 
-def fingerprint(worker: Key, job_id: int) -> bytes:
-    return hashlib.sha256(b"fingerprint/%d/" % job_id + worker.address).digest()
+def fingerprint_bundle(
+    log_rms: Sequence[int], codes: Sequence[int], *, probes: int = 2, seed: int = 7, hidden: int = 8
+) -> bytes:
+    """A reveal bundle (inference_worker/reveal.py) holding only an own fingerprint
+    (inference_worker/fingerprint.py) with these codes: ``codes`` is positions x ``probes``."""
+    n = len(log_rms)
+    assert len(codes) == n * probes
+    parts = [struct.pack(">4sBBBBIIQ", b"IFFP", 1, probes, 32, 0, hidden, n, seed)]
+    for start in range(0, n, 32):
+        count = min(32, n - start)
+        parts.append(struct.pack(f">{count}h", *log_rms[start : start + count]))
+        parts.append(
+            struct.pack(f">{count * probes}b", *codes[start * probes : (start + count) * probes])
+        )
+    own = b"".join(parts)
+    return struct.pack(">4sBBHI", b"IFRV", 2, 0, 0, len(own)) + own
+
+
+def fingerprint(worker: Key, job_id: int, tokens: Sequence[int] = OUTPUT) -> bytes:
+    """What an honest hop of the job would reveal for ``tokens``: a well-formed bundle, the
+    same for every worker that claims that output (agreeing replicas' last hops match)."""
+    digest = hashlib.sha256(b"fingerprint/%d/" % job_id + bytes(str(list(tokens)), "ascii"))
+    codes = [b % 200 - 100 for b in digest.digest()[:8]]
+    return fingerprint_bundle([100, -50, 7, 0], codes)
 
 
 def salt(worker: Key, job_id: int) -> bytes:
@@ -140,7 +173,7 @@ def salt(worker: Key, job_id: int) -> bytes:
 def commitment(worker: Key, job_id: int, tokens: list[int] = OUTPUT) -> bytes:
     output_hash = agreement_logic.compute_output_hash(tokens, b"")
     return agreement_logic.compute_commitment(
-        output_hash, fingerprint(worker, job_id), salt(worker, job_id), worker.address
+        output_hash, fingerprint(worker, job_id, tokens), salt(worker, job_id), worker.address
     )
 
 
@@ -159,7 +192,7 @@ def reveal_msg(worker: Key, job_id: int, tokens: list[int] = OUTPUT, **fields: A
         "worker": worker.bech32,
         "job_id": job_id,
         "output_tokens": tokens,
-        "shard_fingerprint": fingerprint(worker, job_id),
+        "shard_fingerprint": fingerprint(worker, job_id, tokens),
         "salt": salt(worker, job_id),
     }
     values.update(fields)

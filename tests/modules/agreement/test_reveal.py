@@ -71,7 +71,10 @@ def test_raw_byte_outputs_are_hashed_and_billed_by_4_bytes(node, submitter):
             w,
             1,
             commitment=logic.compute_commitment(
-                text_hash, reveal_msg(w, 1).shard_fingerprint, reveal_msg(w, 1).salt, w.address
+                text_hash,
+                reveal_msg(w, 1, tokens=[]).shard_fingerprint,
+                reveal_msg(w, 1).salt,
+                w.address,
             ),
         )
         for w in hops

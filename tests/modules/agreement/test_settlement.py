@@ -57,13 +57,19 @@ def _honest(routes: int = 3, hops_per_route: int = 2) -> dict[tuple[int, int], l
     return {(r, h): OUTPUT for r in range(routes) for h in range(hops_per_route)}
 
 
-def test_two_of_three_routes_win_and_share_the_fee_by_layers(node, submitter):
+def test_two_of_three_routes_win_and_share_the_fee_by_layers_after_the_audit(node, submitter):
     ok(node, (submitter, submit_msg(submitter)))
     routes = hops(node, 1)
     _play(node, 1, {**_honest(), (2, 0): OTHER, (2, 1): OTHER})
+    held = history(node, 1)
+    assert held.job.state == types_pb2.JOB_STATE_FINALIZED
+    assert held.job.output_hash == logic.compute_output_hash(OUTPUT, b"")
+    # route 2 claimed another output: the job is audited (its verdict could name a cheat there);
+    # with no verdict the hold pays, at the window's end, what the tally would have paid
+    assert held.audit.diverged and not held.settlement.payouts
+    advance_to(node, held.audit.deadline_height)
     done = history(node, 1)
-    assert done.job.state == types_pb2.JOB_STATE_FINALIZED
-    assert done.job.output_hash == logic.compute_output_hash(OUTPUT, b"")
+    assert done.audit.hold_status == R.HOLD_STATUS_PAID
     # charge = 10 x (3 + 4) x 2 winning routes = 140; protocol floor(140 x 0.05) = 7; pool 133;
     # each hop serves 4 of 16 winning layers: floor(133 / 4) = 33; dust 1 goes to the protocol
     assert (done.settlement.charge, done.settlement.protocol_amount) == ("140", "8")

@@ -192,7 +192,7 @@ class Settlement(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., winning_output_hash: _Optional[bytes] = ..., claims: _Optional[_Iterable[_Union[RouteClaim, _Mapping]]] = ..., charge: _Optional[str] = ..., protocol_amount: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., penalties: _Optional[_Iterable[_Union[Penalty, _Mapping]]] = ..., reputations: _Optional[_Iterable[_Union[ReputationChange, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block", "slash_fraction_cheat", "reputation_penalty_cheat", "audit_probability", "audit_window_blocks", "commit_milli_blocks_per_token")
+    __slots__ = ("commit_window_blocks", "reveal_window_blocks", "quorum_numerator", "quorum_denominator", "protocol_share", "reputation_reward", "reputation_penalty_absent", "reputation_penalty_mismatch", "slash_fraction_absent", "max_settlements_per_block", "slash_fraction_cheat", "reputation_penalty_cheat", "audit_probability", "audit_window_blocks", "commit_milli_blocks_per_token", "divergence_full_precision", "divergence_half_precision")
     COMMIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REVEAL_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     QUORUM_NUMERATOR_FIELD_NUMBER: _ClassVar[int]
@@ -208,6 +208,8 @@ class Params(_message.Message):
     AUDIT_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     AUDIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     COMMIT_MILLI_BLOCKS_PER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DIVERGENCE_FULL_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    DIVERGENCE_HALF_PRECISION_FIELD_NUMBER: _ClassVar[int]
     commit_window_blocks: int
     reveal_window_blocks: int
     quorum_numerator: int
@@ -223,7 +225,9 @@ class Params(_message.Message):
     audit_probability: str
     audit_window_blocks: int
     commit_milli_blocks_per_token: int
-    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ..., slash_fraction_cheat: _Optional[str] = ..., reputation_penalty_cheat: _Optional[str] = ..., audit_probability: _Optional[str] = ..., audit_window_blocks: _Optional[int] = ..., commit_milli_blocks_per_token: _Optional[int] = ...) -> None: ...
+    divergence_full_precision: str
+    divergence_half_precision: str
+    def __init__(self, commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., quorum_numerator: _Optional[int] = ..., quorum_denominator: _Optional[int] = ..., protocol_share: _Optional[str] = ..., reputation_reward: _Optional[str] = ..., reputation_penalty_absent: _Optional[str] = ..., reputation_penalty_mismatch: _Optional[str] = ..., slash_fraction_absent: _Optional[str] = ..., max_settlements_per_block: _Optional[int] = ..., slash_fraction_cheat: _Optional[str] = ..., reputation_penalty_cheat: _Optional[str] = ..., audit_probability: _Optional[str] = ..., audit_window_blocks: _Optional[int] = ..., commit_milli_blocks_per_token: _Optional[int] = ..., divergence_full_precision: _Optional[str] = ..., divergence_half_precision: _Optional[str] = ...) -> None: ...
 
 class Culprit(_message.Message):
     __slots__ = ("route_index", "hop_index")
@@ -250,7 +254,7 @@ class VoteExtension(_message.Message):
     def __init__(self, verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ...) -> None: ...
 
 class Audit(_message.Message):
-    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed", "held_amount", "denom", "payouts", "hold_status", "released_height")
+    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed", "held_amount", "denom", "payouts", "hold_status", "released_height", "diverged")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
     OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +266,7 @@ class Audit(_message.Message):
     PAYOUTS_FIELD_NUMBER: _ClassVar[int]
     HOLD_STATUS_FIELD_NUMBER: _ClassVar[int]
     RELEASED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DIVERGED_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     output_hash: bytes
     opened_height: int
@@ -273,4 +278,5 @@ class Audit(_message.Message):
     payouts: _containers.RepeatedCompositeFieldContainer[Payout]
     hold_status: HoldStatus
     released_height: int
-    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ..., held_amount: _Optional[str] = ..., denom: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., hold_status: _Optional[_Union[HoldStatus, str]] = ..., released_height: _Optional[int] = ...) -> None: ...
+    diverged: bool
+    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ..., held_amount: _Optional[str] = ..., denom: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., hold_status: _Optional[_Union[HoldStatus, str]] = ..., released_height: _Optional[int] = ..., diverged: bool = ...) -> None: ...

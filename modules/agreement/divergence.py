@@ -1,0 +1,130 @@
+"""Do agreeing routes' last hops report the same final hidden states? (pure, integers only)
+
+Routes that agree on an output were fed the same tokens, so their last hops fingerprinted the
+same positions of the same final hidden states with the same late probe seed (it derives from
+the job and the output hash: inference_worker/fingerprint.py). Honest replicas therefore reveal
+last-hop fingerprints within floating-point noise of each other, while a hop that perturbed
+the hidden states without flipping a token leaves its route's final states measurably elsewhere
+(VERIFICATION.md, "Divergence"). Settlement audits a job whose agreeing routes diverge, so such
+a cheat no longer depends on the random audit draw.
+
+The distance is the worker-side one (`inference_worker.fingerprint.chunk_distances`) in exact
+integer arithmetic: per chunk of 32 positions, the RMS over its positions of
+``sqrt(|Δ probe codes|^2 x step^2 / P + (ln 2 x Δ log-RMS codes x rms_step)^2)``, where
+PROBE_STEP = 1/32, LOG_RMS_STEP = 1/256 and ln 2^2 is taken as 480453 / 10^6. Two fingerprints
+diverge when any chunk's distance exceeds the tolerance, or when they cannot be of the same
+states (other shape or seed, an all-zero position on one side only), or when either revealed
+bundle is malformed: in every such case a verifier has something to look at.
+
+Bytes parsed here are the reveal bundle (inference_worker/reveal.py) and the fingerprint
+encoding (inference_worker/fingerprint.py); a change to either format must change both.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from chain.fixed import ONE, Decimal
+
+_BUNDLE = struct.Struct(">4sBBHI")  # magic, version, flags, zero, own fingerprint length
+_BUNDLE_MAGIC, _BUNDLE_VERSION = b"IFRV", 2
+_FINGERPRINT = struct.Struct(">4sBBBBIIQ")  # magic, version, P, chunk, zero, hidden, n, seed
+_FINGERPRINT_MAGIC, _FINGERPRINT_VERSION = b"IFFP", 1
+CHUNK = 32
+MAX_PROBES = 16
+ZERO_RMS_CODE = -32768  # an all-zero position
+# Squared distance x SCALE is an integer: probe term x 1024 (1 / PROBE_STEP^2), log-RMS term x
+# 65536 (1 / LOG_RMS_STEP^2), ln 2^2 as LN2_SQUARED_MICRO / 10^6, the probe mean over P.
+LN2_SQUARED_MICRO = 480_453  # round(ln(2)^2 x 10^6)
+_MICRO = 10**6
+
+
+class MalformedFingerprint(ValueError):
+    """Revealed bytes that are not a version-2 bundle holding a version-1 fingerprint."""
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A fingerprint's integer codes: what the distance is computed from."""
+
+    probes: int  # P, codes per position
+    hidden_size: int
+    probe_seed: int
+    log_rms: tuple[int, ...]  # per position
+    codes: tuple[int, ...]  # positions x P, position-major
+
+    @property
+    def positions(self) -> int:
+        return len(self.log_rms)
+
+
+def own_fingerprint(bundle: bytes) -> Codes:
+    """The hop's own fingerprint from its revealed bundle; MalformedFingerprint otherwise."""
+    if len(bundle) < _BUNDLE.size:
+        raise MalformedFingerprint("shorter than a reveal bundle header")
+    magic, version, _flags, zero, length = _BUNDLE.unpack_from(bundle)
+    if magic != _BUNDLE_MAGIC or version != _BUNDLE_VERSION or zero:
+        raise MalformedFingerprint(f"not a version {_BUNDLE_VERSION} reveal bundle")
+    if _BUNDLE.size + length > len(bundle):
+        raise MalformedFingerprint("own fingerprint runs past the bundle")
+    return decode_codes(bundle[_BUNDLE.size : _BUNDLE.size + length])
+
+
+def decode_codes(data: bytes) -> Codes:
+    """Parse the fingerprint encoding (inference_worker/fingerprint.py)."""
+    if len(data) < _FINGERPRINT.size:
+        raise MalformedFingerprint("shorter than a fingerprint header")
+    magic, version, probes, chunk, zero, hidden, n, seed = _FINGERPRINT.unpack_from(data)
+    if magic != _FINGERPRINT_MAGIC or version != _FINGERPRINT_VERSION:
+        raise MalformedFingerprint(f"not a version {_FINGERPRINT_VERSION} fingerprint")
+    if not 1 <= probes <= MAX_PROBES or chunk != CHUNK or zero or hidden < 1 or n < 1:
+        raise MalformedFingerprint("bad fingerprint header")
+    if len(data) != _FINGERPRINT.size + n * (2 + probes):
+        raise MalformedFingerprint("fingerprint length does not match its header")
+    log_rms: list[int] = []
+    codes: list[int] = []
+    offset = _FINGERPRINT.size
+    for start in range(0, n, CHUNK):
+        count = min(CHUNK, n - start)
+        log_rms.extend(struct.unpack_from(f">{count}h", data, offset))
+        offset += 2 * count
+        codes.extend(struct.unpack_from(f">{count * probes}b", data, offset))
+        offset += count * probes
+    if -128 in codes:
+        raise MalformedFingerprint("probe code -128 is not canonical")
+    return Codes(probes, hidden, seed, tuple(log_rms), tuple(codes))
+
+
+def diverge(a: bytes, b: bytes, tolerance: Decimal) -> bool:
+    """Whether two revealed bundles' own fingerprints differ beyond ``tolerance`` (relative L2
+    change of any chunk; module docstring). Malformed bytes on either side diverge."""
+    try:
+        first, second = own_fingerprint(a), own_fingerprint(b)
+    except MalformedFingerprint:
+        return True
+    shape = (first.probes, first.hidden_size, first.probe_seed, first.positions)
+    if shape != (second.probes, second.hidden_size, second.probe_seed, second.positions):
+        return True
+    probes = first.probes
+    # Per position: e x SCALE with SCALE = 1024 x P x 65536 x 10^6 (see the constants above).
+    probe_weight = 65_536 * _MICRO
+    size_weight = LN2_SQUARED_MICRO * 1024 * probes
+    scale = 1024 * probes * 65_536 * _MICRO
+    for start in range(0, first.positions, CHUNK):
+        end = min(start + CHUNK, first.positions)
+        total = 0
+        for position in range(start, end):
+            rms_a, rms_b = first.log_rms[position], second.log_rms[position]
+            if (rms_a == ZERO_RMS_CODE) != (rms_b == ZERO_RMS_CODE):
+                return True
+            size = 0 if rms_a == ZERO_RMS_CODE else rms_a - rms_b
+            row = position * probes
+            direction = sum(
+                (first.codes[row + j] - second.codes[row + j]) ** 2 for j in range(probes)
+            )
+            total += direction * probe_weight + size * size * size_weight
+        # mean over the chunk's positions > tolerance^2, cleared of fractions:
+        if total * ONE * ONE > tolerance.raw * tolerance.raw * (end - start) * scale:
+            return True
+    return False
