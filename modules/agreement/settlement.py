@@ -5,7 +5,7 @@ earlier when every hop that committed has revealed) or, at the latest, at its de
   1. every hop that revealed nothing is penalized (reputation x reputation_penalty_absent and a
      slash of slash_fraction_absent of its stake), whatever the outcome;
   2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED. When the
-     job is drawn for audit, or its complete routes diverge (one claims another output, or the
+     job is drawn for audit, or its routes diverge (some hop revealed another output, or the
      winning routes' last-hop fingerprints differ beyond the divergence params: divergence.py),
      its charge is held until the verdict (audits.py), which names any deviating hop;
   3. otherwise, if hops revealed two or more different outputs, or a COMPLETE route claims an
@@ -51,7 +51,7 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     )
     winner = logic.compute_winner(claims, quorum)
     if winner is not None:
-        outvoted = any(c.status == COMPLETE and c.output_hash != winner for c in claims)
+        outvoted = any(output_hash != winner for output_hash in revealed.values())
         diverged = outvoted or _routes_diverge(ctx, keeper, job, claims, winner, params)
         drawn = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
         _finalize(

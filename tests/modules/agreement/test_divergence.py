@@ -20,6 +20,7 @@ from infera.inference.v1 import types_pb2 as J
 from modules.agreement import divergence, logic
 from tests.modules.jobs import (
     OUTPUT,
+    advance_to,
     commit_msg,
     fingerprint,
     fingerprint_bundle,
@@ -214,4 +215,26 @@ def test_an_outvoted_complete_route_is_audited_so_a_verdict_can_name_its_cheat(t
     done = history(node, 1)
     assert job(node, 1).state == J.JOB_STATE_FINALIZED
     assert done.settlement.winning_output_hash == logic.compute_output_hash(OUTPUT, b"")
+    assert done.audit.diverged and done.audit.hold_status == R.HOLD_STATUS_HELD
+
+
+def test_a_partly_revealed_route_with_another_output_is_audited_too(tmp_path):
+    """A colluder that withholds its reveal to leave an honest route incomplete does not keep
+    the honest hops' other output from triggering the audit."""
+    node = _chain(tmp_path)
+    submitter = node.keys[7]
+    ok(node, (submitter, submit_msg(submitter)))
+    routes = hops(node, 1)
+    honest, withholder = routes[2]
+    lie = {w.bech32 for r in routes[:2] for w in r}
+    claimed = {w.bech32: ([7, 7, 7] if w.bech32 in lie else OUTPUT) for r in routes for w in r}
+    workers = [w for r in routes for w in r]
+    ok(node, *[(w, commit_msg(w, 1, tokens=claimed[w.bech32])) for w in workers])
+    ok(
+        node,
+        *[(w, reveal_msg(w, 1, tokens=claimed[w.bech32])) for w in workers if w is not withholder],
+    )
+    advance_to(node, job(node, 1).reveal_end_height)
+    done = history(node, 1)
+    assert done.settlement.winning_output_hash == logic.compute_output_hash([7, 7, 7], b"")
     assert done.audit.diverged and done.audit.hold_status == R.HOLD_STATUS_HELD
