@@ -72,6 +72,11 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
 
     return [
         compute("skip_layer (span's last)", ComputeAttack(ComputeMode.SKIP_LAYER)),
+        compute(
+            "skip_layer, r=3 (cheat outvoted)",
+            ComputeAttack(ComputeMode.SKIP_LAYER),
+            redundancy=3,
+        ),
         compute("scale x1.05", ComputeAttack(ComputeMode.SCALE, scale=1.05)),
         compute("noise 5% of RMS", ComputeAttack(ComputeMode.NOISE, noise_std=0.05, seed=17)),
         compute(
