@@ -21,8 +21,9 @@ session until its end (`ServerLimits.max_session_positions`). When the route's o
 (the last token relayed up), each signing sender sends one `LateEvidence` before its normal
 CloseSession: the rows of everything it sent with the LATE probe seed (from the job's seed and
 the output hash), signed over its last chain hash and the output hash. The receiver checks it
-on the states it kept (BAD_FRAME_EVIDENCE naming the sender on a mismatch) and reports the
-session finished only after that check and after sending its own downstream. What a hop
+on the states it kept, keeping it only when it matches, and reports the session finished
+after sending its own downstream: without the sender's evidence when it was withheld or wrong
+(the verifier then names nobody for a deviation at that boundary; the hop is not left out). What a hop
 reveals (`SessionRecord.fingerprint`) is a bundle (`reveal.encode_reveal`): its own late
 fingerprint plus the sender-signed late rows it received. Limits: `ServerLimits`. Sessions idle longer
 than the idle timeout are dropped with EXPIRED. A stream that ends drops the sessions it owns,
@@ -462,24 +463,48 @@ class PipelineServer(pb_grpc.PipelineServicer):
         seal = FrameSeal(rows=msg.fingerprint_rows, signature=msg.signature)
         output_hash = compute_output_hash(tokens)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(
-            self.executor, session.receiver.accept_late, seal, output_hash
-        )  # fmt: skip
+        try:
+            await loop.run_in_executor(
+                self.executor, session.receiver.accept_late, seal, output_hash
+            )  # fmt: skip
+        except FrameEvidenceError as err:
+            # The sender hears it (BAD_FRAME_EVIDENCE naming it), but the session stays: the
+            # output is delivered already, and dropping it would only keep this hop and the
+            # ones after it from committing (slashed as absent). The evidence is not kept; the
+            # reveal goes without it (the verifier names nobody for a deviation at an
+            # unevidenced boundary).
+            log.warning(
+                "session %s: refused the late evidence of hop %d, revealing without it: %s",
+                session.key, err.sender_hop, err,
+            )  # fmt: skip
+            error = pb.SessionError(
+                session=_pb_key(session.key),
+                code=pb.ERROR_CODE_BAD_FRAME_EVIDENCE,
+                failed_hop=err.sender_hop,
+                message=str(err),
+            )
+            session.owner.send(pb.ReplyFrame(error=error))
 
     async def _close(self, session: _Session, reason: str) -> None:
         """A CloseSession: an empty reason is a normal end, reported to `on_session_done` once
-        the late evidence owed from upstream checked and this hop sent its own downstream."""
+        this hop sent its own late evidence downstream. The late evidence owed from upstream
+        goes in the reveal when it arrived and checked; an upstream hop that withheld it (or
+        sent it wrong) does not stop this hop from committing, only from carrying it."""
         tokens = _output(session) if not reason else None
-        owed = session.receiver.signed and session.receiver.late is None
+        missing = session.receiver.signed and session.receiver.late is None
         own: bytes | None = None
-        if tokens is not None and not owed:
+        if tokens is not None:
             own = await self._finish_late(session, compute_output_hash(tokens))
         self._drop(session, reason, normal=not reason)
-        complete = own is not None
+        if own is None:
+            note = f" ({reason or 'incomplete'})"
+        elif missing:  # withheld or refused upstream: this hop still reveals, without it
+            note = " (no valid late evidence from upstream: revealing without it)"
+        else:
+            note = ""
         log.info(
             "session closed: job %d route %d hop %d, %d steps%s",
-            *session.key, session.index, session.next_step,
-            "" if complete else f" ({reason or ('no late evidence' if owed else 'incomplete')})",
+            *session.key, session.index, session.next_step, note,
         )  # fmt: skip
         if tokens is not None and own is not None and self.on_session_done is not None:
             record = SessionRecord(

@@ -24,8 +24,9 @@ did in the route:
    evidence cannot single out a hop, none is named (`attribute_culprit`). On a chain route
    (senders named by account addresses), a hop k+1 holding no valid late evidence from hop
    k is never named on a deviation that starts at its input (`_unevidenced_boundary`): an
-   honest sender always sends it, so its absence is a withholding sender or a lying
-   receiver, and the evidence cannot say which.
+   honest sender always sends it (and an honest receiver keeps it when valid, revealing
+   without it otherwise), so its absence is a withholding sender or a lying receiver, and the
+   evidence cannot say which.
 2. **Teacher-forced output check** on the last hop's recomputed logits (`check_output`):
    - greedy: claimed token c at a position passes when ``max(logits) - logits[c] <= margin``;
    - sampled: the seeded sampler (`generate.select_token`, torch.multinomial: token =
@@ -392,9 +393,9 @@ def late_seed(claim: RouteClaim) -> int:
 def _unevidenced_boundary(claim: RouteClaim, statuses: Sequence[EvidenceStatus], hop: int) -> bool:
     """Whether hop `hop` (> 0) holds no valid late evidence from a sender that owed it (a
     chain route: the sender is named by an account address). An honest sender always sends
-    it and an honest receiver never reports a session finished without it, so a missing one
-    is a withholding sender or a lying receiver, and a deviation that starts at this
-    boundary may be either's: the receiver is not named on it."""
+    it and an honest receiver keeps it when it is valid (and reveals without it otherwise),
+    so a missing one is a withholding sender or a lying receiver, and a deviation that starts
+    at this boundary may be either's: the receiver is not named on it."""
     if hop == 0 or claim.job_id is None:
         return False
     owed = expected_address(claim.hops[hop - 1].worker) is not None

@@ -22,6 +22,7 @@ from inference_worker.evidence import RouteClaim, hop_claim_from_reveal
 from inference_worker.fingerprint import derive_probe_seed
 from inference_worker.frames import EvidenceStatus, FrameSigner
 from inference_worker.generate import generate
+from inference_worker.reveal import decode_reveal
 from inference_worker.server import HostedSpan, ServerLimits, SessionRecord, start_server
 from inference_worker.shard import load_shard
 from inference_worker.verifier import ReferenceModel, verify_route
@@ -287,9 +288,13 @@ def _tamper(session, output_hash) -> None:
 
 
 @pytest.mark.parametrize("change", [_withhold, _tamper])
-def test_a_hop_does_not_report_its_session_finished_without_valid_late_evidence(
+def test_a_hop_whose_sender_withholds_or_garbles_late_evidence_still_reveals_without_it(
     tiny_models, change
 ):
+    """Refusing to finish would leave the receiver and every hop after it uncommitted (slashed
+    as absent) for the sender's fault; instead they reveal, the last hop without the sender's
+    evidence, and the verifier names nobody at that boundary
+    (test_evidence_attribution: a missing late evidence never names the receiver)."""
     model_dir = tiny_models["llama"]
 
     async def scenario():
@@ -306,8 +311,12 @@ def test_a_hop_does_not_report_its_session_finished_without_valid_late_evidence(
 
     net, tokens, done = run(scenario())
     assert done.HasField("done") and len(tokens) == 8  # the output was already delivered
-    finished = sorted(r.hop_index for r in net.records if r.job_id == 50)
-    assert finished == [1]  # the last hop never commits: its sender withheld or lied late
+    records = {r.hop_index: r for r in net.records if r.job_id == 50}
+    assert sorted(records) == [1, 2]  # both receiving hops commit
+    _, middle_received = decode_reveal(records[1].fingerprint)
+    own, last_received = decode_reveal(records[2].fingerprint)
+    assert middle_received is not None  # the first hop's evidence: sent and kept
+    assert last_received is None and own  # the middle hop's: withheld or refused, not carried
 
 
 def test_a_session_longer_than_the_kept_states_allow_is_refused(tiny_models):
