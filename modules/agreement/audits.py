@@ -115,7 +115,7 @@ def decide_audit(
     )
     if audit.hold_status == types_pb2.HOLD_STATUS_HELD:
         if not audit.failed:
-            _release(ctx, keeper, job, audit, "audit passed", culprit_routes)
+            _release(ctx, keeper, job, audit, "audit passed", culprit_routes, passing)
         elif _passing_routes(ctx, keeper, job.id, passing):
             _redeliver(ctx, keeper, job, audit, passing, culprit_routes)
         else:
@@ -166,17 +166,19 @@ def _release(
     audit: types_pb2.Audit,
     reason: str,
     culprit_routes: frozenset[int] = frozenset(),
+    passing: frozenset[bytes] = frozenset(),
 ) -> None:
     """Make the payouts recorded on the audit, out of the hold, and the reputation changes
-    finalization held back."""
+    finalization held back; hops that revealed another output the verdict also passed
+    (``passing``: honest near-tie divergence) take no mismatch penalty."""
     settlement = keeper.get_settlement(ctx, audit.job_id)
     assert settlement is not None  # the tally that opened the audit stored it
     payouts.pay_out(
         ctx, audit.job_id, list(audit.payouts), settlement, _hold_sender(ctx, keeper, audit)
     )
     winning = sorted({p.route_index for p in audit.payouts if p.layers})
-    passing = frozenset({audit.output_hash})
-    reputations.adjust_reputations(ctx, keeper, job, passing, winning, settlement, culprit_routes)
+    accepted = passing | {audit.output_hash}
+    reputations.adjust_reputations(ctx, keeper, job, accepted, winning, settlement, culprit_routes)
     keeper.set_settlement(ctx, settlement)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_PAID, ctx.block.height
     ctx.events.emit(

@@ -33,6 +33,7 @@ from tests.modules.jobs import (
     salt,
     submit_msg,
 )
+from tests.modules.serving import keeper, latest_ctx
 
 BASE_RMS = [100, -50, 7, 0]
 BASE_CODES = [10, -20, 30, -40, 5, 6, -7, 8]  # 4 positions x 2 probes
@@ -204,14 +205,7 @@ def test_half_precision_routes_get_the_half_precision_tolerance(tmp_path):
 
 def test_an_outvoted_complete_route_is_audited_so_a_verdict_can_name_its_cheat(tmp_path):
     node = _chain(tmp_path)
-    submitter = node.keys[7]
-    ok(node, (submitter, submit_msg(submitter)))
-    routes = hops(node, 1)
-    other = [7, 7, 7]
-    claims = {w.bech32: (other if w in routes[2] else OUTPUT) for r in routes for w in r}
-    workers = [w for r in routes for w in r]
-    ok(node, *[(w, commit_msg(w, 1, tokens=claims[w.bech32])) for w in workers])
-    ok(node, *[(w, reveal_msg(w, 1, tokens=claims[w.bech32])) for w in workers])
+    _outvoted_job(node)
     done = history(node, 1)
     assert job(node, 1).state == J.JOB_STATE_FINALIZED
     assert done.settlement.winning_output_hash == logic.compute_output_hash(OUTPUT, b"")
@@ -238,3 +232,47 @@ def test_a_partly_revealed_route_with_another_output_is_audited_too(tmp_path):
     done = history(node, 1)
     assert done.settlement.winning_output_hash == logic.compute_output_hash([7, 7, 7], b"")
     assert done.audit.diverged and done.audit.hold_status == R.HOLD_STATUS_HELD
+
+
+def _verdict_block(node, passing, culprits=()) -> None:
+    """The single validator's verdict on job 1, carried by the next block's extended commit."""
+    verdict = R.Verdict(
+        job_id=1,
+        passing_output_hashes=sorted(passing),
+        culprits=[R.Culprit(route_index=r, hop_index=h) for r, h in sorted(culprits)],
+    )
+    extension = R.VoteExtension(verdicts=[verdict]).SerializeToString(deterministic=True)
+    node.block(extensions={node.validators[0].name: extension})
+
+
+def _reputation(node, key) -> int:
+    return keeper(node, "workers").get_reputation(latest_ctx(node), key.address)
+
+
+def _outvoted_job(node) -> list[list]:
+    submitter = node.keys[7]
+    ok(node, (submitter, submit_msg(submitter)))
+    routes = hops(node, 1)
+    claimed = {w.bech32: ([7, 7, 7] if w in routes[2] else OUTPUT) for r in routes for w in r}
+    workers = [w for r in routes for w in r]
+    ok(node, *[(w, commit_msg(w, 1, tokens=claimed[w.bech32])) for w in workers])
+    ok(node, *[(w, reveal_msg(w, 1, tokens=claimed[w.bech32])) for w in workers])
+    return routes
+
+
+@pytest.mark.parametrize(
+    ("minority_passes", "minority_reputation"), [(True, 1_000_000), (False, 950_000)]
+)
+def test_a_passing_verdict_spares_an_honest_minority_the_mismatch_penalty(
+    tmp_path, minority_passes, minority_reputation
+):
+    node = _chain(tmp_path)
+    routes = _outvoted_job(node)
+    agreed = logic.compute_output_hash(OUTPUT, b"")
+    minority = logic.compute_output_hash([7, 7, 7], b"")
+    _verdict_block(node, {agreed, minority} if minority_passes else {agreed})
+    done = history(node, 1)
+    assert done.audit.decided and not done.audit.failed
+    assert done.audit.hold_status == R.HOLD_STATUS_PAID
+    assert [_reputation(node, w) for w in routes[0] + routes[1]] == [1_050_000] * 4
+    assert [_reputation(node, w) for w in routes[2]] == [minority_reputation] * 2
