@@ -486,6 +486,7 @@ class Worker:
         except ClientError as err:
             failures = self._refusals[key] = self._refusals.get(key, 0) + 1
             if failures >= BROADCAST_ATTEMPTS:
+                del self._refusals[key]
                 raise
             log.warning("job %d: %s refused (%s), trying again", record.job_id, what, err)
             await asyncio.sleep(POLL_S)

@@ -3,8 +3,9 @@
 Agreement alone cannot tell a colluding quorum from an honest one, so a job finalized by
 agreement is drawn for audit when sha256("audit" || block hash || job id) falls below
 ``audit_probability`` (logic.is_audited; nobody knows the draw before the block). It is audited
-whatever the draw when its agreeing routes' last-hop fingerprints diverge (divergence.py: a
-hop changed the hidden states without flipping a token; ``Audit.diverged``). A drawn job's
+whatever the draw when its routes diverge (settlement.py; ``Audit.diverged``): a hop revealed
+another output than the winner, or the winning routes' last-hop fingerprints differ
+(divergence.py: a hop changed the hidden states without flipping a token). An audited job's
 charge is not paid at finalization: it moves from the job's escrow into the
 ``agreement_audit_hold`` module account, and the payouts finalization would have made are
 recorded on the ``Audit``. The job's reputation changes wait with its payment (reputations.py). The hold ends exactly once:
@@ -61,7 +62,7 @@ def open_audit(
     diverged: bool = False,
 ) -> int:
     """Move the job's charge (the sum of ``planned``) from its escrow into the audit hold, record
-    the audit (``diverged``: opened because the routes' fingerprints diverged, not drawn) and
+    the audit (``diverged``: opened because the routes diverged, not only drawn) and
     schedule the end of its window; returns the amount held. The caller stores the job."""
     params = keeper.get_params(ctx)
     denom = keeper.inference.get_params(ctx).fee_denom

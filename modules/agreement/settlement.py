@@ -159,8 +159,9 @@ def _finalize(
     Complete routes that revealed ``winner`` win; so do those whose output is in
     ``also_passing`` (validators found it acceptable too: honest near-tie divergence). An
     ``audited`` job's charge, and its reputation changes, are held until the audit verdict
-    instead (audits.py; ``diverged`` records that the routes' fingerprints made it one). Hops on ``culprit_routes`` (a verdict named a culprit there) take no
-    mismatch penalty (reputations.py).
+    instead (audits.py; ``diverged`` records that the routes' divergence made it one). Hops on
+    ``culprit_routes`` (a verdict named a culprit there) take no mismatch penalty
+    (reputations.py).
     """
     passing = also_passing | {winner}
     winning = [
