@@ -8,9 +8,13 @@ another output than the winner, or the winning routes' last-hop fingerprints dif
 (divergence.py: a hop changed the hidden states without flipping a token). An audited job's
 charge is not paid at finalization: it moves from the job's escrow into the
 ``agreement_audit_hold`` module account, and the payouts finalization would have made are
-recorded on the ``Audit``. The job's reputation changes wait with its payment (reputations.py). The hold ends exactly once:
+recorded on the ``Audit``; so is a reserve for the COMPLETE routes that claimed another
+output (their price, ``Audit.reserve_amount``). The job's reputation changes wait with its
+payment (reputations.py). The hold ends exactly once:
   - the validators' verdict passes the agreed output: the recorded payouts are made, unchanged,
-    and reputations change as finalization would have changed them;
+    and reputations change as finalization would have changed them; complete routes whose other
+    output the verdict passes too are paid their price out of the reserve (and rewarded), the
+    rest of the reserve goes back to the submitter;
   - the verdict fails it and passes an output some other COMPLETE route claimed (an honest
     minority outvoted by colluders): the first such output (by hash) is delivered instead, the
     complete routes that claimed a passing output are paid what a quorum of them would have
@@ -19,7 +23,7 @@ recorded on the ``Audit``. The job's reputation changes wait with its payment (r
   - the verdict fails it and passes no claimed output: the whole held amount goes back to the
     submitter (the settlement's charge becomes 0, the job's ``refunded`` grows by it);
   - the audit window ends with no verdict (validators abstained or did not reach 2/3): the
-    payouts are made as if the audit passed. Silence is no evidence against anyone, and the
+    payouts are made as if the audit passed (the reserve goes back). Silence is no evidence against anyone, and the
     workers should not lose honest pay because validators run no verifier.
 In every failing case the culprits are slashed (verdicts.py) and their routes' other hops take
 no mismatch penalty. A failed audit's job stays FINALIZED with the audit marked failed; its
@@ -60,13 +64,16 @@ def open_audit(
     planned: list[types_pb2.Payout],
     *,
     diverged: bool = False,
+    reserve: int = 0,
 ) -> int:
     """Move the job's charge (the sum of ``planned``) from its escrow into the audit hold, record
     the audit (``diverged``: opened because the routes diverged, not only drawn) and
-    schedule the end of its window; returns the amount held. The caller stores the job."""
+    schedule the end of its window; returns the amount held. ``reserve`` more is held for
+    complete routes with another output (``Audit.reserve_amount``). The caller stores the
+    job."""
     params = keeper.get_params(ctx)
     denom = keeper.inference.get_params(ctx).fee_denom
-    held = payouts.compute_total(planned)
+    held = payouts.compute_total(planned) + reserve
     keeper.inference.pay_from_escrow(ctx, job, hold_address(), held, denom)
     deadline = ctx.block.height + params.audit_window_blocks
     audit = types_pb2.Audit(
@@ -79,6 +86,7 @@ def open_audit(
         payouts=planned,
         hold_status=types_pb2.HOLD_STATUS_HELD,
         diverged=diverged,
+        reserve_amount=str(reserve),
     )
     keeper.set_audit(ctx, audit)
     keeper.schedule(ctx, job.id, deadline)  # close_audit_window at the end of that block
@@ -174,20 +182,62 @@ def _release(
     (``passing``: honest near-tie divergence) take no mismatch penalty."""
     settlement = keeper.get_settlement(ctx, audit.job_id)
     assert settlement is not None  # the tally that opened the audit stored it
-    payouts.pay_out(
-        ctx, audit.job_id, list(audit.payouts), settlement, _hold_sender(ctx, keeper, audit)
-    )
+    send = _hold_sender(ctx, keeper, audit)
+    payouts.pay_out(ctx, audit.job_id, list(audit.payouts), settlement, send)
     winning = sorted({p.route_index for p in audit.payouts if p.layers})
     accepted = passing | {audit.output_hash}
+    reserve = int(audit.reserve_amount or "0")
+    extra, extra_routes = _pay_passing_minority(
+        ctx, keeper, job, audit, passing, reserve, settlement
+    )
+    if extra:
+        settlement.charge = str(int(settlement.charge) + extra)
+        settlement.protocol_amount = str(
+            sum(int(p.amount) for p in settlement.payouts if not p.layers)
+        )
+    winning = sorted(set(winning) | set(extra_routes))
     reputations.adjust_reputations(ctx, keeper, job, accepted, winning, settlement, culprit_routes)
     keeper.set_settlement(ctx, settlement)
+    if reserve > extra:
+        _refund_to_submitter(ctx, keeper, job, audit, reserve - extra, None)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_PAID, ctx.block.height
     ctx.events.emit(
         events.PAYOUT_RELEASED,
         attr("job_id", audit.job_id, index=True),
-        attr("amount", audit.held_amount),
+        attr("amount", payouts.compute_total(audit.payouts) + extra),
         attr("reason", reason),
     )
+
+
+def _pay_passing_minority(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    audit: types_pb2.Audit,
+    passing: frozenset[bytes],
+    reserve: int,
+    settlement: types_pb2.Settlement,
+) -> tuple[int, list[int]]:
+    """Pay, out of the reserve, the complete routes whose other output the verdict also passed:
+    per output (by hash), the price over its routes, split as any charge is; returns (amount
+    paid, the routes paid)."""
+    others = passing - {audit.output_hash}
+    groups: dict[bytes, list[int]] = {}
+    for claim in settlement.claims:
+        if claim.status == COMPLETE and claim.output_hash in others:
+            groups.setdefault(claim.output_hash, []).append(claim.route_index)
+    paid, routes = 0, []
+    for output_hash, group in sorted(groups.items()):
+        output = keeper.get_output(ctx, job.id, output_hash)
+        assert output is not None  # every revealed hash has its output stored
+        charge = min(reserve - paid, logic.compute_price(job, output.billable_tokens, len(group)))
+        if charge <= 0:
+            break
+        planned = payouts.plan_payouts(ctx, keeper, job, group, charge)
+        payouts.pay_out(ctx, job.id, planned, settlement, _hold_sender(ctx, keeper, audit))
+        paid += charge
+        routes.extend(group)
+    return paid, routes
 
 
 def _redeliver(
@@ -249,12 +299,14 @@ def _refund_to_submitter(
     job: inference_pb2.Job,
     audit: types_pb2.Audit,
     amount: int,
-    reason: str,
+    reason: str | None,
 ) -> None:
-    """Send ``amount`` of the hold back to the job's submitter and record it on the job."""
+    """Send ``amount`` of the hold back to the job's submitter and record it on the job (with
+    ``reason`` as the job's reason, unless None)."""
     _hold_sender(ctx, keeper, audit)(crypto.from_bech32(job.submitter), amount)
     job.refunded = str(int(job.refunded or "0") + amount)
-    job.reason = reason
+    if reason is not None:
+        job.reason = reason
     keeper.inference.set_job(ctx, job)
     ctx.events.emit(
         events.PAYOUT_REFUNDED,

@@ -15,14 +15,17 @@ from modules.agreement.keeper import AgreementKeeper
 def check_audit_hold(ctx: Context, keeper: AgreementKeeper) -> str:
     """An empty string when the ``agreement_audit_hold`` balance equals the sum of the held
     amounts of audits still HELD (per denom, the fee denom always checked), every held amount
-    equals its recorded payouts and every hold is due for release at the end of its audit
+    equals its recorded payouts plus its reserve and every hold is due for release at the end of its audit
     window; otherwise a description of the first problem."""
     held: dict[str, int] = defaultdict(int)
     held[keeper.inference.get_params(ctx).fee_denom] += 0
     for audit in keeper.iterate_audits(ctx):
         if audit.hold_status != types_pb2.HOLD_STATUS_HELD:
             continue
-        if payouts.compute_total(audit.payouts) != int(audit.held_amount):
+        reserve = audit.reserve_amount or "0"
+        if not reserve.isdigit():
+            return f"audit of job {audit.job_id} has a malformed reserve {reserve!r}"
+        if payouts.compute_total(audit.payouts) + int(reserve) != int(audit.held_amount):
             return f"audit of job {audit.job_id} holds {audit.held_amount} but lists other payouts"
         if keeper.get_scheduled_height(ctx, audit.job_id) != audit.deadline_height:
             return f"audit of job {audit.job_id} holds a payment but its window's end is not due"

@@ -17,6 +17,7 @@ earlier when every hop that committed has revealed) or, at the latest, at its de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import chain.pb  # noqa: F401
@@ -101,6 +102,29 @@ def _routes_diverge(
     return False
 
 
+def _minority_reserve(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    claims: Sequence[types_pb2.RouteClaim],
+    passing: frozenset[bytes],
+    charge: int,
+) -> int:
+    """What an audited job also holds for its COMPLETE routes with another output: the price
+    of each such output over the routes claiming it, summed, capped by the escrow left after
+    ``charge``. A verdict that passes such an output pays its routes from it (audits.py)."""
+    routes: dict[bytes, int] = {}
+    for claim in claims:
+        if claim.status == COMPLETE and claim.output_hash not in passing:
+            routes[claim.output_hash] = routes.get(claim.output_hash, 0) + 1
+    total = 0
+    for output_hash, count in sorted(routes.items()):
+        output = keeper.get_output(ctx, job.id, output_hash)
+        assert output is not None  # every revealed hash has its output stored
+        total += logic.compute_price(job, output.billable_tokens, count)
+    return min(total, int(job.escrow) - charge)
+
+
 def _half_precision(ctx: Context, keeper: AgreementKeeper, worker: str) -> bool:
     """The worker's registered runtime computes in float16 or bfloat16 (unknown: full)."""
     record = keeper.workers.get_worker(ctx, crypto.from_bech32(worker))
@@ -175,7 +199,10 @@ def _finalize(
     planned = payouts.plan_payouts(ctx, keeper, job, winning, charge)
     protocol_amount = int(planned[-1].amount)  # the fee collector's entry comes last
     if audited:
-        held = audits.open_audit(ctx, keeper, job, winner, planned, diverged=diverged)
+        reserve = _minority_reserve(ctx, keeper, job, settlement.claims, passing, charge)
+        held = audits.open_audit(
+            ctx, keeper, job, winner, planned, diverged=diverged, reserve=reserve
+        )
     else:
         held = 0
         denom = keeper.inference.get_params(ctx).fee_denom

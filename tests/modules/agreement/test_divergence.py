@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from chain.fixed import Decimal
 from infera.agreement.v1 import types_pb2 as R
 from infera.inference.v1 import types_pb2 as J
-from modules.agreement import divergence, logic
+from modules.agreement import audits, divergence, logic
 from tests.modules.jobs import (
     OUTPUT,
     advance_to,
@@ -260,14 +260,23 @@ def _outvoted_job(node) -> list[list]:
     return routes
 
 
-@pytest.mark.parametrize(
-    ("minority_passes", "minority_reputation"), [(True, 1_000_000), (False, 950_000)]
-)
-def test_a_passing_verdict_spares_an_honest_minority_the_mismatch_penalty(
-    tmp_path, minority_passes, minority_reputation
-):
+# r = 3, price 10, prompt 3 tokens, 8 layers on 2 hops of 4, max fee 1000: routes 0 and 1 agree on
+# OUTPUT (4 tokens): charge 10 x (3 + 4) x 2 = 140; route 2 revealed [7, 7, 7]: reserve
+# 10 x (3 + 3) x 1 = 60 held with it; refunded at finalization 1000 - 200 = 800. Route 2 paid
+# when passing: 60, protocol floor(3) = 3, each hop floor(57 x 4 / 8) = 28, dust 1: collector 4.
+RESERVE, MINORITY_HOP_PAY = 60, 28
+
+
+@pytest.mark.parametrize("minority_passes", [True, False])
+def test_an_honest_minority_the_verdict_passes_is_paid_from_the_reserve(tmp_path, minority_passes):
     node = _chain(tmp_path)
     routes = _outvoted_job(node)
+    held = history(node, 1)
+    assert held.audit.reserve_amount == str(RESERVE) and held.audit.held_amount == str(
+        140 + RESERVE
+    )
+    assert held.job.refunded == "800"
+    before = {w.bech32: node.balance(w.address) for w in routes[2]}
     agreed = logic.compute_output_hash(OUTPUT, b"")
     minority = logic.compute_output_hash([7, 7, 7], b"")
     _verdict_block(node, {agreed, minority} if minority_passes else {agreed})
@@ -275,4 +284,16 @@ def test_a_passing_verdict_spares_an_honest_minority_the_mismatch_penalty(
     assert done.audit.decided and not done.audit.failed
     assert done.audit.hold_status == R.HOLD_STATUS_PAID
     assert [_reputation(node, w) for w in routes[0] + routes[1]] == [1_050_000] * 4
-    assert [_reputation(node, w) for w in routes[2]] == [minority_reputation] * 2
+    gains = [node.balance(w.address) - before[w.bech32] for w in routes[2]]
+    if minority_passes:  # paid like a winner, and rewarded like one
+        assert gains == [MINORITY_HOP_PAY] * 2
+        assert [_reputation(node, w) for w in routes[2]] == [1_050_000] * 2
+        assert (done.settlement.charge, done.job.refunded) == ("200", "800")
+    else:  # mismatch penalty, and the reserve goes back to the submitter
+        assert gains == [0, 0]
+        assert [_reputation(node, w) for w in routes[2]] == [950_000] * 2
+        assert (done.settlement.charge, done.job.refunded) == ("140", "860")
+    paid = sum(int(p.amount) for p in done.settlement.payouts)
+    assert paid == int(done.settlement.charge)
+    assert int(done.job.refunded) + paid == 1000
+    assert node.balance(audits.hold_address()) == 0

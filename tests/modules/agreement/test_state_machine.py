@@ -287,7 +287,10 @@ class JobMachine(RuleBasedStateMachine):
                 continue
             settlement = agreement.get_settlement(ctx, job.id)
             charge = int(settlement.charge or "0") if settlement else 0
-            assert int(job.refunded) + charge == int(job.max_fee)
+            audit = agreement.get_audit(ctx, job.id)
+            held = audit is not None and audit.hold_status == agreement_types.HOLD_STATUS_HELD
+            reserve = int(audit.reserve_amount or "0") if held else 0  # neither charged nor back
+            assert int(job.refunded) + charge + reserve == int(job.max_fee)
 
     @invariant()
     def audit_holds_match_the_hold_account(self) -> None:

@@ -109,11 +109,12 @@ def test_without_a_named_culprit_the_failing_route_takes_the_mismatch_penalty(di
 
 
 # --- audits (r = 3: routes 0 and 1 collude on LIE, route 2 reveals TRUE) ---------------------
-# Held at finalization (2 winning routes): 10 x (3 + 3) x 2 = 120; refund 1000 - 120 = 880.
-# Redelivered to route 2 alone: charge 10 x (3 + 4) x 1 = 70 (<= 120); protocol floor(3.5) = 3,
+# Held at finalization: the 2 winning routes' charge 10 x (3 + 3) x 2 = 120, plus the reserve
+# for route 2's other output 10 x (3 + 4) x 1 = 70: 190; refund 1000 - 190 = 810.
+# Redelivered to route 2 alone: charge 10 x (3 + 4) x 1 = 70 (<= 190); protocol floor(3.5) = 3,
 # pool 67, each hop floor(67 x 4 / 8) = 33, dust 1: fee collector 4. Back to the submitter
-# 120 - 70 = 50: refunded 930, and 930 + 70 = 1000 (the max fee).
-HELD, CHARGE, HOP_PAY, PROTOCOL = 120, 70, 33, 4
+# 190 - 70 = 120: refunded 930, and 930 + 70 = 1000 (the max fee).
+HELD, CHARGE, HOP_PAY, PROTOCOL = 190, 70, 33, 4
 
 
 @pytest.fixture

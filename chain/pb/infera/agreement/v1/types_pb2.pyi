@@ -254,7 +254,7 @@ class VoteExtension(_message.Message):
     def __init__(self, verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ...) -> None: ...
 
 class Audit(_message.Message):
-    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed", "held_amount", "denom", "payouts", "hold_status", "released_height", "diverged")
+    __slots__ = ("job_id", "output_hash", "opened_height", "deadline_height", "decided", "failed", "held_amount", "denom", "payouts", "hold_status", "released_height", "diverged", "reserve_amount")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
     OPENED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +267,7 @@ class Audit(_message.Message):
     HOLD_STATUS_FIELD_NUMBER: _ClassVar[int]
     RELEASED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DIVERGED_FIELD_NUMBER: _ClassVar[int]
+    RESERVE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     output_hash: bytes
     opened_height: int
@@ -279,4 +280,5 @@ class Audit(_message.Message):
     hold_status: HoldStatus
     released_height: int
     diverged: bool
-    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ..., held_amount: _Optional[str] = ..., denom: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., hold_status: _Optional[_Union[HoldStatus, str]] = ..., released_height: _Optional[int] = ..., diverged: bool = ...) -> None: ...
+    reserve_amount: str
+    def __init__(self, job_id: _Optional[int] = ..., output_hash: _Optional[bytes] = ..., opened_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., decided: bool = ..., failed: bool = ..., held_amount: _Optional[str] = ..., denom: _Optional[str] = ..., payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., hold_status: _Optional[_Union[HoldStatus, str]] = ..., released_height: _Optional[int] = ..., diverged: bool = ..., reserve_amount: _Optional[str] = ...) -> None: ...
