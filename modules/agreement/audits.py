@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 REFUND_REASON = "audit failed: validators refuted the agreed output; charge refunded"
 REDELIVER_REASON = "audit failed: agreed output refuted; a passing route's output delivered instead"
-COMPLETE = types_pb2.ROUTE_STATUS_COMPLETE
 
 
 def hold_address() -> bytes:
@@ -151,11 +150,10 @@ def _passing_routes(
     """The COMPLETE routes whose claimed output is in ``passing``, in route order."""
     settlement = keeper.get_settlement(ctx, job_id)
     assert settlement is not None  # the tally that opened the audit stored it
-    return [
-        c.route_index
-        for c in settlement.claims
-        if c.status == COMPLETE and c.output_hash in passing
-    ]
+    groups = logic.complete_routes_by_output(settlement.claims)
+    return sorted(
+        route for output, routes in groups.items() if output in passing for route in routes
+    )
 
 
 def _hold_sender(ctx: Context, keeper: AgreementKeeper, audit: types_pb2.Audit) -> payouts.Send:
@@ -188,7 +186,7 @@ def _release(
     accepted = passing | {audit.output_hash}
     reserve = int(audit.reserve_amount or "0")
     extra, extra_routes = _pay_passing_minority(
-        ctx, keeper, job, audit, passing, reserve, settlement
+        ctx, keeper, job, audit, passing, reserve, settlement, send
     )
     if extra:
         settlement.charge = str(int(settlement.charge) + extra)
@@ -217,24 +215,24 @@ def _pay_passing_minority(
     passing: frozenset[bytes],
     reserve: int,
     settlement: types_pb2.Settlement,
+    send: payouts.Send,
 ) -> tuple[int, list[int]]:
     """Pay, out of the reserve, the complete routes whose other output the verdict also passed:
     per output (by hash), the price over its routes, split as any charge is; returns (amount
     paid, the routes paid)."""
     others = passing - {audit.output_hash}
-    groups: dict[bytes, list[int]] = {}
-    for claim in settlement.claims:
-        if claim.status == COMPLETE and claim.output_hash in others:
-            groups.setdefault(claim.output_hash, []).append(claim.route_index)
+    groups = logic.complete_routes_by_output(settlement.claims)
     paid, routes = 0, []
     for output_hash, group in sorted(groups.items()):
+        if output_hash not in others:
+            continue
         output = keeper.get_output(ctx, job.id, output_hash)
         assert output is not None  # every revealed hash has its output stored
         charge = min(reserve - paid, logic.compute_price(job, output.billable_tokens, len(group)))
         if charge <= 0:
             break
         planned = payouts.plan_payouts(ctx, keeper, job, group, charge)
-        payouts.pay_out(ctx, job.id, planned, settlement, _hold_sender(ctx, keeper, audit))
+        payouts.pay_out(ctx, job.id, planned, settlement, send)
         paid += charge
         routes.extend(group)
     return paid, routes

@@ -115,6 +115,15 @@ def compute_winner(claims: Iterable[types_pb2.RouteClaim], quorum: int) -> bytes
     return winners[0] if winners else None
 
 
+def complete_routes_by_output(claims: Iterable[types_pb2.RouteClaim]) -> dict[bytes, list[int]]:
+    """The COMPLETE routes' indexes by the output they claim, in claim order."""
+    groups: dict[bytes, list[int]] = {}
+    for claim in claims:
+        if claim.status == types_pb2.ROUTE_STATUS_COMPLETE:
+            groups.setdefault(claim.output_hash, []).append(claim.route_index)
+    return groups
+
+
 def has_complete_route(claims: Iterable[types_pb2.RouteClaim]) -> bool:
     """Some route is COMPLETE (every hop revealed, all the same output)."""
     return any(c.status == types_pb2.ROUTE_STATUS_COMPLETE for c in claims)

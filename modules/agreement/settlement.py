@@ -78,9 +78,7 @@ def _routes_diverge(
     the lowest such route's beyond the divergence param of the pair's precision class
     (divergence.py). Any pair over it means some route's hidden states are off even though its
     tokens agree: the job is audited whatever the draw."""
-    routes = sorted(
-        c.route_index for c in claims if c.status == COMPLETE and c.output_hash == winner
-    )
+    routes = sorted(logic.complete_routes_by_output(claims).get(winner, []))
     if len(routes) < 2:
         return False
     bundles, half = {}, {}
@@ -113,15 +111,13 @@ def _minority_reserve(
     """What an audited job also holds for its COMPLETE routes with another output: the price
     of each such output over the routes claiming it, summed, capped by the escrow left after
     ``charge``. A verdict that passes such an output pays its routes from it (audits.py)."""
-    routes: dict[bytes, int] = {}
-    for claim in claims:
-        if claim.status == COMPLETE and claim.output_hash not in passing:
-            routes[claim.output_hash] = routes.get(claim.output_hash, 0) + 1
     total = 0
-    for output_hash, count in sorted(routes.items()):
+    for output_hash, routes in sorted(logic.complete_routes_by_output(claims).items()):
+        if output_hash in passing:
+            continue
         output = keeper.get_output(ctx, job.id, output_hash)
         assert output is not None  # every revealed hash has its output stored
-        total += logic.compute_price(job, output.billable_tokens, count)
+        total += logic.compute_price(job, output.billable_tokens, len(routes))
     return min(total, int(job.escrow) - charge)
 
 
