@@ -24,7 +24,7 @@ from chain.store.cache import (
 from chain.store.proof import Proof, ProofError, decode_proof, encode_proof, verify_proof
 
 if TYPE_CHECKING:
-    from chain.store.commit import CommitStore, CorruptionError, VersionError
+    from chain.store.commit import CommitStore, CorruptionError, StoreSnapshot, VersionError
 
 __all__ = [
     "CacheStore",
@@ -36,6 +36,7 @@ __all__ = [
     "ProofError",
     "ReadOnlyError",
     "StoreError",
+    "StoreSnapshot",
     "VersionError",
     "decode_proof",
     "encode_proof",
@@ -43,7 +44,7 @@ __all__ = [
     "verify_proof",
 ]
 
-_LAZY = {"CommitStore", "CorruptionError", "VersionError"}
+_LAZY = {"CommitStore", "CorruptionError", "StoreSnapshot", "VersionError"}
 
 
 def __getattr__(name: str) -> Any:

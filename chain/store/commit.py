@@ -17,6 +17,8 @@ last committed version, with the flat table and the tree in agreement.
 Thread safety: one lock serializes staging, committing and tree reads (queries may run on other
 threads). ``latest()`` reads the flat table directly; each read or iteration sees a consistent
 committed state (LevelDB applies a batch atomically; an iterator reads from an implicit snapshot).
+``snapshot()`` pins one committed version for a whole query: every read through it sees that
+version, whatever commits meanwhile (taken under the lock, so its height matches its contents).
 """
 
 from __future__ import annotations
@@ -83,15 +85,43 @@ class _Staged:
     changes: dict[bytes, bytes | None]
 
 
+def flat_range(
+    source: plyvel.DB | plyvel.Snapshot, start: bytes, end: bytes | None, reverse: bool
+) -> Iterator[tuple[bytes, bytes]]:
+    """Flat-table pairs with ``start <= key < end`` (keys without the prefix), in key order.
+
+    Descending ranges walk a raw iterator back from ``end``: plyvel 1.5's
+    ``iterator(reverse=True, start=..., stop=...)`` yields nothing for a range holding exactly
+    one key (measured: keys a, b, c; ``[b, c)`` reversed came back empty).
+    """
+    stop = FLAT + end if end is not None else bytes([FLAT[0] + 1])
+    if not reverse:
+        return ((key[1:], value) for key, value in source.iterator(start=FLAT + start, stop=stop))
+    return _descending(source.raw_iterator(), FLAT + start, stop)
+
+
+def _descending(
+    raw: plyvel.RawIterator, start: bytes, stop: bytes
+) -> Iterator[tuple[bytes, bytes]]:
+    raw.seek(stop)  # the first key >= stop, or invalid past the last key
+    if raw.valid():
+        raw.prev()
+    else:
+        raw.seek_to_last()
+    while raw.valid() and raw.key() >= start:
+        yield raw.key()[1:], raw.value()
+        raw.prev()
+
+
 class LatestView(KVStore):
     """Read-only ``KVStore`` over the flat table: the last committed state (live)."""
 
-    def __init__(self, flat: plyvel.DB) -> None:
-        self._flat = flat
+    def __init__(self, db: plyvel.DB) -> None:
+        self._db = db
 
     def get(self, key: bytes) -> bytes | None:
         """The latest committed value of ``key``, or None."""
-        return self._flat.get(key)  # type: ignore[no-any-return]
+        return self._db.get(FLAT + key)  # type: ignore[no-any-return]
 
     def set(self, key: bytes, value: bytes) -> None:
         """Always raises: committed state changes only through ``CommitStore.commit``."""
@@ -105,7 +135,52 @@ class LatestView(KVStore):
         self, start: bytes, end: bytes | None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Pairs with ``start <= key < end`` in bytewise order, from one consistent snapshot."""
-        return iter(self._flat.iterator(start=start, stop=end, reverse=reverse))
+        return flat_range(self._db, start, end, reverse)
+
+
+class StoreSnapshot(KVStore):
+    """Read-only ``KVStore`` over the flat table as of one committed version (a LevelDB snapshot).
+
+    Queries and Simulate read through one of these, on threads of their own: a commit that
+    lands while they run changes nothing they see. ``release()`` (or ``with``) frees it.
+    """
+
+    def __init__(self, snapshot: plyvel.Snapshot, height: int, app_hash: bytes) -> None:
+        self._snapshot = snapshot
+        self.height = height  # the committed version these reads see
+        self.app_hash = app_hash  # its root hash
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value of ``key`` at this version, or None."""
+        return self._snapshot.get(FLAT + key)  # type: ignore[no-any-return]
+
+    def get_meta(self, key: bytes) -> bytes | None:
+        """App metadata (``commit(extra_meta=...)``) as of this version, or None."""
+        return self._snapshot.get(EXTRA + key)  # type: ignore[no-any-return]
+
+    def set(self, key: bytes, value: bytes) -> None:
+        """Always raises: a snapshot is read-only."""
+        raise ReadOnlyError("a committed snapshot is read-only; write through a CacheStore")
+
+    def delete(self, key: bytes) -> None:
+        """Always raises, like ``set``."""
+        raise ReadOnlyError("a committed snapshot is read-only; write through a CacheStore")
+
+    def iterate(
+        self, start: bytes, end: bytes | None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Pairs with ``start <= key < end`` in bytewise order, at this version."""
+        return flat_range(self._snapshot, start, end, reverse)
+
+    def release(self) -> None:
+        """Free the LevelDB snapshot (reads after this fail)."""
+        self._snapshot.release()
+
+    def __enter__(self) -> StoreSnapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 class CommitStore:
@@ -162,7 +237,12 @@ class CommitStore:
 
     def latest(self) -> LatestView:
         """A read-only view of the last committed state (always the latest; set/delete raise)."""
-        return LatestView(self._flat)
+        return LatestView(self._db)
+
+    def snapshot(self) -> StoreSnapshot:
+        """The last committed state, pinned: later commits do not change what it reads."""
+        with self._lock:
+            return StoreSnapshot(self._db.snapshot(), self._height, self._app_hash)
 
     def get_meta(self, key: bytes) -> bytes | None:
         """App metadata saved by ``commit(extra_meta=...)``, or None."""
