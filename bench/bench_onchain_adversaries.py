@@ -56,7 +56,7 @@ from bench.onchain_jobs import (  # noqa: E402
     quiet_logs,
     tiny_model_dirs,
 )
-from inference_worker.adversary import ComputeAttack, ComputeMode, ProtocolMode  # noqa: E402
+from inference_worker.verify.adversary import ComputeAttack, ComputeMode, ProtocolMode  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "onchain_adversaries.json"
 

@@ -44,10 +44,10 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from infera.worker.v1 import pipeline_pb2 as pb  # noqa: E402
-from inference_worker.codec import CODECS, encode  # noqa: E402
-from inference_worker.generate import generate  # noqa: E402
 from inference_worker.models import prepare_smollm2  # noqa: E402
-from inference_worker.shard import load_shard  # noqa: E402
+from inference_worker.pipeline.codec import CODECS, encode  # noqa: E402
+from inference_worker.pipeline.generate import generate  # noqa: E402
+from inference_worker.pipeline.shard import load_shard  # noqa: E402
 from tests.inference_worker.pipeline_harness import (  # noqa: E402
     generate_request,
     run_generate,

@@ -36,10 +36,10 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from inference_worker.codec import CODECS, INT8_BLOCK, decode, encode  # noqa: E402
-from inference_worker.generate import generate, reference_generate  # noqa: E402
 from inference_worker.models import prepare_smollm2, read_manifest  # noqa: E402
-from inference_worker.shard import load_shard  # noqa: E402
+from inference_worker.pipeline.codec import CODECS, INT8_BLOCK, decode, encode  # noqa: E402
+from inference_worker.pipeline.generate import generate, reference_generate  # noqa: E402
+from inference_worker.pipeline.shard import load_shard  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "shard.json"
 THREE_SHARDS = [(0, 10), (10, 21), (21, 30)]

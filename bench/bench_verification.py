@@ -56,11 +56,16 @@ from bench.verification_jobs import (  # noqa: E402
     tiny_jobs,
     tiny_model_dirs,
 )
-from inference_worker.adversary import ComputeAttack, ComputeMode, collusion_tokens  # noqa: E402
-from inference_worker.evidence import generate_claim  # noqa: E402
-from inference_worker.fingerprint import CHUNK, HEADER  # noqa: E402
-from inference_worker.frames import FrameEvidenceError, FrameSigner  # noqa: E402
-from inference_worker.verifier import ReferenceModel, VerifierParams, verify_output, verify_route  # noqa: E402
+from inference_worker.pipeline.frames import FrameEvidenceError, FrameSigner  # noqa: E402
+from inference_worker.verify.adversary import ComputeAttack, ComputeMode, collusion_tokens  # noqa: E402
+from inference_worker.verify.evidence import generate_claim  # noqa: E402
+from inference_worker.verify.fingerprint import CHUNK, HEADER  # noqa: E402
+from inference_worker.verify.verifier import (  # noqa: E402
+    ReferenceModel,
+    VerifierParams,
+    verify_output,
+    verify_route,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "verification.json"
 F32, BF16 = torch.float32, torch.bfloat16

@@ -29,10 +29,10 @@ import torch  # noqa: E402
 
 from bench.onchain_jobs import OTHER_SPANS, tiny_model_dirs  # noqa: E402
 from bench.verification_jobs import load_route  # noqa: E402
-from inference_worker.evidence import generate_claim  # noqa: E402
-from inference_worker.fingerprint import derive_probe_seed  # noqa: E402
-from inference_worker.generate import Sampling  # noqa: E402
-from inference_worker.verifier import ReferenceModel, verify_route  # noqa: E402
+from inference_worker.pipeline.generate import Sampling  # noqa: E402
+from inference_worker.verify.evidence import generate_claim  # noqa: E402
+from inference_worker.verify.fingerprint import derive_probe_seed  # noqa: E402
+from inference_worker.verify.verifier import ReferenceModel, verify_route  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bf16_sampling.json"
 

@@ -41,9 +41,9 @@ from bench.verification_jobs import (  # noqa: E402
     load_route,
 )
 from chain.fixed import Decimal  # noqa: E402
-from inference_worker.adversary import ComputeAttack, ComputeMode  # noqa: E402
-from inference_worker.evidence import generate_claim, reveal_payload  # noqa: E402
-from inference_worker.fingerprint import (  # noqa: E402
+from inference_worker.verify.adversary import ComputeAttack, ComputeMode  # noqa: E402
+from inference_worker.verify.evidence import generate_claim, reveal_payload  # noqa: E402
+from inference_worker.verify.fingerprint import (  # noqa: E402
     chunk_distances,
     decode_fingerprint,
     derive_probe_seed,

@@ -1,5 +1,5 @@
 """Measure what honest replicas differ by and what cheating looks like: the numbers behind the
-tolerances in inference_worker/verifier.py (documented in inference_worker/VERIFICATION.md).
+tolerances in inference_worker/verify/verifier.py (documented in inference_worker/VERIFICATION.md).
 
     python bench/measure_verification.py [--jobs 60] [--attack-jobs 30] [--smollm2-prompts 10]
                                          [--no-smollm2]
@@ -49,11 +49,11 @@ from bench.verification_jobs import (  # noqa: E402
     tiny_jobs,
     tiny_model_dirs,
 )
-from inference_worker.adversary import ComputeAttack, ComputeMode  # noqa: E402
-from inference_worker.evidence import RouteClaim, generate_claim  # noqa: E402
-from inference_worker.fingerprint import decode_fingerprint  # noqa: E402
-from inference_worker.generate import Sampling  # noqa: E402
-from inference_worker.verifier import ReferenceModel, Tolerance, VerifierParams, verify_route  # noqa: E402
+from inference_worker.pipeline.generate import Sampling  # noqa: E402
+from inference_worker.verify.adversary import ComputeAttack, ComputeMode  # noqa: E402
+from inference_worker.verify.evidence import RouteClaim, generate_claim  # noqa: E402
+from inference_worker.verify.fingerprint import decode_fingerprint  # noqa: E402
+from inference_worker.verify.verifier import ReferenceModel, Tolerance, VerifierParams, verify_route  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "verification_tolerances.json"
 ZERO = VerifierParams(

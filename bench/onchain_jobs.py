@@ -5,7 +5,7 @@ tests/modules/agreement/test_onchain_adversaries.py.
 
 One `OnChain` is a fresh `InferaApp` over its own store (tests/harness.py `TestChain`, driven
 through ABCI: PrepareProposal, ProcessProposal, FinalizeBlock, Commit; every tx signed), with one
-validator whose verifier sidecar (inference_worker/sidecar.py `Sidecar`, reading the app over
+validator whose verifier sidecar (inference_worker/verify/sidecar.py `Sidecar`, reading the app over
 ABCI queries, writing to a `VerdictInbox`) votes through vote extensions, exactly as a node wires
 it (chain/node.py). A tiny seeded llama (5 layers) is registered with its real manifest and
 served by workers that bond stake and serve spans; the chain assigns every job's routes.
@@ -50,18 +50,18 @@ from infera.base.v1 import coin_pb2  # noqa: E402
 from infera.inference.v1 import tx_pb2 as inference_tx  # noqa: E402
 from infera.inference.v1 import types_pb2 as inference_types  # noqa: E402
 from infera.workers.v1 import query_pb2 as workers_query  # noqa: E402
-from inference_worker.adversary import (  # noqa: E402
+from inference_worker.models import make_tiny_model, read_manifest  # noqa: E402
+from inference_worker.pipeline.route import PromptTokenizer  # noqa: E402
+from inference_worker.pipeline.shard import Shard  # noqa: E402
+from inference_worker.verify.adversary import (  # noqa: E402
     ComputeAttack,
     ProtocolMode,
     load_adversarial_shard,
 )
-from inference_worker.commits import compute_output_hash  # noqa: E402
-from inference_worker.evidence import RouteClaim, generate_claim  # noqa: E402
-from inference_worker.fingerprint import derive_probe_seed  # noqa: E402
-from inference_worker.models import make_tiny_model, read_manifest  # noqa: E402
-from inference_worker.route import PromptTokenizer  # noqa: E402
-from inference_worker.shard import Shard  # noqa: E402
-from inference_worker.sidecar import Sidecar, job_sampling  # noqa: E402
+from inference_worker.verify.commits import compute_output_hash  # noqa: E402
+from inference_worker.verify.evidence import RouteClaim, generate_claim  # noqa: E402
+from inference_worker.verify.fingerprint import derive_probe_seed  # noqa: E402
+from inference_worker.verify.sidecar import Sidecar, job_sampling  # noqa: E402
 from tendermint.abci import types_pb2 as abci  # noqa: E402
 from tests.harness import DENOM, Key, TestChain, genesis_app_state, init_chain_request  # noqa: E402
 from tests.modules.jobs import INFERENCE_PARAMS  # noqa: E402
@@ -379,7 +379,7 @@ class OnChain:
         hop signs with its worker's chain key, as a worker does; else nothing."""
         if "keys" not in inspect.signature(generate_claim).parameters:
             return {}
-        from inference_worker.frames import FrameSigner
+        from inference_worker.pipeline.frames import FrameSigner
 
         hops = job.routes[route_index].hops
         keys = [FrameSigner(self.key_of[h.worker].private) for h in hops]

@@ -10,9 +10,9 @@ import chain.pb  # noqa: F401
 
 from infera.agreement.v1 import tx_pb2 as agreement_tx
 from infera.inference.v1 import types_pb2 as inference_types
-from inference_worker.adversary import ProtocolMode, collusion_tokens
-from inference_worker.commits import compute_commitment
-from inference_worker.evidence import RouteClaim, reveal_payload
+from inference_worker.verify.adversary import ProtocolMode, collusion_tokens
+from inference_worker.verify.commits import compute_commitment
+from inference_worker.verify.evidence import RouteClaim, reveal_payload
 from tests.harness import Key
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from inference_worker.adversary import ComputeAttack, load_adversarial_shard  # noqa: E402
-from inference_worker.fingerprint import derive_probe_seed  # noqa: E402
-from inference_worker.generate import Sampling  # noqa: E402
 from inference_worker.models import make_tiny_model  # noqa: E402
-from inference_worker.shard import Shard  # noqa: E402
+from inference_worker.pipeline.generate import Sampling  # noqa: E402
+from inference_worker.pipeline.shard import Shard  # noqa: E402
+from inference_worker.verify.adversary import ComputeAttack, load_adversarial_shard  # noqa: E402
+from inference_worker.verify.fingerprint import derive_probe_seed  # noqa: E402
 
 TINY_SEED = 1234  # the honest tiny llama (the tests' seed)
 IMPOSTOR_SEED = 4321  # the "different model" a cheating hop serves

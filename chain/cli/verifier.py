@@ -1,4 +1,4 @@
-"""``infera verifier run``: the validator's verifier sidecar (inference_worker/sidecar.py).
+"""``infera verifier run``: the validator's verifier sidecar (inference_worker/verify/sidecar.py).
 
 torch is imported only when the command runs, so a validator without the worker extra can
 still use every other command (it then simply abstains from dispute votes).
@@ -40,7 +40,7 @@ def run(
         from chain.cli.rpc import CometRPC
         from chain.nodeconfig import VERDICT_INBOX
         from chain.verdict_inbox import VerdictInbox
-        from inference_worker.sidecar import DTYPES, Sidecar
+        from inference_worker.verify.sidecar import DTYPES, Sidecar
     except ImportError as exc:
         raise CLIError(
             f"the verifier needs the worker extra (torch, transformers): {exc}"

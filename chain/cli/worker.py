@@ -24,8 +24,8 @@ def run(
 ) -> None:
     """Load and verify the configured spans, register, serve, take jobs; until SIGTERM/Ctrl-C."""
     try:
-        from inference_worker.config import ConfigError, load_config
-        from inference_worker.worker import Worker, WorkerError
+        from inference_worker.node.config import ConfigError, load_config
+        from inference_worker.node.worker import Worker, WorkerError
     except ImportError as err:  # the validator install has no torch
         raise CLIError(
             f"the worker needs the `worker` extra (torch, transformers): {err}"

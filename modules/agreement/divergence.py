@@ -2,13 +2,13 @@
 
 Routes that agree on an output were fed the same tokens, so their last hops fingerprinted the
 same positions of the same final hidden states with the same late probe seed (it derives from
-the job and the output hash: inference_worker/fingerprint.py). Honest replicas therefore reveal
+the job and the output hash: inference_worker/verify/fingerprint.py). Honest replicas therefore reveal
 last-hop fingerprints within floating-point noise of each other, while a hop that perturbed
 the hidden states without flipping a token leaves its route's final states measurably elsewhere
 (VERIFICATION.md, "Divergence"). Settlement audits a job whose agreeing routes diverge, so such
 a cheat no longer depends on the random audit draw.
 
-The distance is the worker-side one (`inference_worker.fingerprint.chunk_distances`) in exact
+The distance is the worker-side one (`inference_worker.verify.fingerprint.chunk_distances`) in exact
 integer arithmetic: per chunk of 32 positions, the RMS over its positions of
 ``sqrt(|Δ probe codes|^2 x step^2 / P + (ln 2 x Δ log-RMS codes x rms_step)^2)``, where
 PROBE_STEP = 1/32, LOG_RMS_STEP = 1/256 and ln 2^2 is taken as 480453 / 10^6. Two fingerprints
@@ -20,8 +20,8 @@ Cost (end-block, once per winning route after the first): a largest pair (6132 p
 MAX_FINGERPRINT_BYTES bundle) takes 13 ms on the 2-core dev VM, 7 ms when the replicas are
 identical (decoding only); a 200-token job well under 1 ms.
 
-Bytes parsed here are the reveal bundle (inference_worker/reveal.py) and the fingerprint
-encoding (inference_worker/fingerprint.py); a change to either format must change both.
+Bytes parsed here are the reveal bundle (inference_worker/verify/reveal.py) and the fingerprint
+encoding (inference_worker/verify/fingerprint.py); a change to either format must change both.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def own_fingerprint(bundle: bytes) -> Codes:
 
 
 def decode_codes(data: bytes) -> Codes:
-    """Parse the fingerprint encoding (inference_worker/fingerprint.py)."""
+    """Parse the fingerprint encoding (inference_worker/verify/fingerprint.py)."""
     if len(data) < _FINGERPRINT.size:
         raise MalformedFingerprint("shorter than a fingerprint header")
     magic, version, probes, chunk, zero, hidden, n, seed = _FINGERPRINT.unpack_from(data)

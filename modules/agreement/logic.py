@@ -28,7 +28,7 @@ OUTPUT_DOMAIN = b"infera.output.v1\x00"
 KIND_TOKENS = b"\x01"
 KIND_BYTES = b"\x02"
 HASH_LENGTH = 32  # output hash, commitment and salt are all 32 bytes
-# A reveal bundle, revealed in full (inference_worker/frames.py: 178 + 16 bytes per position):
+# A reveal bundle, revealed in full (inference_worker/pipeline/frames.py: 178 + 16 bytes per position):
 # 96 KiB holds 6132 positions, a 16 KiB prompt (max_prompt_bytes) at >= 3.25 bytes a token plus
 # 1024 new tokens (max_new_tokens). It was 32 KiB (4093 positions) for bare fingerprints.
 MAX_FINGERPRINT_BYTES = 96 * 1024

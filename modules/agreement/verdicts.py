@@ -1,7 +1,7 @@
 """Validators' verdicts on disputed and audited jobs, delivered through vote extensions.
 
 Each validator running a verifier (teacher-forced re-scoring plus per-hop fingerprint checks;
-see inference_worker/verifier.py) attaches a ``VoteExtension`` of ``Verdict``s to its precommit.
+see inference_worker/verify/verifier.py) attaches a ``VoteExtension`` of ``Verdict``s to its precommit.
 The next block carries those extensions (chain/vote_extensions.py verifies their signatures and
 that more than 2/3 of the power signed); here every verdict is recorded and, per job, identical
 verdicts are tallied by voting power. A verdict backed by more than 2/3 of the total power of

@@ -20,8 +20,8 @@ from typing import BinaryIO
 
 import torch
 
-from inference_worker.codec import decode, encode
-from inference_worker.shard import load_shard
+from inference_worker.pipeline.codec import decode, encode
+from inference_worker.pipeline.shard import load_shard
 
 
 def read_frame(stream: BinaryIO) -> bytes:

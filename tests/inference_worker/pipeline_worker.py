@@ -21,9 +21,9 @@ import time
 
 import torch
 
-from inference_worker.frames import FrameSigner
-from inference_worker.server import HostedSpan, ServerLimits, start_server
-from inference_worker.shard import load_shard
+from inference_worker.pipeline.frames import FrameSigner
+from inference_worker.pipeline.server import HostedSpan, ServerLimits, start_server
+from inference_worker.pipeline.shard import load_shard
 
 
 def parse() -> argparse.Namespace:

@@ -28,7 +28,7 @@ from inference_worker.models import (
     verify_merkle_proof,
     verify_shard_weights,
 )
-from inference_worker.shard import load_shard
+from inference_worker.pipeline.shard import load_shard
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference_worker.generate import embed_sentences, generate, reference_embed, reference_generate
 from inference_worker.models import read_manifest, verify_shard_weights
-from inference_worker.shard import load_shard
+from inference_worker.pipeline.generate import (
+    embed_sentences,
+    generate,
+    reference_embed,
+    reference_generate,
+)
+from inference_worker.pipeline.shard import load_shard
 
 pytestmark = pytest.mark.slow
 

@@ -280,8 +280,8 @@ def wait_job(network: Network, job_id: int, states: set[int], timeout: float = 3
 
 
 def reference_text(network: Network, max_new_tokens: int) -> tuple[list[int], str]:
-    from inference_worker.generate import reference_generate
-    from inference_worker.route import PromptTokenizer
+    from inference_worker.pipeline.generate import reference_generate
+    from inference_worker.pipeline.route import PromptTokenizer
 
     tokenizer = PromptTokenizer(network.model_dir, 96)
     tokens = reference_generate(network.model_dir, tokenizer.encode(PROMPT), max_new_tokens)
@@ -290,7 +290,7 @@ def reference_text(network: Network, max_new_tokens: int) -> tuple[list[int], st
 
 def revealed_texts(network: Network, job_id: int) -> list[str]:
     """The text of every hop's reveal (through the distinct outputs the chain stored)."""
-    from inference_worker.route import PromptTokenizer
+    from inference_worker.pipeline.route import PromptTokenizer
 
     tokenizer = PromptTokenizer(network.model_dir, 96)
     history = network.client.job_history(job_id)

@@ -143,8 +143,8 @@ def cancel_msg(submitter: Key, job_id: int) -> inference_tx.MsgCancelJob:
 def fingerprint_bundle(
     log_rms: Sequence[int], codes: Sequence[int], *, probes: int = 2, seed: int = 7, hidden: int = 8
 ) -> bytes:
-    """A reveal bundle (inference_worker/reveal.py) holding only an own fingerprint
-    (inference_worker/fingerprint.py) with these codes: ``codes`` is positions x ``probes``."""
+    """A reveal bundle (inference_worker/verify/reveal.py) holding only an own fingerprint
+    (inference_worker/verify/fingerprint.py) with these codes: ``codes`` is positions x ``probes``."""
     n = len(log_rms)
     assert len(codes) == n * probes
     parts = [struct.pack(">4sBBBBIIQ", b"IFFP", 1, probes, 32, 0, hidden, n, seed)]

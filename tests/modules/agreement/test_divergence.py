@@ -1,7 +1,7 @@
 """Agreeing routes whose last hops' fingerprints diverge are audited whatever the draw.
 
 The distance the chain computes in integers (modules/agreement/divergence.py) is the verifier's
-(inference_worker.fingerprint.chunk_distances); the settlement tests play r = 3 jobs on the
+(inference_worker.verify.fingerprint.chunk_distances); the settlement tests play r = 3 jobs on the
 module chain (tests/modules/jobs.py) with audit_probability 0, so every audit here comes from
 divergence.
 """
@@ -103,8 +103,8 @@ torch = pytest.importorskip("torch")
     tolerance=st.sampled_from(["0.005", "0.015", "0.04", "0.1"]),
 )
 def test_the_chain_agrees_with_the_verifier_distance(seed, positions, change, tolerance):
-    from inference_worker.fingerprint import chunk_distances, compute_fingerprint
-    from inference_worker.reveal import encode_reveal
+    from inference_worker.verify.fingerprint import chunk_distances, compute_fingerprint
+    from inference_worker.verify.reveal import encode_reveal
 
     generator = torch.Generator().manual_seed(seed)
     hidden = torch.randn(positions, 48, generator=generator)

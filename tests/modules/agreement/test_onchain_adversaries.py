@@ -19,7 +19,7 @@ from bench.onchain_jobs import (  # noqa: E402
     pool,
     tiny_model_dirs,
 )
-from inference_worker.adversary import ComputeAttack, ComputeMode, ProtocolMode  # noqa: E402
+from inference_worker.verify.adversary import ComputeAttack, ComputeMode, ProtocolMode  # noqa: E402
 from modules.agreement.errors import ErrCommitmentMismatch, ErrRevealWindowClosed  # noqa: E402
 
 JOBS = 3  # per scenario: the guilty hop moves over hops 0, 1, 2 of route 0

@@ -1,0 +1,229 @@
+"""The validator's verifier sidecar: re-checks disputed and audited jobs and leaves verdicts.
+
+A validator that wants a say in disputes runs ``infera verifier run`` next to its node. Every few
+seconds the sidecar asks the node which jobs are open for verdicts
+(``infera.agreement.v1.Query/OpenVerifications``), reads each one's full history
+(``Query/JobHistory``: prompt, decoding, routes, reveals with shard fingerprints, outputs) and
+the declared dtype of every hop's worker, re-runs every complete route with
+``verifier.verify_route`` (teacher-forced re-scoring plus per-hop fingerprints) and writes one
+``Verdict`` per job to the node's verdict inbox (chain/verdict_inbox.py). The node's ExtendVote
+carries it to the other validators.
+
+The reference model is held in every dtype a hop of a job declares (a bf16 worker is recomputed
+in bf16, VERIFICATION.md), each loaded the first time a job needs it; ``dtypes`` restricts which
+may be loaded (memory). A route with a hop in a dtype outside it is not judged.
+
+``decide_verdict`` is pure (no I/O) so it can be tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import chain.pb  # noqa: F401
+
+import structlog
+import torch
+
+from chain.verdict_inbox import VerdictInbox
+from infera.agreement.v1 import query_pb2 as agreement_query
+from infera.agreement.v1 import types_pb2 as agreement_types
+from infera.inference.v1 import types_pb2 as inference_types
+from infera.workers.v1 import query_pb2 as workers_query
+from inference_worker.pipeline.generate import Sampling, eos_token_ids
+from inference_worker.pipeline.route import PromptTokenizer
+from inference_worker.verify.evidence import RouteClaim, hop_claim_from_reveal
+from inference_worker.verify.fingerprint import derive_probe_seed
+from inference_worker.verify.verifier import (
+    ReferenceModel,
+    VerifierError,
+    VerifierParams,
+    verify_route,
+)
+
+log = structlog.get_logger("infera.verifier")
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+ALL_DTYPES = tuple(DTYPES.values())
+COMPLETE = agreement_types.ROUTE_STATUS_COMPLETE
+
+
+@dataclass(frozen=True)
+class RouteOutcome:
+    """What the sidecar found for one complete route."""
+
+    route_index: int
+    output_hash: bytes
+    ok: bool
+    culprit_hop: int | None
+
+
+def job_sampling(job: inference_types.Job) -> Sampling | None:
+    """The seeded sampler a job's workers used (None for greedy decoding)."""
+    if job.decoding.mode != inference_types.DECODING_MODE_SAMPLING:
+        return None
+    return Sampling(
+        seed=int.from_bytes(job.seed[:8], "big"),
+        temperature=job.decoding.temperature_milli / 1000,
+        top_k=job.decoding.top_k,
+    )
+
+
+def route_claims(
+    history: agreement_query.QueryJobHistoryResponse,
+    prompt_ids: list[int],
+    eos_ids: frozenset[int],
+    dtype_of: Callable[[str], torch.dtype],
+) -> list[tuple[int, bytes, RouteClaim]]:
+    """(route index, output hash, claim) for every route whose hops all revealed one output."""
+    job = history.job
+    reveals = {(r.route_index, r.hop_index): r for r in history.reveals}
+    outputs = {o.output_hash: o for o in history.outputs}
+    claims = []
+    for route_index, route in enumerate(job.routes):
+        hops = [
+            reveals[route_index, h] for h in range(len(route.hops)) if (route_index, h) in reveals
+        ]
+        if len(hops) != len(route.hops) or len({r.output_hash for r in hops}) != 1:
+            continue  # a hop never revealed, or the route's hops revealed different outputs
+        output = outputs.get(hops[-1].output_hash)
+        if output is None or not output.tokens:
+            continue
+        hop_claims = tuple(
+            hop_claim_from_reveal(
+                hop.layer_start,
+                hop.layer_end,
+                dtype_of(hop.worker),
+                bytes(reveal.shard_fingerprint),
+                worker=hop.worker,  # the signer the next hop's frame evidence must name
+            )
+            for hop, reveal in zip(route.hops, hops, strict=True)
+        )
+        claim = RouteClaim(
+            prompt_ids=tuple(prompt_ids),
+            tokens=tuple(output.tokens),
+            hops=hop_claims,
+            max_new_tokens=job.max_new_tokens,
+            eos_ids=eos_ids,
+            sampling=job_sampling(job),
+            probe_seed=derive_probe_seed(job.id),
+            job_id=job.id,
+            route_index=route_index,
+        )
+        claims.append((route_index, bytes(output.output_hash), claim))
+    return claims
+
+
+def decide_verdict(
+    reference: ReferenceModel,
+    tokenizer: PromptTokenizer,
+    history: agreement_query.QueryJobHistoryResponse,
+    dtype_of: Callable[[str], torch.dtype],
+    params: VerifierParams | None = None,
+) -> agreement_types.Verdict:
+    """Check every complete route of a job: which outputs pass, which hops deviated."""
+    eos = frozenset(eos_token_ids(reference.shards[next(iter(reference.shards))][-1].config))
+    prompt_ids = tokenizer.encode(bytes(history.job.prompt))
+    passing: set[bytes] = set()
+    culprits: set[tuple[int, int]] = set()
+    for route_index, output_hash, claim in route_claims(history, prompt_ids, eos, dtype_of):
+        try:
+            verdict = verify_route(reference, claim, params)
+        except VerifierError as exc:  # e.g. spans that do not tile the model: the route is bad
+            log.warning("route cannot be verified", route=route_index, error=str(exc))
+            continue
+        if verdict.ok:
+            passing.add(output_hash)
+        elif verdict.culprit_hop is not None:
+            culprits.add((route_index, verdict.culprit_hop))
+    return agreement_types.Verdict(
+        job_id=history.job.id,
+        passing_output_hashes=sorted(passing),
+        culprits=[agreement_types.Culprit(route_index=r, hop_index=h) for r, h in sorted(culprits)],
+    )
+
+
+class Sidecar:
+    """The polling loop: node queries in, verdict files out."""
+
+    def __init__(
+        self, *, rpc: object, model_id: str, model_dir: Path, inbox: VerdictInbox,
+        dtypes: tuple[torch.dtype, ...] = ALL_DTYPES,
+    ) -> None:  # fmt: skip
+        if not dtypes:
+            raise ValueError("the sidecar needs at least one dtype it may load")
+        self.rpc = rpc
+        self.model_id = model_id
+        self.model_dir = model_dir
+        self.dtypes = dtypes  # the dtypes it may hold; the first is loaded now, others on demand
+        self.reference = ReferenceModel.load(model_dir, dtypes[:1])
+        self.tokenizer = PromptTokenizer(model_dir, self.reference.vocab_size)
+        self.inbox = inbox
+        self.done: set[int] = set()
+        self._dtypes_seen: dict[str, torch.dtype] = {}  # worker -> declared dtype, per pass
+
+    def _query(self, path: str, request: object, response: type) -> object:
+        return self.rpc.query(path, request, response)  # type: ignore[attr-defined]
+
+    def _dtype_of(self, worker: str) -> torch.dtype:
+        if worker not in self._dtypes_seen:
+            answer = self._query(
+                "/infera.workers.v1.Query/Worker", workers_query.QueryWorkerRequest(operator=worker),
+                workers_query.QueryWorkerResponse,
+            )  # fmt: skip
+            declared = answer.worker.runtime.dtype  # type: ignore[attr-defined]
+            self._dtypes_seen[worker] = DTYPES.get(declared, torch.float32)
+        return self._dtypes_seen[worker]
+
+    def load_dtypes_for(self, job: inference_types.Job) -> None:
+        """Load the reference in every dtype the job's hops declare that is not held yet (and
+        that `dtypes` allows: routes with other hops then fail verification and are skipped)."""
+        needed = {self._dtype_of(hop.worker) for route in job.routes for hop in route.hops}
+        for dtype in self.dtypes:
+            if dtype in needed and dtype not in self.reference.shards:
+                started = time.monotonic()
+                loaded = ReferenceModel.load(self.model_dir, (dtype,))
+                self.reference.shards[dtype] = loaded.shards[dtype]
+                log.info("reference loaded", dtype=str(dtype),
+                         seconds=round(time.monotonic() - started, 2))  # fmt: skip
+
+    def step(self) -> list[agreement_types.Verdict]:
+        """One pass over the open jobs; returns the verdicts written."""
+        open_ids = self._query(
+            "/infera.agreement.v1.Query/OpenVerifications",
+            agreement_query.QueryOpenVerificationsRequest(),
+            agreement_query.QueryOpenVerificationsResponse,
+        ).job_ids  # type: ignore[attr-defined]
+        written = []
+        self._dtypes_seen.clear()  # a worker may re-register with another dtype between passes
+        for job_id in sorted(set(open_ids) - self.done):
+            history = self._query(
+                "/infera.agreement.v1.Query/JobHistory",
+                agreement_query.QueryJobHistoryRequest(job_id=job_id),
+                agreement_query.QueryJobHistoryResponse,
+            )
+            self.done.add(job_id)
+            if history.job.model_id != self.model_id:  # type: ignore[attr-defined]
+                continue  # this sidecar holds another model: abstain
+            self.load_dtypes_for(history.job)  # type: ignore[attr-defined]
+            started = time.monotonic()
+            verdict = decide_verdict(self.reference, self.tokenizer, history, self._dtype_of)  # type: ignore[arg-type]
+            self.inbox.write(verdict)
+            written.append(verdict)
+            log.info(
+                "verdict written", job_id=job_id, passing=len(verdict.passing_output_hashes),
+                culprits=[(c.route_index, c.hop_index) for c in verdict.culprits],
+                seconds=round(time.monotonic() - started, 2),
+            )  # fmt: skip
+        return written
+
+    def run(self, interval: float = 2.0, stop: Callable[[], bool] = lambda: False) -> None:
+        while not stop():
+            try:
+                self.step()
+            except Exception as exc:  # node restarting, transient RPC errors: try again
+                log.warning("verifier pass failed", error=str(exc))
+            time.sleep(interval)
