@@ -63,7 +63,14 @@ from inference_worker.verify.evidence import RouteClaim, generate_claim  # noqa:
 from inference_worker.verify.fingerprint import derive_probe_seed  # noqa: E402
 from inference_worker.verify.sidecar import Sidecar, job_sampling  # noqa: E402
 from tendermint.abci import types_pb2 as abci  # noqa: E402
-from tests.harness import DENOM, Key, TestChain, genesis_app_state, init_chain_request  # noqa: E402
+from tests.harness import (  # noqa: E402
+    DENOM,
+    Key,
+    TestChain,
+    genesis_app_state,
+    init_chain_request,
+    last_commit_of,
+)
 from tests.modules.jobs import INFERENCE_PARAMS  # noqa: E402
 from tests.modules.serving import (  # noqa: E402
     FEE,
@@ -292,7 +299,11 @@ class OnChain:
         chosen = list(proposal.txs)
         injected = len(chosen) - len(txs)
         assert injected in (0, 1) and chosen[injected:] == list(txs), "proposal dropped txs"
-        status = app.process_proposal(abci.RequestProcessProposal(txs=chosen, height=height + 1))
+        status = app.process_proposal(
+            abci.RequestProcessProposal(
+                txs=chosen, height=height + 1, proposed_last_commit=last_commit_of(commit)
+            )
+        )
         assert status.status == abci.ResponseProcessProposal.ACCEPT
         results = list(self.chain.block(chosen, inject=False).tx_results)
         assert all(r.code == 0 for r in results[:injected]), results[0].log

@@ -26,15 +26,21 @@ from chain.events import EventManager
 from chain.module import Module, Router
 from chain.queries import QueryService
 from chain.runner import TxOutcome, TxRunner
-from chain.store import CacheStore, CommitStore
+from chain.store import CacheStore, CommitStore, KVStore
 from chain.vote_extensions import (
     MAX_EXTENSION_BYTES,
     NoVoteExtensions,
+    ValidatorPower,
     VoteExtensionError,
     VoteExtensionHandler,
+    compute_updated_set,
     decode_injected,
+    delete_validator_set,
     encode_injected,
+    fit_extended_commit,
+    get_validator_set,
     is_injection_height,
+    set_validator_set,
     verify_extended_commit,
 )
 from tendermint.abci import types_pb2 as abci
@@ -144,6 +150,7 @@ class InferaApp:
         ctx.store.set(CONSENSUS_PARAMS_KEY, req.consensus_params.SerializeToString())
         for module in self.modules:
             module.init_genesis(ctx, app_state.get(module.name, {}))
+        self._record_genesis_validators(ctx, req)
         app_hash = self.store.stage(req.initial_height, self._pending.changes())
         # Until block 1 is committed the mempool checks against the genesis state (Cosmos does too).
         self._check = CacheStore(self._pending)
@@ -177,9 +184,12 @@ class InferaApp:
         that carry vote extensions, the previous height's extended commit goes first."""
         max_gas, used_gas, used_bytes, chosen = self._max_block_gas(), 0, 0, []
         if self._injects_votes(req.height):
-            injected = encode_injected(req.local_last_commit)
-            chosen.append(injected)
-            used_bytes += len(injected)
+            commit = fit_extended_commit(req.local_last_commit, req.max_tx_bytes)
+            if commit is None:
+                log.error("extended commit does not fit the block", height=req.height)
+            else:
+                chosen.append(encode_injected(commit))
+                used_bytes += len(chosen[0])
         for raw in req.txs:
             gas = self._tx_gas(raw)
             if gas is None or used_bytes + len(raw) > req.max_tx_bytes:
@@ -198,7 +208,9 @@ class InferaApp:
         reject = abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
         txs = list(req.txs)
         if self._injects_votes(req.height):
-            if not txs or self._verified_votes(txs[0], req.height) is None:
+            store = self.store.latest()
+            last_commit = req.proposed_last_commit
+            if not txs or self._verified_votes(store, txs[0], req.height, last_commit) is None:
                 return reject
             txs = txs[1:]
         max_gas, used_gas = self._max_block_gas(), 0
@@ -215,9 +227,12 @@ class InferaApp:
         enable = self.consensus_params().abci.vote_extensions_enable_height
         return is_injection_height(height, enable)
 
-    def _verified_votes(self, raw: bytes, height: int) -> tuple[list, int] | None:
-        """The extended commit of ``height - 1`` carried by ``raw``, verified; None if invalid."""
-        ctx = Context(store=self.store.latest(), block=self._query_block(), mode=ExecMode.QUERY)
+    def _verified_votes(
+        self, store: KVStore, raw: bytes, height: int, last_commit: abci.CommitInfo
+    ) -> tuple[list, int] | None:
+        """The extended commit of ``height - 1`` carried by ``raw``, checked against CometBFT's
+        ``last_commit`` and this app's validator set of ``height - 1``; None if invalid."""
+        ctx = Context(store=store, block=self._query_block(), mode=ExecMode.QUERY)
         try:
             commit = decode_injected(raw)
             if commit is None:
@@ -226,6 +241,8 @@ class InferaApp:
                 commit,
                 chain_id=self.chain_id,
                 height=height - 1,
+                last_commit=last_commit,
+                validators=get_validator_set(store, height - 1),
                 pubkey_of=lambda address: self.validator_pubkey(ctx, address),
                 is_valid_extension=self.vote_extensions.verify_vote_extension,
             )
@@ -282,10 +299,14 @@ class InferaApp:
             module.begin_block(ctx, list(req.misbehavior))
         txs, results = list(req.txs), []
         if self._injects_votes(req.height) and txs:
-            results.append(self._process_injected_votes(ctx, txs.pop(0), req.height))
+            marker = txs.pop(0)
+            results.append(
+                self._process_injected_votes(ctx, marker, req.height, req.decided_last_commit)
+            )
         results += [self.runner.run(branch, raw, ExecMode.FINALIZE, block) for raw in txs]
         for module in self.modules:
             module.end_block(ctx)
+        self._record_next_validators(ctx, req.height)
         self._pending_height, self._pending_time_ns = req.height, block.time_ns
         app_hash = self.store.stage(req.height, branch.changes())
         return abci.ResponseFinalizeBlock(
@@ -295,10 +316,13 @@ class InferaApp:
             app_hash=app_hash,
         )
 
-    def _process_injected_votes(self, ctx: Context, raw: bytes, height: int) -> TxOutcome:
+    def _process_injected_votes(
+        self, ctx: Context, raw: bytes, height: int, last_commit: abci.CommitInfo
+    ) -> TxOutcome:
         """Hand the previous height's verified extensions to the handler. A decided block whose
-        marker fails verification (possible only with a byzantine supermajority) is skipped."""
-        verified = self._verified_votes(raw, height)
+        marker fails verification (possible only with a byzantine supermajority) is skipped:
+        its votes are never applied."""
+        verified = self._verified_votes(ctx.store, raw, height, last_commit)
         if verified is None:
             return TxOutcome(
                 code=CODE_INVALID_VOTES, codespace="infera", log="invalid extended commit"
@@ -306,6 +330,24 @@ class InferaApp:
         votes, total = verified
         self.vote_extensions.process_votes(ctx, votes, total)
         return TxOutcome()
+
+    def _record_genesis_validators(self, ctx: Context, req: abci.RequestInitChain) -> None:
+        """The first two heights vote with the genesis set: the one InitChain returns, or
+        CometBFT's genesis validators when the app returns none."""
+        updates = [(u.pubkey_ed25519, u.power) for u in ctx.validator_updates]
+        if not updates:
+            updates = [(bytes(v.pub_key.ed25519), v.power) for v in req.validators]
+        validators = compute_updated_set([], updates)
+        for height in (req.initial_height, req.initial_height + 1):
+            set_validator_set(ctx.store, height, validators)
+
+    def _record_next_validators(self, ctx: Context, height: int) -> None:
+        """CometBFT applies the updates returned at ``height`` from ``height + 2`` on; the set of
+        ``height - 1`` was last needed by this block's injected commit."""
+        current: list[ValidatorPower] = get_validator_set(ctx.store, height + 1)
+        updates = [(u.pubkey_ed25519, u.power) for u in ctx.validator_updates]
+        set_validator_set(ctx.store, height + 2, compute_updated_set(current, updates))
+        delete_validator_set(ctx.store, height - 1)
 
     def commit(self, req: abci.RequestCommit) -> abci.ResponseCommit:
         """Persist the staged block atomically, then reset the mempool's check branch."""

@@ -6,11 +6,27 @@ E, so the precommits of every height >= E carry one):
   VerifyVoteExtension(H)   every validator checks others' extensions: format only, deterministic
   PrepareProposal(H+1)     the proposer puts the extended commit of H, as CometBFT handed it over,
                            in a marker transaction at position 0 of the block
-  ProcessProposal(H+1)     every validator checks that marker: signatures over CometBFT's canonical
+  ProcessProposal(H+1)     every validator checks that marker against the last commit CometBFT
+                           decided (``proposed_last_commit``) and the app's own validator set of H:
+                           same round, the same validators in the same order with the same powers
+                           and block-id flags; then the signatures over CometBFT's canonical
                            extension bytes, and more than 2/3 of H's voting power present
-  FinalizeBlock(H+1)       the handler tallies the verified extensions (checked again here, since a
-                           node replaying blocks never sees ProcessProposal)
+  FinalizeBlock(H+1)       the handler tallies the verified extensions (checked again here against
+                           ``decided_last_commit``, since a node replaying blocks never sees
+                           ProcessProposal; a marker that fails is ignored, never applied)
 A validator with nothing to say sends an empty extension (it abstains).
+
+Why the last commit: the marker is written by one proposer, but ``proposed_last_commit`` is built by
+CometBFT from the block's LastCommit, whose signatures every validator checked against the validator
+set before the app sees the block. Powers and the total come from the app's validator-set record
+(below), never from the marker: a proposer cannot omit, duplicate or re-weight voters (Cosmos SDK's
+``ValidateVoteExtensions`` does the same). What remains to a proposer is what CometBFT allows it:
+leaving out precommits it received, down to just over 2/3 of the power (those votes count absent).
+
+The validator set of each height is kept in state under ``VALIDATOR_SET`` (CometBFT's order: power
+descending, then address): InitChain records it for the first two heights, and every FinalizeBlock(H)
+records the set of H+2 (CometBFT applies the updates returned at H from H+2 on), so a node replaying
+old blocks checks them against exactly the set that voted.
 """
 
 from __future__ import annotations
@@ -27,7 +43,9 @@ import nacl.signing
 import structlog
 from google.protobuf.message import DecodeError
 
+from chain import crypto
 from chain.context import Context
+from chain.store import KVStore
 from tendermint.abci import types_pb2 as abci
 from tendermint.types import validator_pb2
 
@@ -38,6 +56,8 @@ log = structlog.get_logger("chain.vote_extensions")
 INJECTED_MARKER = b"\x00infera/extended-commit/v1\x00"
 MAX_EXTENSION_BYTES = 64 * 1024  # per validator
 COMMIT_FLAG = validator_pb2.BLOCK_ID_FLAG_COMMIT
+# + u64_be(height) -> tendermint.abci.CommitInfo listing that height's validators (address, power)
+VALIDATOR_SET = b"consensus/valset/"
 
 
 class VoteExtensionError(ValueError):
@@ -51,6 +71,14 @@ class ExtendedVote:
     validator_address: bytes  # CometBFT consensus address (20 bytes)
     power: int
     extension: bytes
+
+
+@dataclass(frozen=True)
+class ValidatorPower:
+    """One member of a height's validator set, as CometBFT sees it."""
+
+    address: bytes  # consensus address (20 bytes)
+    power: int  # voting power, > 0
 
 
 class VoteExtensionHandler(Protocol):
@@ -137,25 +165,25 @@ def verify_extended_commit(
     *,
     chain_id: str,
     height: int,
+    last_commit: abci.CommitInfo,
+    validators: Sequence[ValidatorPower],
     pubkey_of: Callable[[bytes], bytes | None],
     is_valid_extension: Callable[[bytes], bool],
 ) -> tuple[list[ExtendedVote], int]:
     """The valid signed extensions of ``height`` and the height's total voting power.
 
-    A committed vote whose extension is oversized, malformed, unsigned or wrongly signed is left
-    out (it counts as absent): CometBFT adds precommits that arrive after the block was decided
-    to the last commit without asking VerifyVoteExtension, so one faulty validator must not be
-    able to make every proposal invalid. Raises when a validator appears twice or when the valid
-    extensions hold no more than 2/3 of the voting power.
+    ``last_commit`` is CometBFT's decided commit of ``height`` and ``validators`` the app's own
+    validator set of ``height``: the injected commit must match both (``check_matches_last_commit``)
+    and the total power is the set's. A committed vote whose extension is oversized, malformed,
+    unsigned or wrongly signed is left out (it counts as absent): CometBFT adds precommits that
+    arrive after the block was decided to the last commit without asking VerifyVoteExtension, so
+    one faulty validator must not be able to make every proposal invalid. Raises when the commit
+    does not match, or when the valid extensions hold no more than 2/3 of the voting power.
     """
-    total = sum(vote.validator.power for vote in commit.votes)
-    seen: set[bytes] = set()
+    check_matches_last_commit(commit, last_commit, validators)
+    total = sum(v.power for v in validators)
     votes, signed_power = [], 0
     for vote in commit.votes:
-        address = bytes(vote.validator.address)
-        if address in seen:
-            raise VoteExtensionError(f"validator {address.hex()} appears twice")
-        seen.add(address)
         if vote.block_id_flag != COMMIT_FLAG:
             continue
         try:
@@ -163,11 +191,113 @@ def verify_extended_commit(
         except VoteExtensionError as exc:
             log.info("vote extension left out", height=height, reason=str(exc))
             continue
+        address = bytes(vote.validator.address)
         signed_power += vote.validator.power
         votes.append(ExtendedVote(address, vote.validator.power, bytes(vote.vote_extension)))
     if total <= 0 or 3 * signed_power <= 2 * total:
         raise VoteExtensionError(f"valid extensions carry {signed_power} of {total} voting power")
     return votes, total
+
+
+def check_matches_last_commit(
+    commit: abci.ExtendedCommitInfo,
+    last_commit: abci.CommitInfo,
+    validators: Sequence[ValidatorPower],
+) -> None:
+    """Raise unless ``commit`` lists exactly the votes of ``last_commit``: same round, and vote i
+    of each names validator i of ``validators`` with its power, with the same block-id flag.
+
+    Omitted, added, duplicated or reordered validators, inflated, zero or negative powers and a
+    wrong round all fail here (cf. Cosmos SDK ``validateExtendedCommitAgainstLastCommit``).
+    """
+    if commit.round != last_commit.round:
+        raise VoteExtensionError(
+            f"extended commit round {commit.round} is not the last commit's {last_commit.round}"
+        )
+    if not len(commit.votes) == len(last_commit.votes) == len(validators):
+        raise VoteExtensionError(
+            f"extended commit has {len(commit.votes)} votes, the last commit "
+            f"{len(last_commit.votes)}, the validator set {len(validators)}"
+        )
+    for index, (vote, decided, member) in enumerate(
+        zip(commit.votes, last_commit.votes, validators, strict=True)
+    ):
+        address = bytes(vote.validator.address)
+        if address != member.address or bytes(decided.validator.address) != member.address:
+            raise VoteExtensionError(f"vote {index} is not from validator {member.address.hex()}")
+        if not vote.validator.power == decided.validator.power == member.power > 0:
+            raise VoteExtensionError(f"vote {index} does not carry power {member.power}")
+        if vote.block_id_flag != decided.block_id_flag:
+            raise VoteExtensionError(f"vote {index} has another block-id flag than decided")
+
+
+def fit_extended_commit(
+    commit: abci.ExtendedCommitInfo, max_bytes: int
+) -> abci.ExtendedCommitInfo | None:
+    """``commit`` shrunk until its marker tx fits ``max_bytes``, or None when it cannot.
+
+    The largest extensions are dropped first (ties: lower address first), each with its
+    signature, so they count as absent; the votes themselves stay, as the last commit needs.
+    """
+    fitted = abci.ExtendedCommitInfo()
+    fitted.CopyFrom(commit)
+    by_size = sorted(
+        range(len(fitted.votes)),
+        key=lambda i: (
+            -len(fitted.votes[i].vote_extension),
+            bytes(fitted.votes[i].validator.address),
+        ),
+    )
+    for index in by_size:
+        if len(encode_injected(fitted)) <= max_bytes:
+            return fitted
+        fitted.votes[index].vote_extension = b""
+        fitted.votes[index].extension_signature = b""
+    return fitted if len(encode_injected(fitted)) <= max_bytes else None
+
+
+# -- validator sets by height ---------------------------------------------------------------------
+
+
+def compute_cometbft_order(validators: Sequence[ValidatorPower]) -> list[ValidatorPower]:
+    """CometBFT's validator order: voting power descending, then address ascending."""
+    return sorted(validators, key=lambda v: (-v.power, v.address))
+
+
+def compute_updated_set(
+    current: Sequence[ValidatorPower], updates: Sequence[tuple[bytes, int]]
+) -> list[ValidatorPower]:
+    """``current`` after CometBFT applies ``updates`` (ed25519 public key, power; 0 removes)."""
+    powers = {v.address: v.power for v in current}
+    for pubkey, power in updates:
+        address = crypto.consensus_address(pubkey)
+        if power > 0:
+            powers[address] = power
+        else:
+            powers.pop(address, None)
+    return compute_cometbft_order([ValidatorPower(a, p) for a, p in sorted(powers.items())])
+
+
+def get_validator_set(store: KVStore, height: int) -> list[ValidatorPower]:
+    """The validator set that votes at ``height`` (empty when none is recorded)."""
+    raw = store.get(VALIDATOR_SET + height.to_bytes(8, "big"))
+    if raw is None:
+        return []
+    info = abci.CommitInfo.FromString(raw)
+    return [ValidatorPower(bytes(v.validator.address), v.validator.power) for v in info.votes]
+
+
+def set_validator_set(store: KVStore, height: int, validators: Sequence[ValidatorPower]) -> None:
+    info = abci.CommitInfo()
+    for member in compute_cometbft_order(validators):
+        info.votes.add().validator.CopyFrom(
+            abci.Validator(address=member.address, power=member.power)
+        )
+    store.set(VALIDATOR_SET + height.to_bytes(8, "big"), info.SerializeToString(deterministic=True))
+
+
+def delete_validator_set(store: KVStore, height: int) -> None:
+    store.delete(VALIDATOR_SET + height.to_bytes(8, "big"))
 
 
 def _check_vote(

@@ -124,16 +124,29 @@ def init_chain_request(
 
 
 def finalize_request(
-    height: int, txs: Sequence[bytes], misbehavior: Sequence = ()
+    height: int,
+    txs: Sequence[bytes],
+    misbehavior: Sequence = (),
+    last_commit: abci.CommitInfo | None = None,
 ) -> abci.RequestFinalizeBlock:
     req = abci.RequestFinalizeBlock(
         txs=list(txs),
         height=height,
         hash=hashlib.sha256(b"block%d" % height).digest(),
         misbehavior=list(misbehavior),
+        decided_last_commit=last_commit,
     )
     req.time.seconds = GENESIS_TIME + height
     return req
+
+
+def last_commit_of(commit: abci.ExtendedCommitInfo) -> abci.CommitInfo:
+    """The CommitInfo CometBFT derives from a block's LastCommit: the extended commit without
+    the extensions (what ProcessProposal and FinalizeBlock are given)."""
+    info = abci.CommitInfo(round=commit.round)
+    for vote in commit.votes:
+        info.votes.add(validator=vote.validator, block_id_flag=vote.block_id_flag)
+    return info
 
 
 def build_tx(
@@ -229,12 +242,15 @@ class TestChain:
         *,
         extensions: dict[str, bytes] | None = None,
         inject: bool = True,
+        last_commit: abci.CommitInfo | None = None,
     ) -> abci.ResponseFinalizeBlock:
         """Finalize and commit the next block; returns FinalizeBlock's response.
 
         Where vote extensions are on, the block starts with the previous height's extended
         commit, as a proposer builds it: every validator signs its entry of ``extensions``
         (validator name -> bytes; empty when missing). ``inject=False`` leaves ``txs`` as given.
+        ``last_commit`` is the decided last commit CometBFT passes (default: every validator
+        committed the previous height in round 0).
         """
         from chain.vote_extensions import encode_injected, is_injection_height
 
@@ -243,7 +259,10 @@ class TestChain:
         if inject and is_injection_height(self.height, enable):
             commit = self.extended_commit(self.height - 1, extensions or {})
             txs = [encode_injected(commit), *txs]
-        response = self.app.finalize_block(finalize_request(self.height, txs, misbehavior))
+        if last_commit is None and self.height > 1:
+            last_commit = self.last_commit(self.height - 1)
+        request = finalize_request(self.height, txs, misbehavior, last_commit)
+        response = self.app.finalize_block(request)
         self.app.commit(abci.RequestCommit())
         return response
 
@@ -253,7 +272,7 @@ class TestChain:
         from tendermint.types import validator_pb2
 
         commit = abci.ExtendedCommitInfo()
-        for validator in self.validators:
+        for validator in self.validators_in_commit_order():
             key = validator_signing_key(validator.name)
             extension = extensions.get(validator.name, b"")
             vote = commit.votes.add(block_id_flag=validator_pb2.BLOCK_ID_FLAG_COMMIT)
@@ -263,6 +282,17 @@ class TestChain:
             sign_bytes = extension_sign_bytes(CHAIN_ID, height, 0, extension)
             vote.extension_signature = key.sign(sign_bytes).signature
         return commit
+
+    def validators_in_commit_order(self) -> list[Key]:
+        """CometBFT orders a commit's votes by power, then address; here all powers are equal."""
+        return sorted(
+            self.validators,
+            key=lambda v: crypto.consensus_address(validator_pubkey(v.name)),
+        )
+
+    def last_commit(self, height: int) -> abci.CommitInfo:
+        """The decided commit of ``height`` when every validator precommitted in round 0."""
+        return last_commit_of(self.extended_commit(height, {}))
 
     def account_number(self, key: Key) -> int:
         from chain.context import BlockInfo, Context, ExecMode

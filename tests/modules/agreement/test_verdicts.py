@@ -14,6 +14,7 @@ from infera.inference.v1 import types_pb2 as J
 from modules.agreement import logic
 from modules.agreement.verdicts import decode_extension
 from tendermint.abci import types_pb2 as abci
+from tests.harness import last_commit_of
 from tests.modules.jobs import (
     OUTPUT,
     advance_to,
@@ -64,7 +65,9 @@ def _vote_block(node, verdicts):
     accept = abci.ResponseProcessProposal.ACCEPT
     assert (
         node.app.process_proposal(
-            abci.RequestProcessProposal(txs=txs, height=node.height + 1)
+            abci.RequestProcessProposal(
+                txs=txs, height=node.height + 1, proposed_last_commit=last_commit_of(commit)
+            )
         ).status
         == accept
     )
