@@ -7,7 +7,7 @@ VALIDATORS ?= 1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow test-all lint format proto proto-check bench clean
+.PHONY: help install demo test test-kernels test-slow test-all lint format proto proto-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,11 @@ demo: install ## run the main job end to end on a local network (VALIDATORS=4 fo
 
 test: install ## the default test suite (fast; real CometBFT nodes included)
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-kernels: install ## the worker and verifier tests again under other CPU kernels than torch picks here
+	@cap=default; grep -qw avx512f /proc/cpuinfo 2>/dev/null && cap=avx2; \
+	echo "ATEN_CPU_CAPABILITY=$$cap"; \
+	ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -q tests/inference_worker $(PYTEST_ARGS)
 
 test-slow: install ## the slow suites only (real models, long networks)
 	@$(PY) -m pytest -q -m slow $(PYTEST_ARGS)

@@ -17,6 +17,21 @@ if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "s
     collect_ignore_glob = ["test_*.py"]
 
 TINY_SEED = 1234
+_REPORT: list[str] = []  # lines a test reports, printed in the terminal summary
+
+
+@pytest.fixture(scope="session")
+def report_line():
+    """Call with a line of figures to show in the run's summary (e.g. counts a property test
+    measured but cannot assert exactly)."""
+    return _REPORT.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _REPORT:
+        terminalreporter.section("measured by the tests")
+        for line in _REPORT:
+            terminalreporter.write_line(line)
 
 
 def require_packages(*modules: str) -> None:
