@@ -79,24 +79,27 @@ class QueryHelpers:
 
     def all_balances(self, address: str, height: int = 0) -> dict[str, int]:
         request = bank_query.QueryAllBalancesRequest(address=address)
+        request.pagination.limit = 1000  # a page holds at most 1000 coins
         path = "/cosmos.bank.v1beta1.Query/AllBalances"
         response = self.query(path, request, bank_query.QueryAllBalancesResponse, height)
         return {c.denom: int(c.amount) for c in response.balances}
 
     def total_supply(self) -> dict[str, int]:
         path = "/cosmos.bank.v1beta1.Query/TotalSupply"
-        response = self.query(
-            path, bank_query.QueryTotalSupplyRequest(), bank_query.QueryTotalSupplyResponse
-        )
+        request = bank_query.QueryTotalSupplyRequest()
+        request.pagination.limit = 1000  # a page holds at most 1000 denoms
+        response = self.query(path, request, bank_query.QueryTotalSupplyResponse)
         return {c.denom: int(c.amount) for c in response.supply}
 
     # staking
     def validators(self) -> list[Any]:
-        path = "/infera.staking.v1.Query/Validators"
         return list(
-            self.query(
-                path, staking_query.QueryValidatorsRequest(), staking_query.QueryValidatorsResponse
-            ).validators
+            self._pages(
+                "/infera.staking.v1.Query/Validators",
+                lambda page: staking_query.QueryValidatorsRequest(pagination=page),
+                staking_query.QueryValidatorsResponse,
+                "validators",
+            )
         )
 
     def validator(self, operator_address: str) -> Any | None:

@@ -6,7 +6,9 @@ import chain.pb  # noqa: F401
 
 from chain import crypto
 from chain.context import Context
-from infera.staking.v1 import query_pb2
+from chain.pagination import paginate
+from infera.staking.v1 import query_pb2, types_pb2
+from modules.staking import keys
 from modules.staking.errors import ErrValidatorNotFound
 from modules.staking.keeper import StakingKeeper
 
@@ -14,9 +16,14 @@ from modules.staking.keeper import StakingKeeper
 def validators(
     ctx: Context, keeper: StakingKeeper, req: query_pb2.QueryValidatorsRequest
 ) -> query_pb2.QueryValidatorsResponse:
-    return query_pb2.QueryValidatorsResponse(
-        validators=[v for _, v in keeper.iterate_validators(ctx)]
+    """A page of validators in operator-address order (at most 1000 per page)."""
+    found, page = paginate(
+        ctx.store,
+        keys.VALIDATOR,
+        req.pagination,
+        lambda _, raw: types_pb2.Validator.FromString(raw),
     )
+    return query_pb2.QueryValidatorsResponse(validators=found, pagination=page)
 
 
 def validator(

@@ -22,28 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from infera.base.v1 import pagination_pb2 as infera_dot_base_dot_v1_dot_pagination__pb2
 from infera.staking.v1 import types_pb2 as infera_dot_staking_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/staking/v1/query.proto\x12\x11infera.staking.v1\x1a\x1dinfera/staking/v1/types.proto\"\x18\n\x16QueryValidatorsRequest\"K\n\x17QueryValidatorsResponse\x12\x30\n\nvalidators\x18\x01 \x03(\x0b\x32\x1c.infera.staking.v1.Validator\"1\n\x15QueryValidatorRequest\x12\x18\n\x10operator_address\x18\x01 \x01(\t\"I\n\x16QueryValidatorResponse\x12/\n\tvalidator\x18\x01 \x01(\x0b\x32\x1c.infera.staking.v1.Validator\"\x14\n\x12QueryParamsRequest\"@\n\x13QueryParamsResponse\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.staking.v1.Params2\xa7\x02\n\x05Query\x12\x63\n\nValidators\x12).infera.staking.v1.QueryValidatorsRequest\x1a*.infera.staking.v1.QueryValidatorsResponse\x12`\n\tValidator\x12(.infera.staking.v1.QueryValidatorRequest\x1a).infera.staking.v1.QueryValidatorResponse\x12W\n\x06Params\x12%.infera.staking.v1.QueryParamsRequest\x1a&.infera.staking.v1.QueryParamsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/staking/v1/query.proto\x12\x11infera.staking.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1dinfera/staking/v1/types.proto\"I\n\x16QueryValidatorsRequest\x12/\n\npagination\x18\x01 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"}\n\x17QueryValidatorsResponse\x12\x30\n\nvalidators\x18\x01 \x03(\x0b\x32\x1c.infera.staking.v1.Validator\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"1\n\x15QueryValidatorRequest\x12\x18\n\x10operator_address\x18\x01 \x01(\t\"I\n\x16QueryValidatorResponse\x12/\n\tvalidator\x18\x01 \x01(\x0b\x32\x1c.infera.staking.v1.Validator\"\x14\n\x12QueryParamsRequest\"@\n\x13QueryParamsResponse\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.staking.v1.Params2\xa7\x02\n\x05Query\x12\x63\n\nValidators\x12).infera.staking.v1.QueryValidatorsRequest\x1a*.infera.staking.v1.QueryValidatorsResponse\x12`\n\tValidator\x12(.infera.staking.v1.QueryValidatorRequest\x1a).infera.staking.v1.QueryValidatorResponse\x12W\n\x06Params\x12%.infera.staking.v1.QueryParamsRequest\x1a&.infera.staking.v1.QueryParamsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.staking.v1.query_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUERYVALIDATORSREQUEST']._serialized_start=83
-  _globals['_QUERYVALIDATORSREQUEST']._serialized_end=107
-  _globals['_QUERYVALIDATORSRESPONSE']._serialized_start=109
-  _globals['_QUERYVALIDATORSRESPONSE']._serialized_end=184
-  _globals['_QUERYVALIDATORREQUEST']._serialized_start=186
-  _globals['_QUERYVALIDATORREQUEST']._serialized_end=235
-  _globals['_QUERYVALIDATORRESPONSE']._serialized_start=237
-  _globals['_QUERYVALIDATORRESPONSE']._serialized_end=310
-  _globals['_QUERYPARAMSREQUEST']._serialized_start=312
-  _globals['_QUERYPARAMSREQUEST']._serialized_end=332
-  _globals['_QUERYPARAMSRESPONSE']._serialized_start=334
-  _globals['_QUERYPARAMSRESPONSE']._serialized_end=398
-  _globals['_QUERY']._serialized_start=401
-  _globals['_QUERY']._serialized_end=696
+  _globals['_QUERYVALIDATORSREQUEST']._serialized_start=116
+  _globals['_QUERYVALIDATORSREQUEST']._serialized_end=189
+  _globals['_QUERYVALIDATORSRESPONSE']._serialized_start=191
+  _globals['_QUERYVALIDATORSRESPONSE']._serialized_end=316
+  _globals['_QUERYVALIDATORREQUEST']._serialized_start=318
+  _globals['_QUERYVALIDATORREQUEST']._serialized_end=367
+  _globals['_QUERYVALIDATORRESPONSE']._serialized_start=369
+  _globals['_QUERYVALIDATORRESPONSE']._serialized_end=442
+  _globals['_QUERYPARAMSREQUEST']._serialized_start=444
+  _globals['_QUERYPARAMSREQUEST']._serialized_end=464
+  _globals['_QUERYPARAMSRESPONSE']._serialized_start=466
+  _globals['_QUERYPARAMSRESPONSE']._serialized_end=530
+  _globals['_QUERY']._serialized_start=533
+  _globals['_QUERY']._serialized_end=828
 # @@protoc_insertion_point(module_scope)

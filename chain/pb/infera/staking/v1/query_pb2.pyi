@@ -1,3 +1,4 @@
+from infera.base.v1 import pagination_pb2 as _pagination_pb2
 from infera.staking.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -7,14 +8,18 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class QueryValidatorsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("pagination",)
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    pagination: _pagination_pb2.PageRequest
+    def __init__(self, pagination: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
 
 class QueryValidatorsResponse(_message.Message):
-    __slots__ = ("validators",)
+    __slots__ = ("validators", "pagination")
     VALIDATORS_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
     validators: _containers.RepeatedCompositeFieldContainer[_types_pb2.Validator]
-    def __init__(self, validators: _Optional[_Iterable[_Union[_types_pb2.Validator, _Mapping]]] = ...) -> None: ...
+    pagination: _pagination_pb2.PageResponse
+    def __init__(self, validators: _Optional[_Iterable[_Union[_types_pb2.Validator, _Mapping]]] = ..., pagination: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
 class QueryValidatorRequest(_message.Message):
     __slots__ = ("operator_address",)

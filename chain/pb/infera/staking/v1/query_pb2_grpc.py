@@ -57,7 +57,8 @@ class QueryServicer(object):
     """
 
     def Validators(self, request, context):
-        """Validators lists every validator, ordered by operator address.
+        """Validators lists the validators, ordered by operator address, one page at a time (at most
+        1000 per page, 100 by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
