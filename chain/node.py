@@ -186,6 +186,15 @@ class Node:
                 # signs malformed extensions, which the others must reject without halting.
                 log.warning("UNSAFE fault injection: malformed vote extensions", env=FAULT_ENV)
                 app.vote_extensions = GarbageVoteExtensions(app.vote_extensions)
+            elif os.environ.get(FAULT_ENV) == "forge-extended-commit":
+                # Test-only byzantine proposer (chain/unsafe_faults.py): it injects a forged
+                # extended commit, which the others must reject without halting.
+                from chain.nodeconfig import PRIV_VALIDATOR_KEY
+                from chain.unsafe_faults import ForgedCommitProposer, load_validator_signing_key
+
+                log.warning("UNSAFE fault injection: forged extended commits", env=FAULT_ENV)
+                key = load_validator_signing_key(s.home / PRIV_VALIDATOR_KEY)
+                ForgedCommitProposer(app, key).install()
             log.info(
                 "app state opened", height=store.last_height, app_hash=store.last_app_hash.hex()
             )

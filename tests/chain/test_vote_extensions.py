@@ -360,3 +360,16 @@ def test_a_commit_that_cannot_fit_is_left_out_rather_than_overflowing_the_block(
     assert sum(len(tx) for tx in txs) <= 100 and not any(
         tx.startswith(INJECTED_MARKER) for tx in txs
     )
+
+
+def test_the_forging_proposer_test_hook_makes_proposals_the_others_reject(net):
+    """chain/unsafe_faults.py, used by tests/integration/test_forged_commit.py, forges for real."""
+    from chain.unsafe_faults import ForgedCommitProposer
+
+    proposer = net.validators_in_commit_order()[0]
+    net.handler.source = None
+    ForgedCommitProposer(net.app, validator_signing_key(proposer.name)).install()
+    txs = propose(net, extended_commit(net, 2))
+    forged = decode_injected(txs[0])
+    assert len(forged.votes) == 1 and forged.votes[0].validator.power == 4000
+    assert process(net, txs, last_commit=net.last_commit(2)) == REJECT
