@@ -79,7 +79,7 @@ class SignatureCache:
         self._seen: OrderedDict[bytes, None] = OrderedDict()
 
     def verify(self, pubkey: bytes, message: bytes, signature: bytes) -> bool:
-        key = hashlib.sha256(pubkey + signature + message).digest()
+        key = cache_key(pubkey, message, signature)
         if key in self._seen:
             self._seen.move_to_end(key)
             return True
@@ -89,6 +89,13 @@ class SignatureCache:
         if len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
         return True
+
+
+def cache_key(pubkey: bytes, message: bytes, signature: bytes) -> bytes:
+    """sha256 over length-framed parts: without the lengths, (key, sig, msg) and (key, sig[:63],
+    sig[63:] + msg) would share one entry, and a hit would skip the check of the second."""
+    framed = b"".join(len(part).to_bytes(8, "big") + part for part in (pubkey, signature, message))
+    return hashlib.sha256(framed).digest()
 
 
 @dataclass

@@ -162,6 +162,8 @@ class InferaApp:
     # -- mempool -------------------------------------------------------------------------------
 
     def check_tx(self, req: abci.RequestCheckTx) -> abci.ResponseCheckTx:
+        """Mempool admission: the ante checks on the check branch. Any tx bytes get a result
+        code (the runner classifies every failure; the ABCI server's barrier catches the rest)."""
         mode = ExecMode.RECHECK if req.type == abci.RECHECK else ExecMode.CHECK
         outcome = self.runner.run(self._check, req.tx, mode, self._check_block())
         return abci.ResponseCheckTx(
@@ -192,7 +194,8 @@ class InferaApp:
                 used_bytes += len(chosen[0])
         for raw in req.txs:
             gas = self._tx_gas(raw)
-            if gas is None or used_bytes + len(raw) > req.max_tx_bytes:
+            too_big = len(raw) > self.options.max_tx_bytes  # node-local: this proposer's choice
+            if gas is None or too_big or used_bytes + len(raw) > req.max_tx_bytes:
                 continue
             if max_gas >= 0 and used_gas + gas > max_gas:
                 continue
@@ -202,8 +205,10 @@ class InferaApp:
         return abci.ResponsePrepareProposal(txs=chosen)
 
     def process_proposal(self, req: abci.RequestProcessProposal) -> abci.ResponseProcessProposal:
-        """Reject blocks with undecodable txs, over the gas limit, or with a missing or bad
-        extended commit; the answer is always ACCEPT or REJECT (UNKNOWN would halt the node)."""
+        """Reject blocks with undecodable txs (a gas limit outside int64 included), over the gas
+        limit, or with a missing or bad extended commit; the answer is always ACCEPT or REJECT
+        (UNKNOWN would halt the node). Only consensus rules decide: node-local settings such as
+        app.toml's max_tx_bytes never make a block invalid here or in FinalizeBlock."""
         accept = abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
         reject = abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
         txs = list(req.txs)
@@ -252,8 +257,6 @@ class InferaApp:
 
     def _tx_gas(self, raw: bytes) -> int | None:
         """A tx's gas limit, or None when it does not decode."""
-        if len(raw) > self.options.max_tx_bytes:
-            return None
         try:
             return self.runner.decoder.decode(raw).gas_limit
         except ChainError:

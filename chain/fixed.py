@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 PRECISION = 18
 ONE = 10**PRECISION
-_DECIMAL_RE = re.compile(r"^(\d{1,40})(?:\.(\d{1,18}))?$")
+# ASCII digits only, matched whole (fullmatch): "\d" and "$" would accept other scripts' digits
+# (a Unicode-version-dependent set) and a trailing newline.
+_DECIMAL_RE = re.compile(r"([0-9]{1,40})(?:\.([0-9]{1,18}))?")
 
 
 @dataclass(frozen=True, order=True)
@@ -22,7 +24,7 @@ class Decimal:
 
     @staticmethod
     def parse(text: str) -> Decimal:
-        match = _DECIMAL_RE.match(text)
+        match = _DECIMAL_RE.fullmatch(text) if isinstance(text, str) else None
         if not match:
             raise ValueError(f"invalid decimal {text!r}")
         whole, frac = match.group(1), match.group(2) or ""

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from chain import crypto
+from chain.text import is_printable_ascii, parse_uint
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "genesis" / "presets"
 BONDED_POOL = "bonded_tokens_pool"  # the staking module's bonded pool account name
-CHAIN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")
+CHAIN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,49}")  # fullmatch: ASCII only
 MAX_MONIKER = 70
 
 
@@ -68,13 +69,22 @@ def load_preset(name: str) -> dict[str, Any]:
 
 
 def validate_chain_id(chain_id: str) -> None:
-    if not CHAIN_ID_RE.match(chain_id):
+    if not isinstance(chain_id, str) or not CHAIN_ID_RE.fullmatch(chain_id):
         raise GenesisError(f"invalid chain id {chain_id!r}: 1-50 letters, digits, '_', '.' or '-'")
 
 
 def validate_moniker(moniker: str) -> None:
-    if not 0 < len(moniker) <= MAX_MONIKER or not moniker.isprintable():
-        raise GenesisError(f"invalid moniker {moniker!r}: 1-{MAX_MONIKER} printable characters")
+    if not 0 < len(moniker) <= MAX_MONIKER or not is_printable_ascii(moniker):
+        raise GenesisError(
+            f"invalid moniker {moniker!r}: 1-{MAX_MONIKER} printable ASCII characters"
+        )
+
+
+def _genesis_uint(value: Any) -> int:
+    try:
+        return parse_uint(str(value))
+    except ValueError as exc:
+        raise GenesisError(str(exc)) from None
 
 
 def build_app_state(
@@ -88,8 +98,8 @@ def build_app_state(
     staking = app_state.setdefault("staking", {})
     bond_denom = staking.get("params", {}).get("bond_denom", "uinfera")
     fee_denom = app_state.get("auth", {}).get("params", {}).get("fee_denom", "uinfera")
-    min_bond = int(staking.get("params", {}).get("min_self_bond", "0"))
-    power_reduction = int(staking.get("params", {}).get("power_reduction", "1"))
+    min_bond = _genesis_uint(staking.get("params", {}).get("min_self_bond", "0"))
+    power_reduction = _genesis_uint(staking.get("params", {}).get("power_reduction", "1"))
     balances: dict[str, dict[str, int]] = {}
     for account in accounts:
         crypto.from_bech32(account.address)  # raises on a malformed address

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import chain.pb  # noqa: F401
 
+import structlog
 from google.protobuf.message import DecodeError, Message
 
 from chain.context import BlockInfo, Context, ExecMode
@@ -25,6 +26,8 @@ from chain.store import CommitStore, KVStore
 from chain.store.proof import encode_proof
 from tendermint.abci import types_pb2 as abci
 from tendermint.crypto import proof_pb2
+
+log = structlog.get_logger("chain.queries")
 
 STORE_KEY_PATH = "/store/key"
 PROOF_OP_TYPE = "infera:smt:v1"
@@ -109,6 +112,9 @@ class QueryService:
             return abci.ResponseQuery(value=response.SerializeToString(), height=ctx.block.height)
         except ChainError as err:
             return abci.ResponseQuery(code=err.code, codespace=err.codespace, log=err.log)
+        except Exception:  # a bug in a handler: an error answer, never an ABCI exception
+            log.exception("query failed unexpectedly", path=req.path)
+            return abci.ResponseQuery(code=1, codespace="sdk", log="internal error")
 
     def _store_key(self, req: abci.RequestQuery) -> abci.ResponseQuery:
         if not req.data or len(req.data) > MAX_QUERY_KEY_BYTES:

@@ -29,6 +29,8 @@ log = structlog.get_logger("chain.runner")
 
 CODE_OK = 0
 CODE_INTERNAL = 1
+# Modes where node-local admission limits apply (never block execution).
+_ADMISSION_MODES = (ExecMode.CHECK, ExecMode.RECHECK, ExecMode.SIMULATE)
 
 
 @dataclass
@@ -52,7 +54,10 @@ class TxOutcome:
 class TxRunner:
     router: Router
     ante: AnteHandler
-    max_tx_bytes: int  # transactions larger than this are refused before decoding
+    # Node-local (app.toml): larger txs are refused at mempool admission (CheckTx, recheck,
+    # Simulate) before decoding. Never applied to blocks: what a block may hold is consensus
+    # (CometBFT's block max_bytes), and validators with other settings must agree on results.
+    max_tx_bytes: int
 
     def __post_init__(self) -> None:
         self.decoder = TxDecoder(self.router)  # shared with the app's proposal checks
@@ -61,8 +66,9 @@ class TxRunner:
         """Execute ``raw`` against ``parent`` (written only on success) and report the outcome."""
         outcome = TxOutcome()
         meter = GasMeter(INFINITE_GAS)
+        tx: DecodedTx | None = None
         try:
-            if len(raw) > self.max_tx_bytes:
+            if mode in _ADMISSION_MODES and len(raw) > self.max_tx_bytes:
                 raise ErrTxTooLarge(
                     f"tx of {len(raw)} bytes exceeds the limit of {self.max_tx_bytes}"
                 )
@@ -79,7 +85,17 @@ class TxRunner:
             log.exception("tx execution failed unexpectedly", mode=mode.value)
             outcome.code, outcome.codespace, outcome.log = CODE_INTERNAL, "sdk", "internal error"
         outcome.gas_used = min(meter.consumed, meter.limit)
+        self._update_cache(raw, tx, mode, outcome)
         return outcome
+
+    def _update_cache(
+        self, raw: bytes, tx: DecodedTx | None, mode: ExecMode, outcome: TxOutcome
+    ) -> None:
+        """Cache what the mempool keeps (admitted by CheckTx, kept by recheck); drop the rest."""
+        if tx is not None and outcome.ok and mode in (ExecMode.CHECK, ExecMode.RECHECK):
+            self.decoder.remember(tx)
+        elif mode != ExecMode.SIMULATE:
+            self.decoder.forget(raw)
 
     def _run_ante(
         self,

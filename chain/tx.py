@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError, Message
 
 from chain import crypto
 from chain.errors import (
+    ChainError,
     ErrInvalidCoins,
     ErrInvalidGasLimit,
     ErrInvalidPubKey,
@@ -32,8 +33,12 @@ from cosmos.tx.signing.v1beta1 import signing_pb2
 from cosmos.tx.v1beta1 import tx_pb2
 
 SECP256K1_PUBKEY_URL = "/cosmos.crypto.secp256k1.PubKey"
-DENOM_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$")
-MAX_AMOUNT = 2**256 - 1
+# ASCII-exact: matched with fullmatch over explicit classes (never isdigit, \d or "$", whose
+# answers depend on the Unicode tables of the Python version, or accept a trailing newline).
+DENOM_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9/:._-]{2,127}")
+AMOUNT_RE = re.compile(r"[0-9]{1,78}")  # decimal digits 0-9 only; 2**256 - 1 has 78 digits
+MAX_AMOUNT = 2**256 - 1  # the Cosmos SDK's Int bound
+MAX_GAS_LIMIT = 2**63 - 1  # gas travels in int64 fields (ResponseCheckTx, ExecTxResult)
 MAX_MESSAGES = 64  # per transaction
 
 
@@ -80,17 +85,31 @@ class DecodedTx:
         ).SerializeToString()
 
 
+def parse_amount(text: str) -> int:
+    """A coin amount: ASCII digits 0-9 only (leading zeros allowed, as in the Cosmos SDK),
+    1..2**256-1. Raises ``ErrInvalidCoins`` for anything else ("²", "١", "１", "1\\n", "+1")."""
+    if not isinstance(text, str) or not AMOUNT_RE.fullmatch(text):
+        raise ErrInvalidCoins(f"invalid amount {text!r}: expected ASCII digits 0-9")
+    amount = int(text)
+    if amount <= 0 or amount > MAX_AMOUNT:
+        raise ErrInvalidCoins(f"amount must be in 1..2^256-1, got {text}")
+    return amount
+
+
+def is_valid_denom(denom: str) -> bool:
+    return isinstance(denom, str) and DENOM_RE.fullmatch(denom) is not None
+
+
 def parse_coins(coins: list) -> tuple[Coin, ...]:
     """Validate protobuf coins: known-shape denoms, positive integer amounts, no duplicates."""
     out: list[Coin] = []
     for coin in coins:
-        if not DENOM_RE.match(coin.denom):
+        if not is_valid_denom(coin.denom):
             raise ErrInvalidCoins(f"invalid denom {coin.denom!r}")
-        if not coin.amount.isdigit() or len(coin.amount) > 78:
-            raise ErrInvalidCoins(f"invalid amount {coin.amount!r} for {coin.denom}")
-        amount = int(coin.amount)
-        if amount <= 0 or amount > MAX_AMOUNT:
-            raise ErrInvalidCoins(f"amount of {coin.denom} must be positive, got {coin.amount}")
+        try:
+            amount = parse_amount(coin.amount)
+        except ChainError as err:
+            raise ErrInvalidCoins(f"{err.detail} for {coin.denom}") from None
         out.append(Coin(coin.denom, amount))
     if len({c.denom for c in out}) != len(out):
         raise ErrInvalidCoins("duplicate denom")
@@ -172,6 +191,8 @@ def decode_tx(
     gas_limit = auth_info.fee.gas_limit
     if gas_limit <= 0 and not allow_zero_gas:
         raise ErrInvalidGasLimit("gas limit must be positive")
+    if gas_limit > MAX_GAS_LIMIT:
+        raise ErrInvalidGasLimit(f"gas limit {gas_limit} exceeds the maximum {MAX_GAS_LIMIT}")
     return DecodedTx(
         raw=raw,
         body_bytes=tx_raw.body_bytes,
@@ -188,25 +209,57 @@ def decode_tx(
 
 
 class TxDecoder:
-    """``decode_tx`` with a bounded cache: a tx is decoded for CheckTx, recheck, the proposal
-    checks and FinalizeBlock, five times for the same bytes. Decoding is a pure function of the
-    bytes, so a hit returns exactly what decoding would (failures are not cached). Handlers must
-    treat decoded messages as read-only, as they are shared between those calls.
+    """``decode_tx`` with a cache of the txs this node admitted to its mempool.
+
+    A tx is decoded for CheckTx, recheck, the proposal checks and FinalizeBlock: up to five
+    times for the same bytes. Decoding is a pure function of the bytes, so a hit returns exactly
+    what decoding would. Only txs that passed CheckTx enter the cache (``remember``): garbage,
+    txs with a bad signature and Simulate requests cost an outsider nothing, so they must not
+    cost this node memory either. The cache is an LRU bounded both by entries and by an
+    estimate of the bytes held (a decoded tx keeps its raw bytes, body, auth info and messages:
+    about ``ENTRY_BYTES_FACTOR`` times the raw size). Handlers must treat decoded messages as
+    read-only, as they are shared between those calls.
     """
 
-    def __init__(self, router: Router, capacity: int = 50_000) -> None:
+    ENTRY_BYTES_FACTOR = 3  # decoded tx ~ raw + body + auth info + parsed messages
+    ENTRY_OVERHEAD_BYTES = 1024  # Python objects around one entry
+
+    def __init__(
+        self, router: Router, capacity: int = 50_000, capacity_bytes: int = 128 << 20
+    ) -> None:
         self.router = router
-        self.capacity = capacity
-        self._cache: OrderedDict[tuple[bytes, bool], DecodedTx] = OrderedDict()
+        self.capacity = capacity  # entries
+        self.capacity_bytes = capacity_bytes  # estimated bytes held by all entries
+        self.held_bytes = 0
+        self._cache: OrderedDict[bytes, DecodedTx] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     def decode(self, raw: bytes, *, allow_zero_gas: bool = False) -> DecodedTx:
-        key = (raw, allow_zero_gas)
-        found = self._cache.get(key)
+        """The decoded tx; a cached one when this node admitted it (cached txs have a positive
+        gas limit, so a hit is valid whatever ``allow_zero_gas`` says). Never adds to the cache."""
+        found = self._cache.get(raw)
         if found is not None:
-            self._cache.move_to_end(key)
+            self._cache.move_to_end(raw)
             return found
-        tx = decode_tx(raw, self.router, allow_zero_gas=allow_zero_gas)
-        self._cache[key] = tx
-        if len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
-        return tx
+        return decode_tx(raw, self.router, allow_zero_gas=allow_zero_gas)
+
+    def remember(self, tx: DecodedTx) -> None:
+        """Keep ``tx`` (admitted to the mempool) for the proposal checks and FinalizeBlock."""
+        cost = self._cost(tx.raw)
+        if tx.gas_limit <= 0 or cost > self.capacity_bytes or tx.raw in self._cache:
+            return
+        self._cache[tx.raw] = tx
+        self.held_bytes += cost
+        while len(self._cache) > self.capacity or self.held_bytes > self.capacity_bytes:
+            evicted, _ = self._cache.popitem(last=False)
+            self.held_bytes -= self._cost(evicted)
+
+    def forget(self, raw: bytes) -> None:
+        """Drop ``raw`` (executed in a block, or no longer valid at recheck)."""
+        if self._cache.pop(raw, None) is not None:
+            self.held_bytes -= self._cost(raw)
+
+    def _cost(self, raw: bytes) -> int:
+        return self.ENTRY_BYTES_FACTOR * len(raw) + self.ENTRY_OVERHEAD_BYTES

@@ -5,12 +5,14 @@ protobuf bytes of ``tendermint.abci.Request``/``Response``. CometBFT opens four 
 (consensus, mempool, query, snapshot); each request is answered exactly once and in order, and
 everything written before a Flush response reaches the socket before we read on. Requests run one
 at a time across all connections (the app is single-threaded), so no locking is needed.
-An ``exception`` response halts the node; we send one only when the app itself fails.
+An ``exception`` response halts the node; we send one only when the app itself fails on a
+request no outsider or byzantine proposer can shape (see ``dispatch``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import chain.pb  # noqa: F401
@@ -22,6 +24,7 @@ from tendermint.abci import types_pb2 as abci
 log = structlog.get_logger("chain.abci")
 
 MAX_MESSAGE_BYTES = 256 << 20  # a whole block's txs travel in one FinalizeBlock request
+CODE_INTERNAL = 1  # the sdk codespace's "internal" code
 
 
 class Application(Protocol):
@@ -75,8 +78,29 @@ def frame(message: Any) -> bytes:
     return encode_varint(len(data)) + data
 
 
+def _refusals() -> dict[str, Callable[[], Any]]:
+    """The answer to each request an outsider or a byzantine proposer can shape, for when the
+    app fails on it: a refusal (error code, REJECT, empty), never ``exception``."""
+    process, verify = abci.ResponseProcessProposal, abci.ResponseVerifyVoteExtension
+    internal = {"code": CODE_INTERNAL, "codespace": "sdk", "log": "internal error"}
+    return {
+        "query": lambda: abci.ResponseQuery(**internal),
+        "check_tx": lambda: abci.ResponseCheckTx(**internal),
+        "prepare_proposal": abci.ResponsePrepareProposal,  # an empty block proposal
+        "process_proposal": lambda: process(status=process.REJECT),
+        "extend_vote": abci.ResponseExtendVote,  # abstain
+        "verify_vote_extension": lambda: verify(status=verify.REJECT),
+    }
+
+
+_REFUSALS = _refusals()
+
+
 def dispatch(app: Any, request: abci.Request) -> abci.Response:
-    """Answer one request; app errors become an ``exception`` response (which halts CometBFT)."""
+    """Answer one request. A failure on a request others can shape (CheckTx, Query, the
+    proposal and vote-extension calls) is logged and refused (see ``_refusals``); a failure
+    elsewhere (InitChain, FinalizeBlock, Commit...) is fatal and becomes an ``exception``
+    response, which halts CometBFT."""
     kind = request.WhichOneof("value")
     if kind == "echo":
         return abci.Response(echo=abci.ResponseEcho(message=request.echo.message))
@@ -85,13 +109,17 @@ def dispatch(app: Any, request: abci.Request) -> abci.Response:
     method = _METHODS.get(kind or "")
     if method is None:
         return abci.Response(exception=abci.ResponseException(error=f"unknown request {kind!r}"))
-    try:
-        result = getattr(app, method)(getattr(request, kind))
-    except Exception as exc:  # fatal: the app cannot go on safely
-        log.exception("ABCI request failed", request=kind)
-        return abci.Response(exception=abci.ResponseException(error=f"{kind}: {exc}"))
     response = abci.Response()
-    getattr(response, kind).CopyFrom(result)
+    try:
+        getattr(response, kind).CopyFrom(getattr(app, method)(getattr(request, kind)))
+    except Exception as exc:
+        refuse = _REFUSALS.get(kind)
+        if refuse is None:  # fatal: the app cannot go on safely
+            log.exception("ABCI request failed", request=kind)
+            return abci.Response(exception=abci.ResponseException(error=f"{kind}: {exc}"))
+        log.exception("ABCI request failed; refused", request=kind)
+        response = abci.Response()
+        getattr(response, kind).CopyFrom(refuse())
     return response
 
 

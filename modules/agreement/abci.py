@@ -11,19 +11,30 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
+import structlog
+
 from chain.context import Context
 from infera.inference.v1 import types_pb2 as inference_pb2
 from modules.agreement import audits, msg_server, settlement
 from modules.agreement.keeper import AgreementKeeper
 
 J = inference_pb2
+log = structlog.get_logger("modules.agreement")
 
 
 def process_due_rounds(ctx: Context, keeper: AgreementKeeper) -> None:
+    """Advance every due job. Fault barrier: a job whose step raises (a bug, or state no rule
+    foresaw) loses that step's branch and is unscheduled, so it neither stops FinalizeBlock nor
+    fails again every block; the inference deadline then closes it with a refund."""
     params = keeper.get_params(ctx)
     for job_id in keeper.due_job_ids(ctx, ctx.block.height, params.max_settlements_per_block):
         child, cache = ctx.branch()
-        advance_round(child, keeper, job_id)
+        try:
+            advance_round(child, keeper, job_id)
+        except Exception:
+            log.exception("advancing a job's round failed; unscheduled", job_id=job_id)
+            child, cache = ctx.branch()
+            keeper.unschedule(child, job_id)
         cache.write()
         ctx.events.extend(child.events)
 

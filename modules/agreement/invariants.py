@@ -7,6 +7,7 @@ from collections import defaultdict
 import chain.pb  # noqa: F401
 
 from chain.context import Context
+from chain.text import is_uint
 from infera.agreement.v1 import types_pb2
 from modules.agreement import audits, payouts
 from modules.agreement.keeper import AgreementKeeper
@@ -23,7 +24,7 @@ def check_audit_hold(ctx: Context, keeper: AgreementKeeper) -> str:
         if audit.hold_status != types_pb2.HOLD_STATUS_HELD:
             continue
         reserve = audit.reserve_amount or "0"
-        if not reserve.isdigit():
+        if not is_uint(reserve):
             return f"audit of job {audit.job_id} has a malformed reserve {reserve!r}"
         if payouts.compute_total(audit.payouts) + int(reserve) != int(audit.held_amount):
             return f"audit of job {audit.job_id} holds {audit.held_amount} but lists other payouts"

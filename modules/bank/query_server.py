@@ -7,7 +7,7 @@ import chain.pb  # noqa: F401
 from chain import crypto
 from chain.context import Context
 from chain.errors import ErrInvalidRequest
-from chain.tx import DENOM_RE
+from chain.tx import is_valid_denom
 from cosmos.bank.v1beta1 import query_pb2
 from cosmos.base.v1beta1 import coin_pb2
 from modules.bank.keeper import BankKeeper
@@ -17,7 +17,7 @@ def balance(
     ctx: Context, keeper: BankKeeper, req: query_pb2.QueryBalanceRequest
 ) -> query_pb2.QueryBalanceResponse:
     address = crypto.from_bech32(req.address)
-    if not DENOM_RE.match(req.denom):
+    if not is_valid_denom(req.denom):
         raise ErrInvalidRequest(f"invalid denom {req.denom!r}")
     amount = keeper.get_balance(ctx, address, req.denom)
     return query_pb2.QueryBalanceResponse(

@@ -8,16 +8,21 @@ a failure leaves that job untouched and the others unaffected.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import chain.pb  # noqa: F401
+
+import structlog
 
 from chain import crypto
 from chain.context import Context
 from chain.errors import ChainError
 from chain.events import attr
 from infera.inference.v1 import types_pb2
-from modules.inference import events, logic
+from modules.inference import events, keys, logic
 from modules.inference.keeper import InferenceKeeper, job_attributes
+
+log = structlog.get_logger("modules.inference")
 
 
 def process_assignments(ctx: Context, keeper: InferenceKeeper) -> None:
@@ -95,13 +100,43 @@ def assignment_attributes(job: types_pb2.Job) -> list:
 
 
 def process_deadlines(ctx: Context, keeper: InferenceKeeper) -> None:
-    """Settle every open job whose deadline is this block (or earlier, when deferred)."""
+    """Settle every open job whose deadline is this block (or earlier, when deferred).
+
+    Fault barrier: a job whose settlement raises (a bug, or state no rule foresaw) must not
+    stop FinalizeBlock, and must not stay in the queue to fail again every block. Its branch is
+    dropped and the job is expired with a refund on a fresh one; if even that fails, its
+    deadline entry is removed (the job is skipped). Exceptions are deterministic for the same
+    code and state, so every validator takes the same path."""
     params = keeper.get_params(ctx)
     for job_id in keeper.due_job_ids(ctx, ctx.block.height, params.max_expiries_per_block):
         child, cache = ctx.branch()
-        settle_at_deadline(child, keeper, job_id)
+        try:
+            settle_at_deadline(child, keeper, job_id)
+        except Exception:
+            log.exception("settling a job at its deadline failed", job_id=job_id)
+            child, cache = _fail_safe(ctx, keeper, job_id)
         cache.write()
         ctx.events.extend(child.events)
+
+
+def _fail_safe(ctx: Context, keeper: InferenceKeeper, job_id: int) -> tuple[Context, Any]:
+    """A branch that closes ``job_id`` after its settlement failed: expired and refunded, or,
+    when that fails too, only taken off the deadline queue."""
+    child, cache = ctx.branch()
+    try:
+        job = keeper.get_job(child, job_id)
+        if job is None or logic.is_terminal(job.state):
+            raise RuntimeError(f"job {job_id} in the deadline queue is missing or closed")
+        keeper.expire_job(child, job, "internal error at the deadline; refunded")
+        return child, cache
+    except Exception:
+        log.exception("expiring a failed job failed; removing it from the queue", job_id=job_id)
+    child, cache = ctx.branch()
+    due = child.store.iterate(keys.DEADLINE, keys.DEADLINE + keys.u64(ctx.block.height + 1))
+    for key, _ in list(due):  # the job is due, so its entry is at or before this height
+        if key.endswith(keys.u64(job_id)):
+            child.store.delete(key)
+    return child, cache
 
 
 def settle_at_deadline(ctx: Context, keeper: InferenceKeeper, job_id: int) -> None:

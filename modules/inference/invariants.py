@@ -5,6 +5,7 @@ from __future__ import annotations
 import chain.pb  # noqa: F401
 
 from chain.context import Context
+from chain.text import is_uint
 from modules.inference import logic
 from modules.inference.keeper import InferenceKeeper
 
@@ -15,6 +16,8 @@ def check_escrow(ctx: Context, keeper: InferenceKeeper) -> str:
     denom = keeper.get_params(ctx).fee_denom
     held = 0
     for job in keeper.iterate_jobs(ctx):
+        if not is_uint(job.escrow or "0") or not is_uint(job.max_fee or "0"):
+            return f"job {job.id} has a malformed escrow {job.escrow!r} or max fee"
         escrow = int(job.escrow or "0")
         if logic.is_terminal(job.state) and escrow:
             return f"terminal job {job.id} still escrows {escrow}"

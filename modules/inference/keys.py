@@ -6,6 +6,7 @@ from __future__ import annotations
 import chain.pb  # noqa: F401
 
 from chain import crypto
+from chain.keys import length_prefixed
 from infera.inference.v1 import types_pb2
 
 JOB = b"inference/job/"  # + job id -> infera.inference.v1.Job
@@ -20,6 +21,7 @@ DEADLINE = b"inference/deadline/"  # + deadline height + job id -> 0x01 (non-ter
 
 ESCROW_ACCOUNT = "inference_escrow"  # module account holding every open job's escrow
 INDEX_VALUE = b"\x01"
+MAX_MODEL_ID_BYTES = 64  # model ids are [a-z0-9._-]{1,64} (models module)
 
 _TERMINAL = (
     types_pb2.JOB_STATE_FINALIZED,
@@ -37,9 +39,9 @@ def job_key(job_id: int) -> bytes:
 
 
 def model_prefix(model_id: str) -> bytes:
-    """Length-prefixed so that model "a" never matches the keys of model "ab"."""
-    raw = model_id.encode()
-    return BY_MODEL + bytes([len(raw)]) + raw
+    """Length-prefixed so that model "a" never matches the keys of model "ab". Raises
+    ``ErrInvalidRequest`` for an id over 64 bytes (model ids are [a-z0-9._-]{1,64})."""
+    return BY_MODEL + length_prefixed(model_id, limit=MAX_MODEL_ID_BYTES, what="model id")
 
 
 def job_index_keys(job: types_pb2.Job) -> set[bytes]:

@@ -73,7 +73,7 @@ def submit_job(
     )
     # mutate
     keeper.bank.send_coins_to_module(ctx, submitter, keys.ESCROW_ACCOUNT, [max_fee])
-    job = _new_job(ctx, msg, job_id, model, prompt_tokens)
+    job = _new_job(ctx, msg, job_id, model, prompt_tokens, max_fee.amount)
     job.deadline_height = ctx.block.height + deadline_blocks
     job.commit_window_blocks, job.reveal_window_blocks = windows
     keeper.set_job(ctx, job)
@@ -117,7 +117,7 @@ def _check_request(
 
 
 def _new_job(
-    ctx: Context, msg: tx_pb2.MsgSubmitJob, job_id: int, model, prompt_tokens: int
+    ctx: Context, msg: tx_pb2.MsgSubmitJob, job_id: int, model, prompt_tokens: int, fee: int
 ) -> types_pb2.Job:
     return types_pb2.Job(
         id=job_id,
@@ -127,8 +127,8 @@ def _new_job(
         decoding=msg.decoding,
         max_new_tokens=msg.max_new_tokens,
         redundancy=msg.redundancy,
-        max_fee=msg.max_fee.amount,
-        escrow=msg.max_fee.amount,
+        max_fee=str(fee),  # canonical: a submitted "000100" is stored as "100"
+        escrow=str(fee),
         state=types_pb2.JOB_STATE_SUBMITTED,
         submit_height=ctx.block.height,
         price_per_token=model.price_per_token,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
-from chain.tx import DENOM_RE
+from chain.tx import is_valid_denom
 from infera.inference.v1 import types_pb2
 
 FEE_DENOM = "uinfera"
@@ -27,7 +27,7 @@ def default_params() -> types_pb2.Params:
 
 def validate_params(params: types_pb2.Params) -> None:
     """Raise ValueError when the params cannot work (genesis check)."""
-    if not DENOM_RE.match(params.fee_denom):
+    if not is_valid_denom(params.fee_denom):
         raise ValueError(f"invalid fee denom {params.fee_denom!r}")
     positive = (
         "max_prompt_bytes",

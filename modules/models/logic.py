@@ -20,6 +20,7 @@ import struct
 import chain.pb  # noqa: F401
 
 from chain.fixed import Decimal
+from chain.text import is_printable_ascii
 from infera.models.v1 import types_pb2
 from modules.models.errors import (
     ErrInvalidBytesPerLayer,
@@ -35,7 +36,7 @@ from modules.models.errors import (
     ErrWeightsRootMismatch,
 )
 
-MODEL_ID_RE = re.compile(r"^[a-z0-9._-]{1,64}$")
+MODEL_ID_RE = re.compile(r"[a-z0-9._-]{1,64}")  # fullmatch: ASCII only, no trailing newline
 FAMILIES = ("bert", "gpt2", "llama")
 DTYPES = ("bfloat16", "float16", "float32")
 HASH_LENGTH = 32  # bytes of every commitment and hash (SHA-256)
@@ -43,7 +44,7 @@ MAX_ZK_KEY_REF = 256  # characters
 
 
 def is_valid_model_id(model_id: str) -> bool:
-    return bool(MODEL_ID_RE.match(model_id))
+    return MODEL_ID_RE.fullmatch(model_id) is not None
 
 
 def is_optional_hash(value: bytes) -> bool:
@@ -112,9 +113,8 @@ def validate_model(model: types_pb2.Model, params: types_pb2.Params) -> None:
         raise ErrInvalidDtype(f"dtype {model.dtype!r}")
     compute_canonical_price(model.price_per_token)
     validate_min_redundancy(model.min_redundancy, params)
-    if (
-        len(model.zk_verifying_key_ref) > MAX_ZK_KEY_REF
-        or not model.zk_verifying_key_ref.isprintable()
+    if len(model.zk_verifying_key_ref) > MAX_ZK_KEY_REF or not is_printable_ascii(
+        model.zk_verifying_key_ref
     ):
         raise ErrInvalidZkKeyRef(f"{len(model.zk_verifying_key_ref)} characters")
 

@@ -49,9 +49,13 @@ def process_misbehavior(ctx: Context, keeper: StakingKeeper, misbehavior: Sequen
 
 
 def process_power_updates(ctx: Context, keeper: StakingKeeper) -> None:
-    """Send CometBFT the validators whose voting power changed (0 removes a validator)."""
+    """Send CometBFT the validators whose voting power changed (0 removes a validator).
+
+    Reads only who can matter, never every validator ever created: the candidates at the top of
+    the by-tokens index (enough to decide the active set) and the validators CometBFT counts
+    now (their power may drop to 0). Everyone else has power 0 and was last sent 0."""
     params = keeper.get_params(ctx)
-    validators = list(keeper.iterate_validators(ctx))
+    validators = _validators_that_matter(ctx, keeper, params)
     powers = logic.compute_active_powers(validators, params)
     for operator, validator in validators:
         power = powers[operator]
@@ -64,3 +68,25 @@ def process_power_updates(ctx: Context, keeper: StakingKeeper) -> None:
             attr("validator", crypto.to_bech32(operator), index=True),
             attr("power", power),
         )
+
+
+def _validators_that_matter(
+    ctx: Context, keeper: StakingKeeper, params: Any
+) -> list[tuple[bytes, Any]]:
+    """The top ``max_validators`` candidates by power (with everyone tied with the last), plus
+    the validators with a last power, in operator-address order."""
+    chosen: dict[bytes, Any] = {}
+    cutoff = None  # the power of the max_validators-th candidate
+    for operator, validator in keeper.iterate_by_tokens(ctx):
+        power = logic.compute_power(validator, params.power_reduction)
+        if power == 0 or params.max_validators <= 0 or (cutoff is not None and power < cutoff):
+            break  # tokens only fall from here: nobody further down can enter the active set
+        chosen[operator] = validator
+        if cutoff is None and len(chosen) == params.max_validators:
+            cutoff = power
+    for operator in keeper.iterate_last_powers(ctx):
+        if operator not in chosen:
+            validator = keeper.get_validator(ctx, operator)
+            if validator is not None:
+                chosen[operator] = validator
+    return sorted(chosen.items())

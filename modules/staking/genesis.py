@@ -10,6 +10,7 @@ from google.protobuf import json_format
 
 from chain import crypto
 from chain.context import Context
+from chain.text import parse_uint
 from infera.staking.v1 import genesis_pb2
 from modules.staking import abci, keys
 from modules.staking.keeper import StakingKeeper
@@ -26,12 +27,13 @@ def init_genesis(ctx: Context, keeper: StakingKeeper, data: dict[str, Any]) -> N
         if len(validator.consensus_pubkey) != crypto.ED25519_PUBKEY_LENGTH:
             raise ValueError(f"genesis validator {validator.moniker!r}: bad consensus key")
         operator = crypto.from_bech32(validator.operator_address)
-        validator.slashed = validator.slashed or "0"
+        validator.tokens = str(parse_uint(validator.tokens))  # canonical, ASCII digits only
+        validator.slashed = str(parse_uint(validator.slashed or "0"))
         keeper.set_validator(ctx, operator, validator)
         keeper.set_consensus_index(
             ctx, crypto.consensus_address(validator.consensus_pubkey), operator
         )
-        total += int(validator.tokens)
+        total += parse_uint(validator.tokens)
     pool = keeper.bank.get_balance(ctx, crypto.module_address(keys.BONDED_POOL), params.bond_denom)
     if pool != total:
         raise ValueError(f"bonded pool holds {pool} but genesis validators bond {total}")

@@ -37,7 +37,26 @@ class StakingKeeper:
         return validator
 
     def set_validator(self, ctx: Context, operator: bytes, validator: types_pb2.Validator) -> None:
+        """Store ``validator`` and keep its entry in the by-tokens index in step."""
+        old = self.get_validator(ctx, operator)
+        if old is not None and _is_candidate(old):
+            ctx.store.delete(keys.by_tokens_key(int(old.tokens), operator))
+        if _is_candidate(validator):
+            ctx.store.set(keys.by_tokens_key(int(validator.tokens), operator), b"\x01")
         ctx.store.set(keys.VALIDATOR + operator, validator.SerializeToString(deterministic=True))
+
+    def iterate_by_tokens(self, ctx: Context) -> Iterator[tuple[bytes, types_pb2.Validator]]:
+        """Unjailed validators holding tokens, most tokens first (ties: operator address)."""
+        for key, _ in ctx.store.iterate(keys.BY_TOKENS, prefix_end(keys.BY_TOKENS)):
+            operator = key[len(keys.BY_TOKENS) + 32 :]
+            validator = self.get_validator(ctx, operator)
+            if validator is not None:
+                yield operator, validator
+
+    def iterate_last_powers(self, ctx: Context) -> Iterator[bytes]:
+        """Operators CometBFT currently counts (last power sent > 0), in address order."""
+        for key, _ in ctx.store.iterate(keys.LAST_POWER, prefix_end(keys.LAST_POWER)):
+            yield key[len(keys.LAST_POWER) :]
 
     def get_operator_by_consensus(self, ctx: Context, consensus_address: bytes) -> bytes | None:
         return ctx.store.get(keys.BY_CONSENSUS + consensus_address)
@@ -61,3 +80,7 @@ class StakingKeeper:
             ctx.store.delete(keys.LAST_POWER + operator)
         else:
             ctx.store.set(keys.LAST_POWER + operator, str(power).encode())
+
+
+def _is_candidate(validator: types_pb2.Validator) -> bool:
+    return not validator.jailed and int(validator.tokens or "0") > 0

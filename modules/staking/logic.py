@@ -5,6 +5,7 @@ from __future__ import annotations
 import chain.pb  # noqa: F401
 
 from chain.fixed import Decimal
+from chain.text import is_printable_ascii
 from infera.staking.v1 import types_pb2
 
 MAX_MONIKER = 70
@@ -34,4 +35,4 @@ def compute_slash_amount(tokens: int, fraction: str) -> int:
 
 
 def is_valid_moniker(moniker: str) -> bool:
-    return 0 < len(moniker) <= MAX_MONIKER and moniker.isprintable()
+    return 0 < len(moniker) <= MAX_MONIKER and is_printable_ascii(moniker)

@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from chain import crypto
 from chain.context import Context
 from chain.errors import ChainError
+from chain.text import parse_uint
 from infera.workers.v1 import genesis_pb2, types_pb2
 from modules.workers import invariants, logic
 from modules.workers.keeper import WorkersKeeper
@@ -35,7 +36,7 @@ def init_genesis(ctx: Context, keeper: WorkersKeeper, data: dict[str, Any]) -> N
         if not logic.REPUTATION_MIN <= reputation.value <= logic.REPUTATION_MAX:
             raise ValueError(f"genesis reputation of {reputation.operator} is out of range")
         keeper.set_reputation(ctx, crypto.from_bech32(reputation.operator), reputation.value)
-    keeper.set_burned(ctx, int(genesis.burned or "0"))
+    keeper.set_burned(ctx, parse_uint(genesis.burned or "0"))
     broken = invariants.check_invariants(ctx, keeper)
     if broken:
         raise ValueError("workers genesis: " + "; ".join(broken))
@@ -54,10 +55,10 @@ def _load_worker(ctx: Context, keeper: WorkersKeeper, worker: types_pb2.Worker) 
     _check_spans(ctx, keeper, worker)
     worker.operator = crypto.to_bech32(operator)
     worker.bonded, worker.unbonding = (
-        str(int(worker.bonded or "0")),
-        str(int(worker.unbonding or "0")),
+        str(parse_uint(worker.bonded or "0")),  # canonical, ASCII digits only
+        str(parse_uint(worker.unbonding or "0")),
     )
-    worker.slashed = str(int(worker.slashed or "0"))
+    worker.slashed = str(parse_uint(worker.slashed or "0"))
     keeper.set_worker(ctx, operator, worker)
     for span in worker.spans:
         keeper.set_span_index(ctx, span.model_id, operator, span.start, span.end)

@@ -2,6 +2,8 @@
 
 import struct
 
+from chain.keys import separator_free
+
 WORKER = b"workers/worker/"  # + operator (20 bytes) -> infera.workers.v1.Worker
 SPAN = b"workers/span/"  # + model id + b"/" + operator (20) + u32 start + u32 end -> operator
 REPUTATION = b"workers/rep/"  # + operator (20 bytes) -> reputation, micro-units (decimal string)
@@ -13,6 +15,7 @@ BONDED_POOL = "workers_bonded"  # module account holding bonded worker stake
 UNBONDING_POOL = "workers_unbonding"  # module account holding stake that waits out unbonding
 
 OPERATOR_LENGTH = 20
+MAX_MODEL_ID_BYTES = 64  # model ids are [a-z0-9._-]{1,64} (models module)
 SPAN_TAIL_LENGTH = OPERATOR_LENGTH + 8  # operator + u32 start + u32 end at the end of a span key
 
 
@@ -21,8 +24,9 @@ def worker_key(operator: bytes) -> bytes:
 
 
 def model_spans_prefix(model_id: str) -> bytes:
-    """Every span of one model; '/' cannot occur in a model id, so prefixes never collide."""
-    return SPAN + model_id.encode() + b"/"
+    """Every span of one model; '/' cannot occur in a model id, so prefixes never collide (an
+    id over 64 bytes or holding '/' raises ``ErrInvalidRequest``)."""
+    return SPAN + separator_free(model_id, limit=MAX_MODEL_ID_BYTES, what="model id") + b"/"
 
 
 def span_key(model_id: str, operator: bytes, start: int, end: int) -> bytes:

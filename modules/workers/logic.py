@@ -22,8 +22,11 @@ DTYPES = ("bfloat16", "float16", "float32")
 ENCRYPTION_KEY_LENGTH = 32  # X25519 public key
 MAX_ENDPOINT = 261  # 253-character DNS name + ":" + 5-digit port + room for IPv6 brackets
 MAX_VERSION = 64  # characters of a version string
-_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_PORT = re.compile(r"^[1-9][0-9]{0,4}$")
+# fullmatch over ASCII classes (never "$", which accepts a trailing newline, or isdigit).
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_PORT = re.compile(r"[1-9][0-9]{0,4}")
+_DIGITS = re.compile(r"[0-9]+")
+_VERSION = re.compile(r"[\x21-\x7e]+")  # printable ASCII without space
 
 REPUTATION_ONE = 1_000_000  # 1.0 in micro-units
 REPUTATION_START = REPUTATION_ONE  # every new operator starts here
@@ -43,7 +46,7 @@ def is_valid_endpoint(endpoint: str) -> bool:
     if not 0 < len(endpoint) <= MAX_ENDPOINT or not endpoint.isascii():
         return False
     host, sep, port = endpoint.rpartition(":")
-    if not sep or not _PORT.match(port) or int(port) > 65535:
+    if not sep or not _PORT.fullmatch(port) or int(port) > 65535:
         return False
     return _is_valid_host(host)
 
@@ -54,9 +57,9 @@ def _is_valid_host(host: str) -> bool:
     if _is_ip(host, version=4):
         return True
     labels = host.split(".")
-    if len(host) > 253 or all(label.isdigit() for label in labels):
+    if len(host) > 253 or all(_DIGITS.fullmatch(label) for label in labels):
         return False  # all-numeric names are malformed IPv4 addresses, not DNS names
-    return all(_DNS_LABEL.match(label) for label in labels)
+    return all(_DNS_LABEL.fullmatch(label) for label in labels)
 
 
 def _is_ip(text: str, *, version: int) -> bool:
@@ -85,7 +88,7 @@ def validate_hardware(hardware: types_pb2.Hardware) -> None:
 def validate_runtime(runtime: types_pb2.Runtime) -> None:
     for name in ("torch_version", "transformers_version"):
         value = getattr(runtime, name)
-        if not 0 < len(value) <= MAX_VERSION or not value.isprintable() or " " in value:
+        if not 0 < len(value) <= MAX_VERSION or not _VERSION.fullmatch(value):
             raise ErrInvalidRuntime(f"{name} {value!r}")
     if runtime.dtype not in DTYPES:
         raise ErrInvalidRuntime(f"dtype {runtime.dtype!r}, expected one of {', '.join(DTYPES)}")

@@ -2,6 +2,7 @@
 
 import chain.pb  # noqa: F401
 
+from chain.text import is_uint
 from infera.workers.v1 import types_pb2
 
 BOND_DENOM = "uinfera"
@@ -22,7 +23,7 @@ def validate_params(params: types_pb2.Params) -> None:
     """Raise ``ValueError`` when params are unusable (genesis)."""
     if not params.bond_denom:
         raise ValueError("workers bond_denom is empty")
-    if not params.min_stake.isdigit() or int(params.min_stake) < 1:
+    if not is_uint(params.min_stake) or int(params.min_stake) < 1:
         raise ValueError(f"workers min_stake must be a positive integer, got {params.min_stake!r}")
     for name in (
         "heartbeat_timeout_blocks",

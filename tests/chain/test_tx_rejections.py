@@ -98,10 +98,15 @@ def test_out_of_gas_in_messages_keeps_only_fee_and_sequence(chain_):
     assert chain_.block([next_raw]).tx_results[0].code == 0
 
 
-def test_oversized_tx_is_rejected_before_decoding(chain_, twin):
-    _assert_rejected_without_effect(
-        chain_, twin, b"\x0a" * ((1 << 20) + 1), 21, "exceeds the limit"
-    )
+def test_oversized_tx_is_refused_by_the_mempool_before_decoding(chain_, twin):
+    """app.toml's max_tx_bytes is node-local: CheckTx refuses, but a block is judged by
+    consensus rules only (here: the bytes do not decode) and leaves no trace."""
+    raw = b"\x0a" * ((1 << 20) + 1)
+    check = chain_.check(raw)
+    assert (check.code, check.codespace) == (21, "sdk") and "exceeds the limit" in check.log
+    result = chain_.block([raw])
+    assert (result.tx_results[0].code, result.tx_results[0].codespace) == (2, "sdk")
+    assert result.app_hash == twin.block([]).app_hash
 
 
 def test_unknown_message_type_is_rejected(chain_, twin):
