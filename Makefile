@@ -7,7 +7,7 @@ VALIDATORS ?= 1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-kernels test-slow test-all lint format proto proto-check bench clean
+.PHONY: help install demo test test-kernels test-slow test-all fuzz lint format proto proto-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ test-slow: install ## the slow suites only (real models, long networks)
 
 test-all: install ## every suite
 	@$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
+
+fuzz: install ## long fuzz campaign of the ABCI entry points (FUZZ_EXAMPLES=100000 inputs each, FUZZ_TARGETS=a,b)
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100000} $(PY) -m tests.chain.fuzz.campaign
 
 lint: install ## ruff (format check + lint) and mypy
 	@$(PY) -m ruff format --check chain modules inference_worker tests bench scripts
