@@ -46,7 +46,7 @@ CODE_WRONG_SEQUENCE = 32  # sdk codespace: "incorrect account sequence"
 SEQUENCE_RETRIES = 3
 DEFAULT_GAS_PRICE = "0.025"  # uinfera per gas: the presets' auth min_gas_price
 DEFAULT_GAS_MULTIPLIER = "1.5"  # simulated gas x this = gas limit
-_EXPECTED_SEQUENCE = re.compile(r"expected (\d+)")
+_EXPECTED_SEQUENCE = re.compile(r"expected ([0-9]+)")
 _WRONG_SEQUENCE = "incorrect account sequence"  # the sdk error's text, in a Simulate failure
 
 

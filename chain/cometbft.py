@@ -37,7 +37,8 @@ BLOCK_ID_FLAG_COMMIT = 2
 BLOCK_ID_FLAG_NIL = 3
 ED25519_KEY_TYPE = "tendermint/PubKeyEd25519"
 _TIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 
 
@@ -65,7 +66,7 @@ def b64_bytes(text: str | None) -> bytes:
 
 def parse_time(text: str) -> timestamp_pb2.Timestamp:
     """RFC 3339 with up to nanoseconds (``2024-05-01T12:00:00.123456789Z``), exactly, no floats."""
-    match = _TIME_RE.match(text or "")
+    match = _TIME_RE.fullmatch(text or "")
     if match is None:
         raise CometDataError(f"not an RFC 3339 time: {text!r}")
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])

@@ -39,7 +39,7 @@ from chain import crypto
 KEYRING_DIR = "keyring"
 BACKEND = "test"
 MNEMONIC_WORDS = 24
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # fullmatch: ASCII only
 
 
 class KeyringError(Exception):
@@ -124,7 +124,7 @@ class Keyring:
         self.dir = Path(home) / KEYRING_DIR
 
     def _path(self, name: str) -> Path:
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise KeyringError(
                 f"invalid key name {name!r}: use 1-64 letters, digits, '_', '.' or '-'"
             )

@@ -155,11 +155,11 @@ def set_toml_values(path: Path, updates: dict[str, dict[str, Any]]) -> None:
     pending = {(s, k): v for s, keys in updates.items() for k, v in keys.items()}
     section = ""
     for i, line in enumerate(lines):
-        header = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+        header = re.fullmatch(r"[ \t]*\[([^\]]+)\][ \t]*", line)
         if header:
             section = header.group(1).strip()
             continue
-        match = re.match(r"^(\s*)([A-Za-z0-9_-]+)\s*=", line)
+        match = re.match(r"([ \t]*)([A-Za-z0-9_-]+)[ \t]*=", line)
         if match and (section, match.group(2)) in pending:
             key = match.group(2)
             lines[i] = f"{match.group(1)}{key} = {_toml_value(pending.pop((section, key)))}"
@@ -234,7 +234,7 @@ def read_cometbft_config(home: Path) -> dict[str, Any]:
 
 def parse_tcp_address(address: str) -> tuple[str, int]:
     """``tcp://host:port`` (or ``host:port``) -> (host, port)."""
-    match = re.match(r"^(?:tcp://)?\[?([^\]]*?)\]?:(\d+)$", address.strip())
+    match = re.fullmatch(r"(?:tcp://)?\[?([^\]]*?)\]?:([0-9]{1,5})", address.strip(" \t"))
     if not match:
         raise ConfigError(f"invalid address {address!r}: expected tcp://host:port")
     return match.group(1) or "0.0.0.0", int(match.group(2))

@@ -13,7 +13,7 @@ import typer
 DEFAULT_HOME = Path(os.environ.get("INFERA_HOME", "~/.infera")).expanduser()
 DEFAULT_NODE = os.environ.get("INFERA_NODE", "tcp://127.0.0.1:26657")
 DEFAULT_DENOM = "uinfera"
-COIN_RE = re.compile(r"^(\d+)([a-zA-Z][a-zA-Z0-9/:._-]{2,127})?$")
+COIN_RE = re.compile(r"([0-9]+)([a-zA-Z][a-zA-Z0-9/:._-]{2,127})?")  # fullmatch, ASCII only
 
 HomeOption = typer.Option(DEFAULT_HOME, "--home", help="Node home folder ($INFERA_HOME).")
 NodeOption = typer.Option(DEFAULT_NODE, "--node", help="CometBFT RPC address ($INFERA_NODE).")
@@ -28,7 +28,7 @@ def parse_coins(text: str) -> list[tuple[int, str]]:
     """``"1000uinfera,5foo"`` -> [(1000, "uinfera"), (5, "foo")]; a bare number is uinfera."""
     coins: list[tuple[int, str]] = []
     for part in (p.strip() for p in text.split(",")):
-        match = COIN_RE.match(part)
+        match = COIN_RE.fullmatch(part)
         if not match or int(match.group(1)) <= 0:
             raise CLIError(f"invalid amount {part!r}: expected a positive amount like 1000uinfera")
         coins.append((int(match.group(1)), match.group(2) or DEFAULT_DENOM))

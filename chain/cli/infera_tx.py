@@ -66,7 +66,7 @@ FeesOption = typer.Option("", "--fees", help="Fee, e.g. 5000uinfera (default: ga
 MemoOption = typer.Option("", "--memo", help="Transaction memo.")
 WaitOption = typer.Option(True, "--wait/--no-wait", help="Wait until the tx is committed.")
 
-GRPC_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+GRPC_ADDRESS_RE = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")  # fullmatch
 
 
 def register(app: typer.Typer) -> None:
@@ -122,7 +122,7 @@ def parse_amount(text: str, flag: str) -> int:
 @contextmanager
 def connected(flags: TxFlags) -> Iterator[Client]:
     """An SDK client for ``--grpc`` whose failures become one-line CLI errors."""
-    if not GRPC_ADDRESS_RE.match(flags.grpc.removeprefix("http://")):
+    if not GRPC_ADDRESS_RE.fullmatch(flags.grpc.removeprefix("http://")):
         raise CLIError(f"invalid --grpc address {flags.grpc!r}: expected host:port")
     with Client(flags.grpc, timeout=30.0, poll_interval=0.2) as client:
         try:

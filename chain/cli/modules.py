@@ -32,6 +32,9 @@ LimitOption = typer.Option(50, "--limit", help="Page size (at most 1000).")
 KeyOption = typer.Option("", "--page-key", help="next_key (base64) from the previous page.")
 
 
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the module query groups to ``infera query``."""
     app.add_typer(inference_app, name="inference")
@@ -84,7 +87,9 @@ def jobs(
 ) -> None:
     """Jobs matching every filter given, oldest first, one page at a time."""
     try:
-        state_value = inference_t.JobState.Value(f"JOB_STATE_{state.upper()}") if state else 0
+        # ASCII-only case folding: str.upper() maps "ı" to "I", so "submıtted" would pass.
+        folded = state.translate(_ASCII_UPPER) if state else ""
+        state_value = inference_t.JobState.Value(f"JOB_STATE_{folded}") if folded else 0
     except ValueError:
         names = ", ".join(n.removeprefix("JOB_STATE_") for n in inference_t.JobState.keys()[1:])
         raise CLIError(f"unknown state {state!r}; one of {names}") from None

@@ -25,6 +25,7 @@ from chain import crypto
 from chain.cli.common import DEFAULT_DENOM, CLIError, NodeOption, OutputOption, emit
 from chain.cli.rpc import normalize_url
 from chain.errors import ChainError
+from chain.text import is_printable_ascii
 
 DEFAULT_GRPC = os.environ.get("INFERA_GRPC", "127.0.0.1:9090")
 GrpcOption = typer.Option(DEFAULT_GRPC, "--grpc", help="The node's gRPC address ($INFERA_GRPC).")
@@ -61,7 +62,7 @@ def render_value(value: bytes | None) -> dict[str, Any]:
         decoded = value.decode()
     except UnicodeDecodeError:
         decoded = ""
-    text = decoded if decoded and decoded.isprintable() else None
+    text = decoded if decoded and is_printable_ascii(decoded) else None
     return {"exists": True, "value_hex": value.hex(), "value_text": text}
 
 
