@@ -60,7 +60,7 @@ CONSENSUS_PARAMS_KEY = b"consensus/params"  # -> tendermint.types.ConsensusParam
 class AppOptions:
     """Node-local settings (not consensus): they may differ between validators."""
 
-    max_tx_bytes: int = 1 << 20  # largest tx admitted to the mempool and executed (bytes)
+    max_tx_bytes: int = 1 << 20  # largest tx CheckTx admits and this node proposes (bytes)
     min_retain_blocks: int = 0  # CometBFT block pruning: keep this many recent blocks (0 = all)
 
 

@@ -67,7 +67,7 @@ class AppConfig:
 
     keep_recent: int = 100  # app-state versions kept for historical queries and proofs (0 = all)
     min_retain_blocks: int = 0  # CometBFT may prune blocks older than this many (0 = keep all)
-    max_tx_bytes: int = 1 << 20  # largest tx the app admits and executes (bytes)
+    max_tx_bytes: int = 1 << 20  # largest tx CheckTx admits to the mempool (bytes; never blocks)
     grpc_enable: bool = True  # serve gRPC (cosmpy's LedgerClient needs it)
     grpc_address: str = "127.0.0.1:9090"  # host:port of the gRPC server
 
@@ -87,7 +87,9 @@ keep_recent = {keep_recent}
 min_retain_blocks = {min_retain_blocks}
 
 [mempool]
-# Largest transaction (bytes) the app accepts in CheckTx and executes in a block.
+# Largest transaction (bytes) the app admits to this node's mempool (CheckTx, Simulate) and
+# puts in the blocks it proposes. It never makes another proposer's block invalid: what a
+# block may hold is consensus (the block max_bytes of the consensus params).
 max_tx_bytes = {max_tx_bytes}
 
 [grpc]

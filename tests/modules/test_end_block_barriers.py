@@ -140,3 +140,12 @@ def test_job_fee_with_leading_zeros_is_stored_as_the_canonical_integer(tmp_path)
     stored = job(node, 1)
     assert (stored.max_fee, stored.escrow) == (str(jobs.MAX_FEE), str(jobs.MAX_FEE))
     node.store.close()
+
+
+def test_submit_job_with_a_model_id_over_64_bytes_fails_cleanly(tmp_path):
+    node = jobs.make_job_chain(tmp_path / "node")
+    submitter = node.keys[7]
+    (result,) = jobs.run(node, (submitter, submit_msg(submitter, model_id="m" * 300)))
+    assert (result.codespace, result.code) == ("sdk", 18), result.log
+    assert escrow_balance(node) == 0
+    node.store.close()
