@@ -28,7 +28,7 @@ from cosmos.base.abci.v1beta1 import abci_pb2
 from cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc, tx_pb2
 from tendermint.abci import types_pb2 as abci
 
-HASH_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+HASH_RE = re.compile(r"(0x)?[0-9a-fA-F]{64}")  # fullmatch: no trailing newline
 MAX_SEARCH_LIMIT = 100  # CometBFT's largest /tx_search page
 MAX_SEARCH_PAGE = 1 << 31
 # CometBFT mempool errors that are answers about the tx, with the Cosmos SDK code they get.
@@ -163,7 +163,7 @@ class TxService(service_pb2_grpc.ServiceServicer):
     async def GetTx(  # noqa: N802 - gRPC method name
         self, request: service_pb2.GetTxRequest, context: grpc.aio.ServicerContext
     ) -> service_pb2.GetTxResponse:
-        if not HASH_RE.match(request.hash):
+        if not HASH_RE.fullmatch(request.hash):
             raise invalid(f"invalid tx hash {request.hash!r}: expected 64 hex characters")
         txhash = request.hash.removeprefix("0x").upper()
         found = await self.comet.run(lambda rpc: rpc.tx(txhash))
