@@ -21,6 +21,7 @@ def init_genesis(ctx: Context, keeper: StakingKeeper, data: dict[str, Any]) -> N
     """Load validators; their tokens must equal the bonded pool's genesis balance."""
     genesis = json_format.ParseDict(data, genesis_pb2.GenesisState())
     params = genesis.params if genesis.HasField("params") else default_params()
+    params.min_self_bond = str(parse_uint(params.min_self_bond))  # ASCII digits, canonical
     keeper.set_params(ctx, params)
     total = 0
     for validator in genesis.validators:

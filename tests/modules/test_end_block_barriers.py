@@ -8,6 +8,8 @@ import hashlib
 
 import chain.pb  # noqa: F401
 
+import pytest
+from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +24,7 @@ from modules.staking import keys as staking_keys
 from modules.staking import logic as staking_logic
 from modules.staking.keeper import StakingKeeper
 from modules.staking.params import default_params
-from tests.harness import DENOM, INITIAL_BALANCE
+from tests.harness import DENOM, INITIAL_BALANCE, TestChain, genesis_app_state, init_chain_request
 from tests.modules import jobs
 from tests.modules.jobs import advance_to, escrow_balance, job, ok, submit_msg
 from tests.modules.serving import FEE
@@ -149,3 +151,16 @@ def test_submit_job_with_a_model_id_over_64_bytes_fails_cleanly(tmp_path):
     assert (result.codespace, result.code) == ("sdk", 18), result.log
     assert escrow_balance(node) == 0
     node.store.close()
+
+
+def test_staking_genesis_refuses_a_min_self_bond_in_non_ascii_digits(tmp_path):
+    node = TestChain(tmp_path / "node")
+    state = genesis_app_state(node.keys, node.validators)
+    state["staking"]["params"] = {**_staking_params(), "min_self_bond": "１０"}
+    with pytest.raises(ValueError, match="ASCII digits"):
+        node.app.init_chain(init_chain_request(state))
+    node.store.close()
+
+
+def _staking_params() -> dict:
+    return json_format.MessageToDict(default_params())
