@@ -11,7 +11,13 @@ Two kinds of misbehaviour:
   (`forward_reported` returns both; the sending hop's code fingerprints the second), and
   ``probe_orthogonal`` adds noise orthogonal to the job's public probe directions and keeps
   each position's RMS, so its in-band rows stay honest and its receiver accepts its frames
-  (the late rows, with probes derived from the output, name it: VERIFICATION.md).
+  (the late rows, with probes derived from the output, name it: VERIFICATION.md); with
+  ``late_probe_seed`` (predicted by running the whole model first) orthogonal to the late
+  probes too, which no fingerprint can see: only the received frames show it.
+  ``clip_shift`` moves magnitude between each position's two largest channels (what a
+  fingerprint that clipped h / rms could not see). ``int8_weights`` / ``int5_weights`` serve
+  the span with group-wise quantized linear weights (cheaper compute than declared), and
+  ``steer`` makes a greedy last hop send the runner-up token at near ties (`choose_token`).
 * **Protocol attacks** change what a worker does on chain; they are plain configuration
   (`ProtocolAttack`) the worker's chain client reads. What each mode means for the worker:
 
@@ -42,6 +48,7 @@ Everything is deterministic: the same config, inputs and thread count give the s
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -52,6 +59,7 @@ import torch
 from torch import nn
 
 from inference_worker.families import SpanParts
+from inference_worker.pipeline.generate import Sampling, select_token
 from inference_worker.pipeline.shard import SessionCache, Shard, load_shard
 
 
@@ -64,7 +72,12 @@ class ComputeMode(StrEnum):
     LIE_FINGERPRINT = "lie_fingerprint"  # sends NOISE (noise_std > 0) or SCALE states, but
     # fingerprints and signs the honest ones
     PROBE_ORTHOGONAL = "probe_orthogonal"  # noise of `noise_std` x RMS orthogonal to the probes
-    # of `probe_seed`, each position's RMS kept
+    # of `probe_seed` (and of `late_probe_seed` when set), each position's RMS kept
+    CLIP_SHIFT = "clip_shift"  # magnitude moved between the two largest channels of each
+    # position, signs, RMS and |u| > `clip` kept (blind to a fingerprint that clips h/rms)
+    INT8_WEIGHTS = "int8_weights"  # the span's linear weights rounded to group-wise int8
+    INT5_WEIGHTS = "int5_weights"  # ... to group-wise int5 (`group_size` weights per scale)
+    STEER = "steer"  # last hop, greedy: the runner-up token whenever the top gap < `steer_gap`
 
 
 class ProtocolMode(StrEnum):
@@ -87,6 +100,12 @@ class ComputeAttack:
     from_position: int = 0  # SCALE/NOISE: only positions >= this are perturbed
     impostor_dir: str | None = None  # WRONG_MODEL: prepared model folder served instead
     probe_seed: int = 0  # PROBE_ORTHOGONAL: the job's probe seed (derive_probe_seed(job id))
+    late_probe_seed: int | None = None  # PROBE_ORTHOGONAL: also orthogonal to these (late)
+    # probes, e.g. predicted by running the whole model before sending (None: public only)
+    shift: float = 0.2  # CLIP_SHIFT: relative L2 change aimed at per position (dimensionless)
+    clip: float = 4.0  # CLIP_SHIFT: both moved channels keep |h / rms| >= this
+    group_size: int = 32  # INT8/INT5_WEIGHTS: weights per quantization scale (input dim)
+    steer_gap: float = 0.6  # STEER: logits; below this top-1 - top-2 gap the runner-up is sent
 
 
 @dataclass(frozen=True)
@@ -147,6 +166,8 @@ class AdversarialShard(Shard):
             parts = _skip_layer(parts, shard.span_end - 1 if attack.layer is None else attack.layer)
         if attack.noise_std < 0:
             raise ValueError("noise_std must be >= 0")
+        if attack.mode in _WEIGHT_BITS:
+            _quantize_weights(parts, bits=_WEIGHT_BITS[attack.mode], group=attack.group_size)
         super().__init__(shard.family, parts, dtype=shard.dtype, device=str(shard.device))
         self.attack = attack
 
@@ -184,6 +205,23 @@ class AdversarialShard(Shard):
         return sent, (out if self.attack.mode is ComputeMode.LIE_FINGERPRINT else sent)
 
 
+def choose_token(
+    shard: Shard,
+    logits: torch.Tensor,
+    sampling: Sampling | None,
+    generator: torch.Generator | None,
+) -> int:
+    """The token a last hop sends for `logits` (vocab,): `generate.select_token`, except a
+    STEER shard on a greedy job, which sends the runner-up whenever it trails the arg-max by
+    less than `steer_gap` logits (a near tie that a margin check may let through)."""
+    attack = shard.attack if isinstance(shard, AdversarialShard) else None
+    if attack is None or attack.mode is not ComputeMode.STEER or sampling is not None:
+        return select_token(logits, sampling, generator)
+    top = torch.topk(logits.float(), 2)
+    gap = float(top.values[0] - top.values[1])
+    return int(top.indices[1] if gap < attack.steer_gap else top.indices[0])
+
+
 def forward_reported(
     shard: Shard, hidden: torch.Tensor, *, cache: SessionCache | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -203,6 +241,8 @@ def perturb(hidden: torch.Tensor, attack: ComputeAttack, *, first_position: int)
     mode = attack.mode
     if mode is ComputeMode.LIE_FINGERPRINT:
         mode = ComputeMode.NOISE if attack.noise_std > 0 else ComputeMode.SCALE
+    if mode is ComputeMode.CLIP_SHIFT:
+        return _clip_shift(hidden, attack)
     if mode not in (ComputeMode.SCALE, ComputeMode.NOISE, ComputeMode.PROBE_ORTHOGONAL):
         return hidden
     out = hidden.clone()
@@ -232,12 +272,66 @@ def _probe_orthogonal(
     from inference_worker.verify.fingerprint import probe_directions  # the public probes of the job
 
     probes = probe_directions(attack.probe_seed, row.shape[-1])  # (hidden, P)
+    if attack.late_probe_seed is not None:  # the late probes too, from a predicted output
+        probes = torch.cat([probes, probe_directions(attack.late_probe_seed, row.shape[-1])], 1)
     basis = torch.cat([probes, (row / rms.clamp_min(1e-30)).T / row.shape[-1] ** 0.5], dim=1)
     q, _ = torch.linalg.qr(basis)  # (hidden, P + batch) orthonormal
     noise = noise - (noise @ q) @ q.T  # (batch, hidden), orthogonal to the probes and the row
     noise = noise / noise.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp_min(1e-30)
     moved = row + attack.noise_std * rms * noise
     return moved * rms / moved.pow(2).mean(dim=-1, keepdim=True).sqrt()
+
+
+def _clip_shift(hidden: torch.Tensor, attack: ComputeAttack) -> torch.Tensor:
+    """hidden (batch, seq, hidden) with, at every position whose two largest |h / rms|
+    channels both exceed `attack.clip`, magnitude moved between them: a rotation in their
+    plane that keeps both signs, the sum of their squares (so the RMS) and both |h / rms| >=
+    `clip`, as far as `attack.shift` x |h| allows. A fingerprint that clips h / rms to
+    +-clip before projecting sees the same bytes (the issue-14 framing)."""
+    out = hidden.clone()
+    rows = out.float()  # (batch, seq, hidden)
+    rms = rows.pow(2).mean(dim=-1).sqrt().clamp_min(1e-30)  # (batch, seq)
+    top = rows.abs().topk(2, dim=-1)
+    for b in range(rows.shape[0]):
+        for p in range(rows.shape[1]):
+            (x, y), (i, j), r = top.values[b, p] / rms[b, p], top.indices[b, p], rms[b, p]
+            if float(y) < attack.clip:
+                continue
+            radius = float(torch.hypot(x, y))
+            angle = float(torch.atan2(y, x))  # in (0, pi/4]: x >= y
+            lowest = float(torch.asin(torch.tensor(attack.clip / radius)))  # keeps y >= clip
+            wanted = attack.shift * float(rows[b, p].norm()) / float(r)  # |delta u| aimed at
+            step = min(2 * math.asin(min(1.0, wanted / (2 * radius))), angle - lowest)
+            new = angle - step
+            signs = rows[b, p, i].sign(), rows[b, p, j].sign()
+            out[b, p, i] = (signs[0] * radius * math.cos(new) * r).to(out.dtype)
+            out[b, p, j] = (signs[1] * radius * math.sin(new) * r).to(out.dtype)
+    return out
+
+
+_WEIGHT_BITS = {ComputeMode.INT8_WEIGHTS: 8, ComputeMode.INT5_WEIGHTS: 5}
+
+
+def quantize_groupwise(weight: torch.Tensor, *, bits: int, group: int) -> torch.Tensor:
+    """`weight` (out, in) rounded to symmetric `bits`-bit integers with one scale per `group`
+    consecutive input weights (scale = max |w| of the group / (2^(bits-1) - 1)), returned
+    dequantized in the weight's dtype: what a worker serving cheaper int8/int5 kernels
+    computes with."""
+    levels = 2 ** (bits - 1) - 1
+    w = weight.float()
+    pad = (-w.shape[-1]) % group
+    padded = torch.nn.functional.pad(w, (0, pad)).view(w.shape[0], -1, group)
+    scale = padded.abs().amax(dim=-1, keepdim=True).clamp_min(1e-30) / levels
+    rounded = (padded / scale).round().clamp(-levels, levels) * scale
+    return rounded.view(w.shape[0], -1)[:, : w.shape[-1]].to(weight.dtype)
+
+
+def _quantize_weights(parts: SpanParts, *, bits: int, group: int) -> None:
+    """Every nn.Linear weight of the span's layers, in place (`quantize_groupwise`)."""
+    for layer in parts.layers:
+        for module in layer.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.data = quantize_groupwise(module.weight.data, bits=bits, group=group)
 
 
 def _position_noise(seed: int, position: int, shape: torch.Size) -> torch.Tensor:
