@@ -87,7 +87,8 @@ IMPOSTOR_SEED = 4321  # the model a wrong_model hop serves instead
 VOCAB = 96  # the tiny llama's vocabulary
 SPANS = ((0, 2), (2, 4), (4, 5))  # three hops over five layers
 # A second layout with no span boundary in common with SPANS (except 0 and 5): routes built from
-# one layout can never continue on the other, so a job's routes stay one precision each.
+# one layout can never continue on the other (the chain also forms a job's routes from one
+# precision class only: Job.precision, sharding README).
 OTHER_SPANS = ((0, 1), (1, 3), (3, 5))
 STAKE = 10**8  # bonded per worker (uinfera): dozens of 20 % slashes stay above min_stake
 MAX_FEE = 1_000_000
@@ -261,6 +262,8 @@ class OnChain:
             embed_commitment=bytes.fromhex(manifest.embed_commitment),
             head_commitment=bytes.fromhex(manifest.head_commitment),
             price_per_token="10",
+            # every dtype the pool declares, first seen first: a job runs in one of them
+            precision_classes=list(dict.fromkeys(spec.dtype for spec in self.scenario.workers)),
         )
         self.expect_ok(self.block([self.tx(self.owner, model)]))
         txs = [

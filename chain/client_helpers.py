@@ -266,6 +266,7 @@ class MsgHelpers:
         config_hash: bytes = b"",
         embed_commitment: bytes = b"",
         head_commitment: bytes = b"",
+        precision_classes: Sequence[str] = (),
         **options: Any,
     ) -> Any:
         msg = models_tx.MsgRegisterModel(
@@ -284,6 +285,7 @@ class MsgHelpers:
             config_hash=config_hash,
             embed_commitment=embed_commitment,
             head_commitment=head_commitment,
+            precision_classes=list(precision_classes),
         )
         return self.execute(wallet, [msg], **options)
 

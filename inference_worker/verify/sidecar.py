@@ -4,14 +4,15 @@ A validator that wants a say in disputes runs ``infera verifier run`` next to it
 seconds the sidecar asks the node which jobs are open for verdicts
 (``infera.agreement.v1.Query/OpenVerifications``), reads each one's full history
 (``Query/JobHistory``: prompt, decoding, routes, reveals with shard fingerprints, outputs) and
-the declared dtype of every hop's worker, re-runs every complete route with
+the job's precision class (``Job.precision``, fixed at assignment: every hop of every route
+computes in it, whatever a worker declares later), re-runs every complete route with
 ``verifier.verify_route`` (teacher-forced re-scoring plus per-hop fingerprints) and writes one
 ``Verdict`` per job to the node's verdict inbox (chain/verdict_inbox.py). The node's ExtendVote
 carries it to the other validators.
 
-The reference model is held in every dtype a hop of a job declares (a bf16 worker is recomputed
-in bf16, VERIFICATION.md), each loaded the first time a job needs it; ``dtypes`` restricts which
-may be loaded (memory). A route with a hop in a dtype outside it is not judged.
+The reference model is held in every dtype a job's class names (a bf16 job is recomputed in
+bf16, VERIFICATION.md), each loaded the first time a job needs it; ``dtypes`` restricts which
+may be loaded (memory). A job in a class outside it is not judged.
 
 ``decide_verdict`` is pure (no I/O) so it can be tested and benchmarked on its own.
 """
@@ -32,7 +33,6 @@ from chain.verdict_inbox import VerdictInbox
 from infera.agreement.v1 import query_pb2 as agreement_query
 from infera.agreement.v1 import types_pb2 as agreement_types
 from infera.inference.v1 import types_pb2 as inference_types
-from infera.workers.v1 import query_pb2 as workers_query
 from inference_worker.pipeline.generate import Sampling, eos_token_ids
 from inference_worker.pipeline.route import PromptTokenizer
 from inference_worker.verify.evidence import RouteClaim, hop_claim_from_reveal
@@ -59,6 +59,12 @@ class RouteOutcome:
     output_hash: bytes
     ok: bool
     culprit_hop: int | None
+
+
+def job_dtype(job: inference_types.Job) -> torch.dtype:
+    """The dtype every hop of the job computes in: its precision class, recorded at assignment
+    (a job assigned before classes were recorded counts as float32)."""
+    return DTYPES.get(job.precision, torch.float32)
 
 
 def job_sampling(job: inference_types.Job) -> Sampling | None:
@@ -163,25 +169,14 @@ class Sidecar:
         self.tokenizer = PromptTokenizer(model_dir, self.reference.vocab_size)
         self.inbox = inbox
         self.done: set[int] = set()
-        self._dtypes_seen: dict[str, torch.dtype] = {}  # worker -> declared dtype, per pass
 
     def _query(self, path: str, request: object, response: type) -> object:
         return self.rpc.query(path, request, response)  # type: ignore[attr-defined]
 
-    def _dtype_of(self, worker: str) -> torch.dtype:
-        if worker not in self._dtypes_seen:
-            answer = self._query(
-                "/infera.workers.v1.Query/Worker", workers_query.QueryWorkerRequest(operator=worker),
-                workers_query.QueryWorkerResponse,
-            )  # fmt: skip
-            declared = answer.worker.runtime.dtype  # type: ignore[attr-defined]
-            self._dtypes_seen[worker] = DTYPES.get(declared, torch.float32)
-        return self._dtypes_seen[worker]
-
     def load_dtypes_for(self, job: inference_types.Job) -> None:
-        """Load the reference in every dtype the job's hops declare that is not held yet (and
-        that `dtypes` allows: routes with other hops then fail verification and are skipped)."""
-        needed = {self._dtype_of(hop.worker) for route in job.routes for hop in route.hops}
+        """Load the reference in the job's precision class if it is not held yet (and `dtypes`
+        allows it: otherwise the job's routes fail verification and are skipped)."""
+        needed = {job_dtype(job)}
         for dtype in self.dtypes:
             if dtype in needed and dtype not in self.reference.shards:
                 started = time.monotonic()
@@ -198,7 +193,6 @@ class Sidecar:
             agreement_query.QueryOpenVerificationsResponse,
         ).job_ids  # type: ignore[attr-defined]
         written = []
-        self._dtypes_seen.clear()  # a worker may re-register with another dtype between passes
         for job_id in sorted(set(open_ids) - self.done):
             history = self._query(
                 "/infera.agreement.v1.Query/JobHistory",
@@ -210,7 +204,8 @@ class Sidecar:
                 continue  # this sidecar holds another model: abstain
             self.load_dtypes_for(history.job)  # type: ignore[attr-defined]
             started = time.monotonic()
-            verdict = decide_verdict(self.reference, self.tokenizer, history, self._dtype_of)  # type: ignore[arg-type]
+            dtype = job_dtype(history.job)  # type: ignore[attr-defined]
+            verdict = decide_verdict(self.reference, self.tokenizer, history, lambda _, d=dtype: d)  # type: ignore[arg-type]
             self.inbox.write(verdict)
             written.append(verdict)
             log.info(

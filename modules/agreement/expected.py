@@ -36,6 +36,12 @@ class WorkersKeeper(Protocol):
 
     def get_worker(self, ctx: Context, operator: bytes) -> workers_pb2.Worker | None: ...
 
+    def record_commit_speed(
+        self, ctx: Context, operator: bytes, blocks_after_assignment: int, window_blocks: int
+    ) -> None:
+        """Fold a commit's latency into the worker's measured speed (placement only)."""
+        ...
+
     def slash(self, ctx: Context, operator: bytes, fraction: str, reason: str) -> int:
         """Burn floor(stake x fraction); returns the amount burned."""
         ...

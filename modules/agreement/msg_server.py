@@ -66,6 +66,10 @@ def commit_output(
             height=ctx.block.height,
         ),
     )
+    keeper.workers.record_commit_speed(  # measured speed: placement only (sharding README)
+        ctx, crypto.from_bech32(worker), ctx.block.height - job.assign_height,
+        job.commit_window_blocks,
+    )  # fmt: skip
     job.state = J.JOB_STATE_COMMITTING
     everyone = sum(1 for _ in keeper.iterate_commitments(ctx, job.id)) == sum(
         len(r.hops) for r in job.routes

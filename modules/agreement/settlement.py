@@ -87,7 +87,7 @@ def _routes_diverge(
         reveal = keeper.get_reveal(ctx, job.id, route, len(hops) - 1)
         assert reveal is not None  # a complete route revealed at every hop
         bundles[route] = reveal.shard_fingerprint
-        half[route] = any(_half_precision(ctx, keeper, hop.worker) for hop in hops)
+        half[route] = job.precision in HALF_PRECISION  # the job's class, fixed at assignment
     first = routes[0]
     for route in routes[1:]:
         tolerance = (
@@ -119,12 +119,6 @@ def _minority_reserve(
         assert output is not None  # every revealed hash has its output stored
         total += logic.compute_price(job, output.billable_tokens, len(routes))
     return min(total, int(job.escrow) - charge)
-
-
-def _half_precision(ctx: Context, keeper: AgreementKeeper, worker: str) -> bool:
-    """The worker's registered runtime computes in float16 or bfloat16 (unknown: full)."""
-    record = keeper.workers.get_worker(ctx, crypto.from_bech32(worker))
-    return record is not None and record.runtime.dtype in HALF_PRECISION
 
 
 def _penalize_absent(

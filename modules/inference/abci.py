@@ -26,12 +26,23 @@ log = structlog.get_logger("modules.inference")
 
 
 def process_assignments(ctx: Context, keeper: InferenceKeeper) -> None:
-    """Give SUBMITTED jobs their routes, in submission order, up to the per-block cap."""
+    """Give SUBMITTED jobs their routes, in submission order, up to the per-block cap.
+
+    No operator holds more than sharding's ``max_operator_routes_per_block`` routes of one
+    model among one block's assignments. A draw that would give an operator one more is not
+    re-drawn without it (that would hand its share to the others, Sybils included): the job
+    and every later job of the model wait for the next block, where they are drawn afresh
+    (sharding README, "Per-block cap")."""
     params = keeper.get_params(ctx)
+    cap = keeper.sharding.get_operator_route_cap(ctx)
+    load: dict[tuple[str, bytes], int] = {}  # (model, operator) -> routes held in this block
+    paused: set[str] = set()  # models whose queue waits for the next block
     for job_id in keeper.submitted_job_ids(ctx, params.max_assignments_per_block):
         child, cache = ctx.branch()
         job = keeper.get_job(child, job_id)
         assert job is not None  # the index only names stored jobs
+        if job.model_id in paused:
+            continue
         try:
             assign_job(child, keeper, job)
         except ChainError as err:
@@ -39,18 +50,36 @@ def process_assignments(ctx: Context, keeper: InferenceKeeper) -> None:
             job = keeper.get_job(child, job_id)
             assert job is not None
             keeper.expire_job(child, job, f"route assignment failed: {err.log}")
+        operators = [
+            (job.model_id, crypto.from_bech32(hop.worker))
+            for route in job.routes
+            for hop in route.hops
+        ]
+        if any(load.get(key, 0) >= cap for key in operators):
+            paused.add(job.model_id)  # discard the branch: the job stays SUBMITTED
+            continue
         cache.write()
         ctx.events.extend(child.events)
+        for key in operators:
+            load[key] = load.get(key, 0) + 1
 
 
 def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> None:
-    """Select the routes with the seed of this block, open the rounds, tell the workers."""
+    """Select the routes with the seed of this block, open the rounds, tell the workers. The
+    job's precision class is fixed here: every hop declares it now, and verification reads it
+    from the job, whatever the workers declare later."""
     rounds = job.commit_window_blocks + job.reveal_window_blocks  # fixed at submission
     if ctx.block.height + rounds >= job.deadline_height:
         keeper.expire_job(ctx, job, "too close to the deadline for the commit and reveal rounds")
         return
     job.seed = logic.compute_seed(ctx.block.hash, job.id)
-    selected = keeper.sharding.select_routes(ctx, job.model_id, job.redundancy, job.seed)
+    job.precision, selected = keeper.sharding.select_job_routes(
+        ctx,
+        job.model_id,
+        job.redundancy,
+        job.seed,
+        precision=job.requested_precision,
+    )
     for hops in selected:
         route = job.routes.add()
         for hop in hops:
@@ -88,6 +117,7 @@ def assignment_attributes(job: types_pb2.Job) -> list:
     decoding = types_pb2.DecodingMode.Name(job.decoding.mode)
     out += [
         attr("seed", job.seed.hex()),
+        attr("precision", job.precision),
         attr("decoding", decoding),
         attr("temperature_milli", job.decoding.temperature_milli),
         attr("top_k", job.decoding.top_k),

@@ -48,11 +48,23 @@ class Hop(Protocol):
 
 
 class ShardingKeeper(Protocol):
-    def select_routes(
-        self, ctx: Context, model_id: str, redundancy: int, seed: bytes
-    ) -> Sequence[Sequence[Hop]]:
-        """``redundancy`` disjoint routes (no operator twice), deterministic in (state, seed);
-        raises the sharding module's ErrInsufficientCoverage when impossible."""
+    def select_job_routes(
+        self,
+        ctx: Context,
+        model_id: str,
+        redundancy: int,
+        seed: bytes,
+        *,
+        precision: str = "",
+    ) -> tuple[str, Sequence[Sequence[Hop]]]:
+        """(precision class, ``redundancy`` disjoint routes of workers of that one class, no
+        operator twice), deterministic in (state, seed); the class is
+        ``precision`` or the first of the model's classes that works. Raises the sharding
+        module's ErrInsufficientCoverage when impossible (metered: gas per candidate)."""
+        ...
+
+    def get_operator_route_cap(self, ctx: Context) -> int:
+        """Most routes of one model one operator may hold among one block's assignments."""
         ...
 
 
@@ -70,5 +82,6 @@ class JobHooks(Protocol):
         ...
 
     def close_rounds(self, ctx: Context, job_id: int) -> None:
-        """Tally a job whose deadline came while its rounds were still open."""
+        """Tally a job whose deadline came while its rounds were still open; for a DISPUTED
+        job still under verification, move its deadline past the verdict window."""
         ...

@@ -39,8 +39,10 @@ def submit_job(
     not longer than the job's commit and reveal rounds (0 asks for the rounds plus
     min_deadline_blocks); the max fee is malformed or not in the fee denom; the model is
     unknown or retired; the redundancy is below the model's min_redundancy;
-    the max fee is below the price ("fee below price"); the model's coverage cannot give r
-    disjoint routes now (sharding's ErrInsufficientCoverage); the submitter cannot pay.
+    the max fee is below the price ("fee below price"); the precision class is not one of the
+    model's (sharding's ErrInvalidPrecision); the model's coverage cannot give r disjoint routes
+    of one class now (sharding's ErrInsufficientCoverage, or ErrTooManyCandidates); the
+    submitter cannot pay.
     """
     # verify
     submitter = crypto.from_bech32(msg.submitter)
@@ -68,8 +70,12 @@ def submit_job(
         raise ErrFeeBelowPrice(f"max fee {max_fee.amount} < price {required}{params.fee_denom}")
     # Coverage now, with the seed assignment uses when it happens in this block (it does unless
     # the per-block cap defers it); the end-block re-checks and refunds when it has thinned.
-    keeper.sharding.select_routes(
-        ctx, msg.model_id, msg.redundancy, logic.compute_seed(ctx.block.hash, job_id)
+    keeper.sharding.select_job_routes(
+        ctx,
+        msg.model_id,
+        msg.redundancy,
+        logic.compute_seed(ctx.block.hash, job_id),
+        precision=msg.precision,
     )
     # mutate
     keeper.bank.send_coins_to_module(ctx, submitter, keys.ESCROW_ACCOUNT, [max_fee])
@@ -135,6 +141,7 @@ def _new_job(
         num_layers=model.num_layers,
         prompt_tokens_estimate=prompt_tokens,
         refunded="0",
+        requested_precision=msg.precision,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+from collections.abc import Sequence
 
 import chain.pb  # noqa: F401
 
@@ -111,12 +112,27 @@ def validate_model(model: types_pb2.Model, params: types_pb2.Params) -> None:
         raise ErrInvalidTokenizerHash(f"got {len(model.tokenizer_hash)} bytes")
     if model.dtype not in DTYPES:
         raise ErrInvalidDtype(f"dtype {model.dtype!r}")
+    validate_precision_classes(model.precision_classes)
     compute_canonical_price(model.price_per_token)
     validate_min_redundancy(model.min_redundancy, params)
     if len(model.zk_verifying_key_ref) > MAX_ZK_KEY_REF or not is_printable_ascii(
         model.zk_verifying_key_ref
     ):
         raise ErrInvalidZkKeyRef(f"{len(model.zk_verifying_key_ref)} characters")
+
+
+def validate_precision_classes(classes: Sequence[str]) -> None:
+    """Each class a known dtype, none twice (empty is allowed: it means [dtype])."""
+    for name in classes:
+        if name not in DTYPES:
+            raise ErrInvalidDtype(f"precision class {name!r}")
+    if len(set(classes)) != len(classes):
+        raise ErrInvalidDtype(f"precision classes repeat: {', '.join(classes)}")
+
+
+def compute_precision_classes(model: types_pb2.Model) -> list[str]:
+    """The dtypes the model's jobs may run in, in the owner's order ([dtype] when unset)."""
+    return list(model.precision_classes) or [model.dtype]
 
 
 def validate_min_redundancy(min_redundancy: int, params: types_pb2.Params) -> None:

@@ -27,7 +27,7 @@ def register_model(
     Fails when: the owner address is malformed; the id is not [a-z0-9._-]{1,64}; the family is
     not llama, gpt2 or bert; the layer count is outside 1..max_layers; the commitments are not
     one 32-byte hash per layer; the weights root differs from the recomputed Merkle root;
-    bytes_per_layer is 0; the tokenizer hash is not 32 bytes; the dtype is unknown; the price is
+    bytes_per_layer is 0; the tokenizer hash is not 32 bytes; the dtype or a precision class is unknown, or a class repeats; the price is
     not a decimal string; min_redundancy is outside 1..max_min_redundancy; the zk key reference
     is too long; an optional hash is not 32 bytes; the id is taken (retired ids included).
     """
@@ -137,6 +137,7 @@ def _model_from_msg(ctx: Context, msg: tx_pb2.MsgRegisterModel, owner: str) -> t
         config_hash=msg.config_hash,
         embed_commitment=msg.embed_commitment,
         head_commitment=msg.head_commitment,
+        precision_classes=list(msg.precision_classes) or [msg.dtype],
     )
 
 

@@ -10,3 +10,7 @@ ErrInsufficientCoverage = register(
     CODESPACE, 5, "not enough active workers to build disjoint routes over every layer"
 )
 ErrInsufficientMemory = register(CODESPACE, 6, "memory does not fit a single layer")
+ErrTooManyCandidates = register(
+    CODESPACE, 7, "the model has more announced spans than one route selection may examine"
+)
+ErrInvalidPrecision = register(CODESPACE, 8, "precision class not allowed by the model")

@@ -4,7 +4,7 @@ Route selection. A route is a chain of announced spans tiling [0, L): hop i serv
 span, hop i+1 starts where hop i ends. A job needs r routes and no operator may appear twice in
 the job. Routes are built one hop at a time, route after route: at layer p the next hop is drawn
 among the unused operators' spans starting at p, with probability proportional to its weight
-(throughput x stake x reputation), but only among hops after which the rest of the job can still
+(bonded stake x bounded reputation; `compute_weight`), but only among hops after which the rest of the job can still
 be completed. "Can still be completed" is a max-flow check on the layer graph (nodes = layer
 boundaries 0..L, one unit-capacity edge per remaining span): one unit of flow from p to L for the
 route in progress plus one from 0 to L per route still to build. The check is exact when no
@@ -16,7 +16,7 @@ state and the seed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from modules.sharding.errors import ErrInsufficientCoverage
 from modules.sharding.types import Candidate
@@ -53,9 +53,16 @@ class Prng:
                 return value
 
 
-def compute_weight(throughput: int, stake: int, reputation: int) -> int:
-    """Selection weight of a hop: tokens/s x bonded uinfera x reputation micro-units."""
-    return throughput * stake * reputation
+SPEED_UNMEASURED = 500  # placement score of a worker with no measured commit yet (0..1000)
+
+
+def compute_weight(stake: int, reputation: int, max_factor: int) -> int:
+    """Selection weight of a hop: bonded uinfera x min(reputation, max_factor) micro-units.
+
+    Linear in stake, so splitting one stake across identities leaves the summed weight
+    unchanged; nothing the operator declares (throughput, hardware) enters. Reputation is
+    at least 0.1 (workers module) and counts at most ``max_factor``."""
+    return stake * min(reputation, max_factor)
 
 
 def compute_weighted_pick(options: Sequence[Candidate], rng: Prng) -> Candidate:
@@ -74,14 +81,14 @@ def compute_weighted_pick(options: Sequence[Candidate], rng: Prng) -> Candidate:
 def compute_layer_coverage(
     num_layers: int, candidates: Sequence[Candidate]
 ) -> list[tuple[list[bytes], int]]:
-    """Per layer: (operators serving it in address order, their summed throughput)."""
+    """Per layer: (operators serving it in address order, their summed speed scores)."""
     layers: list[tuple[list[bytes], int]] = [([], 0) for _ in range(num_layers)]
     for c in sorted(candidates, key=lambda c: (c.operator, c.start)):
         for layer in range(c.start, min(c.end, num_layers)):
             operators, throughput = layers[layer]
             if c.operator not in operators:
                 operators.append(c.operator)
-            layers[layer] = (operators, throughput + c.throughput)
+            layers[layer] = (operators, throughput + c.speed)
     return layers
 
 
@@ -142,14 +149,18 @@ def compute_routes(
     redundancy: int,
     rng: Prng,
     max_steps: int,
+    charge: Callable[[int], None] = lambda examined: None,
 ) -> list[tuple[Candidate, ...]]:
     """``redundancy`` routes tiling [0, num_layers), no operator twice (module docstring);
-    raises ErrInsufficientCoverage when there are none or the search exceeds ``max_steps``."""
+    raises ErrInsufficientCoverage when there are none or the search exceeds ``max_steps``.
+    ``charge(n)`` is called before each max-flow with the n candidates it examines (gas)."""
     ordered = sorted(candidates, key=lambda c: (c.start, c.operator, c.end))
+    charge(len(ordered))
     if not is_completable(ordered, set(), 0, redundancy, num_layers):
         raise ErrInsufficientCoverage(f"{redundancy} disjoint routes over {num_layers} layers")
     search = _RouteSearch(ordered, num_layers, redundancy)
     for _ in range(max_steps):
+        charge(len(ordered))
         if search.step(rng):
             return search.routes()
     raise ErrInsufficientCoverage(f"no routes found within {max_steps} search steps")

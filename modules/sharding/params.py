@@ -9,10 +9,21 @@ def default_params() -> types_pb2.Params:
     return types_pb2.Params(
         max_redundancy=16,  # routes one job may ask for
         max_search_steps=1_000,  # hop tries per selection (backtracking included)
+        max_candidates=256,  # spans one selection may examine (= workers max_spans_per_model)
+        gas_per_candidate=100,  # gas per span read and per span scanned by each search step
+        max_reputation_factor=2_000_000,  # reputation counts at most 2.0 in the weight
+        max_operator_routes_per_block=16,  # routes of one model per operator per block
     )
 
 
 def validate_params(params: types_pb2.Params) -> None:
     """Raise ``ValueError`` when params are unusable (genesis)."""
-    if params.max_redundancy < 1 or params.max_search_steps < 1:
-        raise ValueError("sharding max_redundancy and max_search_steps must be at least 1")
+    for name in (
+        "max_redundancy",
+        "max_search_steps",
+        "max_candidates",
+        "max_reputation_factor",
+        "max_operator_routes_per_block",
+    ):
+        if getattr(params, name) < 1:
+            raise ValueError(f"sharding {name} must be at least 1")

@@ -47,7 +47,11 @@ def suggest_span(
         model.num_layers, keeper.get_candidates(ctx, req.model_id)
     )
     throughputs = [throughput for _, throughput in layers]
-    start, end, after = logic.compute_suggested_span(throughputs, span_length, req.throughput or 1)
+    start, end, after = logic.compute_suggested_span(
+        throughputs,
+        span_length,
+        logic.SPEED_UNMEASURED,  # a newcomer is not measured yet
+    )
     return query_pb2.QuerySuggestSpanResponse(
         start=start, end=end, min_throughput_before=min(throughputs), min_throughput_after=after
     )
@@ -56,8 +60,11 @@ def suggest_span(
 def routes(
     ctx: Context, keeper: ShardingKeeper, req: query_pb2.QueryRoutesRequest
 ) -> query_pb2.QueryRoutesResponse:
-    selected = keeper.select_routes(ctx, req.model_id, req.redundancy, req.seed)
+    precision, selected = keeper.select_job_routes(
+        ctx, req.model_id, req.redundancy, req.seed, precision=req.precision
+    )
     return query_pb2.QueryRoutesResponse(
+        precision=precision,
         routes=[
             types_pb2.Route(
                 hops=[
@@ -66,7 +73,7 @@ def routes(
                 ]
             )
             for route in selected
-        ]
+        ],
     )
 
 

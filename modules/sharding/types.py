@@ -24,5 +24,5 @@ class Candidate:
     operator: bytes
     start: int
     end: int
-    weight: int  # throughput (tokens/s) x bonded stake (uinfera) x reputation (micro-units)
-    throughput: int  # tokens per second
+    weight: int  # bonded stake (uinfera) x min(reputation, max factor) (micro-units)
+    speed: int  # measured speed score 0..1000 (placement only, never the weight)

@@ -153,6 +153,19 @@ class WorkersKeeper:
         )
         return reputation
 
+    def record_commit_speed(
+        self, ctx: Context, operator: bytes, blocks_after_assignment: int, window_blocks: int
+    ) -> None:
+        """Fold one commit's latency into the worker's measured speed (placement only; no
+        effect on the chance of being chosen). Unknown operators are ignored."""
+        worker = self.get_worker(ctx, operator)
+        if worker is None:
+            return
+        sample = logic.compute_speed_sample(blocks_after_assignment, window_blocks)
+        worker.speed = logic.compute_speed(worker.speed, worker.speed_samples, sample)
+        worker.speed_samples += 1
+        self.set_worker(ctx, operator, worker)
+
     def slash(self, ctx: Context, operator: bytes, fraction: str, reason: str) -> int:
         """Burn floor((bonded + unbonding) x fraction), bonded stake first; returns the amount
         burned (0 for unknown operators). ``fraction`` is a decimal string in [0, 1]."""

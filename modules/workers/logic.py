@@ -149,6 +149,26 @@ def compute_slash_split(bonded: int, unbonding: int, fraction: str) -> tuple[int
     return from_bonded, amount - from_bonded
 
 
+# -- measured speed ----------------------------------------------------------------------------
+
+SPEED_MAX = 1000  # committed in the assigning block
+SPEED_EWMA_WEIGHT = 8  # a new sample moves the average by 1/8 of the gap
+
+
+def compute_speed_sample(blocks_after_assignment: int, commit_window_blocks: int) -> int:
+    """0..1000: 1000 - 1000 x blocks / (window + 1) for a commit ``blocks`` blocks after the
+    assigning block (a commit in the window's last block still scores above 0)."""
+    blocks = max(0, blocks_after_assignment)
+    return max(0, SPEED_MAX - SPEED_MAX * blocks // (commit_window_blocks + 1))
+
+
+def compute_speed(current: int, samples: int, sample: int) -> int:
+    """Integer EWMA: the first sample as is, then current + (sample - current) / 8 (floor)."""
+    if samples == 0:
+        return sample
+    return (current * (SPEED_EWMA_WEIGHT - 1) + sample) // SPEED_EWMA_WEIGHT
+
+
 # -- reputation --------------------------------------------------------------------------------
 
 

@@ -176,6 +176,7 @@ def register_model(client: Client, owner: LocalWallet, model_dir: Path) -> None:
         bytes_per_layer=size // manifest.num_layers + 1,
         tokenizer_hash=bytes.fromhex(manifest.tokenizer_hash),
         dtype="float32",
+        precision_classes=["float32", "bfloat16"],  # the adversary test runs bf16 workers
         price_per_token="1",
         min_redundancy=1,
         config_hash=bytes.fromhex(manifest.config_hash),

@@ -94,10 +94,13 @@ def make_job_chain(
     chain_.app.init_chain(init_chain_request(state, vote_extensions_from=vote_extensions_from))
     chain_.block()
     owner = chain_.keys[0]
-    model = register_model_msg(owner, price_per_token=PRICE, min_redundancy=min_redundancy)
-    chain_.block([chain_.tx(owner, model, gas=GAS, fee=FEE)])
     keys = worker_keys(chain_, spans or SPANS)
     kinds = list(dtypes or ["float32"] * len(keys))
+    classes = list(dict.fromkeys(kinds))  # every dtype the workers declare, first seen first
+    model = register_model_msg(
+        owner, price_per_token=PRICE, min_redundancy=min_redundancy, precision_classes=classes
+    )
+    chain_.block([chain_.tx(owner, model, gas=GAS, fee=FEE)])
     txs = [
         chain_.tx(
             key,

@@ -98,7 +98,8 @@ def test_routes_with_a_missing_reveal_are_not_judged(setup):
 
 
 class NodeStub:
-    """Answers the sidecar's three queries from one job history; workers declare `dtype`."""
+    """Answers the sidecar's queries from one job history; workers declare `dtype` now (which
+    the sidecar must ignore: the job's recorded precision class decides)."""
 
     def __init__(self, history, dtype: str):
         self.history, self.dtype = history, dtype
@@ -133,7 +134,9 @@ def _bf16_history(model_dir, tokenizer):
                               probe_seed=derive_probe_seed(JOB_ID))  # fmt: skip
 
     honest, cheat = claim({}), claim({1: ComputeAttack(ComputeMode.SKIP_LAYER)})
-    return _history([honest, cheat]), honest
+    history = _history([honest, cheat])
+    history.job.precision = "bfloat16"  # the class recorded at assignment
+    return history, honest
 
 
 def test_bf16_hops_get_a_verdict_by_default_with_the_bf16_copy_loaded_on_demand(setup, tiny_models):
@@ -175,3 +178,20 @@ def test_verifier_cli_refuses_unknown_dtypes(tiny_models, tmp_path, dtypes):
     with pytest.raises(CLIError, match="--dtypes"):
         run(model_id="tiny", model_dir=tiny_models["llama"], home=tmp_path,
             node="http://127.0.0.1:1", interval=1.0, dtypes=dtypes)  # fmt: skip
+
+
+def test_a_worker_changing_its_dtype_after_assignment_changes_nothing_about_the_verdict(
+    setup, tiny_models
+):
+    from inference_worker.verify.sidecar import Sidecar
+
+    _, tokenizer, _ = setup
+    history, _ = _bf16_history(tiny_models["llama"], tokenizer)
+    verdicts = []
+    for declared_now in ("bfloat16", "float32"):  # the hops re-declared float32 after assignment
+        sidecar = Sidecar(rpc=NodeStub(history, declared_now), model_id="tiny",
+                          model_dir=tiny_models["llama"], inbox=InboxStub())  # type: ignore[arg-type]  # fmt: skip
+        [verdict] = sidecar.step()
+        assert torch.bfloat16 in sidecar.reference.shards  # recomputed in the job's class
+        verdicts.append(verdict.SerializeToString(deterministic=True))
+    assert verdicts[0] == verdicts[1]

@@ -26,8 +26,8 @@ def op(i: int) -> bytes:
     return bytes([i]) * 20
 
 
-def cand(i: int, start: int, end: int, weight: int = 1, throughput: int = 1) -> Candidate:
-    return Candidate(op(i), start, end, weight, throughput)
+def cand(i: int, start: int, end: int, weight: int = 1, speed: int = 1) -> Candidate:
+    return Candidate(op(i), start, end, weight, speed)
 
 
 def seed(i: int) -> bytes:
@@ -220,8 +220,8 @@ def test_completability_counts_the_route_in_progress():
 # -- coverage and suggestion -------------------------------------------------------------------
 
 
-def test_layer_coverage_sums_throughput_and_lists_operators_in_order():
-    layers = compute_layer_coverage(4, [cand(2, 0, 2, throughput=5), cand(1, 1, 4, throughput=7)])
+def test_layer_coverage_sums_speed_and_lists_operators_in_order():
+    layers = compute_layer_coverage(4, [cand(2, 0, 2, speed=5), cand(1, 1, 4, speed=7)])
     assert layers == [([op(2)], 5), ([op(1), op(2)], 12), ([op(1)], 7), ([op(1)], 7)]
 
 

@@ -55,21 +55,22 @@ def assert_tiles(routes, num_layers: int) -> None:
 # -- coverage ----------------------------------------------------------------------------------
 
 
-def test_coverage_lists_active_workers_and_summed_throughput_per_layer(node):
+def test_coverage_lists_active_workers_and_summed_measured_speed_per_layer(node):
     a, b = setup_model_and_workers(node, [(0, 4), (2, 8)], num_layers=8)
     cover = coverage(node)
     assert cover.num_layers == 8 and len(cover.layers) == 8
-    assert list(cover.layers[0].workers) == [a.bech32] and cover.layers[0].throughput == 10
+    # Unmeasured workers count 500 each, whatever throughput they declare (10 here).
+    assert list(cover.layers[0].workers) == [a.bech32] and cover.layers[0].throughput == 500
     assert sorted(cover.layers[3].workers) == sorted([a.bech32, b.bech32])
-    assert cover.layers[3].throughput == 20
-    assert cover.min_throughput == 10 and cover.fully_covered
+    assert cover.layers[3].throughput == 1000
+    assert cover.min_throughput == 500 and cover.fully_covered
 
 
 def test_coverage_shows_gaps(node):
     setup_model_and_workers(node, [(0, 3)], num_layers=8)
     cover = coverage(node)
     assert not cover.fully_covered and cover.min_throughput == 0
-    assert [layer.throughput for layer in cover.layers] == [10, 10, 10, 0, 0, 0, 0, 0]
+    assert [layer.throughput for layer in cover.layers] == [500, 500, 500, 0, 0, 0, 0, 0]
 
 
 def test_silent_workers_drop_out_of_coverage_and_routes(node):
@@ -105,10 +106,16 @@ def test_suggest_span_targets_the_least_served_layers(node):
     setup_model_and_workers(node, [(0, 4)], num_layers=8)
     request = query_pb2.QuerySuggestSpanRequest(model_id="m", memory_bytes=450, throughput=7)
     res = query(node, SVC + "SuggestSpan", request, query_pb2.QuerySuggestSpanResponse)
-    assert (res.start, res.end, res.min_throughput_before, res.min_throughput_after) == (4, 8, 0, 7)
+    # The declared 7 is ignored: a newcomer counts as unmeasured (500).
+    assert (res.start, res.end, res.min_throughput_before, res.min_throughput_after) == (
+        4,
+        8,
+        0,
+        500,
+    )
     request.memory_bytes = 10_000  # more than the model needs: the whole model
     res = query(node, SVC + "SuggestSpan", request, query_pb2.QuerySuggestSpanResponse)
-    assert (res.start, res.end, res.min_throughput_after) == (0, 8, 7)
+    assert (res.start, res.end, res.min_throughput_after) == (0, 8, 500)
 
 
 def test_suggest_span_rejects_memory_below_one_layer(node):
@@ -166,7 +173,7 @@ def test_select_routes_rejects_unknown_and_retired_models_and_bad_redundancy(nod
     assert (err.value.codespace, err.value.code) == ("sharding", 3)
 
 
-def test_stake_and_throughput_weigh_the_choice(node):
+def test_stake_and_bounded_reputation_weigh_the_choice_declared_throughput_does_not(node):
     owner = node.keys[0]
     ok(node, owner, register_model_msg(owner, num_layers=4))
     big, small = node.keys[1], node.keys[2]
@@ -183,18 +190,26 @@ def test_stake_and_throughput_weigh_the_choice(node):
         ),
     ]
     assert [r.code for r in node.block(txs).tx_results] == [0, 0]
-    # Weights: big 10 x 30_000 x 1.0, small 30 x 10_000 x 1.0: even odds.
+    # Weights: big 30_000 x 1.0, small 10_000 x 1.0 (its declared 3x throughput counts for
+    # nothing): 3:1 for big.
     wins = Counter(select(node, 1, b"%d" % i)[0][0].operator for i in range(400))
-    assert 150 <= wins[big.address] <= 250
-    # Halving big's reputation tilts the odds 1:2 towards small.
+    assert 260 <= wins[big.address] <= 340  # expected 300
+    # Halving big's reputation: 15_000 against 10_000, expected 240 of 400.
     workers = keeper(node, "workers")
     ctx = latest_ctx(node)
     workers.adjust_reputation(ctx, big.address, 1, 2)
     sharding = keeper(node, "sharding")
     wins = Counter(
-        sharding.select_routes(ctx, "m", 1, b"%d" % i)[0][0].operator for i in range(600)
+        sharding.select_routes(ctx, "m", 1, b"%d" % i)[0][0].operator for i in range(400)
     )
-    assert 140 <= wins[big.address] <= 260  # expected 200
+    assert 200 <= wins[big.address] <= 280
+    # Small's reputation raised to the workers' maximum (10) counts only as 2.0: 15_000 against
+    # 20_000, expected 171 of 400 for big.
+    workers.adjust_reputation(ctx, small.address, 10, 1)
+    wins = Counter(
+        sharding.select_routes(ctx, "m", 1, b"%d" % i)[0][0].operator for i in range(400)
+    )
+    assert 131 <= wins[big.address] <= 211
 
 
 def test_params_query_returns_defaults(node):

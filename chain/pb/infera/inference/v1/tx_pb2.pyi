@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Opti
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MsgSubmitJob(_message.Message):
-    __slots__ = ("submitter", "model_id", "prompt", "decoding", "max_new_tokens", "redundancy", "max_fee", "deadline_blocks")
+    __slots__ = ("submitter", "model_id", "prompt", "decoding", "max_new_tokens", "redundancy", "max_fee", "deadline_blocks", "precision")
     SUBMITTER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,7 @@ class MsgSubmitJob(_message.Message):
     REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
     MAX_FEE_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     submitter: str
     model_id: str
     prompt: bytes
@@ -24,7 +25,8 @@ class MsgSubmitJob(_message.Message):
     redundancy: int
     max_fee: _coin_pb2.Coin
     deadline_blocks: int
-    def __init__(self, submitter: _Optional[str] = ..., model_id: _Optional[str] = ..., prompt: _Optional[bytes] = ..., decoding: _Optional[_Union[_types_pb2.Decoding, _Mapping]] = ..., max_new_tokens: _Optional[int] = ..., redundancy: _Optional[int] = ..., max_fee: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., deadline_blocks: _Optional[int] = ...) -> None: ...
+    precision: str
+    def __init__(self, submitter: _Optional[str] = ..., model_id: _Optional[str] = ..., prompt: _Optional[bytes] = ..., decoding: _Optional[_Union[_types_pb2.Decoding, _Mapping]] = ..., max_new_tokens: _Optional[int] = ..., redundancy: _Optional[int] = ..., max_fee: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., deadline_blocks: _Optional[int] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class MsgSubmitJobResponse(_message.Message):
     __slots__ = ("job_id",)

@@ -65,7 +65,7 @@ class Route(_message.Message):
     def __init__(self, hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "submitter", "model_id", "prompt", "decoding", "max_new_tokens", "redundancy", "max_fee", "escrow", "state", "submit_height", "deadline_height", "assign_height", "seed", "routes", "commit_end_height", "reveal_end_height", "reason", "output_hash", "final_height", "price_per_token", "num_layers", "prompt_tokens_estimate", "refunded", "commit_window_blocks", "reveal_window_blocks")
+    __slots__ = ("id", "submitter", "model_id", "prompt", "decoding", "max_new_tokens", "redundancy", "max_fee", "escrow", "state", "submit_height", "deadline_height", "assign_height", "seed", "routes", "commit_end_height", "reveal_end_height", "reason", "output_hash", "final_height", "price_per_token", "num_layers", "prompt_tokens_estimate", "refunded", "commit_window_blocks", "reveal_window_blocks", "precision", "requested_precision")
     ID_FIELD_NUMBER: _ClassVar[int]
     SUBMITTER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,8 @@ class Job(_message.Message):
     REFUNDED_FIELD_NUMBER: _ClassVar[int]
     COMMIT_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     REVEAL_WINDOW_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_PRECISION_FIELD_NUMBER: _ClassVar[int]
     id: int
     submitter: str
     model_id: str
@@ -118,7 +120,9 @@ class Job(_message.Message):
     refunded: str
     commit_window_blocks: int
     reveal_window_blocks: int
-    def __init__(self, id: _Optional[int] = ..., submitter: _Optional[str] = ..., model_id: _Optional[str] = ..., prompt: _Optional[bytes] = ..., decoding: _Optional[_Union[Decoding, _Mapping]] = ..., max_new_tokens: _Optional[int] = ..., redundancy: _Optional[int] = ..., max_fee: _Optional[str] = ..., escrow: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., submit_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., assign_height: _Optional[int] = ..., seed: _Optional[bytes] = ..., routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., reason: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., final_height: _Optional[int] = ..., price_per_token: _Optional[str] = ..., num_layers: _Optional[int] = ..., prompt_tokens_estimate: _Optional[int] = ..., refunded: _Optional[str] = ..., commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ...) -> None: ...
+    precision: str
+    requested_precision: str
+    def __init__(self, id: _Optional[int] = ..., submitter: _Optional[str] = ..., model_id: _Optional[str] = ..., prompt: _Optional[bytes] = ..., decoding: _Optional[_Union[Decoding, _Mapping]] = ..., max_new_tokens: _Optional[int] = ..., redundancy: _Optional[int] = ..., max_fee: _Optional[str] = ..., escrow: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., submit_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., assign_height: _Optional[int] = ..., seed: _Optional[bytes] = ..., routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., reason: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., final_height: _Optional[int] = ..., price_per_token: _Optional[str] = ..., num_layers: _Optional[int] = ..., prompt_tokens_estimate: _Optional[int] = ..., refunded: _Optional[str] = ..., commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., precision: _Optional[str] = ..., requested_precision: _Optional[str] = ...) -> None: ...
 
 class Params(_message.Message):
     __slots__ = ("fee_denom", "max_prompt_bytes", "max_new_tokens", "max_redundancy", "min_deadline_blocks", "max_deadline_blocks", "max_temperature_milli", "max_top_k", "max_assignments_per_block", "max_expiries_per_block")

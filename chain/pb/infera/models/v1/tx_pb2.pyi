@@ -6,7 +6,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Optional as _Op
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MsgRegisterModel(_message.Message):
-    __slots__ = ("owner", "id", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "config_hash", "embed_commitment", "head_commitment")
+    __slots__ = ("owner", "id", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "config_hash", "embed_commitment", "head_commitment", "precision_classes")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     FAMILY_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class MsgRegisterModel(_message.Message):
     CONFIG_HASH_FIELD_NUMBER: _ClassVar[int]
     EMBED_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     HEAD_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_CLASSES_FIELD_NUMBER: _ClassVar[int]
     owner: str
     id: str
     family: str
@@ -37,7 +38,8 @@ class MsgRegisterModel(_message.Message):
     config_hash: bytes
     embed_commitment: bytes
     head_commitment: bytes
-    def __init__(self, owner: _Optional[str] = ..., id: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ...) -> None: ...
+    precision_classes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, owner: _Optional[str] = ..., id: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ..., precision_classes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MsgRegisterModelResponse(_message.Message):
     __slots__ = ()

@@ -6,7 +6,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Optional as _Op
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Model(_message.Message):
-    __slots__ = ("id", "owner", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "retired", "registered_height", "retired_height", "config_hash", "embed_commitment", "head_commitment")
+    __slots__ = ("id", "owner", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "retired", "registered_height", "retired_height", "config_hash", "embed_commitment", "head_commitment", "precision_classes")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     FAMILY_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class Model(_message.Message):
     CONFIG_HASH_FIELD_NUMBER: _ClassVar[int]
     EMBED_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     HEAD_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_CLASSES_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     family: str
@@ -43,7 +44,8 @@ class Model(_message.Message):
     config_hash: bytes
     embed_commitment: bytes
     head_commitment: bytes
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., retired: bool = ..., registered_height: _Optional[int] = ..., retired_height: _Optional[int] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ...) -> None: ...
+    precision_classes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., retired: bool = ..., registered_height: _Optional[int] = ..., retired_height: _Optional[int] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ..., precision_classes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Params(_message.Message):
     __slots__ = ("max_layers", "max_min_redundancy")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from infera.sharding.v1 import types_pb2 as infera_dot_sharding_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einfera/sharding/v1/query.proto\x12\x12infera.sharding.v1\x1a\x1einfera/sharding/v1/types.proto\"(\n\x14QueryCoverageRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x9f\x01\n\x15QueryCoverageResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x12\n\nnum_layers\x18\x02 \x01(\r\x12\x31\n\x06layers\x18\x03 \x03(\x0b\x32!.infera.sharding.v1.LayerCoverage\x12\x16\n\x0emin_throughput\x18\x04 \x01(\x04\x12\x15\n\rfully_covered\x18\x05 \x01(\x08\"U\n\x17QuerySuggestSpanRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x04\x12\x12\n\nthroughput\x18\x03 \x01(\x04\"s\n\x18QuerySuggestSpanResponse\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12\x1d\n\x15min_throughput_before\x18\x03 \x01(\x04\x12\x1c\n\x14min_throughput_after\x18\x04 \x01(\x04\"H\n\x12QueryRoutesRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x12\n\nredundancy\x18\x02 \x01(\r\x12\x0c\n\x04seed\x18\x03 \x01(\x0c\"@\n\x13QueryRoutesResponse\x12)\n\x06routes\x18\x01 \x03(\x0b\x32\x19.infera.sharding.v1.Route\"\x14\n\x12QueryParamsRequest\"A\n\x13QueryParamsResponse\x12*\n\x06params\x18\x01 \x01(\x0b\x32\x1a.infera.sharding.v1.Params2\x88\x03\n\x05Query\x12_\n\x08\x43overage\x12(.infera.sharding.v1.QueryCoverageRequest\x1a).infera.sharding.v1.QueryCoverageResponse\x12h\n\x0bSuggestSpan\x12+.infera.sharding.v1.QuerySuggestSpanRequest\x1a,.infera.sharding.v1.QuerySuggestSpanResponse\x12Y\n\x06Routes\x12&.infera.sharding.v1.QueryRoutesRequest\x1a\'.infera.sharding.v1.QueryRoutesResponse\x12Y\n\x06Params\x12&.infera.sharding.v1.QueryParamsRequest\x1a\'.infera.sharding.v1.QueryParamsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einfera/sharding/v1/query.proto\x12\x12infera.sharding.v1\x1a\x1einfera/sharding/v1/types.proto\"(\n\x14QueryCoverageRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x9f\x01\n\x15QueryCoverageResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x12\n\nnum_layers\x18\x02 \x01(\r\x12\x31\n\x06layers\x18\x03 \x03(\x0b\x32!.infera.sharding.v1.LayerCoverage\x12\x16\n\x0emin_throughput\x18\x04 \x01(\x04\x12\x15\n\rfully_covered\x18\x05 \x01(\x08\"U\n\x17QuerySuggestSpanRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x04\x12\x12\n\nthroughput\x18\x03 \x01(\x04\"s\n\x18QuerySuggestSpanResponse\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12\x1d\n\x15min_throughput_before\x18\x03 \x01(\x04\x12\x1c\n\x14min_throughput_after\x18\x04 \x01(\x04\"[\n\x12QueryRoutesRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x12\n\nredundancy\x18\x02 \x01(\r\x12\x0c\n\x04seed\x18\x03 \x01(\x0c\x12\x11\n\tprecision\x18\x04 \x01(\t\"S\n\x13QueryRoutesResponse\x12)\n\x06routes\x18\x01 \x03(\x0b\x32\x19.infera.sharding.v1.Route\x12\x11\n\tprecision\x18\x02 \x01(\t\"\x14\n\x12QueryParamsRequest\"A\n\x13QueryParamsResponse\x12*\n\x06params\x18\x01 \x01(\x0b\x32\x1a.infera.sharding.v1.Params2\x88\x03\n\x05Query\x12_\n\x08\x43overage\x12(.infera.sharding.v1.QueryCoverageRequest\x1a).infera.sharding.v1.QueryCoverageResponse\x12h\n\x0bSuggestSpan\x12+.infera.sharding.v1.QuerySuggestSpanRequest\x1a,.infera.sharding.v1.QuerySuggestSpanResponse\x12Y\n\x06Routes\x12&.infera.sharding.v1.QueryRoutesRequest\x1a\'.infera.sharding.v1.QueryRoutesResponse\x12Y\n\x06Params\x12&.infera.sharding.v1.QueryParamsRequest\x1a\'.infera.sharding.v1.QueryParamsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,13 +41,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYSUGGESTSPANRESPONSE']._serialized_start=377
   _globals['_QUERYSUGGESTSPANRESPONSE']._serialized_end=492
   _globals['_QUERYROUTESREQUEST']._serialized_start=494
-  _globals['_QUERYROUTESREQUEST']._serialized_end=566
-  _globals['_QUERYROUTESRESPONSE']._serialized_start=568
-  _globals['_QUERYROUTESRESPONSE']._serialized_end=632
-  _globals['_QUERYPARAMSREQUEST']._serialized_start=634
-  _globals['_QUERYPARAMSREQUEST']._serialized_end=654
-  _globals['_QUERYPARAMSRESPONSE']._serialized_start=656
-  _globals['_QUERYPARAMSRESPONSE']._serialized_end=721
-  _globals['_QUERY']._serialized_start=724
-  _globals['_QUERY']._serialized_end=1116
+  _globals['_QUERYROUTESREQUEST']._serialized_end=585
+  _globals['_QUERYROUTESRESPONSE']._serialized_start=587
+  _globals['_QUERYROUTESRESPONSE']._serialized_end=670
+  _globals['_QUERYPARAMSREQUEST']._serialized_start=672
+  _globals['_QUERYPARAMSREQUEST']._serialized_end=692
+  _globals['_QUERYPARAMSRESPONSE']._serialized_start=694
+  _globals['_QUERYPARAMSRESPONSE']._serialized_end=759
+  _globals['_QUERY']._serialized_start=762
+  _globals['_QUERY']._serialized_end=1154
 # @@protoc_insertion_point(module_scope)

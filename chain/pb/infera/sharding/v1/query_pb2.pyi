@@ -49,20 +49,24 @@ class QuerySuggestSpanResponse(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., min_throughput_before: _Optional[int] = ..., min_throughput_after: _Optional[int] = ...) -> None: ...
 
 class QueryRoutesRequest(_message.Message):
-    __slots__ = ("model_id", "redundancy", "seed")
+    __slots__ = ("model_id", "redundancy", "seed", "precision")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     redundancy: int
     seed: bytes
-    def __init__(self, model_id: _Optional[str] = ..., redundancy: _Optional[int] = ..., seed: _Optional[bytes] = ...) -> None: ...
+    precision: str
+    def __init__(self, model_id: _Optional[str] = ..., redundancy: _Optional[int] = ..., seed: _Optional[bytes] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class QueryRoutesResponse(_message.Message):
-    __slots__ = ("routes",)
+    __slots__ = ("routes", "precision")
     ROUTES_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     routes: _containers.RepeatedCompositeFieldContainer[_types_pb2.Route]
-    def __init__(self, routes: _Optional[_Iterable[_Union[_types_pb2.Route, _Mapping]]] = ...) -> None: ...
+    precision: str
+    def __init__(self, routes: _Optional[_Iterable[_Union[_types_pb2.Route, _Mapping]]] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class QueryParamsRequest(_message.Message):
     __slots__ = ()

@@ -63,7 +63,7 @@ class QueryServicer(object):
 
     def Coverage(self, request, context):
         """Coverage returns, for every layer of a model, the active workers serving it and their
-        summed throughput.
+        summed measured speed scores (never declared throughput).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

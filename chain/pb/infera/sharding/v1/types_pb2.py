@@ -24,19 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einfera/sharding/v1/types.proto\x12\x12infera.sharding.v1\":\n\x06Params\x12\x16\n\x0emax_redundancy\x18\x01 \x01(\r\x12\x18\n\x10max_search_steps\x18\x02 \x01(\x04\"3\n\x03Hop\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\".\n\x05Route\x12%\n\x04hops\x18\x01 \x03(\x0b\x32\x17.infera.sharding.v1.Hop\"C\n\rLayerCoverage\x12\r\n\x05layer\x18\x01 \x01(\r\x12\x0f\n\x07workers\x18\x02 \x03(\t\x12\x12\n\nthroughput\x18\x03 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1einfera/sharding/v1/types.proto\x12\x12infera.sharding.v1\"\xb3\x01\n\x06Params\x12\x16\n\x0emax_redundancy\x18\x01 \x01(\r\x12\x18\n\x10max_search_steps\x18\x02 \x01(\x04\x12\x16\n\x0emax_candidates\x18\x03 \x01(\x04\x12\x19\n\x11gas_per_candidate\x18\x04 \x01(\x04\x12\x1d\n\x15max_reputation_factor\x18\x05 \x01(\x04\x12%\n\x1dmax_operator_routes_per_block\x18\x06 \x01(\r\"3\n\x03Hop\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\".\n\x05Route\x12%\n\x04hops\x18\x01 \x03(\x0b\x32\x17.infera.sharding.v1.Hop\"C\n\rLayerCoverage\x12\r\n\x05layer\x18\x01 \x01(\r\x12\x0f\n\x07workers\x18\x02 \x03(\t\x12\x12\n\nthroughput\x18\x03 \x01(\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.sharding.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PARAMS']._serialized_start=54
-  _globals['_PARAMS']._serialized_end=112
-  _globals['_HOP']._serialized_start=114
-  _globals['_HOP']._serialized_end=165
-  _globals['_ROUTE']._serialized_start=167
-  _globals['_ROUTE']._serialized_end=213
-  _globals['_LAYERCOVERAGE']._serialized_start=215
-  _globals['_LAYERCOVERAGE']._serialized_end=282
+  _globals['_PARAMS']._serialized_start=55
+  _globals['_PARAMS']._serialized_end=234
+  _globals['_HOP']._serialized_start=236
+  _globals['_HOP']._serialized_end=287
+  _globals['_ROUTE']._serialized_start=289
+  _globals['_ROUTE']._serialized_end=335
+  _globals['_LAYERCOVERAGE']._serialized_start=337
+  _globals['_LAYERCOVERAGE']._serialized_end=404
 # @@protoc_insertion_point(module_scope)

@@ -6,12 +6,20 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Params(_message.Message):
-    __slots__ = ("max_redundancy", "max_search_steps")
+    __slots__ = ("max_redundancy", "max_search_steps", "max_candidates", "gas_per_candidate", "max_reputation_factor", "max_operator_routes_per_block")
     MAX_REDUNDANCY_FIELD_NUMBER: _ClassVar[int]
     MAX_SEARCH_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    GAS_PER_CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPUTATION_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    MAX_OPERATOR_ROUTES_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     max_redundancy: int
     max_search_steps: int
-    def __init__(self, max_redundancy: _Optional[int] = ..., max_search_steps: _Optional[int] = ...) -> None: ...
+    max_candidates: int
+    gas_per_candidate: int
+    max_reputation_factor: int
+    max_operator_routes_per_block: int
+    def __init__(self, max_redundancy: _Optional[int] = ..., max_search_steps: _Optional[int] = ..., max_candidates: _Optional[int] = ..., gas_per_candidate: _Optional[int] = ..., max_reputation_factor: _Optional[int] = ..., max_operator_routes_per_block: _Optional[int] = ...) -> None: ...
 
 class Hop(_message.Message):
     __slots__ = ("operator", "start", "end")

@@ -46,7 +46,7 @@ class Span(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Worker(_message.Message):
-    __slots__ = ("operator", "endpoint", "hardware", "runtime", "encryption_pubkey", "status", "bonded", "unbonding", "unbonding_completion_height", "slashed", "registered_height", "last_heartbeat_height", "spans")
+    __slots__ = ("operator", "endpoint", "hardware", "runtime", "encryption_pubkey", "status", "bonded", "unbonding", "unbonding_completion_height", "slashed", "registered_height", "last_heartbeat_height", "spans", "speed", "speed_samples")
     OPERATOR_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     HARDWARE_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +60,8 @@ class Worker(_message.Message):
     REGISTERED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     LAST_HEARTBEAT_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
+    SPEED_FIELD_NUMBER: _ClassVar[int]
+    SPEED_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     operator: str
     endpoint: str
     hardware: Hardware
@@ -73,7 +75,9 @@ class Worker(_message.Message):
     registered_height: int
     last_heartbeat_height: int
     spans: _containers.RepeatedCompositeFieldContainer[Span]
-    def __init__(self, operator: _Optional[str] = ..., endpoint: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., runtime: _Optional[_Union[Runtime, _Mapping]] = ..., encryption_pubkey: _Optional[bytes] = ..., status: _Optional[_Union[WorkerStatus, str]] = ..., bonded: _Optional[str] = ..., unbonding: _Optional[str] = ..., unbonding_completion_height: _Optional[int] = ..., slashed: _Optional[str] = ..., registered_height: _Optional[int] = ..., last_heartbeat_height: _Optional[int] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ...) -> None: ...
+    speed: int
+    speed_samples: int
+    def __init__(self, operator: _Optional[str] = ..., endpoint: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., runtime: _Optional[_Union[Runtime, _Mapping]] = ..., encryption_pubkey: _Optional[bytes] = ..., status: _Optional[_Union[WorkerStatus, str]] = ..., bonded: _Optional[str] = ..., unbonding: _Optional[str] = ..., unbonding_completion_height: _Optional[int] = ..., slashed: _Optional[str] = ..., registered_height: _Optional[int] = ..., last_heartbeat_height: _Optional[int] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ..., speed: _Optional[int] = ..., speed_samples: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
     __slots__ = ("bond_denom", "min_stake", "heartbeat_timeout_blocks", "unbonding_blocks", "max_spans_per_worker", "max_unbondings_per_block")
