@@ -26,19 +26,24 @@ with probes hop k could not aim at, that hop k signed and hop k+1 could not forg
 The chain, per frame i of one session (all integers big-endian)::
 
     H_{-1} = 32 zero bytes
-    H_i    = sha256(b"infera.frames.v1\\x00chain" || H_{i-1} || u64 job id || u32 route index
+    H_i    = sha256(b"infera.frames.v2\\x00chain" || H_{i-1} || u64 job id || u32 route index
                     || u32 sender hop || u32 frame seq i || u32 positions n_i || u32 hidden size
-                    || u8 probes P || rows_i)
-    sig_i  = sign(sha256(b"infera.frames.v1\\x00sign" || H_i || sha256(payload_i)))
-    late   = sign(sha256(b"infera.frames.v1\\x00late" || H_last || output hash || u64 job id
+                    || u8 probes P || sha256(payload_i) || rows_i)
+    sig_i  = sign(sha256(b"infera.frames.v2\\x00sign" || H_i || sha256(payload_i)))
+    late   = sign(sha256(b"infera.frames.v2\\x00late" || H_last || output hash || u64 job id
                          || u32 route index || u32 sender hop || u32 positions n || u32 hidden
                          || u8 probes P || late rows))
 
 rows_i is n_i x (2 + P) bytes, position-major: the int16 log-RMS code, then P int8 probe codes
 (inference_worker.verify.fingerprint). Signing each frame over the payload digest binds the rows to
 the exact bytes sent (a receiver holding one frame can show what it was sent); the chain hash
-binds every frame's rows, and the late signature binds the last chain hash, so the late
-evidence belongs to exactly the frames the receiver accepted. The late signature covers the
+binds every frame's rows AND payload digest (version 2), and the late signature binds the
+last chain hash, so the late evidence belongs to exactly the frames the receiver accepted and
+the sender's one late signature covers every payload it sent. A receiver keeps the frames
+(`FrameReceiver.frames`: payload and rows each) and can hand them to a verifier
+(`encode_received_frames`), who checks them against the signed last chain hash
+(`received_states`) and judges the receiver on exactly what it received, and the sender on
+what it sent, at full resolution: no fingerprint blind spot helps a sender frame its receiver. The late signature covers the
 output hash: it cannot be replayed for another output (another late seed).
 
 Pure compute and crypto, no I/O.
@@ -66,9 +71,9 @@ from inference_worker.verify.fingerprint import (
     derive_late_probe_seed,
 )
 
-CHAIN_DOMAIN = b"infera.frames.v1\x00chain"
-SIGN_DOMAIN = b"infera.frames.v1\x00sign"
-LATE_DOMAIN = b"infera.frames.v1\x00late"
+CHAIN_DOMAIN = b"infera.frames.v2\x00chain"  # v2: H_i binds sha256(payload_i)
+SIGN_DOMAIN = b"infera.frames.v2\x00sign"
+LATE_DOMAIN = b"infera.frames.v2\x00late"
 GENESIS = bytes(32)  # H_{-1}
 SIGNATURE_LENGTH = 65  # r || s || recovery id
 DIGEST_LENGTH = 32
@@ -125,14 +130,21 @@ class ChainContext:
 
 
 def chain_step(
-    previous: bytes, context: ChainContext, *, seq: int, hidden_size: int, probes: int, rows: bytes
+    previous: bytes,
+    context: ChainContext,
+    *,
+    seq: int,
+    hidden_size: int,
+    probes: int,
+    rows: bytes,
+    payload_digest: bytes,
 ) -> bytes:
-    """H_i from H_{i-1} (module docstring)."""
+    """H_i from H_{i-1} (module docstring); `payload_digest` is sha256(payload_i)."""
     positions = len(rows) // (2 + probes)
     head = _FRAME.pack(
         context.job_id, context.route_index, context.sender_hop, seq, positions, hidden_size, probes
     )
-    return hashlib.sha256(CHAIN_DOMAIN + previous + head + rows).digest()
+    return hashlib.sha256(CHAIN_DOMAIN + previous + head + payload_digest + rows).digest()
 
 
 def signing_digest(chain_hash: bytes, payload_digest: bytes) -> bytes:
@@ -226,12 +238,13 @@ class FrameSender:
         fp = compute_fingerprint(received_view, probe_seed=self.probe_seed)
         rows = fingerprint_rows(fp)
         self.kept.add(received_view)
+        payload_digest = hashlib.sha256(payload).digest()
         self._chain = chain_step(
             self._chain, self.context, seq=self._seq, hidden_size=fp.hidden_size,
-            probes=PROBES, rows=rows,
+            probes=PROBES, rows=rows, payload_digest=payload_digest,
         )  # fmt: skip
         self._seq += 1
-        digest = signing_digest(self._chain, hashlib.sha256(payload).digest())
+        digest = signing_digest(self._chain, payload_digest)
         return FrameSeal(rows=rows, signature=self.signer.sign(digest))
 
     def seal_late(self, output_hash: bytes) -> FrameSeal:
@@ -290,6 +303,8 @@ class FrameReceiver:
         self._signer: bytes | None = None
         self._hidden = 0
         self.kept = KeptStates()  # the decoded states of signed frames, for the late rows
+        self.frames: list[ReceivedFrame] = []  # every signed frame as received, in order: what
+        # the verifier judges this hop on (`encode_received_frames`, `received_states`)
         self.late: LateEvidence | None = None  # the sender's late evidence, once checked
 
     @property
@@ -315,11 +330,11 @@ class FrameReceiver:
                     f"{worst} quantization steps (at most {ROW_TOLERANCE} allowed): it sent other "
                     "states than it fingerprinted"
                 )
+        payload_digest = hashlib.sha256(payload).digest()
         chain = chain_step(
             self._chain, self.context, seq=self._seq, hidden_size=hidden,
-            probes=PROBES, rows=seal.rows,
+            probes=PROBES, rows=seal.rows, payload_digest=payload_digest,
         )  # fmt: skip
-        payload_digest = hashlib.sha256(payload).digest()
         try:
             signer = recover_address(signing_digest(chain, payload_digest), seal.signature)
         except ValueError as err:
@@ -330,6 +345,7 @@ class FrameReceiver:
             raise self._error("signed by another worker than the route's hop")
         self._chain, self._signer, self._hidden = chain, signer, hidden
         self.kept.add(decoded)
+        self.frames.append(ReceivedFrame(payload=payload, rows=seal.rows))
         self._seq += 1
 
     def accept_late(self, seal: FrameSeal, output_hash: bytes) -> LateEvidence:
@@ -396,6 +412,92 @@ def _worst_code_difference(a: Fingerprint, b: Fingerprint) -> int:
     rms = (a.log_rms.int() - b.log_rms.int()).abs().max()
     probes = (a.probes.int() - b.probes.int()).abs().max()
     return int(max(rms, probes))
+
+
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """One signed frame as its receiver accepted it: the codec payload and the signed rows."""
+
+    payload: bytes  # the wire codec's bytes, exactly as received (their sha256 is chained)
+    rows: bytes  # the in-band fingerprint rows (public probe seed), as signed
+
+
+_RECEIVED_MAGIC = b"IFRF"
+_RECEIVED_VERSION = 1
+_RECEIVED_HEADER = struct.Struct(">4sBBHII")  # magic, version, probes, zero, hidden, frames
+_RECEIVED_FRAME = struct.Struct(">II")  # payload bytes, row bytes
+
+
+def encode_received_frames(frames: list[ReceivedFrame] | tuple[ReceivedFrame, ...], *,
+                           hidden_size: int) -> bytes:  # fmt: skip
+    """The frames a hop received, as it hands them to a verifier (a dispute payload)::
+
+    0 4 magic b"IFRF"   4 1 version (1)   5 1 probes P   6 2 zero   8 4 hidden size
+    12 4 frame count, then per frame: u32 payload bytes, u32 row bytes, payload, rows
+    """
+    parts = [_RECEIVED_HEADER.pack(_RECEIVED_MAGIC, _RECEIVED_VERSION, PROBES, 0,
+                                   hidden_size, len(frames))]  # fmt: skip
+    for frame in frames:
+        parts += [_RECEIVED_FRAME.pack(len(frame.payload), len(frame.rows)), frame.payload,
+                  frame.rows]  # fmt: skip
+    return b"".join(parts)
+
+
+def decode_received_frames(data: bytes) -> tuple[int, tuple[ReceivedFrame, ...]]:
+    """(hidden size, frames) of `encode_received_frames` bytes; FingerprintError if malformed."""
+    if len(data) < _RECEIVED_HEADER.size:
+        raise FingerprintError("shorter than a received-frames header")
+    magic, version, probes, zero, hidden, count = _RECEIVED_HEADER.unpack_from(data)
+    if (magic, version, probes, zero) != (_RECEIVED_MAGIC, _RECEIVED_VERSION, PROBES, 0):
+        raise FingerprintError("not version 1 received frames")
+    offset, frames = _RECEIVED_HEADER.size, []
+    for _ in range(count):
+        if len(data) < offset + _RECEIVED_FRAME.size:
+            raise FingerprintError("truncated received frames")
+        size, row_size = _RECEIVED_FRAME.unpack_from(data, offset)
+        offset += _RECEIVED_FRAME.size
+        if len(data) < offset + size + row_size:
+            raise FingerprintError("truncated received frame")
+        frames.append(ReceivedFrame(data[offset : offset + size],
+                                    data[offset + size : offset + size + row_size]))  # fmt: skip
+        offset += size + row_size
+    if offset != len(data):
+        raise FingerprintError("trailing bytes after the received frames")
+    return hidden, tuple(frames)
+
+
+def received_states(
+    frames: tuple[ReceivedFrame, ...],
+    evidence: LateEvidence,
+    context: ChainContext,
+    *,
+    codec: str,
+    positions: int,
+) -> torch.Tensor:
+    """The states (1, positions, hidden) a receiver computed on, proven by its sender's
+    signature: the frames' chain (rows and payload digests) must end in the sender-signed
+    H_last of `evidence` (which the caller has checked VALID: `verify_late_evidence`), and
+    the payloads must decode, with the job's codec, to `positions` positions in all. Raises
+    FingerprintError otherwise (the receiver's frames are then unusable)."""
+    chain, parts, width = GENESIS, [], 2 + evidence.probes
+    for seq, frame in enumerate(frames):
+        if not frame.rows or len(frame.rows) % width:
+            raise FingerprintError(f"frame {seq}: {len(frame.rows)} row bytes")
+        chain = chain_step(
+            chain, context, seq=seq, hidden_size=evidence.hidden_size, probes=evidence.probes,
+            rows=frame.rows, payload_digest=hashlib.sha256(frame.payload).digest(),
+        )  # fmt: skip
+        shape = (1, len(frame.rows) // width, evidence.hidden_size)
+        try:
+            parts.append(decode(frame.payload, codec, expected_shape=shape))
+        except Exception as err:  # CodecError, or a codec that cannot parse these bytes
+            raise FingerprintError(f"frame {seq} does not decode: {err}") from err
+    if chain != evidence.chain_hash:
+        raise FingerprintError("the frames do not end in the chain hash their sender signed")
+    states = torch.cat(parts, dim=1) if parts else torch.empty(1, 0, evidence.hidden_size)
+    if states.shape[1] != positions:
+        raise FingerprintError(f"the frames hold {states.shape[1]} positions, not {positions}")
+    return states.float()
 
 
 class EvidenceStatus(StrEnum):

@@ -17,7 +17,8 @@ receiver decodes and the sender's signature (frames.py), checks them on the rece
 a worker's server does, then, once the output is known, has every sender sign its late rows
 and every receiver check them (`FrameSender.seal_late`, `FrameReceiver.accept_late`), and
 records what each hop received as `HopClaim.received`, so the claim carries the same signed
-late evidence a real pipeline reveals (`reveal_payload`).
+late evidence a real pipeline reveals (`reveal_payload`), and the frames each receiver kept
+as `HopClaim.received_frames` (what it would hand a verifier in a dispute).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from inference_worker.pipeline.frames import (
     FrameSender,
     FrameSigner,
     LateEvidence,
+    ReceivedFrame,
     seal_frame,
 )
 from inference_worker.pipeline.generate import Sampling, eos_token_ids, select_token
@@ -57,6 +59,9 @@ class HopClaim:
     worker: str = ""  # the hop's worker address (bech32, from the chain's route); "" unknown
     received: LateEvidence | None = None  # the late rows the hop before signed
     malformed: str = ""  # why the revealed bytes could not be read ("" when they could)
+    received_frames: tuple[ReceivedFrame, ...] | None = None  # the signed frames the hop
+    # received, as it kept them (its dispute payload; not in the reveal): with them the
+    # verifier judges the hop on exactly what it received (`frames.received_states`)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ def generate_claim(
         HopClaim(
             s.span_start, s.span_end, s.dtype, kept.fingerprint(late_seed).to_bytes(),
             worker=links.worker(k), received=links.evidence(k),
+            received_frames=links.frames(k),
         )
         for k, (s, kept) in enumerate(zip(shards, outputs, strict=True))
     )  # fmt: skip
@@ -211,6 +217,9 @@ class _Links:
 
     def evidence(self, hop: int) -> LateEvidence | None:
         return self.receivers[hop - 1].late if self.keys is not None and hop else None
+
+    def frames(self, hop: int) -> tuple[ReceivedFrame, ...] | None:
+        return tuple(self.receivers[hop - 1].frames) if self.keys is not None and hop else None
 
 
 def reveal_payload(claim: RouteClaim, hop: int) -> bytes:

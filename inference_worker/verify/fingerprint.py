@@ -10,12 +10,14 @@ tolerance; a skipped layer, perturbed hidden states or another model's weights d
 What is kept of one position's hidden vector h (hidden,):
 
 * its RMS, as ``round(log2(rms) * 256)`` in an int16 (1/256 octave: 0.27 % steps, any scale);
-* P = `PROBES` projections of the RMS-normalized vector ``u = clip(h / rms, ±CLIP)`` onto fixed
+* P = `PROBES` projections of the RMS-normalized vector ``u = h / rms`` onto fixed
   pseudo-random sign vectors ``r_j in {±1}^hidden / sqrt(hidden)``, as int8 ``round(u·r_j /
-  PROBE_STEP)``. Since rms(u) <= 1, each projection is roughly N(0, 1); P projections estimate
-  the relative size of a change of u (Johnson-Lindenstrauss). Clipping keeps the few massive
-  activation channels of real LMs (SmolLM2: ~10^2-10^3 x the median) from drowning out the
-  others: their size still shows in the RMS.
+  PROBE_STEP)``. Since rms(u) = 1, each projection is roughly N(0, 1); P projections estimate
+  the relative size of a change of u (Johnson-Lindenstrauss), whatever channels it is in.
+  Version 1 clipped u to ±4 first (so SmolLM2's few massive channels would not dominate):
+  moving magnitude between clipped channels then left every byte identical while changing a
+  position by up to 20 % (issue 14), so version 2 projects u unclipped; massive channels
+  dominate the projections as they dominate ||h|| (the distance is relative to ||h||).
 
 Probe directions are derived from a 64-bit ``probe_seed`` with SHA-256 (no torch RNG, so any
 runtime derives the same bits); `derive_probe_seed` gives the one a job uses.
@@ -24,7 +26,7 @@ Canonical encoding (big-endian, like the chain's encodings)::
 
     offset  size  field
     0       4     magic b"IFFP"
-    4       1     version (1)
+    4       1     version (2: unclipped projections; version 1 clipped h / rms to ±4)
     5       1     probes per position P (1..16)
     6       1     positions per chunk (32)
     7       1     zero
@@ -51,11 +53,10 @@ import numpy as np
 import torch
 
 MAGIC = b"IFFP"
-VERSION = 1
+VERSION = 2  # 2: unclipped projections (version 1, clipped to ±4, is refused)
 CHUNK = 32  # positions per chunk: the unit of comparison and of `first_bad_chunk`
 PROBES = 6  # projections kept per position
 PROBE_STEP = 1 / 32  # quantization step of a projection (units of rms-normalized hidden)
-CLIP = 4.0  # normalized coordinates are clipped to ±CLIP before projecting
 LOG_RMS_STEP = 1 / 256  # quantization step of log2(rms), in octaves
 HEADER = struct.Struct(">4sBBBBIIQ")  # magic, version, probes, chunk, zero, hidden, n, seed
 MAX_PROBES = 16
@@ -155,7 +156,7 @@ def compute_fingerprint(hidden: torch.Tensor, *, probe_seed: int) -> Fingerprint
     safe = torch.where(rms > 0, rms, torch.ones_like(rms))
     log_rms = torch.round(torch.log2(safe) / LOG_RMS_STEP).clamp(-32767, 32767)
     log_rms = torch.where(rms > 0, log_rms, torch.full_like(log_rms, _ZERO_RMS_CODE))
-    unit = (h / safe.unsqueeze(-1)).clamp(-CLIP, CLIP)  # (n, hidden), rms <= 1
+    unit = h / safe.unsqueeze(-1)  # (n, hidden), rms 1 (0 for an all-zero position)
     projected = unit @ probe_directions(probe_seed, h.shape[1])  # (n, P)
     codes = torch.round(projected / PROBE_STEP).clamp(-127, 127)
     return Fingerprint(
@@ -270,6 +271,24 @@ def chunk_distances(a: Fingerprint, b: Fingerprint) -> torch.Tensor:
     for start in range(0, a.positions, CHUNK):
         chunks.append(per_position[start : start + CHUNK].mean().sqrt())
     return torch.stack(chunks)
+
+
+@torch.inference_mode()
+def state_distances(states: torch.Tensor, honest: torch.Tensor) -> torch.Tensor:
+    """The exact counterpart of `chunk_distances` on whole hidden states (1, n, hidden) or
+    (n, hidden): per chunk of CHUNK positions, the RMS over its positions of ``|states -
+    honest| / |honest|`` (float64; 0 where both are all-zero, inf where only `honest` is).
+    What the verifier uses when it holds the states a hop received (VERIFICATION.md)."""
+    a = (states[0] if states.ndim == 3 else states).detach().to("cpu", torch.float64)
+    b = (honest[0] if honest.ndim == 3 else honest).detach().to("cpu", torch.float64)
+    if a.shape != b.shape:
+        raise FingerprintError(f"states of shape {tuple(a.shape)} and {tuple(b.shape)}")
+    change, size = (a - b).pow(2).sum(dim=-1), b.pow(2).sum(dim=-1)  # (n,)
+    ratio = change / torch.where(size > 0, size, torch.ones_like(size))
+    ratio = torch.where((size > 0) | (change == 0), ratio, torch.full_like(ratio, math.inf))
+    return torch.stack(
+        [ratio[start : start + CHUNK].mean().sqrt() for start in range(0, a.shape[0], CHUNK)]
+    )
 
 
 def compare_fingerprints(

@@ -1,9 +1,11 @@
 """The reveal bundle: the bytes a hop puts in MsgReveal.shard_fingerprint (pure, no I/O).
 
-Version 2 (late fingerprints, VERIFICATION.md)::
+Version 3 (late fingerprints, VERIFICATION.md; the layout of version 2, with a version-2
+fingerprint (unclipped projections) and frames.v2 chain hashes, which bind every received
+payload's digest)::
 
     0   4  magic b"IFRV"
-    4   1  version (2)
+    4   1  version (3)
     5   1  flags: bit 0 = late evidence follows
     6   2  zero
     8   4  L: length of the own fingerprint (u32)
@@ -14,10 +16,12 @@ Version 2 (late fingerprints, VERIFICATION.md)::
         4   hidden size      1   probes P
         rows: positions x (2 + P) bytes (the rest)
 
-So a hop > 0 reveals 16 bytes a position plus 158 (8 + 8 for own and received rows). Version 1
-(in-band rows with the job's public probe seed) is refused: nothing revealed it on a network,
-and its public probes are what a cheat can aim around. A bare fingerprint (the format before
-bundles) is refused too.
+So a hop > 0 reveals 16 bytes a position plus 158 (8 + 8 for own and received rows). Versions
+1 (in-band rows with the job's public probe seed) and 2 (clipped fingerprints, a chain hash
+that did not bind the payloads) are refused, and so is a bare fingerprint (the format before
+bundles). The H_last of the late evidence is the receiver's received-payload digest: the
+sender's late signature covers it, so the frames the receiver kept
+(`frames.encode_received_frames`) prove exactly what it received.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from inference_worker.pipeline.frames import DIGEST_LENGTH, SIGNATURE_LENGTH, La
 from inference_worker.verify.fingerprint import FingerprintError, decode_fingerprint
 
 REVEAL_MAGIC = b"IFRV"
-REVEAL_VERSION = 2
+REVEAL_VERSION = 3
 _HEADER = struct.Struct(">4sBBHI")  # magic, version, flags, zero, own fingerprint bytes
 _LATE_HEAD = struct.Struct(f">{ADDRESS_LENGTH}s{DIGEST_LENGTH}s{SIGNATURE_LENGTH}sIB")
 FLAG_LATE = 0x01

@@ -65,7 +65,7 @@ import torch
 
 from inference_worker.families import SpanParts
 from inference_worker.pipeline.codec import decode, encode
-from inference_worker.pipeline.frames import EvidenceStatus
+from inference_worker.pipeline.frames import ChainContext, EvidenceStatus, received_states
 from inference_worker.pipeline.shard import Shard, load_shard
 from inference_worker.verify.attribution import (
     attribute_culprit,
@@ -80,6 +80,7 @@ from inference_worker.verify.fingerprint import (
     FingerprintError,
     compare_fingerprints,
     fingerprint_bytes,
+    state_distances,
 )
 from inference_worker.verify.output_check import (
     OutputVerdict,
@@ -124,6 +125,10 @@ class HopCheck:
     source: str = "own"  # whose fingerprint of hop k's output was compared: "own" (hop k's
     # reveal) or "signed" (hop k's signed frame rows, from hop k+1's reveal)
     evidence: EvidenceStatus = EvidenceStatus.ABSENT  # what hop k's own input evidence is worth
+    input: str = "reference"  # what hop k was recomputed from: "frames" (the states it proved
+    # it received) or "reference" (the recomputation of the hops before it)
+    sent_distance: float | None = None  # exact distance between what hop k+1 proved it
+    # received and hop k's recomputed output (None: hop k+1 handed over no frames)
 
 
 @dataclass(frozen=True)
@@ -245,21 +250,36 @@ def verify_route(
     tolerances = route_tolerances(params, [hop.dtype for hop in claim.hops])
     seed = late_seed(claim)
     statuses = evidence_statuses(claim)
+    received = [_received_input(claim, k, statuses) for k in range(len(claim.hops))]
+    prompt_len = len(claim.prompt_ids)
     hidden = reference.embed(claim.sequence, claim.hops[0].dtype)  # (1, seq, hidden)
+    judged_in = hidden  # hop k's input as judged: what it received, when that is proven
     checks = []
     last = len(claim.hops) - 1
     for index, hop in enumerate(claim.hops):
-        hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)  # hop's output
+        reference_in = hidden
+        hidden = reference.run_layers(hidden, hop.start, hop.end, hop.dtype)  # reference path
+        proven = received[index]
+        if proven is not None:
+            judged_in = proven
+        if judged_in is reference_in or torch.equal(judged_in, reference_in.float()):
+            judged_out = hidden  # the common case: judged on the reference input
+        else:  # hop k computed on other states than the reference's: judge it on those
+            judged_out = reference.run_layers(judged_in, hop.start, hop.end, hop.dtype)
         signed = signed_rows(claim, index + 1, seed) if index < last else None
-        if index < last:  # what hop index + 1 decoded: the input of the next iteration
-            sent = _through_codec(hidden, claim.codec, len(claim.prompt_ids))
+        if index < last:  # what hop index + 1 decoded, had hop index been honest
+            sent = _through_codec(judged_out, claim.codec, prompt_len)
         if signed is not None and statuses[index + 1] is EvidenceStatus.VALID:
             check = _check_hop(index, signed, sent, seed, tolerances[index], source="signed")
         else:
-            check = _check_hop(index, hop.fingerprint, hidden, seed, tolerances[index])
-        checks.append(replace(check, evidence=statuses[index]))
+            check = _check_hop(index, hop.fingerprint, judged_out, seed, tolerances[index])
+        if index < last and received[index + 1] is not None:
+            check = _check_sent(check, received[index + 1], sent, tolerances[index])
+        input_source = "frames" if proven is not None else "reference"
+        checks.append(replace(check, evidence=statuses[index], input=input_source))
         if index < last:
-            hidden = sent
+            hidden = _through_codec(hidden, claim.codec, prompt_len)
+            judged_in = sent
     logits = reference.logits(hidden[:, len(claim.prompt_ids) - 1 :], claim.hops[-1].dtype)
     output = check_output(logits, claim, tolerances[-1].logit_margin)
     distances = [check.distance for check in checks]
@@ -270,6 +290,44 @@ def verify_route(
     if culprit is None and bad:  # provable, unlike a statistical deviation: name the hop
         culprit = bad[0]
     return RouteVerdict(output, tuple(checks), culprit)
+
+
+def _received_input(
+    claim: RouteClaim, hop: int, statuses: Sequence[EvidenceStatus]
+) -> torch.Tensor | None:
+    """The states hop `hop` received, when it handed over its frames and they are proven by
+    its sender's VALID late signature (`frames.received_states`); else None (judged on the
+    reference's recomputation of its input, as before)."""
+    frames = claim.hops[hop].received_frames
+    evidence = claim.hops[hop].received
+    if hop == 0 or not frames or evidence is None or statuses[hop] is not EvidenceStatus.VALID:
+        return None
+    context = ChainContext(claim.job_id or 0, claim.route_index, sender_hop=hop - 1)
+    try:
+        return received_states(
+            frames, evidence, context, codec=claim.codec or "fp32", positions=len(claim.sequence)
+        )
+    except FingerprintError:
+        return None  # frames that do not match their signed chain: unusable, judged as before
+
+
+def _check_sent(
+    check: HopCheck, received: torch.Tensor, sent: torch.Tensor, tolerance: Tolerance
+) -> HopCheck:
+    """Hop k's check, widened by the exact distance between what hop k+1 proved it received
+    and what an honest hop k would have sent from its own input (`state_distances`): a
+    perturbation no fingerprint sees (orthogonal to every probe, or in channels a sketch
+    drops) still shows here, and is hop k's."""
+    try:
+        exact = float(state_distances(received, sent).max())
+    except FingerprintError:
+        exact = math.inf
+    if exact <= check.distance:
+        return replace(check, sent_distance=exact)
+    over = torch.nonzero(state_distances(received, sent) > tolerance.fingerprint).flatten()
+    first_bad = int(over[0]) if over.numel() else check.first_bad_chunk
+    ok = check.ok and exact <= tolerance.fingerprint
+    return replace(check, ok=ok, first_bad_chunk=first_bad, distance=exact, sent_distance=exact)
 
 
 def _check_hop(

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from chain.fixed import ONE, Decimal
 
 _BUNDLE = struct.Struct(">4sBBHI")  # magic, version, flags, zero, own fingerprint length
-_BUNDLE_MAGIC, _BUNDLE_VERSION = b"IFRV", 2
+_BUNDLE_MAGIC, _BUNDLE_VERSION = b"IFRV", 3
 _FINGERPRINT = struct.Struct(">4sBBBBIIQ")  # magic, version, P, chunk, zero, hidden, n, seed
-_FINGERPRINT_MAGIC, _FINGERPRINT_VERSION = b"IFFP", 1
+_FINGERPRINT_MAGIC, _FINGERPRINT_VERSION = b"IFFP", 2  # 2: unclipped projections
 CHUNK = 32
 MAX_PROBES = 16
 ZERO_RMS_CODE = -32768  # an all-zero position
@@ -45,7 +45,7 @@ _MICRO = 10**6
 
 
 class MalformedFingerprint(ValueError):
-    """Revealed bytes that are not a version-2 bundle holding a version-1 fingerprint."""
+    """Revealed bytes that are not a version-3 bundle holding a version-2 fingerprint."""
 
 
 @dataclass(frozen=True)

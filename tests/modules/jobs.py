@@ -150,7 +150,7 @@ def fingerprint_bundle(
     (inference_worker/verify/fingerprint.py) with these codes: ``codes`` is positions x ``probes``."""
     n = len(log_rms)
     assert len(codes) == n * probes
-    parts = [struct.pack(">4sBBBBIIQ", b"IFFP", 1, probes, 32, 0, hidden, n, seed)]
+    parts = [struct.pack(">4sBBBBIIQ", b"IFFP", 2, probes, 32, 0, hidden, n, seed)]
     for start in range(0, n, 32):
         count = min(32, n - start)
         parts.append(struct.pack(f">{count}h", *log_rms[start : start + count]))
@@ -158,7 +158,7 @@ def fingerprint_bundle(
             struct.pack(f">{count * probes}b", *codes[start * probes : (start + count) * probes])
         )
     own = b"".join(parts)
-    return struct.pack(">4sBBHI", b"IFRV", 2, 0, 0, len(own)) + own
+    return struct.pack(">4sBBHI", b"IFRV", 3, 0, 0, len(own)) + own
 
 
 def fingerprint(worker: Key, job_id: int, tokens: Sequence[int] = OUTPUT) -> bytes:

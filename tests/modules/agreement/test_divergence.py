@@ -76,7 +76,7 @@ def test_a_log_rms_step_is_weighted_by_ln2():
         bundle(codes=[c // 2 for c in BASE_CODES] * 2, probes=4),
         bundle(log_rms=[-32768, -50, 7, 0]),  # all-zero position on one side only
         b"",
-        b"IFRV" + b"\x02" + b"\x00" * 7,  # header claims nothing
+        b"IFRV" + b"\x03" + b"\x00" * 7,  # header claims nothing
         bundle()[:-1],  # truncated
         bundle().replace(b"IFRV", b"IFRX"),
         bundle(codes=[-128] + BASE_CODES[1:]),  # non-canonical code
