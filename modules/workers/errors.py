@@ -20,3 +20,6 @@ ErrInsufficientMemory = register(CODESPACE, 15, "served spans exceed the declare
 ErrTooManySpans = register(CODESPACE, 16, "worker serves the maximum number of spans")
 ErrSpanNotFound = register(CODESPACE, 17, "worker does not serve this span")
 ErrNothingToUpdate = register(CODESPACE, 18, "update changes nothing")
+ErrModelFull = register(
+    CODESPACE, 19, "the model has the most spans it may have and none is weaker than this worker"
+)

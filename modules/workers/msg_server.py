@@ -16,6 +16,7 @@ from modules.workers import events, keys, logic
 from modules.workers.errors import (
     ErrInsufficientMemory,
     ErrInvalidSpan,
+    ErrModelFull,
     ErrModelRetired,
     ErrNothingToUpdate,
     ErrSpanNotFound,
@@ -136,7 +137,9 @@ def serve_span(
     Fails when: the operator address is malformed; start >= end; the worker does not exist or is
     unbonding; the model does not exist or is retired; end is past the model's last layer; the
     span overlaps a span of the same model the worker serves; the worker serves
-    max_spans_per_worker spans; the served spans' memory would exceed the declared memory.
+    max_spans_per_worker spans; the served spans' memory would exceed the declared memory; the
+    model has max_spans_per_model spans and none is weaker (inactive, or less bonded stake)
+    than this worker (a weaker one is evicted instead).
     """
     # verify
     operator = crypto.from_bech32(msg.operator)
@@ -156,7 +159,10 @@ def serve_span(
     span = types_pb2.Span(model_id=msg.model_id, start=msg.start, end=msg.end)
     spans = [*worker.spans, span]
     _check_memory(ctx, keeper, spans, worker.hardware.memory_bytes)
+    evicted = _weakest_if_full(ctx, keeper, params, msg.model_id, int(worker.bonded))
     # mutate
+    if evicted is not None:
+        _evict(ctx, keeper, msg.model_id, *evicted)
     del worker.spans[:]
     worker.spans.extend(logic.compute_sorted_spans(spans))
     keeper.set_worker(ctx, operator, worker)
@@ -346,6 +352,44 @@ def _apply_declarations(
         worker.runtime.CopyFrom(msg.runtime)
     if "encryption_pubkey" in changed:
         worker.encryption_pubkey = msg.encryption_pubkey
+
+
+def _weakest_if_full(
+    ctx: Context, keeper: WorkersKeeper, params: types_pb2.Params, model_id: str, stake: int
+) -> tuple[bytes, int, int] | None:
+    """None while the model has room; else the span a newcomer bonding ``stake`` displaces:
+    an inactive worker's first, else the smallest bonded stake (then address, start). Raises
+    ErrModelFull when that span's worker is active and bonds at least ``stake``."""
+    limit = params.max_spans_per_model or 256
+    spans = list(keeper.iterate_model_spans(ctx, model_id))  # at most the limit (kept so)
+    if len(spans) < limit:
+        return None
+
+    def strength(span: tuple[bytes, int, int]) -> tuple[int, int, bytes, int]:
+        record = keeper.get_worker(ctx, span[0])
+        bonded = 0 if record is None else int(record.bonded)
+        return (1 if keeper.is_active(ctx, span[0]) else 0, bonded, span[0], span[1])
+
+    weakest = min(spans, key=strength)
+    active, bonded, _, _ = strength(weakest)
+    if active and bonded >= stake:
+        raise ErrModelFull(f"{model_id}: {len(spans)} spans, the weakest bonds {bonded}")
+    return weakest
+
+
+def _evict(
+    ctx: Context, keeper: WorkersKeeper, model_id: str, operator: bytes, start: int, end: int
+) -> None:
+    """Drop one announced span of another worker (MsgServeSpan on a full model)."""
+    worker = keeper.get_worker(ctx, operator)
+    assert worker is not None  # the span index only names stored workers
+    index = _find_span(worker, model_id, start, end)
+    span = types_pb2.Span()
+    span.CopyFrom(worker.spans[index])
+    del worker.spans[index]
+    keeper.set_worker(ctx, operator, worker)
+    keeper.delete_span_index(ctx, model_id, operator, start, end)
+    _emit_span_event(ctx, events.STOP_SERVING, worker.operator, span)
 
 
 def _emit_span_event(ctx: Context, kind: str, worker: str, span: types_pb2.Span) -> None:

@@ -16,6 +16,7 @@ def default_params() -> types_pb2.Params:
         unbonding_blocks=14_400,  # about one day at 6 s blocks
         max_spans_per_worker=16,
         max_unbondings_per_block=64,
+        max_spans_per_model=256,  # = sharding max_candidates
     )
 
 

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/workers/v1/types.proto\x12\x11infera.workers.v1\"D\n\x08Hardware\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x04\x12\x12\n\nthroughput\x18\x03 \x01(\x04\"M\n\x07Runtime\x12\x15\n\rtorch_version\x18\x01 \x01(\t\x12\x1c\n\x14transformers_version\x18\x02 \x01(\t\x12\r\n\x05\x64type\x18\x03 \x01(\t\"4\n\x04Span\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\"\xb5\x03\n\x06Worker\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12-\n\x08hardware\x18\x03 \x01(\x0b\x32\x1b.infera.workers.v1.Hardware\x12+\n\x07runtime\x18\x04 \x01(\x0b\x32\x1a.infera.workers.v1.Runtime\x12\x19\n\x11\x65ncryption_pubkey\x18\x05 \x01(\x0c\x12/\n\x06status\x18\x06 \x01(\x0e\x32\x1f.infera.workers.v1.WorkerStatus\x12\x0e\n\x06\x62onded\x18\x07 \x01(\t\x12\x11\n\tunbonding\x18\x08 \x01(\t\x12#\n\x1bunbonding_completion_height\x18\t \x01(\x03\x12\x0f\n\x07slashed\x18\n \x01(\t\x12\x19\n\x11registered_height\x18\x0b \x01(\x03\x12\x1d\n\x15last_heartbeat_height\x18\x0c \x01(\x03\x12&\n\x05spans\x18\r \x03(\x0b\x32\x17.infera.workers.v1.Span\x12\r\n\x05speed\x18\x0e \x01(\r\x12\x15\n\rspeed_samples\x18\x0f \x01(\x04\"\xab\x01\n\x06Params\x12\x12\n\nbond_denom\x18\x01 \x01(\t\x12\x11\n\tmin_stake\x18\x02 \x01(\t\x12 \n\x18heartbeat_timeout_blocks\x18\x03 \x01(\x04\x12\x18\n\x10unbonding_blocks\x18\x04 \x01(\x04\x12\x1c\n\x14max_spans_per_worker\x18\x05 \x01(\r\x12 \n\x18max_unbondings_per_block\x18\x06 \x01(\r*d\n\x0cWorkerStatus\x12\x1d\n\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14WORKER_STATUS_BONDED\x10\x01\x12\x1b\n\x17WORKER_STATUS_UNBONDING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/workers/v1/types.proto\x12\x11infera.workers.v1\"D\n\x08Hardware\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x04\x12\x12\n\nthroughput\x18\x03 \x01(\x04\"M\n\x07Runtime\x12\x15\n\rtorch_version\x18\x01 \x01(\t\x12\x1c\n\x14transformers_version\x18\x02 \x01(\t\x12\r\n\x05\x64type\x18\x03 \x01(\t\"4\n\x04Span\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\"\xb5\x03\n\x06Worker\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12-\n\x08hardware\x18\x03 \x01(\x0b\x32\x1b.infera.workers.v1.Hardware\x12+\n\x07runtime\x18\x04 \x01(\x0b\x32\x1a.infera.workers.v1.Runtime\x12\x19\n\x11\x65ncryption_pubkey\x18\x05 \x01(\x0c\x12/\n\x06status\x18\x06 \x01(\x0e\x32\x1f.infera.workers.v1.WorkerStatus\x12\x0e\n\x06\x62onded\x18\x07 \x01(\t\x12\x11\n\tunbonding\x18\x08 \x01(\t\x12#\n\x1bunbonding_completion_height\x18\t \x01(\x03\x12\x0f\n\x07slashed\x18\n \x01(\t\x12\x19\n\x11registered_height\x18\x0b \x01(\x03\x12\x1d\n\x15last_heartbeat_height\x18\x0c \x01(\x03\x12&\n\x05spans\x18\r \x03(\x0b\x32\x17.infera.workers.v1.Span\x12\r\n\x05speed\x18\x0e \x01(\r\x12\x15\n\rspeed_samples\x18\x0f \x01(\x04\"\xc8\x01\n\x06Params\x12\x12\n\nbond_denom\x18\x01 \x01(\t\x12\x11\n\tmin_stake\x18\x02 \x01(\t\x12 \n\x18heartbeat_timeout_blocks\x18\x03 \x01(\x04\x12\x18\n\x10unbonding_blocks\x18\x04 \x01(\x04\x12\x1c\n\x14max_spans_per_worker\x18\x05 \x01(\r\x12 \n\x18max_unbondings_per_block\x18\x06 \x01(\r\x12\x1b\n\x13max_spans_per_model\x18\x07 \x01(\r*d\n\x0cWorkerStatus\x12\x1d\n\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14WORKER_STATUS_BONDED\x10\x01\x12\x1b\n\x17WORKER_STATUS_UNBONDING\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.workers.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKERSTATUS']._serialized_start=869
-  _globals['_WORKERSTATUS']._serialized_end=969
+  _globals['_WORKERSTATUS']._serialized_start=898
+  _globals['_WORKERSTATUS']._serialized_end=998
   _globals['_HARDWARE']._serialized_start=52
   _globals['_HARDWARE']._serialized_end=120
   _globals['_RUNTIME']._serialized_start=122
@@ -42,5 +42,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WORKER']._serialized_start=256
   _globals['_WORKER']._serialized_end=693
   _globals['_PARAMS']._serialized_start=696
-  _globals['_PARAMS']._serialized_end=867
+  _globals['_PARAMS']._serialized_end=896
 # @@protoc_insertion_point(module_scope)

@@ -80,17 +80,19 @@ class Worker(_message.Message):
     def __init__(self, operator: _Optional[str] = ..., endpoint: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., runtime: _Optional[_Union[Runtime, _Mapping]] = ..., encryption_pubkey: _Optional[bytes] = ..., status: _Optional[_Union[WorkerStatus, str]] = ..., bonded: _Optional[str] = ..., unbonding: _Optional[str] = ..., unbonding_completion_height: _Optional[int] = ..., slashed: _Optional[str] = ..., registered_height: _Optional[int] = ..., last_heartbeat_height: _Optional[int] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ..., speed: _Optional[int] = ..., speed_samples: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("bond_denom", "min_stake", "heartbeat_timeout_blocks", "unbonding_blocks", "max_spans_per_worker", "max_unbondings_per_block")
+    __slots__ = ("bond_denom", "min_stake", "heartbeat_timeout_blocks", "unbonding_blocks", "max_spans_per_worker", "max_unbondings_per_block", "max_spans_per_model")
     BOND_DENOM_FIELD_NUMBER: _ClassVar[int]
     MIN_STAKE_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_TIMEOUT_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     UNBONDING_BLOCKS_FIELD_NUMBER: _ClassVar[int]
     MAX_SPANS_PER_WORKER_FIELD_NUMBER: _ClassVar[int]
     MAX_UNBONDINGS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    MAX_SPANS_PER_MODEL_FIELD_NUMBER: _ClassVar[int]
     bond_denom: str
     min_stake: str
     heartbeat_timeout_blocks: int
     unbonding_blocks: int
     max_spans_per_worker: int
     max_unbondings_per_block: int
-    def __init__(self, bond_denom: _Optional[str] = ..., min_stake: _Optional[str] = ..., heartbeat_timeout_blocks: _Optional[int] = ..., unbonding_blocks: _Optional[int] = ..., max_spans_per_worker: _Optional[int] = ..., max_unbondings_per_block: _Optional[int] = ...) -> None: ...
+    max_spans_per_model: int
+    def __init__(self, bond_denom: _Optional[str] = ..., min_stake: _Optional[str] = ..., heartbeat_timeout_blocks: _Optional[int] = ..., unbonding_blocks: _Optional[int] = ..., max_spans_per_worker: _Optional[int] = ..., max_unbondings_per_block: _Optional[int] = ..., max_spans_per_model: _Optional[int] = ...) -> None: ...
