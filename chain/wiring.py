@@ -21,6 +21,9 @@ from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
 from modules.agreement.verdicts import VerdictSource, VerdictVotes
 from modules.auth.keeper import AccountKeeper
+from modules.beacon.keeper import BeaconKeeper
+from modules.beacon.module import BeaconModule
+from modules.beacon.votes import BeaconVotes
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
 from modules.bank.module import BankModule
@@ -57,6 +60,7 @@ class Keepers:
     bank: BankKeeper
     staking: StakingKeeper
     agreement: AgreementKeeper
+    beacon: BeaconKeeper
 
     def validator_pubkey(self, ctx: Context, consensus_address: bytes) -> bytes | None:
         """The ed25519 key of the validator with this CometBFT address, if any."""
@@ -72,15 +76,19 @@ def build_modules() -> tuple[list[Module], Keepers]:
     models = ModelsKeeper()
     workers = WorkersKeeper(bank, models)
     sharding = ShardingKeeper(workers, models)
+    beacon = BeaconKeeper()
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
+    modules.append(BeaconModule(beacon))
     modules += [ModelsModule(models), WorkersModule(workers), ShardingModule(sharding)]
     # inference assigns and expires jobs; agreement runs their commit/reveal rounds (its hooks
     # open the rounds at assignment and tally at the deadline).
     inference = InferenceKeeper(bank, models, sharding, workers)
-    agreement = AgreementKeeper(inference, workers, bank)
+    agreement = AgreementKeeper(inference, workers, bank, staking)
     inference.set_hooks(RoundHooks(agreement))
     modules += [InferenceModule(inference), AgreementModule(agreement)]
-    keepers = Keepers(accounts=accounts, bank=bank, staking=staking, agreement=agreement)
+    keepers = Keepers(
+        accounts=accounts, bank=bank, staking=staking, agreement=agreement, beacon=beacon
+    )
     return modules, keepers
 
 
@@ -88,11 +96,13 @@ def build_app(
     store: CommitStore,
     options: AppOptions | None = None,
     verdict_source: VerdictSource | None = None,
+    beacon_secret: int | None = None,
 ) -> InferaApp:
     """The full Infera application over ``store``.
 
     ``verdict_source`` is this validator's verifier (node-local; see chain/verdict_inbox.py);
-    without one the validator abstains from dispute and audit votes.
+    without one the validator abstains from dispute and audit votes. ``beacon_secret`` is its
+    BLS secret (node-local, modules/beacon); without one it signs no beacon shares.
     """
     options = options or AppOptions()
     modules, keepers = build_modules()
@@ -109,4 +119,5 @@ def build_app(
         options=options,
         validator_pubkey=keepers.validator_pubkey,
         vote_extensions=VerdictVotes(keepers.agreement, verdict_source),
+        beacon=BeaconVotes(keepers.beacon, beacon_secret),
     )

@@ -2,7 +2,8 @@
 
 A due job in its commit round moves to REVEALING (or, when nobody committed, is tallied at once:
 nobody can reveal); a due job in its reveal round is tallied; a due FINALIZED job is an audited
-one whose audit window ended (its held payment is released when undecided: audits.py). Jobs
+one whose audit window ended, a due DISPUTED one a dispute whose verdict window ended (extended,
+or closed undecided with a refund: verifications.py). Jobs
 that no longer need the entry (tallied at their deadline, say) are dropped. Each job runs on its
 own branch.
 """
@@ -15,7 +16,7 @@ import structlog
 
 from chain.context import Context
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import audits, msg_server, settlement
+from modules.agreement import msg_server, settlement, verifications
 from modules.agreement.keeper import AgreementKeeper
 
 J = inference_pb2
@@ -42,8 +43,8 @@ def process_due_rounds(ctx: Context, keeper: AgreementKeeper) -> None:
 def advance_round(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
     """Close the commit round or tally the job, whichever round it is in."""
     job = keeper.inference.get_job(ctx, job_id)
-    if job is not None and job.state == J.JOB_STATE_FINALIZED:
-        audits.close_audit_window(ctx, keeper, job_id)  # the only entry a finalized job has
+    if keeper.get_verification(ctx, job_id) is not None:
+        verifications.close_window(ctx, keeper, job_id)  # a dispute's or audit's verdict window
         return
     if job is None or job.state not in msg_server.COMMIT_STATES + (J.JOB_STATE_REVEALING,):
         keeper.unschedule(ctx, job_id)

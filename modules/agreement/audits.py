@@ -42,7 +42,7 @@ from chain.events import attr
 from chain.tx import Coin
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import events, keys, logic, payouts, reputations
+from modules.agreement import events, keys, logic, payouts, reputations, verifications
 
 if TYPE_CHECKING:
     from modules.agreement.keeper import AgreementKeeper
@@ -72,23 +72,28 @@ def open_audit(
     job."""
     params = keeper.get_params(ctx)
     denom = keeper.inference.get_params(ctx).fee_denom
-    held = payouts.compute_total(planned) + reserve
+    charged = payouts.compute_total(planned) + reserve
+    fee = verifications.compute_fee(params, int(job.max_fee), int(job.escrow) - charged)
+    held = charged + fee
     keeper.inference.pay_from_escrow(ctx, job, hold_address(), held, denom)
-    deadline = ctx.block.height + params.audit_window_blocks
     audit = types_pb2.Audit(
         job_id=job.id,
         output_hash=winner,
         opened_height=ctx.block.height,
-        deadline_height=deadline,
         held_amount=str(held),
         denom=denom,
         payouts=planned,
         hold_status=types_pb2.HOLD_STATUS_HELD,
         diverged=diverged,
         reserve_amount=str(reserve),
+        verification_fee=str(fee),
     )
     keeper.set_audit(ctx, audit)
-    keeper.schedule(ctx, job.id, deadline)  # close_audit_window at the end of that block
+    # Its verdict window (and deadline_height) starts when the verification gets a slot.
+    verifications.open_verification(ctx, keeper, job, verifications.AUDIT, fee)
+    audit = keeper.get_audit(ctx, job.id)
+    assert audit is not None
+    deadline = audit.deadline_height  # 0 while it waits for a slot
     ctx.events.emit(
         events.JOB_AUDITED,
         attr("job_id", job.id, index=True),
@@ -112,9 +117,11 @@ def decide_audit(
     audit: types_pb2.Audit,
     passing: frozenset[bytes],
     culprit_routes: frozenset[int] = frozenset(),
+    selected: bytes = b"",
 ) -> None:
     """Apply the validators' verdict: pay the hold when the agreed output passed, else deliver a
-    passing route's output or refund the hold (see the module docstring)."""
+    passing route's output or refund the hold (see the module docstring). When several claimed
+    outputs pass, the one the validators' recomputation ``selected`` is delivered."""
     audit.decided, audit.failed = True, audit.output_hash not in passing
     ctx.events.emit(
         events.AUDIT_DECIDED,
@@ -124,24 +131,34 @@ def decide_audit(
     if audit.hold_status == types_pb2.HOLD_STATUS_HELD:
         if not audit.failed:
             _release(ctx, keeper, job, audit, "audit passed", culprit_routes, passing)
+            _deliver_selected(ctx, keeper, job, passing, selected)
         elif _passing_routes(ctx, keeper, job.id, passing):
-            _redeliver(ctx, keeper, job, audit, passing, culprit_routes)
+            _redeliver(ctx, keeper, job, audit, passing, culprit_routes, selected)
         else:
             _refund(ctx, keeper, job, audit, passing, culprit_routes)
     keeper.set_audit(ctx, audit)
     keeper.unschedule(ctx, job.id)
 
 
-def close_audit_window(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
-    """The audit window of a finalized job ended: an undecided hold is paid as if it passed."""
-    keeper.unschedule(ctx, job_id)
-    audit = keeper.get_audit(ctx, job_id)
-    if audit is None or audit.decided or audit.hold_status != types_pb2.HOLD_STATUS_HELD:
+def _deliver_selected(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    passing: frozenset[bytes],
+    selected: bytes,
+) -> None:
+    """A passed audit where another complete route's output passed too: deliver the one the
+    validators selected (logic.compute_delivered), not simply the majority's."""
+    settlement = keeper.get_settlement(ctx, job.id)
+    assert settlement is not None
+    groups = logic.complete_routes_by_output(settlement.claims)
+    claimed = {h: len(r) for h, r in groups.items() if h in passing}
+    delivered = logic.compute_delivered(claimed, selected)
+    if delivered is None or delivered == job.output_hash:
         return
-    job = keeper.inference.get_job(ctx, job_id)
-    assert job is not None  # an audit is opened on a stored job
-    _release(ctx, keeper, job, audit, "audit window ended undecided")
-    keeper.set_audit(ctx, audit)
+    settlement.winning_output_hash = job.output_hash = delivered
+    keeper.set_settlement(ctx, settlement)
+    keeper.inference.set_job(ctx, job)
 
 
 def _passing_routes(
@@ -156,7 +173,7 @@ def _passing_routes(
     )
 
 
-def _hold_sender(ctx: Context, keeper: AgreementKeeper, audit: types_pb2.Audit) -> payouts.Send:
+def hold_sender(ctx: Context, keeper: AgreementKeeper, audit: types_pb2.Audit) -> payouts.Send:
     def send(recipient: bytes, amount: int) -> None:
         if amount > 0:
             keeper.bank.send_coins_from_module(
@@ -180,7 +197,7 @@ def _release(
     (``passing``: honest near-tie divergence) take no mismatch penalty."""
     settlement = keeper.get_settlement(ctx, audit.job_id)
     assert settlement is not None  # the tally that opened the audit stored it
-    send = _hold_sender(ctx, keeper, audit)
+    send = hold_sender(ctx, keeper, audit)
     payouts.pay_out(ctx, audit.job_id, list(audit.payouts), settlement, send)
     winning = sorted({p.route_index for p in audit.payouts if p.layers})
     accepted = passing | {audit.output_hash}
@@ -191,13 +208,13 @@ def _release(
     if extra:
         settlement.charge = str(int(settlement.charge) + extra)
         settlement.protocol_amount = str(
-            sum(int(p.amount) for p in settlement.payouts if not p.layers)
+            sum(int(p.amount) for p in settlement.payouts if not p.layers and not p.verifier)
         )
     winning = sorted(set(winning) | set(extra_routes))
     reputations.adjust_reputations(ctx, keeper, job, accepted, winning, settlement, culprit_routes)
     keeper.set_settlement(ctx, settlement)
     if reserve > extra:
-        _refund_to_submitter(ctx, keeper, job, audit, reserve - extra, None)
+        refund_to_submitter(ctx, keeper, job, audit, reserve - extra, None)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_PAID, ctx.block.height
     ctx.events.emit(
         events.PAYOUT_RELEASED,
@@ -245,19 +262,24 @@ def _redeliver(
     audit: types_pb2.Audit,
     passing: frozenset[bytes],
     culprit_routes: frozenset[int],
+    selected: bytes = b"",
 ) -> None:
-    """Deliver the first passing output a complete route claimed, pay the passing routes out
-    of the hold (charge over those routes, capped by the hold) and refund the rest."""
+    """Deliver the passing output the validators selected (logic.compute_delivered) among those
+    complete routes claimed, pay the passing routes out of the hold (charge over those routes,
+    capped by the hold) and refund the rest."""
     settlement = keeper.get_settlement(ctx, job.id)
     assert settlement is not None
     winning = _passing_routes(ctx, keeper, job.id, passing)
-    delivered = sorted({c.output_hash for c in settlement.claims if c.route_index in winning})[0]
+    groups = logic.complete_routes_by_output(settlement.claims)
+    claimed = {h: len(r) for h, r in groups.items() if h in passing}
+    delivered = logic.compute_delivered(claimed, selected)
+    assert delivered is not None  # winning is not empty
     output = keeper.get_output(ctx, job.id, delivered)
     assert output is not None  # every revealed hash has its output stored
     held = int(audit.held_amount)
     charge = min(held, logic.compute_price(job, output.billable_tokens, len(winning)))
     planned = payouts.plan_payouts(ctx, keeper, job, winning, charge)
-    payouts.pay_out(ctx, job.id, planned, settlement, _hold_sender(ctx, keeper, audit))
+    payouts.pay_out(ctx, job.id, planned, settlement, hold_sender(ctx, keeper, audit))
     reputations.adjust_reputations(ctx, keeper, job, passing, winning, settlement, culprit_routes)
     settlement.winning_output_hash = delivered
     settlement.charge, settlement.protocol_amount = str(charge), planned[-1].amount
@@ -270,7 +292,7 @@ def _redeliver(
         attr("reason", "audit failed: passing route paid"),
     )
     job.output_hash = delivered
-    _refund_to_submitter(ctx, keeper, job, audit, held - charge, REDELIVER_REASON)
+    refund_to_submitter(ctx, keeper, job, audit, held - charge, REDELIVER_REASON)
 
 
 def _refund(
@@ -287,11 +309,11 @@ def _refund(
     reputations.adjust_reputations(ctx, keeper, job, passing, [], settlement, culprit_routes)
     settlement.charge, settlement.protocol_amount = "0", "0"
     keeper.set_settlement(ctx, settlement)
-    _refund_to_submitter(ctx, keeper, job, audit, int(audit.held_amount), REFUND_REASON)
+    refund_to_submitter(ctx, keeper, job, audit, int(audit.held_amount), REFUND_REASON)
     audit.hold_status, audit.released_height = types_pb2.HOLD_STATUS_REFUNDED, ctx.block.height
 
 
-def _refund_to_submitter(
+def refund_to_submitter(
     ctx: Context,
     keeper: AgreementKeeper,
     job: inference_pb2.Job,
@@ -301,7 +323,7 @@ def _refund_to_submitter(
 ) -> None:
     """Send ``amount`` of the hold back to the job's submitter and record it on the job (with
     ``reason`` as the job's reason, unless None)."""
-    _hold_sender(ctx, keeper, audit)(crypto.from_bech32(job.submitter), amount)
+    hold_sender(ctx, keeper, audit)(crypto.from_bech32(job.submitter), amount)
     job.refunded = str(int(job.refunded or "0") + amount)
     if reason is not None:
         job.reason = reason

@@ -20,7 +20,7 @@ DISPUTE_RESOLVED = "infera.dispute_resolved"
 JOB_AUDITED = "infera.job_audited"
 # job_id*, amount, release_height: an audited job's charge is held until the verdict
 PAYOUT_HELD = "infera.payout_held"
-# job_id*, amount, reason ("audit passed" / "audit window ended undecided"): the hold is paid
+# job_id*, amount, reason ("audit passed" / "audit failed: passing route paid"): the hold is paid
 PAYOUT_RELEASED = "infera.payout_released"
 # job_id*, submitter*, amount: the audit failed, the hold went back to the submitter
 PAYOUT_REFUNDED = "infera.payout_refunded"
@@ -28,3 +28,7 @@ PAYOUT_REFUNDED = "infera.payout_refunded"
 AUDIT_DECIDED = "infera.audit_decided"
 # job_id*, validator*, power, verdict (hex of the canonical Verdict bytes)
 VERDICT_RECORDED = "infera.verdict_recorded"
+# job_id*, validator*, amount: a validator whose verdict matched the decided outcome is paid
+VERIFIER_PAID = "infera.verifier_paid"
+# job_id*, windows: no decided verdict in the verdict windows; the submitter is refunded
+VERIFICATION_UNDECIDED = "infera.verification_undecided"

@@ -61,3 +61,10 @@ class BankKeeper(Protocol):
     ) -> None: ...
 
     def get_balance(self, ctx: Context, address: bytes, denom: str) -> int: ...
+
+
+class StakingKeeper(Protocol):
+    """Validators (the staking module): a verification reward goes to the operator account of
+    the validator that signed the vote extension."""
+
+    def get_operator_by_consensus(self, ctx: Context, consensus_address: bytes) -> bytes | None: ...

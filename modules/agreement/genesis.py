@@ -1,6 +1,7 @@
 """agreement genesis: params and every record (commitments, reveals, outputs, disputes, votes,
-settlements, audits with their held payments) plus the pending schedule (rounds and audit
-windows). The bank genesis must give the audit hold account exactly what the audits hold."""
+settlements, audits with their held payments, open verifications) plus the pending schedule
+(rounds and verdict windows); the submitters' open-verification counts are rebuilt from the open
+verifications. The bank genesis must give the audit hold account exactly what the audits hold."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import chain.pb  # noqa: F401
 
 from google.protobuf import json_format
 
+from chain import crypto
 from chain.context import Context
 from infera.agreement.v1 import genesis_pb2, types_pb2
 from modules.agreement import invariants, keys
@@ -40,6 +42,10 @@ def init_genesis(ctx: Context, keeper: AgreementKeeper, data: dict[str, Any]) ->
         keeper.set_settlement(ctx, settlement)
     for round_ in genesis.schedule:
         keeper.schedule(ctx, round_.job_id, round_.height)
+    for verification in genesis.verifications:
+        keeper.set_verification(ctx, verification)
+        submitter = crypto.from_bech32(verification.submitter)
+        keeper.set_open_count(ctx, submitter, keeper.get_open_count(ctx, submitter) + 1)
     problem = invariants.check_audit_hold(ctx, keeper)
     if problem:
         raise ValueError(f"agreement genesis: {problem}")
@@ -58,6 +64,7 @@ def export_genesis(ctx: Context, keeper: AgreementKeeper) -> dict[str, Any]:
         votes=list(keeper.iterate_all(ctx, keys.VOTE, types_pb2.DisputeVote)),
         settlements=list(keeper.iterate_all(ctx, keys.SETTLEMENT, types_pb2.Settlement)),
         audits=list(keeper.iterate_audits(ctx)),
+        verifications=list(keeper.iterate_verifications(ctx)),
         schedule=[
             genesis_pb2.ScheduledRound(height=height, job_id=job_id)
             for height, job_id in keeper.iterate_schedule(ctx)

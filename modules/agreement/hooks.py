@@ -6,7 +6,7 @@ import chain.pb  # noqa: F401
 
 from chain.context import Context
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import logic, settlement
+from modules.agreement import logic, settlement, verifications
 from modules.agreement.keeper import AgreementKeeper
 
 
@@ -33,7 +33,13 @@ class RoundHooks:
         return commit_end, reveal_end
 
     def close_rounds(self, ctx: Context, job_id: int) -> None:
-        """The job's deadline came with its rounds open: tally it with what was revealed."""
+        """The job's deadline came with its rounds open: tally it with what was revealed. A
+        disputed job whose verification is still open gets its deadline moved past the verdict
+        window instead (verifications.keep_open): a deadline never cuts a verdict short."""
         job = self.keeper.inference.get_job(ctx, job_id)
-        if job is not None:
-            settlement.settle_job(ctx, self.keeper, job)
+        if job is None:
+            return
+        if job.state == inference_pb2.JOB_STATE_DISPUTED:
+            verifications.keep_open(ctx, self.keeper, job_id)
+            return
+        settlement.settle_job(ctx, self.keeper, job)

@@ -16,8 +16,9 @@ from modules.agreement.keeper import AgreementKeeper
 def check_audit_hold(ctx: Context, keeper: AgreementKeeper) -> str:
     """An empty string when the ``agreement_audit_hold`` balance equals the sum of the held
     amounts of audits still HELD (per denom, the fee denom always checked), every held amount
-    equals its recorded payouts plus its reserve and every hold is due for release at the end of its audit
-    window; otherwise a description of the first problem."""
+    equals its recorded payouts plus its reserve and verification fee, every hold has an open
+    verification and is due at the end of its verdict window (none while it waits for a slot:
+    deadline_height 0); otherwise a description of the first problem."""
     held: dict[str, int] = defaultdict(int)
     held[keeper.inference.get_params(ctx).fee_denom] += 0
     for audit in keeper.iterate_audits(ctx):
@@ -26,9 +27,15 @@ def check_audit_hold(ctx: Context, keeper: AgreementKeeper) -> str:
         reserve = audit.reserve_amount or "0"
         if not is_uint(reserve):
             return f"audit of job {audit.job_id} has a malformed reserve {reserve!r}"
-        if payouts.compute_total(audit.payouts) + int(reserve) != int(audit.held_amount):
+        fee = audit.verification_fee or "0"
+        if not is_uint(fee):
+            return f"audit of job {audit.job_id} has a malformed verification fee {fee!r}"
+        listed = payouts.compute_total(audit.payouts) + int(reserve) + int(fee)
+        if listed != int(audit.held_amount):
             return f"audit of job {audit.job_id} holds {audit.held_amount} but lists other payouts"
-        if keeper.get_scheduled_height(ctx, audit.job_id) != audit.deadline_height:
+        if keeper.get_verification(ctx, audit.job_id) is None:
+            return f"audit of job {audit.job_id} holds a payment but has no open verification"
+        if keeper.get_scheduled_height(ctx, audit.job_id) != (audit.deadline_height or None):
             return f"audit of job {audit.job_id} holds a payment but its window's end is not due"
         held[audit.denom] += int(audit.held_amount)
     for denom in sorted(held):

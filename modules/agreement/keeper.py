@@ -15,18 +15,23 @@ from chain.context import Context
 from chain.store import prefix_end
 from infera.agreement.v1 import types_pb2
 from modules.agreement import keys
-from modules.agreement.expected import BankKeeper, InferenceKeeper, WorkersKeeper
+from modules.agreement.expected import BankKeeper, InferenceKeeper, StakingKeeper, WorkersKeeper
 
 M = TypeVar("M", bound=Message)
 
 
 class AgreementKeeper:
     def __init__(
-        self, inference: InferenceKeeper, workers: WorkersKeeper, bank: BankKeeper
+        self,
+        inference: InferenceKeeper,
+        workers: WorkersKeeper,
+        bank: BankKeeper,
+        staking: StakingKeeper,
     ) -> None:
         self.inference = inference
         self.workers = workers
         self.bank = bank  # pays out the audit hold (keys.AUDIT_HOLD_ACCOUNT)
+        self.staking = staking  # validators' operator accounts (verification rewards)
 
     # -- params --------------------------------------------------------------------------------
 
@@ -125,6 +130,56 @@ class AgreementKeeper:
     def iterate_all(self, ctx: Context, prefix: bytes, kind: type[M]) -> Iterator[M]:
         """Every record under one of the prefixes in ``keys`` (genesis export)."""
         return _iterate(ctx, prefix, kind)
+
+    # -- open verifications (verifications.py) -------------------------------------------------
+
+    def get_verification(self, ctx: Context, job_id: int) -> types_pb2.Verification | None:
+        return _get(ctx, keys.job_prefix(keys.VERIFICATION, job_id), types_pb2.Verification)
+
+    def set_verification(self, ctx: Context, verification: types_pb2.Verification) -> None:
+        """Store an open verification and keep its queue or slot entry in step with it."""
+        job_id = verification.job_id
+        _set(ctx, keys.job_prefix(keys.VERIFICATION, job_id), verification)
+        queued = keys.queue_key(verification.turn, verification.queued_height, job_id)
+        if verification.activated_height:
+            ctx.store.delete(queued)
+            ctx.store.set(keys.job_prefix(keys.VERIFY_ACTIVE, job_id), keys.INDEX_VALUE)
+        else:
+            ctx.store.set(queued, keys.INDEX_VALUE)
+
+    def delete_verification(self, ctx: Context, job_id: int) -> None:
+        """Remove a closed verification with its queue and slot entries."""
+        verification = self.get_verification(ctx, job_id)
+        if verification is None:
+            return
+        ctx.store.delete(keys.queue_key(verification.turn, verification.queued_height, job_id))
+        ctx.store.delete(keys.job_prefix(keys.VERIFY_ACTIVE, job_id))
+        ctx.store.delete(keys.job_prefix(keys.VERIFICATION, job_id))
+
+    def active_verification_ids(self, ctx: Context, limit: int) -> list[int]:
+        """Jobs holding a verification slot, in id order (at most ``limit``)."""
+        entries = ctx.store.iterate(keys.VERIFY_ACTIVE, prefix_end(keys.VERIFY_ACTIVE))
+        return [int.from_bytes(key[-8:], "big") for key, _ in islice(entries, limit)]
+
+    def queued_verification_ids(self, ctx: Context, limit: int) -> list[int]:
+        """Waiting verifications in queue order (turn, queued height, job id), at most ``limit``."""
+        entries = ctx.store.iterate(keys.VERIFY_QUEUE, prefix_end(keys.VERIFY_QUEUE))
+        return [int.from_bytes(key[-8:], "big") for key, _ in islice(entries, limit)]
+
+    def iterate_verifications(self, ctx: Context) -> Iterator[types_pb2.Verification]:
+        """Every open verification in job order (genesis export)."""
+        return _iterate(ctx, keys.VERIFICATION, types_pb2.Verification)
+
+    def get_open_count(self, ctx: Context, submitter: bytes) -> int:
+        """How many verifications of ``submitter``'s jobs are open (queued or in a slot)."""
+        raw = ctx.store.get(keys.OPEN_COUNT + submitter)
+        return 0 if raw is None else int.from_bytes(raw, "big")
+
+    def set_open_count(self, ctx: Context, submitter: bytes, count: int) -> None:
+        if count:
+            ctx.store.set(keys.OPEN_COUNT + submitter, keys.u32(count))
+        else:
+            ctx.store.delete(keys.OPEN_COUNT + submitter)
 
     # -- round schedule ------------------------------------------------------------------------
 

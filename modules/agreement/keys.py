@@ -13,6 +13,12 @@ SETTLEMENT = b"agreement/settlement/"  # + job id -> Settlement
 DUE = b"agreement/due/"  # + height + job id -> 0x01: the job's round advances at that block's end
 DUE_BY_JOB = b"agreement/due_by_job/"  # + job id -> height (8 bytes) of its DUE entry
 AUDIT = b"agreement/audit/"  # + job id -> Audit (finalized jobs drawn for re-checking)
+# Open verifications (disputes and audits waiting for a verdict), indexed so that ExtendVote and
+# the end-block read only what is open, never every dispute or audit ever created:
+VERIFICATION = b"agreement/verification/"  # + job id -> Verification (open ones only)
+VERIFY_QUEUE = b"agreement/verify_queue/"  # + turn (4) + queued height + job id -> 0x01 (waiting)
+VERIFY_ACTIVE = b"agreement/verify_active/"  # + job id -> 0x01 (holding a slot; <= slots)
+OPEN_COUNT = b"agreement/open_count/"  # + submitter address (20) -> u32 open verifications
 
 # Module account holding the payment of audited jobs until the verdict (see audits.py).
 AUDIT_HOLD_ACCOUNT = "agreement_audit_hold"
@@ -38,3 +44,7 @@ def job_prefix(prefix: bytes, job_id: int) -> bytes:
 
 def due_key(height: int, job_id: int) -> bytes:
     return DUE + u64(height) + u64(job_id)
+
+
+def queue_key(turn: int, queued_height: int, job_id: int) -> bytes:
+    return VERIFY_QUEUE + u32(turn) + u64(queued_height) + u64(job_id)

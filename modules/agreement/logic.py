@@ -174,6 +174,16 @@ def compute_payouts(
     return charge - sum(p.amount for p in pays), pays
 
 
+def compute_delivered(claimed: Mapping[bytes, int], selected: bytes) -> bytes | None:
+    """Which passing output to deliver: the one the validators' recomputation selected when a
+    route claimed it, else the one most complete routes claimed, ties by hash. ``claimed``:
+    passing output hash -> complete routes claiming it."""
+    if selected in claimed:
+        return selected
+    ranked = sorted(claimed.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[0][0] if ranked else None
+
+
 def compute_vote_winner(votes: Iterable[types_pb2.DisputeVote], total_power: int) -> bytes | None:
     """The output hash holding more than 2/3 of ``total_power`` in votes, if any."""
     power: Counter[bytes] = Counter()

@@ -8,6 +8,7 @@ from chain.fixed import ONE, Decimal
 from infera.agreement.v1 import types_pb2
 
 MAX_MILLI_BLOCKS_PER_TOKEN = 1_000_000  # 1000 blocks per token: far beyond any real worker
+MAX_VERIFICATION_SLOTS = 64  # verdicts one vote extension holds (verdicts.MAX_VERDICTS)
 
 
 def default_params() -> types_pb2.Params:
@@ -28,7 +29,15 @@ def default_params() -> types_pb2.Params:
         slash_fraction_cheat="0.2",  # a deviating hop loses a fifth of its stake
         reputation_penalty_cheat="0.5",
         audit_probability="0.05",  # see README: chance a colluding quorum goes unnoticed
+        # The verdict window of every open verification (audit or dispute), from the block it
+        # gets a slot; extended up to verdict_max_windows times, then refunded, nobody paid.
         audit_window_blocks=50,
+        verification_slots=64,  # verifications validators answer at once (one extension's max)
+        verdict_max_windows=3,  # windows before an undecided verification is refunded
+        # Committing, peeking at the others' reveals and withholding costs what being caught
+        # cheating costs (README: "What a rational worker can do").
+        slash_fraction_withhold="0.2",
+        verification_share="0.02",  # of a verified job's max fee, to the validators that decide
         # Agreeing routes whose last hops' fingerprints differ by more are audited regardless of
         # the draw: the verifier's noise bounds (VERIFICATION.md: honest fp32 replicas <= 0.013
         # with an int8 wire codec, bf16 <= 0.071); scale x1.05 or 5 % noise reach 0.046-0.08.
@@ -48,6 +57,10 @@ def validate_params(params: types_pb2.Params) -> None:
         raise ValueError(f"commit_milli_blocks_per_token above {MAX_MILLI_BLOCKS_PER_TOKEN}")
     if params.max_settlements_per_block < 1:
         raise ValueError("max_settlements_per_block must be positive")
+    if not 1 <= params.verification_slots <= MAX_VERIFICATION_SLOTS:
+        raise ValueError(f"verification_slots must be in 1..{MAX_VERIFICATION_SLOTS}")
+    if params.audit_window_blocks < 1 or params.verdict_max_windows < 1:
+        raise ValueError("audit_window_blocks and verdict_max_windows must be positive")
     fractions = {
         "protocol_share": (0, ONE),
         "reputation_reward": (ONE, 10 * ONE),
@@ -57,6 +70,8 @@ def validate_params(params: types_pb2.Params) -> None:
         "slash_fraction_cheat": (0, ONE),
         "reputation_penalty_cheat": (0, ONE),
         "audit_probability": (0, ONE),
+        "slash_fraction_withhold": (0, ONE),
+        "verification_share": (0, ONE),
         "divergence_full_precision": (0, 1000 * ONE),
         "divergence_half_precision": (0, 1000 * ONE),
     }
@@ -64,3 +79,6 @@ def validate_params(params: types_pb2.Params) -> None:
         value = Decimal.parse(getattr(params, name)).raw
         if not low <= value <= high:
             raise ValueError(f"agreement param {name} out of range")
+    withhold = Decimal.parse(params.slash_fraction_withhold).raw
+    if withhold < Decimal.parse(params.slash_fraction_cheat).raw:
+        raise ValueError("slash_fraction_withhold must not be below slash_fraction_cheat")

@@ -28,7 +28,15 @@ from chain.events import attr
 from chain.fixed import Decimal
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import audits, divergence, events, logic, payouts, reputations
+from modules.agreement import (
+    audits,
+    divergence,
+    events,
+    logic,
+    payouts,
+    reputations,
+    verifications,
+)
 from modules.agreement.errors import ErrInvalidResolution, ErrNotDisputed
 
 if TYPE_CHECKING:
@@ -129,16 +137,26 @@ def _penalize_absent(
     params: types_pb2.Params,
     settlement: types_pb2.Settlement,
 ) -> None:
-    """Slash and lower the reputation of every hop that revealed nothing."""
+    """Slash and lower the reputation of every hop that revealed nothing.
+
+    A hop that never committed saw nothing of the others (their reveals open only after the
+    commit round): it is absent (``slash_fraction_absent``, ``reputation_penalty_absent``). A
+    hop that committed and then withheld its reveal may have waited for the other reveals and
+    the divergence rule before deciding not to show its own: it forfeits like a caught cheat
+    (``slash_fraction_withhold`` >= ``slash_fraction_cheat``, ``reputation_penalty_cheat``)."""
     committed = {(c.route_index, c.hop_index) for c in keeper.iterate_commitments(ctx, job.id)}
-    penalty = logic.decimal_ratio(params.reputation_penalty_absent)
+    absent = logic.decimal_ratio(params.reputation_penalty_absent)
+    withheld = logic.decimal_ratio(params.reputation_penalty_cheat)
     for route_index, route in enumerate(job.routes):
         for hop_index, hop in enumerate(route.hops):
             if (route_index, hop_index) in revealed:
                 continue
-            reason = "no_reveal" if (route_index, hop_index) in committed else "no_commit"
+            withholds = (route_index, hop_index) in committed
+            reason = "no_reveal" if withholds else "no_commit"
+            fraction = params.slash_fraction_withhold if withholds else params.slash_fraction_absent
+            penalty = withheld if withholds else absent
             operator = crypto.from_bech32(hop.worker)
-            slashed = keeper.workers.slash(ctx, operator, params.slash_fraction_absent, reason)
+            slashed = keeper.workers.slash(ctx, operator, fraction, reason)
             settlement.penalties.add(
                 worker=hop.worker,
                 route_index=route_index,
@@ -236,12 +254,15 @@ def _open_dispute(
     claims: list[types_pb2.RouteClaim],
     settlement: types_pb2.Settlement,
 ) -> None:
-    """Record every route's claim; the escrow stays until resolve_dispute or the deadline."""
+    """Record every route's claim and open its verification (verifications.py): the escrow
+    stays until the validators' verdict, or until the verdict windows end undecided (refund)."""
     job.state = J.JOB_STATE_DISPUTED
     keeper.inference.set_job(ctx, job)
     keeper.set_dispute(
         ctx, types_pb2.Dispute(job_id=job.id, claims=claims, opened_height=ctx.block.height)
     )
+    fee = verifications.compute_fee(keeper.get_params(ctx), int(job.max_fee), int(job.escrow))
+    verifications.open_verification(ctx, keeper, job, verifications.DISPUTE, fee)
     settlement.outcome = types_pb2.OUTCOME_DISPUTED
     ctx.events.emit(
         events.JOB_DISPUTED,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import chain.pb  # noqa: F401
@@ -38,7 +39,7 @@ from chain.events import attr
 from chain.vote_extensions import ExtendedVote
 from infera.agreement.v1 import types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import audits, events, keys, logic, settlement
+from modules.agreement import audits, events, logic, payouts, settlement, verifications
 
 if TYPE_CHECKING:
     from modules.agreement.keeper import AgreementKeeper
@@ -84,21 +85,70 @@ def decode_extension(extension: bytes) -> types_pb2.VoteExtension | None:
 
 
 def is_open_for_verdicts(ctx: Context, keeper: AgreementKeeper, job_id: int) -> bool:
-    """An unresolved dispute, or an undecided audit within its window."""
-    dispute = keeper.get_dispute(ctx, job_id)
-    if dispute is not None and not dispute.resolved:
-        job = keeper.inference.get_job(ctx, job_id)
-        return job is not None and job.state == inference_pb2.JOB_STATE_DISPUTED
-    audit = keeper.get_audit(ctx, job_id)
-    return audit is not None and not audit.decided and ctx.block.height <= audit.deadline_height
+    """The job's dispute or audit holds a verification slot (verifications.py)."""
+    return verifications.is_open_for_verdicts(ctx, keeper, job_id)
 
 
 def open_job_ids(ctx: Context, keeper: AgreementKeeper, limit: int = MAX_VERDICTS) -> list[int]:
-    """Jobs validators should give verdicts on (oldest first, bounded)."""
-    ids = [d.job_id for d in keeper.iterate_all(ctx, keys.DISPUTE, types_pb2.Dispute)]
-    ids += [a.job_id for a in keeper.iterate_audits(ctx)]
-    open_ids = sorted({i for i in ids if is_open_for_verdicts(ctx, keeper, i)})
-    return open_ids[:limit]
+    """Jobs validators should give verdicts on now: those holding a verification slot (at most
+    ``verification_slots`` <= 64, read from the slot index, never from every dispute ever)."""
+    return keeper.active_verification_ids(ctx, limit)
+
+
+Ballot = tuple[ExtendedVote, types_pb2.Verdict]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What more than 2/3 of the power found, output by output and hop by hop."""
+
+    verdict: types_pb2.Verdict  # decided passing outputs, culprits and the selected output
+    agreeing: tuple[ExtendedVote, ...]  # voters whose passing outputs match the decision
+
+
+def compute_decision(
+    job_id: int, relevant: frozenset[bytes], ballots: Sequence[Ballot], total_power: int
+) -> Decision | None:
+    """Tally one job's verdicts by power, per claimed output and per hop (not per byte-identical
+    verdict, so validators that agree on the outcome but differ in a detail still decide).
+
+    Each output a complete route claimed (``relevant``) passes when validators holding more
+    than 2/3 of ``total_power`` pass it, fails when more than 2/3 voted on the job without
+    passing it; the job is decided once every such output is (with none, once more than 2/3
+    voted). A hop is a culprit when more than 2/3 name it. Of the passing outputs, the one most
+    power selected (ties by hash) is the selected one. None while undecided (abstention counts
+    for nobody)."""
+    voted = sum(vote.power for vote, _ in ballots)
+    passing = []
+    for output_hash in sorted(relevant):
+        yes = sum(v.power for v, verdict in ballots if output_hash in verdict.passing_output_hashes)
+        if 3 * yes > 2 * total_power:
+            passing.append(output_hash)
+        elif 3 * (voted - yes) <= 2 * total_power:
+            return None
+    if 3 * voted <= 2 * total_power:
+        return None
+    named: dict[tuple[int, int], int] = defaultdict(int)
+    selecting: dict[bytes, int] = defaultdict(int)
+    for vote, verdict in ballots:
+        for culprit in verdict.culprits:
+            named[(culprit.route_index, culprit.hop_index)] += vote.power
+        if verdict.selected_output_hash in passing:
+            selecting[verdict.selected_output_hash] += vote.power
+    culprits = sorted(hop for hop, power in named.items() if 3 * power > 2 * total_power)
+    ranked = sorted(selecting.items(), key=lambda item: (-item[1], item[0]))
+    decided = types_pb2.Verdict(
+        job_id=job_id,
+        passing_output_hashes=passing,
+        culprits=[types_pb2.Culprit(route_index=r, hop_index=h) for r, h in culprits],
+        selected_output_hash=ranked[0][0] if ranked else b"",
+    )
+    agreeing = tuple(
+        vote
+        for vote, verdict in ballots
+        if sorted(relevant & set(verdict.passing_output_hashes)) == passing
+    )
+    return Decision(decided, agreeing)
 
 
 class VerdictVotes:
@@ -124,34 +174,97 @@ class VerdictVotes:
         return extension == b"" or decode_extension(extension) is not None
 
     def process_votes(self, ctx: Context, votes: Sequence[ExtendedVote], total_power: int) -> None:
-        """Record every verdict, then apply those with more than 2/3 of ``total_power``."""
-        tally: dict[int, dict[bytes, int]] = defaultdict(lambda: defaultdict(int))
+        """Record every verdict on a job holding a slot, then settle the jobs whose verdicts
+        decide (compute_decision)."""
+        ballots: dict[int, list[Ballot]] = defaultdict(list)
         for vote in votes:
             message = decode_extension(vote.extension) if vote.extension else None
             for verdict in message.verdicts if message is not None else ():
                 if not is_open_for_verdicts(ctx, self.keeper, verdict.job_id):
                     continue
                 _record(ctx, self.keeper, vote, verdict)
-                tally[verdict.job_id][verdict.SerializeToString(deterministic=True)] += vote.power
-        for job_id in sorted(tally):
-            for encoded, power in sorted(tally[job_id].items()):
-                if 3 * power > 2 * total_power:
-                    self._apply(ctx, types_pb2.Verdict.FromString(encoded))
+                ballots[verdict.job_id].append((vote, verdict))
+        for job_id in sorted(ballots):
+            relevant = _relevant_outputs(ctx, self.keeper, job_id)
+            decision = compute_decision(job_id, relevant, ballots[job_id], total_power)
+            if decision is not None:
+                self._apply(ctx, decision, total_power)
 
-    def _apply(self, ctx: Context, verdict: types_pb2.Verdict) -> None:
-        """Apply a decided verdict on its own branch: an invalid one changes nothing."""
+    def _apply(self, ctx: Context, decision: Decision, total_power: int) -> None:
+        """Settle a decided job on its own branch: one that cannot be applied changes nothing."""
         child, cache = ctx.branch()
         try:
-            apply_verdict(child, self.keeper, verdict)
+            settle_decision(child, self.keeper, decision, total_power)
         except ChainError as err:
             ctx.events.emit(
                 events.VERDICT_RECORDED,
-                attr("job_id", verdict.job_id, index=True),
+                attr("job_id", decision.verdict.job_id, index=True),
                 attr("rejected", err.log),
             )
             return
         cache.write()
         ctx.events.extend(child.events)
+
+
+def _relevant_outputs(ctx: Context, keeper: AgreementKeeper, job_id: int) -> frozenset[bytes]:
+    """The outputs complete routes of the job claimed at its tally: what a verdict decides."""
+    settlement = keeper.get_settlement(ctx, job_id)
+    assert settlement is not None  # a verification is opened by a tally, which stores one
+    return frozenset(logic.complete_routes_by_output(settlement.claims))
+
+
+def settle_decision(
+    ctx: Context, keeper: AgreementKeeper, decision: Decision, total_power: int
+) -> None:
+    """Pay the validators that decided, apply the verdict, close the verification."""
+    job_id = decision.verdict.job_id
+    verification = keeper.get_verification(ctx, job_id)
+    job = keeper.inference.get_job(ctx, job_id)
+    assert verification is not None and job is not None  # open_for_verdicts checked it
+    made = _pay_verifiers(ctx, keeper, job, verification, decision, total_power)
+    apply_verdict(ctx, keeper, decision.verdict)
+    settlement = keeper.get_settlement(ctx, job_id)
+    assert settlement is not None
+    settlement.payouts.extend(made)
+    settlement.charge = str(int(settlement.charge or "0") + payouts.compute_total(made))
+    keeper.set_settlement(ctx, settlement)
+    verifications.close(ctx, keeper, job_id)
+
+
+def _pay_verifiers(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    verification: types_pb2.Verification,
+    decision: Decision,
+    total_power: int,
+) -> list[types_pb2.Payout]:
+    """Pay the verification fee's earned shares: out of a dispute's escrow (the rest stays in
+    it and is refunded with it), or out of an audit's hold (the rest goes back now)."""
+    denom = keeper.inference.get_params(ctx).fee_denom
+    if verification.kind == verifications.DISPUTE:
+        made = verifications.pay_verifiers(
+            ctx,
+            keeper,
+            verification,
+            decision.agreeing,
+            total_power,
+            lambda to, amount: keeper.inference.pay_from_escrow(ctx, job, to, amount, denom),
+        )
+        keeper.inference.set_job(ctx, job)
+        return made
+    audit = keeper.get_audit(ctx, job.id)
+    assert audit is not None
+    fee = int(audit.verification_fee or "0")
+    send = audits.hold_sender(ctx, keeper, audit)
+    made = verifications.pay_verifiers(
+        ctx, keeper, verification, decision.agreeing, total_power, send
+    )
+    if fee - payouts.compute_total(made) > 0:
+        audits.refund_to_submitter(ctx, keeper, job, audit, fee - payouts.compute_total(made), None)
+    audit.held_amount = str(int(audit.held_amount) - fee)
+    keeper.set_audit(ctx, audit)
+    return made
 
 
 def _record(
@@ -184,17 +297,24 @@ def apply_verdict(ctx: Context, keeper: AgreementKeeper, verdict: types_pb2.Verd
     culprit_routes = frozenset(route for route, _ in _culprit_positions(job, verdict))
     audit = keeper.get_audit(ctx, job.id)
     if job.state == inference_pb2.JOB_STATE_DISPUTED:
-        if passing:
-            first = sorted(passing)[0]
+        dispute = keeper.get_dispute(ctx, job.id)
+        assert dispute is not None
+        groups = logic.complete_routes_by_output(dispute.claims)
+        claimed = {h: len(routes) for h, routes in groups.items() if h in passing}
+        delivered = logic.compute_delivered(claimed, verdict.selected_output_hash)
+        if delivered is not None:
             settlement.resolve_dispute(
-                ctx, keeper, job.id, first, passing - {first}, culprit_routes
+                ctx, keeper, job.id, delivered, passing - {delivered}, culprit_routes
             )
         else:
             keeper.inference.expire_job(ctx, job, "validators found no claimed output correct")
             _close_dispute(ctx, keeper, job.id)
     elif audit is not None:
-        audits.decide_audit(ctx, keeper, job, audit, passing, culprit_routes)
+        audits.decide_audit(
+            ctx, keeper, job, audit, passing, culprit_routes, verdict.selected_output_hash
+        )
     _punish_culprits(ctx, keeper, job, verdict)
+    _punish_inconsistent(ctx, keeper, job, passing, culprit_routes)
 
 
 def _culprit_positions(job: inference_pb2.Job, verdict: types_pb2.Verdict) -> list[tuple[int, int]]:
@@ -234,3 +354,49 @@ def _punish_culprits(
             attr("slashed", slashed),
             attr("reputation", reputation),
         )
+
+
+def _punish_inconsistent(
+    ctx: Context,
+    keeper: AgreementKeeper,
+    job: inference_pb2.Job,
+    passing: frozenset[bytes],
+    culprit_routes: frozenset[int],
+) -> None:
+    """Judge every INCONSISTENT route (its hops revealed different outputs). All hops of a
+    route saw the same generation, so when one of them revealed an output the verdict passes,
+    the route's hops that revealed a failing one misreported it: they forfeit like a caught
+    cheat (``slash_fraction_withhold``, ``reputation_penalty_cheat``; reason
+    ``inconsistent_reveal``). Where the verdict names a culprit on the route, only the culprit
+    is punished (verdicts name who deviated from the frames each hop was sent)."""
+    params = keeper.get_params(ctx)
+    penalty = logic.decimal_ratio(params.reputation_penalty_cheat)
+    revealed = {
+        (r.route_index, r.hop_index): r.output_hash for r in keeper.iterate_reveals(ctx, job.id)
+    }
+    for route_index, route in enumerate(job.routes):
+        hashes = [revealed.get((route_index, h)) for h in range(len(route.hops))]
+        if route_index in culprit_routes or None in hashes or len(set(hashes)) < 2:
+            continue
+        if not any(h in passing for h in hashes):
+            continue
+        for hop_index, output_hash in enumerate(hashes):
+            if output_hash in passing:
+                continue
+            worker = route.hops[hop_index].worker
+            operator = crypto.from_bech32(worker)
+            slashed = keeper.workers.slash(
+                ctx, operator, params.slash_fraction_withhold, "inconsistent_reveal"
+            )
+            try:
+                reputation = keeper.workers.adjust_reputation(ctx, operator, *penalty)
+            except ChainError:
+                reputation = -1
+            ctx.events.emit(
+                events.WORKER_PENALIZED,
+                attr("job_id", job.id, index=True),
+                attr("worker", worker, index=True),
+                attr("reason", "inconsistent_reveal"),
+                attr("slashed", slashed),
+                attr("reputation", reputation),
+            )

@@ -170,14 +170,16 @@ def _fail_safe(ctx: Context, keeper: InferenceKeeper, job_id: int) -> tuple[Cont
 
 
 def settle_at_deadline(ctx: Context, keeper: InferenceKeeper, job_id: int) -> None:
-    """Let the rounds tally what they have, then refund and expire whatever is still open."""
+    """Let the rounds tally what they have, then refund and expire whatever is still open.
+    A disputed job goes to the hooks too: while validators are still to give its verdict, they
+    move its deadline past the verdict window, and it stays open."""
     job = keeper.get_job(ctx, job_id)
     assert job is not None
-    if job.state in logic.ROUND_STATES:
+    if job.state in logic.ROUND_STATES or job.state == types_pb2.JOB_STATE_DISPUTED:
         keeper.hooks.close_rounds(ctx, job_id)
         job = keeper.get_job(ctx, job_id)
         assert job is not None
-    if not logic.is_terminal(job.state):
+    if not logic.is_terminal(job.state) and job.deadline_height <= ctx.block.height:
         keeper.expire_job(ctx, job, _DEADLINE_REASONS.get(job.state, "deadline reached"))
 
 

@@ -69,6 +69,9 @@ AGREEMENT_PARAMS: dict[str, Any] = {
     "reputation_penalty_mismatch": "0.95",
     "slash_fraction_absent": "0.001",
     "max_settlements_per_block": 10,
+    # No validator reward by default, so the tests' payouts count workers and the protocol only
+    # (tests/modules/agreement/test_fail_closed.py sets it).
+    "verification_share": "0",
 }
 
 
@@ -82,11 +85,14 @@ def make_job_chain(
     min_redundancy: int = 1,
     vote_extensions_from: int = 0,
     dtypes: Sequence[str] | None = None,
+    validators: int = 1,
 ) -> TestChain:
     """A chain at height 3 (block 1 empty, 2 registers the model, 3 the workers): genesis, model "m" registered, one worker per span serving it (runtime dtype ``dtypes[i]``, default
     float32)."""
     path.mkdir(parents=True, exist_ok=True)
-    chain_ = TestChain(path, n_accounts=n_accounts)
+    chain_ = TestChain(
+        path, n_accounts=n_accounts, validators=[Key(f"val{i}") for i in range(validators)]
+    )
     state = genesis_app_state(chain_.keys, chain_.validators)
     state["workers"] = {"params": {**WORKERS_PARAMS, "heartbeat_timeout_blocks": "1000"}}
     state["inference"] = {"params": {**INFERENCE_PARAMS, **(inference or {})}}
@@ -248,3 +254,31 @@ def advance_to(chain_: TestChain, height: int) -> None:
     """Empty blocks until the last committed block is ``height``."""
     while chain_.height < height:
         chain_.block()
+
+
+def verdict_extension(
+    job_id: int,
+    passing: Sequence[bytes],
+    culprits: Sequence[tuple[int, int]] = (),
+    selected: bytes = b"",
+) -> bytes:
+    """A vote extension carrying one canonical verdict."""
+    from infera.agreement.v1 import types_pb2 as agreement_types
+
+    verdict = agreement_types.Verdict(
+        job_id=job_id,
+        passing_output_hashes=sorted(set(passing)),
+        culprits=[agreement_types.Culprit(route_index=r, hop_index=h) for r, h in sorted(culprits)],
+        selected_output_hash=selected,
+    )
+    return agreement_types.VoteExtension(verdicts=[verdict]).SerializeToString(deterministic=True)
+
+
+def outlast_verdict_windows(chain_: TestChain, job_id: int) -> int:
+    """Empty blocks (validators abstaining) until the job's verification is closed; returns
+    the height that closed it."""
+    from tests.modules.serving import keeper, latest_ctx
+
+    while keeper(chain_, "agreement").get_verification(latest_ctx(chain_), job_id) is not None:
+        chain_.block()
+    return chain_.height

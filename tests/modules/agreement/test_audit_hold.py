@@ -1,6 +1,7 @@
 """An audited job's payment is held until the verdict: a passing verdict pays exactly what
 finalization would have paid, a failing one refunds the submitter (and slashes the colluders),
-an audit window that ends undecided pays as if it passed; nothing is ever paid twice.
+an audit whose verdict windows all end undecided is refunded and pays nobody (undecided never
+means paid); nothing is ever paid twice.
 
 Every job here: price 10, prompt 12 bytes (3 tokens), r = 3, max fee 1000, and all three routes
 reveal the same 3-token output. Charge = 10 x (3 + 3) x 3 = 180; protocol floor(180 x 0.05) = 9,
@@ -150,13 +151,27 @@ def test_a_failing_verdict_refunds_the_submitter_and_slashes_the_colluders(audit
     assert [_stake(audited, routes[r][0]) for r in range(3)] == [STAKE] * 3
 
 
-def test_an_undecided_audit_is_paid_when_its_window_ends(audited):
-    deadline = _audit(audited).deadline_height
-    advance_to(audited, deadline - 1)  # validators abstain: empty extensions
-    assert _hold(audited) == CHARGE and _worker_gains(audited) == [0] * 6
-    advance_to(audited, deadline)
-    _assert_paid_once(audited)
-    assert not _audit(audited).decided and _audit(audited).released_height == deadline
+def _outlast_every_window(node) -> int:
+    """Let every verdict window pass with validators abstaining; returns the last one's end."""
+    windows = keeper(node, "agreement").get_params(latest_ctx(node)).verdict_max_windows
+    for _ in range(windows):
+        end = _audit(node).deadline_height
+        advance_to(node, end)
+    return end
+
+
+def test_an_undecided_audit_is_extended_then_refunded_and_pays_nobody(audited):
+    first_end = _audit(audited).deadline_height
+    advance_to(audited, first_end)  # validators abstain: empty extensions
+    assert _audit(audited).hold_status == R.HOLD_STATUS_HELD  # extended, still held
+    assert _audit(audited).deadline_height == first_end + WINDOW
+    last_end = _outlast_every_window(audited)
+    done = history(audited, 1)
+    assert done.audit.hold_status == R.HOLD_STATUS_REFUNDED and not done.audit.decided
+    assert done.audit.released_height == last_end
+    assert _worker_gains(audited) == [0] * 6 and _hold(audited) == 0
+    assert audited.balance(audited.keys[7].address) == INITIAL_BALANCE - FEE  # paid nothing
+    assert (done.job.refunded, done.settlement.charge) == ("1000", "0")
 
 
 def test_nothing_is_paid_twice(audited):
@@ -168,10 +183,11 @@ def test_nothing_is_paid_twice(audited):
     assert all(_stake(audited, w) == STAKE for r in hops(audited, 1) for w in r)
 
 
-def test_a_verdict_after_the_window_changes_nothing(audited):
-    advance_to(audited, _audit(audited).deadline_height)
-    _verdict_block(audited, 1, [H_TRUE], [(0, 0)])
-    _assert_paid_once(audited)
+def test_a_verdict_after_the_last_window_changes_nothing(audited):
+    _outlast_every_window(audited)
+    _verdict_block(audited, 1, [H_AGREED])
+    assert _worker_gains(audited) == [0] * 6
+    assert _audit(audited).hold_status == R.HOLD_STATUS_REFUNDED
     assert not _audit(audited).decided and _stake(audited, hops(audited, 1)[0][0]) == STAKE
 
 

@@ -63,7 +63,8 @@ def test_routes_are_a_function_of_the_state_and_the_seed(tmp_path):
 
 
 def test_audit_holds_and_their_release_are_deterministic(tmp_path):
-    """Both jobs are drawn for audit: their charges are held, then paid when the windows end."""
+    """Both jobs are drawn for audit: their charges are held, then refunded when every verdict
+    window ends undecided (validators abstain)."""
     audits = {"audit_probability": "1", "audit_window_blocks": 3}
     a = make_job_chain(tmp_path / "a", agreement=audits)
     b = make_job_chain(tmp_path / "b", agreement=audits)
@@ -78,12 +79,12 @@ def test_audit_holds_and_their_release_are_deterministic(tmp_path):
     blocks = [
         [signed(w, commit_msg(w, j)) for j in (1, 2) for w in workers[j]],
         [signed(w, reveal_msg(w, j)) for j in (1, 2) for w in workers[j]],
-    ] + [[]] * 5  # through both audit windows: the holds are paid when they end
+    ] + [[]] * 11  # through all three verdict windows of 3 blocks: the holds go back
     for txs in blocks:
         assert _feed(a, txs) == _feed(b, txs)
     for job_id in (1, 2):
         audit = keeper(a, "agreement").get_audit(latest_ctx(a), job_id)
         assert audit == keeper(b, "agreement").get_audit(latest_ctx(b), job_id)
-        assert audit.hold_status == R.HOLD_STATUS_PAID
+        assert audit.hold_status == R.HOLD_STATUS_REFUNDED
     a.store.close()
     b.store.close()

@@ -10,7 +10,7 @@ import pytest
 from chain.errors import ChainError
 from infera.agreement.v1 import types_pb2 as agreement_types
 from infera.inference.v1 import types_pb2
-from modules.agreement import logic, settlement
+from modules.agreement import logic, settlement, verifications
 from tests.harness import INITIAL_BALANCE
 from tests.modules.jobs import (
     OUTPUT,
@@ -22,8 +22,10 @@ from tests.modules.jobs import (
     job,
     make_job_chain,
     ok,
+    outlast_verdict_windows,
     reveal_msg,
     submit_msg,
+    verdict_extension,
 )
 from tests.modules.serving import FEE, STAKE, keeper, latest_ctx
 
@@ -57,7 +59,9 @@ def _honest(routes: int = 3, hops_per_route: int = 2) -> dict[tuple[int, int], l
     return {(r, h): OUTPUT for r in range(routes) for h in range(hops_per_route)}
 
 
-def test_two_of_three_routes_win_and_share_the_fee_by_layers_after_the_audit(node, submitter):
+def test_two_of_three_routes_win_and_share_the_fee_by_layers_after_the_audit(tmp_path):
+    node = make_job_chain(tmp_path / "v", vote_extensions_from=1)
+    submitter = node.keys[7]
     ok(node, (submitter, submit_msg(submitter)))
     routes = hops(node, 1)
     _play(node, 1, {**_honest(), (2, 0): OTHER, (2, 1): OTHER})
@@ -65,9 +69,10 @@ def test_two_of_three_routes_win_and_share_the_fee_by_layers_after_the_audit(nod
     assert held.job.state == types_pb2.JOB_STATE_FINALIZED
     assert held.job.output_hash == logic.compute_output_hash(OUTPUT, b"")
     # route 2 claimed another output: the job is audited (its verdict could name a cheat there);
-    # with no verdict the hold pays, at the window's end, what the tally would have paid
+    # a passing verdict pays what the tally would have paid
     assert held.audit.diverged and not held.settlement.payouts
-    advance_to(node, held.audit.deadline_height)
+    extension = verdict_extension(1, [logic.compute_output_hash(OUTPUT, b"")])
+    node.block(extensions={node.validators[0].name: extension})
     done = history(node, 1)
     assert done.audit.hold_status == R.HOLD_STATUS_PAID
     # charge = 10 x (3 + 4) x 2 winning routes = 140; protocol floor(140 x 0.05) = 7; pool 133;
@@ -168,12 +173,16 @@ def test_disagreement_without_quorum_is_recorded_as_a_dispute(disputed):
     assert len(state.settlement.penalties) == 2  # only the absent route
 
 
-def test_unresolved_dispute_refunds_at_the_deadline_and_slashes_no_disputant(disputed, submitter):
+def test_an_undecided_dispute_outlives_its_deadline_then_refunds_and_slashes_no_disputant(
+    disputed, submitter
+):
     routes = hops(disputed, 1)
-    advance_to(disputed, job(disputed, 1).deadline_height)
+    advance_to(disputed, 14)  # the deadline it was submitted with
+    assert job(disputed, 1).state == types_pb2.JOB_STATE_DISPUTED  # in its verdict window
+    closed = outlast_verdict_windows(disputed, 1)
     state = history(disputed, 1)
-    assert state.job.state == types_pb2.JOB_STATE_EXPIRED
-    assert state.job.reason == "dispute unresolved at the deadline"
+    assert state.job.state == types_pb2.JOB_STATE_EXPIRED and state.job.final_height == closed
+    assert state.job.reason == verifications.UNDECIDED_DISPUTE_REASON
     assert not state.dispute.resolved
     assert disputed.balance(submitter.address) == INITIAL_BALANCE - FEE
     for disputant in routes[0] + routes[1]:
@@ -263,8 +272,11 @@ def test_the_deadline_tallies_jobs_the_capped_rounds_did_not_reach(tmp_path):
     node.store.close()
 
 
-def test_disputed_jobs_expire_at_their_deadline_capped_per_block(tmp_path):
-    node = make_job_chain(tmp_path / "capexp", inference={"max_expiries_per_block": 1})
+def test_undecided_disputes_expire_after_their_verdict_windows_capped_per_block(tmp_path):
+    node = make_job_chain(
+        tmp_path / "capexp",
+        agreement={"max_settlements_per_block": 1, "audit_window_blocks": 3},
+    )
     submitter = node.keys[7]
     ok(node, *[(submitter, submit_msg(submitter, redundancy=2)) for _ in range(2)])
     outputs = {(0, 0): OUTPUT, (0, 1): OUTPUT, (1, 0): OTHER, (1, 1): OTHER}
@@ -273,8 +285,14 @@ def test_disputed_jobs_expire_at_their_deadline_capped_per_block(tmp_path):
     ]
     ok(node, *[(w, commit_msg(w, j, tokens=out)) for w, j, out in plan])
     ok(node, *[(w, reveal_msg(w, j, tokens=out)) for w, j, out in plan])
+    node.block()  # one tally per block: job 2 is tallied a block after job 1
     assert {job(node, j).state for j in (1, 2)} == {types_pb2.JOB_STATE_DISPUTED}
-    advance_to(node, 15)  # deadline 14
-    assert [job(node, j).final_height for j in (1, 2)] == [14, 15]
+    opened = [history(node, j).dispute.opened_height for j in (1, 2)]
+    assert opened[1] == opened[0] + 1
+    # three verdict windows of 3 blocks each (past the submitted deadline, 14), one closed per
+    # block: each closes 9 blocks after it opened
+    advance_to(node, opened[1] + 9)
+    assert [job(node, j).final_height for j in (1, 2)] == [o + 9 for o in opened]
+    assert {job(node, j).state for j in (1, 2)} == {types_pb2.JOB_STATE_EXPIRED}
     assert escrow_balance(node) == 0
     node.store.close()

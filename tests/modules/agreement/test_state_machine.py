@@ -53,7 +53,13 @@ OTHER = [7, 7]
 MAX_PENDING = 40  # txs per block (block gas 100M / 2M per tx = 50)
 # Half the finalized jobs are audited, with a window short enough to end within a run; every
 # due audit window and round fits in one block's cap.
-AUDITS = {"audit_probability": "0.5", "audit_window_blocks": 6, "max_settlements_per_block": 100}
+# Validators are paid 2 % of a verified job's max fee (verifications.py).
+AUDITS = {
+    "audit_probability": "0.5",
+    "audit_window_blocks": 6,
+    "max_settlements_per_block": 100,
+    "verification_share": "0.02",
+}
 
 
 class JobMachine(RuleBasedStateMachine):
@@ -289,8 +295,11 @@ class JobMachine(RuleBasedStateMachine):
             charge = int(settlement.charge or "0") if settlement else 0
             audit = agreement.get_audit(ctx, job.id)
             held = audit is not None and audit.hold_status == agreement_types.HOLD_STATUS_HELD
-            reserve = int(audit.reserve_amount or "0") if held else 0  # neither charged nor back
-            assert int(job.refunded) + charge + reserve == int(job.max_fee)
+            # held: neither charged nor back yet (the reserve and the validators' fee)
+            extra = (
+                int(audit.reserve_amount or "0") + int(audit.verification_fee or "0") if held else 0
+            )
+            assert int(job.refunded) + charge + extra == int(job.max_fee)
 
     @invariant()
     def audit_holds_match_the_hold_account(self) -> None:
@@ -298,7 +307,8 @@ class JobMachine(RuleBasedStateMachine):
         agreement = keeper(self.node, "agreement")
         assert agreement_invariants.check_audit_hold(ctx, agreement) == ""
         for audit in agreement.iterate_audits(ctx):
-            if audit.deadline_height <= self.node.height:  # its window's end has run
+            # its verdict window's end has run (0: still queued for a slot)
+            if 0 < audit.deadline_height <= self.node.height:
                 assert audit.hold_status != agreement_types.HOLD_STATUS_HELD, audit.job_id
 
     @invariant()

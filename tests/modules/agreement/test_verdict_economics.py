@@ -32,6 +32,7 @@ from tests.modules.jobs import (
     job,
     make_job_chain,
     ok,
+    outlast_verdict_windows,
     reveal_msg,
     submit_msg,
 )
@@ -204,11 +205,12 @@ def test_a_passing_audit_makes_the_held_reputation_changes(outvoted):
     assert _gains(outvoted)[:4] == [28] * 4  # floor((120 - 6) x 4 / 16) = 28
 
 
-def test_an_undecided_audit_makes_the_held_reputation_changes_at_its_window_end(outvoted):
+def test_an_undecided_audit_changes_no_reputation_and_pays_nobody(outvoted):
     routes, r0 = hops(outvoted, 1), outvoted.r0
-    advance_to(outvoted, history(outvoted, 1).audit.deadline_height)
-    assert [_reputation(outvoted, w) for w in routes[0] + routes[1]] == [r0 * 105 // 100] * 4
-    assert [_reputation(outvoted, w) for w in routes[2]] == [r0 * 95 // 100] * 2
+    outlast_verdict_windows(outvoted, 1)
+    assert history(outvoted, 1).audit.hold_status == R.HOLD_STATUS_REFUNDED
+    assert [_reputation(outvoted, w) for w in routes[0] + routes[1] + routes[2]] == [r0] * 6
+    assert _gains(outvoted) == [0] * 6
 
 
 # --- a lone complete route under the quorum (r = 3: route 0 complete, routes 1 and 2 absent) --
@@ -256,8 +258,10 @@ def test_a_lone_complete_route_the_verdict_fails_is_refunded(lone):
     assert _stake(lone, routes[0][1]) == STAKE - STAKE // 5
 
 
-def test_a_lone_complete_route_without_a_verdict_is_refunded_at_the_deadline(lone):
+def test_a_lone_complete_route_without_a_verdict_is_refunded_after_its_verdict_windows(lone):
     advance_to(lone, job(lone, 1).deadline_height)
+    assert job(lone, 1).state == J.JOB_STATE_DISPUTED  # the deadline waits for the verdict
+    outlast_verdict_windows(lone, 1)
     assert job(lone, 1).state == J.JOB_STATE_EXPIRED
     assert _gains(lone) == [0] * 6
     assert lone.balance(lone.keys[7].address) == INITIAL_BALANCE - FEE

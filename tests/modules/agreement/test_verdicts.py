@@ -143,11 +143,13 @@ def test_abstaining_validators_change_nothing(disputed):
     assert not history(disputed, 1).votes
 
 
-def test_a_verdict_naming_an_unclaimed_output_is_refused_and_changes_nothing(disputed):
+def test_a_verdicts_unclaimed_output_is_ignored_and_the_claimed_ones_fail(disputed):
+    # Tallied per claimed output: passing only an output no complete route claimed fails both
+    # claimed ones (it was refused whole, and the dispute stayed open, before).
     routes = hops(disputed, 1)
     _vote_block(disputed, [_verdict(1, [b"\x07" * 32], [(1, 1)])])
-    assert job(disputed, 1).state == J.JOB_STATE_DISPUTED
-    assert _stake(disputed, routes[1][1]) == STAKE
+    assert job(disputed, 1).state == J.JOB_STATE_EXPIRED
+    assert _stake(disputed, routes[1][1]) == STAKE - STAKE // 5
 
 
 def test_a_third_or_less_of_the_power_decides_nothing(disputed):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from infera.agreement.v1 import types_pb2 as infera_dot_agreement_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!infera/agreement/v1/genesis.proto\x12\x13infera.agreement.v1\x1a\x1finfera/agreement/v1/types.proto\"0\n\x0eScheduledRound\x12\x0e\n\x06height\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\"\xca\x03\n\x0cGenesisState\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.agreement.v1.Params\x12\x34\n\x0b\x63ommitments\x18\x02 \x03(\x0b\x32\x1f.infera.agreement.v1.Commitment\x12,\n\x07reveals\x18\x03 \x03(\x0b\x32\x1b.infera.agreement.v1.Reveal\x12/\n\x07outputs\x18\x04 \x03(\x0b\x32\x1e.infera.agreement.v1.JobOutput\x12.\n\x08\x64isputes\x18\x05 \x03(\x0b\x32\x1c.infera.agreement.v1.Dispute\x12/\n\x05votes\x18\x06 \x03(\x0b\x32 .infera.agreement.v1.DisputeVote\x12\x34\n\x0bsettlements\x18\x07 \x03(\x0b\x32\x1f.infera.agreement.v1.Settlement\x12\x35\n\x08schedule\x18\x08 \x03(\x0b\x32#.infera.agreement.v1.ScheduledRound\x12*\n\x06\x61udits\x18\t \x03(\x0b\x32\x1a.infera.agreement.v1.Audit\"H\n\tJobOutput\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12+\n\x06output\x18\x02 \x01(\x0b\x32\x1b.infera.agreement.v1.Outputb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!infera/agreement/v1/genesis.proto\x12\x13infera.agreement.v1\x1a\x1finfera/agreement/v1/types.proto\"0\n\x0eScheduledRound\x12\x0e\n\x06height\x18\x01 \x01(\x03\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\"\x84\x04\n\x0cGenesisState\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.agreement.v1.Params\x12\x34\n\x0b\x63ommitments\x18\x02 \x03(\x0b\x32\x1f.infera.agreement.v1.Commitment\x12,\n\x07reveals\x18\x03 \x03(\x0b\x32\x1b.infera.agreement.v1.Reveal\x12/\n\x07outputs\x18\x04 \x03(\x0b\x32\x1e.infera.agreement.v1.JobOutput\x12.\n\x08\x64isputes\x18\x05 \x03(\x0b\x32\x1c.infera.agreement.v1.Dispute\x12/\n\x05votes\x18\x06 \x03(\x0b\x32 .infera.agreement.v1.DisputeVote\x12\x34\n\x0bsettlements\x18\x07 \x03(\x0b\x32\x1f.infera.agreement.v1.Settlement\x12\x35\n\x08schedule\x18\x08 \x03(\x0b\x32#.infera.agreement.v1.ScheduledRound\x12*\n\x06\x61udits\x18\t \x03(\x0b\x32\x1a.infera.agreement.v1.Audit\x12\x38\n\rverifications\x18\n \x03(\x0b\x32!.infera.agreement.v1.Verification\"H\n\tJobOutput\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12+\n\x06output\x18\x02 \x01(\x0b\x32\x1b.infera.agreement.v1.Outputb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,7 +35,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCHEDULEDROUND']._serialized_start=91
   _globals['_SCHEDULEDROUND']._serialized_end=139
   _globals['_GENESISSTATE']._serialized_start=142
-  _globals['_GENESISSTATE']._serialized_end=600
-  _globals['_JOBOUTPUT']._serialized_start=602
-  _globals['_JOBOUTPUT']._serialized_end=674
+  _globals['_GENESISSTATE']._serialized_end=658
+  _globals['_JOBOUTPUT']._serialized_start=660
+  _globals['_JOBOUTPUT']._serialized_end=732
 # @@protoc_insertion_point(module_scope)

@@ -15,7 +15,7 @@ class ScheduledRound(_message.Message):
     def __init__(self, height: _Optional[int] = ..., job_id: _Optional[int] = ...) -> None: ...
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "commitments", "reveals", "outputs", "disputes", "votes", "settlements", "schedule", "audits")
+    __slots__ = ("params", "commitments", "reveals", "outputs", "disputes", "votes", "settlements", "schedule", "audits", "verifications")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     COMMITMENTS_FIELD_NUMBER: _ClassVar[int]
     REVEALS_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class GenesisState(_message.Message):
     SETTLEMENTS_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     AUDITS_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATIONS_FIELD_NUMBER: _ClassVar[int]
     params: _types_pb2.Params
     commitments: _containers.RepeatedCompositeFieldContainer[_types_pb2.Commitment]
     reveals: _containers.RepeatedCompositeFieldContainer[_types_pb2.Reveal]
@@ -34,7 +35,8 @@ class GenesisState(_message.Message):
     settlements: _containers.RepeatedCompositeFieldContainer[_types_pb2.Settlement]
     schedule: _containers.RepeatedCompositeFieldContainer[ScheduledRound]
     audits: _containers.RepeatedCompositeFieldContainer[_types_pb2.Audit]
-    def __init__(self, params: _Optional[_Union[_types_pb2.Params, _Mapping]] = ..., commitments: _Optional[_Iterable[_Union[_types_pb2.Commitment, _Mapping]]] = ..., reveals: _Optional[_Iterable[_Union[_types_pb2.Reveal, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[JobOutput, _Mapping]]] = ..., disputes: _Optional[_Iterable[_Union[_types_pb2.Dispute, _Mapping]]] = ..., votes: _Optional[_Iterable[_Union[_types_pb2.DisputeVote, _Mapping]]] = ..., settlements: _Optional[_Iterable[_Union[_types_pb2.Settlement, _Mapping]]] = ..., schedule: _Optional[_Iterable[_Union[ScheduledRound, _Mapping]]] = ..., audits: _Optional[_Iterable[_Union[_types_pb2.Audit, _Mapping]]] = ...) -> None: ...
+    verifications: _containers.RepeatedCompositeFieldContainer[_types_pb2.Verification]
+    def __init__(self, params: _Optional[_Union[_types_pb2.Params, _Mapping]] = ..., commitments: _Optional[_Iterable[_Union[_types_pb2.Commitment, _Mapping]]] = ..., reveals: _Optional[_Iterable[_Union[_types_pb2.Reveal, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[JobOutput, _Mapping]]] = ..., disputes: _Optional[_Iterable[_Union[_types_pb2.Dispute, _Mapping]]] = ..., votes: _Optional[_Iterable[_Union[_types_pb2.DisputeVote, _Mapping]]] = ..., settlements: _Optional[_Iterable[_Union[_types_pb2.Settlement, _Mapping]]] = ..., schedule: _Optional[_Iterable[_Union[ScheduledRound, _Mapping]]] = ..., audits: _Optional[_Iterable[_Union[_types_pb2.Audit, _Mapping]]] = ..., verifications: _Optional[_Iterable[_Union[_types_pb2.Verification, _Mapping]]] = ...) -> None: ...
 
 class JobOutput(_message.Message):
     __slots__ = ("job_id", "output")
