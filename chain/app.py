@@ -11,6 +11,7 @@ Nothing here reads a clock or a random source: the block header is the only time
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,10 +24,11 @@ import structlog
 from chain.context import BlockInfo, Context, ExecMode
 from chain.errors import ChainError
 from chain.events import EventManager
+from chain.gas import INFINITE_GAS
 from chain.module import Module, Router
 from chain.queries import QueryService
 from chain.runner import TxOutcome, TxRunner
-from chain.store import CacheStore, CommitStore, KVStore
+from chain.store import CacheStore, CommitStore, KVStore, StoreSnapshot
 from chain.vote_extensions import (
     MAX_EXTENSION_BYTES,
     NoVoteExtensions,
@@ -54,6 +56,8 @@ META_CHAIN_ID = b"chain_id"
 META_BLOCK_TIME = b"last_block_time_ns"
 CODE_INVALID_VOTES = 2  # result code of an injected extended commit that fails verification
 CONSENSUS_PARAMS_KEY = b"consensus/params"  # -> tendermint.types.ConsensusParams
+# Gas one Simulate may use when the block max gas is unlimited (-1); else the block max gas.
+MAX_SIMULATE_GAS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,10 @@ class InferaApp:
         self.vote_extensions = vote_extensions or NoVoteExtensions()
         # consensus address -> ed25519 public key, for checking extension signatures
         self.validator_pubkey = validator_pubkey or (lambda ctx, address: None)
-        self.queries = QueryService(store=store, router=router, block_info=self._query_block)
+        self.queries = QueryService(store=store, router=router, block_info=self._snapshot_block)
+        # Simulate runs on query threads: its own runner (and tx decoder), sharing no cache
+        # with the CheckTx/FinalizeBlock runner on the consensus thread.
+        self._simulator = dataclasses.replace(runner)
         self._pending: CacheStore | None = None  # InitChain + FinalizeBlock writes until Commit
         self._pending_height = 0
         self._pending_time_ns = 0
@@ -101,6 +108,11 @@ class InferaApp:
 
     def _query_block(self) -> BlockInfo:
         return BlockInfo(self.chain_id, self.store.last_height, self._last_time_ns())
+
+    def _snapshot_block(self, snapshot: StoreSnapshot) -> BlockInfo:
+        """The block a query reads as: the snapshot's height and block time (one commit)."""
+        raw = snapshot.get_meta(META_BLOCK_TIME)
+        return BlockInfo(self.chain_id, snapshot.height, int(raw) if raw else 0)
 
     def _check_block(self) -> BlockInfo:
         """CheckTx runs as if in the next block (Cosmos does the same)."""
@@ -175,9 +187,22 @@ class InferaApp:
         )
 
     def simulate(self, tx_bytes: bytes) -> TxOutcome:
-        """Run a tx on a throw-away branch of the committed state (no fee or gas-limit checks)."""
-        branch = CacheStore(self.store.latest())
-        return self.runner.run(branch, tx_bytes, ExecMode.SIMULATE, self._check_block())
+        """Run a tx on a throw-away branch of one committed snapshot, as if in the next block
+        (no fee or gas-limit checks), with at most the block max gas. Safe on any thread."""
+        with self.store.snapshot() as snapshot:
+            last = self._snapshot_block(snapshot)
+            block = BlockInfo(last.chain_id, last.height + 1, last.time_ns)
+            params = params_pb2.ConsensusParams.FromString(
+                snapshot.get(CONSENSUS_PARAMS_KEY) or b""
+            )
+            max_gas = params.block.max_gas if params.block.max_gas > 0 else MAX_SIMULATE_GAS
+            return self._simulator.run(
+                CacheStore(snapshot),
+                tx_bytes,
+                ExecMode.SIMULATE,
+                block,
+                simulate_gas=min(max_gas, INFINITE_GAS),
+            )
 
     # -- proposals and votes -------------------------------------------------------------------
 

@@ -7,11 +7,17 @@ Paths:
 - any registered query path (e.g. ``/cosmos.bank.v1beta1.Query/Balance``): ``data`` is the
   protobuf request; the answer is the protobuf response.
 Historical heights support point reads; listing queries read the latest state only.
+
+Queries run on threads of their own (the gRPC server's query pool, the ABCI query connection's
+worker), never on the event loop that executes blocks, so no query can delay FinalizeBlock or
+Commit. Each query reads one ``StoreSnapshot``: the committed height it resolved, pinned for the
+whole query, so a commit landing meanwhile is invisible to it and it never sees half a block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import chain.pb  # noqa: F401
@@ -22,7 +28,7 @@ from google.protobuf.message import DecodeError, Message
 from chain.context import BlockInfo, Context, ExecMode
 from chain.errors import ChainError, ErrInvalidRequest, ErrNotSupported
 from chain.module import Router
-from chain.store import CommitStore, KVStore
+from chain.store import CommitStore, KVStore, StoreSnapshot
 from chain.store.proof import encode_proof
 from tendermint.abci import types_pb2 as abci
 from tendermint.crypto import proof_pb2
@@ -59,11 +65,15 @@ class HistoricalView:
 class QueryService:
     store: CommitStore
     router: Router
-    block_info: Callable[[], BlockInfo]
+    # The block a query reads as: chain id, the snapshot's height and its block time.
+    block_info: Callable[[StoreSnapshot], BlockInfo]
 
-    def resolve_height(self, height: int) -> int:
-        """0 means latest; otherwise the height must be committed and retained."""
-        latest = self.store.last_height
+    def resolve_height(self, height: int, latest: int | None = None) -> int:
+        """0 means latest; otherwise the height must be committed and retained.
+
+        ``latest`` is the height of the snapshot being read (default: the store's last height).
+        """
+        latest = self.store.last_height if latest is None else latest
         if height < 0:
             raise ErrInvalidRequest(f"negative height {height}")
         if height == 0 or height == latest:
@@ -75,25 +85,30 @@ class QueryService:
             raise ErrInvalidRequest(f"height {height} is pruned; oldest retained is {oldest}")
         return height
 
-    def context(self, height: int = 0) -> Context:
-        """A query context over the state at ``height`` (0 = latest)."""
-        resolved = self.resolve_height(height)
-        view: KVStore = (
-            self.store.latest()
-            if resolved == self.store.last_height
-            else HistoricalView(self.store, resolved)
-        )
-        block = self.block_info()
-        return Context(
-            store=view,
-            block=BlockInfo(block.chain_id, resolved, block.time_ns),
-            mode=ExecMode.QUERY,
-        )
+    @contextmanager
+    def reading(self, height: int = 0) -> Iterator[Context]:
+        """A query context over one committed height (0 = latest), pinned until the block ends.
 
-    def run(self, path: str, request: Message, height: int = 0) -> Message:
-        """Run a registered query with an already-decoded request."""
+        The latest height is read from a store snapshot; an older retained height by point
+        reads of its tree (``HistoricalView``), which never change either.
+        """
+        with self.store.snapshot() as snapshot:
+            resolved = self.resolve_height(height, snapshot.height)
+            view: KVStore = (
+                snapshot if resolved == snapshot.height else HistoricalView(self.store, resolved)
+            )
+            block = self.block_info(snapshot)
+            yield Context(
+                store=view,
+                block=BlockInfo(block.chain_id, resolved, block.time_ns),
+                mode=ExecMode.QUERY,
+            )
+
+    def run(self, path: str, request: Message, height: int = 0) -> tuple[int, Message]:
+        """Run a registered query with an already-decoded request: (height read, response)."""
         route = self.router.query_route(path)
-        return route.handler(self.context(height), request)
+        with self.reading(height) as ctx:
+            return ctx.block.height, route.handler(ctx, request)
 
     def abci_query(self, req: abci.RequestQuery) -> abci.ResponseQuery:
         try:
@@ -107,9 +122,8 @@ class QueryService:
                 raise ErrInvalidRequest(
                     f"cannot decode {route.request_class.__name__}: {exc}"
                 ) from None
-            ctx = self.context(req.height)
-            response = route.handler(ctx, request)
-            return abci.ResponseQuery(value=response.SerializeToString(), height=ctx.block.height)
+            height, response = self.run(req.path, request, req.height)
+            return abci.ResponseQuery(value=response.SerializeToString(), height=height)
         except ChainError as err:
             return abci.ResponseQuery(code=err.code, codespace=err.codespace, log=err.log)
         except Exception:  # a bug in a handler: an error answer, never an ABCI exception

@@ -62,10 +62,22 @@ class TxRunner:
     def __post_init__(self) -> None:
         self.decoder = TxDecoder(self.router)  # shared with the app's proposal checks
 
-    def run(self, parent: KVStore, raw: bytes, mode: ExecMode, block: BlockInfo) -> TxOutcome:
-        """Execute ``raw`` against ``parent`` (written only on success) and report the outcome."""
+    def run(
+        self,
+        parent: KVStore,
+        raw: bytes,
+        mode: ExecMode,
+        block: BlockInfo,
+        *,
+        simulate_gas: int = INFINITE_GAS,
+    ) -> TxOutcome:
+        """Execute ``raw`` against ``parent`` (written only on success) and report the outcome.
+
+        Other modes meter the tx's own gas limit; Simulate (which has none) meters
+        ``simulate_gas``, so a simulation stops where a block would (the block max gas).
+        """
         outcome = TxOutcome()
-        meter = GasMeter(INFINITE_GAS)
+        meter = GasMeter(simulate_gas if mode == ExecMode.SIMULATE else INFINITE_GAS)
         tx: DecodedTx | None = None
         try:
             if mode in _ADMISSION_MODES and len(raw) > self.max_tx_bytes:

@@ -4,7 +4,9 @@ Framing (CometBFT ``libs/protoio``): every message is an unsigned varint length 
 protobuf bytes of ``tendermint.abci.Request``/``Response``. CometBFT opens four connections
 (consensus, mempool, query, snapshot); each request is answered exactly once and in order, and
 everything written before a Flush response reaches the socket before we read on. Requests run one
-at a time across all connections (the app is single-threaded), so no locking is needed.
+at a time across all connections (the app is single-threaded), so no locking is needed, except
+Query: it runs on a worker thread (``QUERY_THREADS``) over a committed store snapshot, so a slow
+query holds up only the query connection, never FinalizeBlock or Commit on the consensus one.
 An ``exception`` response halts the node; we send one only when the app itself fails on a
 request no outsider or byzantine proposer can shape (see ``dispatch``).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import chain.pb  # noqa: F401
@@ -24,6 +27,8 @@ from tendermint.abci import types_pb2 as abci
 log = structlog.get_logger("chain.abci")
 
 MAX_MESSAGE_BYTES = 256 << 20  # a whole block's txs travel in one FinalizeBlock request
+QUERY_THREADS = 1  # threads answering ABCI Query (CometBFT sends them on one connection, in order)
+OFF_LOOP = frozenset({"query"})  # requests answered on a worker thread, off the event loop
 CODE_INTERNAL = 1  # the sdk codespace's "internal" code
 
 
@@ -129,6 +134,7 @@ class ABCIServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 26658) -> None:
         self.app, self.host, self.port = app, host, port
         self._server: asyncio.Server | None = None
+        self._queries = ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="abci-query")
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -138,6 +144,15 @@ class ABCIServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        self._queries.shutdown(wait=False, cancel_futures=True)
+
+    async def _answer(self, request: abci.Request) -> abci.Response:
+        """``dispatch``, on a worker thread for the requests in ``OFF_LOOP``. The connection
+        waits for the answer (order per connection holds); the other connections do not."""
+        if request.WhichOneof("value") in OFF_LOOP:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._queries, dispatch, self.app, request)
+        return dispatch(self.app, request)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -150,7 +165,7 @@ class ABCIServer:
                     raise ValueError(f"ABCI message of {length} bytes exceeds the limit")
                 request = abci.Request()
                 request.ParseFromString(await reader.readexactly(length))
-                response = dispatch(self.app, request)
+                response = await self._answer(request)
                 # Answers go out in one write per Flush (CometBFT's client flushes every batch
                 # within milliseconds): one syscall per batch instead of one per CheckTx.
                 pending += frame(response)

@@ -1,5 +1,5 @@
 """``cosmos.base.tendermint.v1beta1.Service``: blocks, node info, sync state and validator sets
-from CometBFT RPC, and ABCIQuery answered by the app directly.
+from CometBFT RPC, and ABCIQuery answered by the app directly (on the query pool).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from chain.cometbft import (
 )
 from chain.grpc.comet import AsyncComet
 from chain.grpc.errors import GrpcAbort, guarded, invalid, not_found
+from chain.grpc.pool import QueryPool
 from cosmos.base.query.v1beta1 import pagination_pb2 as query_pb2
 from cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
@@ -87,9 +88,10 @@ def node_info(status: dict[str, Any]) -> p2p.DefaultNodeInfo:
 
 
 class NodeService(tm_grpc.ServiceServicer):
-    def __init__(self, app: Any, comet: AsyncComet) -> None:
+    def __init__(self, app: Any, comet: AsyncComet, pool: QueryPool) -> None:
         self.app = app
         self.comet = comet
+        self.pool = pool  # ABCIQuery runs here, off every event loop
 
     async def _block(self, height: int | None) -> tuple[Any, block_pb2.Block]:
         params = {} if height is None else {"height": str(height)}
@@ -209,11 +211,10 @@ class NodeService(tm_grpc.ServiceServicer):
     ) -> tm_query.ABCIQueryResponse:
         if request.height < 0:
             raise invalid(f"negative height {request.height}")
-        answer = self.app.query(
-            abci.RequestQuery(
-                data=request.data, path=request.path, height=request.height, prove=request.prove
-            )
+        query = abci.RequestQuery(
+            data=request.data, path=request.path, height=request.height, prove=request.prove
         )
+        answer = await self.pool.run(self.app.query, query)
         response = tm_query.ABCIQueryResponse(
             code=answer.code,
             log=answer.log,

@@ -1,8 +1,9 @@
 """The node's gRPC server (Cosmos SDK convention :9090): what cosmpy and auditors talk to.
 
-It runs on ``grpc.aio`` in the same asyncio event loop as the ABCI server, and every handler
-reads app state without awaiting in between, so queries never interleave with a block being
-executed or committed. Served:
+It runs on ``grpc.aio`` in an event loop on a thread of its own (``pool.ServerThread``), never on
+the loop that serves ABCI, and every handler that reads state runs it on the bounded query pool
+(``pool.QueryPool``) over one committed store snapshot: no query, however slow, delays a block,
+and none sees a block half-committed. Served:
 
 - every query route in the app's Router, by method path (``RouterQueries``): auth, bank and
   every ``infera.*.v1.Query`` service, including modules added later;
@@ -27,6 +28,7 @@ from grpc_reflection.v1alpha import reflection
 
 from chain.grpc.comet import AsyncComet
 from chain.grpc.node_service import NodeService
+from chain.grpc.pool import QueryPool, ServerThread
 from chain.grpc.queries import ConsensusQueries, RouterQueries, StoreQueries, service_names
 from chain.grpc.tx_service import TxService
 from cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
@@ -57,20 +59,35 @@ def load_infera_descriptors() -> None:
 class GrpcServer:
     """A started server; ``stop()`` shuts it down (in-flight calls get a short grace period)."""
 
-    def __init__(self, server: grpc.aio.Server, comet: AsyncComet, address: str, port: int) -> None:
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        comet: AsyncComet,
+        pool: QueryPool,
+        thread: ServerThread,
+        address: str,
+        port: int,
+    ) -> None:
         self.server = server
         self.comet = comet
+        self.pool = pool  # where queries and simulations run
+        self.thread = thread  # the event loop the server runs on
         self.address = address
         self.port = port  # the bound port (useful when the address asked for port 0)
         self.services: list[str] = []
 
     async def stop(self, grace: float = 2.0) -> None:
-        await self.server.stop(grace)
+        """Stop serving (callable from any event loop), then end the server's thread."""
+        await self.thread.submit(self.server.stop(grace))
         self.comet.close()
+        self.pool.close()
+        await self.thread.close()
         log.info("gRPC server stopped", address=self.address)
 
 
-async def build_server(app: Any, comet: AsyncComet) -> tuple[grpc.aio.Server, list[str]]:
+async def build_server(
+    app: Any, comet: AsyncComet, pool: QueryPool
+) -> tuple[grpc.aio.Server, list[str]]:
     """A grpc.aio server with every service registered (not started); and the service names."""
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -78,11 +95,11 @@ async def build_server(app: Any, comet: AsyncComet) -> tuple[grpc.aio.Server, li
         ("grpc.so_reuseport", 0),
     ]
     server = grpc.aio.server(options=options)
-    service_pb2_grpc.add_ServiceServicer_to_server(TxService(app, comet), server)
-    tm_grpc.add_ServiceServicer_to_server(NodeService(app, comet), server)
+    service_pb2_grpc.add_ServiceServicer_to_server(TxService(app, comet, pool), server)
+    tm_grpc.add_ServiceServicer_to_server(NodeService(app, comet, pool), server)
     consensus_grpc.add_QueryServicer_to_server(ConsensusQueries(app), server)
-    store_grpc.add_QueryServicer_to_server(StoreQueries(app), server)
-    server.add_generic_rpc_handlers((RouterQueries(app),))
+    store_grpc.add_QueryServicer_to_server(StoreQueries(app, pool), server)
+    server.add_generic_rpc_handlers((RouterQueries(app, pool),))
     served = sorted(set(FIXED_SERVICES) | set(service_names(app)))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -95,19 +112,30 @@ async def build_server(app: Any, comet: AsyncComet) -> tuple[grpc.aio.Server, li
 
 
 async def start_grpc_server(app: Any, address: str, cometbft_rpc_url: str) -> GrpcServer:
-    """Bind ``address`` (host:port), start serving in the running event loop, return the server.
+    """Bind ``address`` (host:port) and start serving on a thread of its own; the server.
 
-    ``cometbft_rpc_url`` (``http://host:port``) is where BroadcastTx, GetTx, blocks and node
-    info are forwarded.
+    Awaitable from any event loop (the node's, which also serves ABCI). ``cometbft_rpc_url``
+    (``http://host:port``) is where BroadcastTx, GetTx, blocks and node info are forwarded.
     """
-    comet = AsyncComet(cometbft_rpc_url)
-    server, names = await build_server(app, comet)
+    thread = ServerThread()
+    try:
+        return await thread.submit(_start(app, address, cometbft_rpc_url, thread))
+    except BaseException:
+        await thread.close()
+        raise
+
+
+async def _start(app: Any, address: str, cometbft_rpc_url: str, thread: ServerThread) -> GrpcServer:
+    """On the server's own loop: build, bind and start."""
+    comet, pool = AsyncComet(cometbft_rpc_url), QueryPool()
+    server, names = await build_server(app, comet, pool)
     port = server.add_insecure_port(address)
     if port == 0:
         comet.close()
+        pool.close()
         raise OSError(f"cannot bind the gRPC server to {address}")
     await server.start()
-    running = GrpcServer(server, comet, address, port)
+    running = GrpcServer(server, comet, pool, thread, address, port)
     running.services = names
     log.info("gRPC server started", address=address, port=port, services=len(names))
     return running

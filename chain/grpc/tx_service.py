@@ -1,7 +1,8 @@
 """``cosmos.tx.v1beta1.Service``: Simulate in the app, the rest forwarded to CometBFT RPC.
 
-- Simulate runs the tx on a discarded branch of the committed state, without the fee and
-  gas-limit checks (``InferaApp.simulate``), and reports the gas used. cosmpy fills the
+- Simulate runs the tx on a discarded branch of one committed snapshot, without the fee and
+  gas-limit checks (``InferaApp.simulate``), on the query pool (never the consensus loop), with
+  its gas bounded by the block max gas, and reports the gas used. cosmpy fills the
   deprecated ``tx`` field; ``tx_bytes`` is accepted too.
 - BroadcastTx SYNC/ASYNC -> ``broadcast_tx_sync``/``broadcast_tx_async``; a failed CheckTx is a
   TxResponse with a non-zero code (as in the Cosmos SDK), not a gRPC error.
@@ -24,6 +25,7 @@ from google.protobuf.message import DecodeError
 from chain.cli.rpc import NodeUnreachableError, RPCError
 from chain.grpc.comet import AsyncComet
 from chain.grpc.errors import GrpcAbort, guarded, invalid, not_found
+from chain.grpc.pool import QueryPool
 from cosmos.base.abci.v1beta1 import abci_pb2
 from cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc, tx_pb2
 from tendermint.abci import types_pb2 as abci
@@ -103,15 +105,16 @@ def tx_response(found: dict[str, Any], timestamp: str) -> tuple[abci_pb2.TxRespo
 
 
 class TxService(service_pb2_grpc.ServiceServicer):
-    def __init__(self, app: Any, comet: AsyncComet) -> None:
+    def __init__(self, app: Any, comet: AsyncComet, pool: QueryPool) -> None:
         self.app = app
         self.comet = comet
+        self.pool = pool
 
     @guarded
     async def Simulate(  # noqa: N802 - gRPC method name
         self, request: service_pb2.SimulateRequest, context: grpc.aio.ServicerContext
     ) -> service_pb2.SimulateResponse:
-        outcome = self.app.simulate(raw_tx(request))
+        outcome = await self.pool.run(self.app.simulate, raw_tx(request))
         if not outcome.ok:
             raise invalid(
                 f"{outcome.log} (codespace {outcome.codespace}, code {outcome.code}); "

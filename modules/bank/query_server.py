@@ -1,4 +1,8 @@
-"""bank queries under the Cosmos SDK's paths (cosmpy calls Balance)."""
+"""bank queries under the Cosmos SDK's paths (cosmpy calls Balance).
+
+The listings (AllBalances, TotalSupply) are Cosmos pages (``chain.cosmos_pagination``): at most
+1000 coins per page, 100 by default, next_key to go on.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import chain.pb  # noqa: F401
 
 from chain import crypto
 from chain.context import Context
+from chain.cosmos_pagination import paginate
 from chain.errors import ErrInvalidRequest
 from chain.tx import is_valid_denom
 from cosmos.bank.v1beta1 import query_pb2
 from cosmos.base.v1beta1 import coin_pb2
+from modules.bank import keys
 from modules.bank.keeper import BankKeeper
 
 
@@ -28,18 +34,20 @@ def balance(
 def all_balances(
     ctx: Context, keeper: BankKeeper, req: query_pb2.QueryAllBalancesRequest
 ) -> query_pb2.QueryAllBalancesResponse:
+    """A page of an address's balances in denom order."""
     address = crypto.from_bech32(req.address)
-    coins = keeper.get_all_balances(ctx, address)
-    return query_pb2.QueryAllBalancesResponse(
-        balances=[coin_pb2.Coin(denom=c.denom, amount=str(c.amount)) for c in coins]
-    )
+    coins, page = paginate(ctx.store, keys.BALANCE + address, req.pagination, _coin)
+    return query_pb2.QueryAllBalancesResponse(balances=coins, pagination=page)
 
 
 def total_supply(
     ctx: Context, keeper: BankKeeper, req: query_pb2.QueryTotalSupplyRequest
 ) -> query_pb2.QueryTotalSupplyResponse:
-    return query_pb2.QueryTotalSupplyResponse(
-        supply=[
-            coin_pb2.Coin(denom=c.denom, amount=str(c.amount)) for c in keeper.iterate_supply(ctx)
-        ]
-    )
+    """A page of the supply of every denom, in denom order."""
+    coins, page = paginate(ctx.store, keys.SUPPLY, req.pagination, _coin)
+    return query_pb2.QueryTotalSupplyResponse(supply=coins, pagination=page)
+
+
+def _coin(denom: bytes, amount: bytes) -> coin_pb2.Coin:
+    """A stored amount (decimal string) under its denom key, as a Coin."""
+    return coin_pb2.Coin(denom=denom.decode(), amount=str(int(amount)))

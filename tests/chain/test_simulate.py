@@ -23,3 +23,22 @@ def test_simulation_of_an_unfunded_account_reports_the_message_error(chain_):
     a, b = chain_.keys[0], chain_.keys[1]
     raw = chain_.tx(a, send_msg(a, b.address, 10**30), fee=0, gas=0, bump=False)
     assert chain_.app.simulate(raw).code == 5
+
+
+def test_simulation_stops_at_the_block_max_gas(tmp_path, monkeypatch):
+    """Simulate meters no tx gas limit but never more than one block's gas (it was infinite)."""
+    from tests import harness
+
+    monkeypatch.setattr(harness, "MAX_BLOCK_GAS", 150_000)
+    chain_ = harness.TestChain(tmp_path / "chain")
+    chain_.init()
+    chain_.block()
+    a, b = chain_.keys[0], chain_.keys[1]
+    one = chain_.app.simulate(chain_.tx(a, send_msg(a, b.address, 1), fee=0, gas=0, bump=False))
+    assert one.code == 0 and one.gas_used < 150_000, one.log
+    many = [send_msg(a, b.address, 1) for _ in range(20)]
+    raw = chain_.tx(a, *many, fee=0, gas=0, bump=False)
+    outcome = chain_.app.simulate(raw)
+    assert (outcome.codespace, outcome.code) == ("sdk", 11), outcome.log
+    assert "out of gas" in outcome.log and "gasWanted: 150000" in outcome.log
+    chain_.store.close()

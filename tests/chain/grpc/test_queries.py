@@ -18,6 +18,8 @@ from cosmos.bank.v1beta1 import query_pb2_grpc as bank_grpc
 from cosmos.base.query.v1beta1 import pagination_pb2
 from infera.models.v1 import query_pb2 as models_query
 from infera.models.v1 import query_pb2_grpc as models_grpc
+from infera.staking.v1 import query_pb2 as staking_query
+from infera.staking.v1 import query_pb2_grpc as staking_grpc
 from tests.chain.grpc.conftest import GrpcHarness, rpc_error
 from tests.harness import INITIAL_BALANCE, send_msg
 
@@ -207,3 +209,44 @@ def test_bad_height_headers_are_invalid_argument(grpc_chain: GrpcHarness) -> Non
         )
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, height
         assert text in err.details()
+
+
+def test_accounts_page_past_the_offset_bound_is_invalid_argument(grpc_chain: GrpcHarness) -> None:
+    """A huge offset would walk every account before the page: refused, naming the bound."""
+    stub = auth_grpc.QueryStub(grpc_chain.channel)
+    page = pagination_pb2.PageRequest(offset=10**6, limit=1)
+    err = rpc_error(lambda: stub.Accounts(auth_query.QueryAccountsRequest(pagination=page)))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "offset 1000000 exceeds 10000" in err.details()
+
+
+def test_bank_listings_are_pages_with_the_cosmos_bounds(grpc_chain: GrpcHarness) -> None:
+    stub = bank_grpc.QueryStub(grpc_chain.channel)
+    address = grpc_chain.chain.keys[0].bech32
+    huge = pagination_pb2.PageRequest(limit=10**9)
+    for call in (
+        lambda: stub.AllBalances(
+            bank_query.QueryAllBalancesRequest(address=address, pagination=huge)
+        ),
+        lambda: stub.TotalSupply(bank_query.QueryTotalSupplyRequest(pagination=huge)),
+    ):
+        err = rpc_error(call)
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "limit" in err.details()
+    balances = stub.AllBalances(bank_query.QueryAllBalancesRequest(address=address))
+    assert [(c.denom, c.amount) for c in balances.balances] == [("uinfera", str(INITIAL_BALANCE))]
+    supply = stub.TotalSupply(
+        bank_query.QueryTotalSupplyRequest(pagination=pagination_pb2.PageRequest(count_total=True))
+    )
+    assert supply.pagination.total == len(supply.supply) >= 1
+
+
+def test_staking_validators_is_a_bounded_page(grpc_chain: GrpcHarness) -> None:
+    stub = staking_grpc.QueryStub(grpc_chain.channel)
+    huge = staking_query.QueryValidatorsRequest()
+    huge.pagination.limit = 10**9
+    err = rpc_error(lambda: stub.Validators(huge))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "limit" in err.details()
+    one = staking_query.QueryValidatorsRequest()
+    one.pagination.limit = 1
+    page = stub.Validators(one)
+    assert len(page.validators) == 1 and page.pagination.next_key == b""
