@@ -67,6 +67,11 @@ def job_dtype(job: inference_types.Job) -> torch.dtype:
     return DTYPES.get(job.precision, torch.float32)
 
 
+def _every_hop_in(dtype: torch.dtype) -> Callable[[str], torch.dtype]:
+    """The per-worker dtype lookup decide_verdict takes: the job's class for every hop."""
+    return lambda _worker: dtype
+
+
 def job_sampling(job: inference_types.Job) -> Sampling | None:
     """The seeded sampler a job's workers used (None for greedy decoding)."""
     if job.decoding.mode != inference_types.DECODING_MODE_SAMPLING:
@@ -135,6 +140,10 @@ def decide_verdict(
     prompt_ids = tokenizer.encode(bytes(history.job.prompt))
     passing: set[bytes] = set()
     culprits: set[tuple[int, int]] = set()
+    # The passing output closest to this validator's own recomputation (smallest largest
+    # logit gap to the reference's arg-max; ties by hash): the chain delivers the one most
+    # power selects when several pass, not simply the lowest hash.
+    closest: tuple[float, bytes] | None = None
     for route_index, output_hash, claim in route_claims(history, prompt_ids, eos, dtype_of):
         try:
             verdict = verify_route(reference, claim, params)
@@ -143,12 +152,15 @@ def decide_verdict(
             continue
         if verdict.ok:
             passing.add(output_hash)
+            candidate = (verdict.output.max_gap, output_hash)
+            closest = candidate if closest is None else min(closest, candidate)
         elif verdict.culprit_hop is not None:
             culprits.add((route_index, verdict.culprit_hop))
     return agreement_types.Verdict(
         job_id=history.job.id,
         passing_output_hashes=sorted(passing),
         culprits=[agreement_types.Culprit(route_index=r, hop_index=h) for r, h in sorted(culprits)],
+        selected_output_hash=closest[1] if closest is not None else b"",
     )
 
 
@@ -204,8 +216,8 @@ class Sidecar:
                 continue  # this sidecar holds another model: abstain
             self.load_dtypes_for(history.job)  # type: ignore[attr-defined]
             started = time.monotonic()
-            dtype = job_dtype(history.job)  # type: ignore[attr-defined]
-            verdict = decide_verdict(self.reference, self.tokenizer, history, lambda _, d=dtype: d)  # type: ignore[arg-type]
+            dtype_of = _every_hop_in(job_dtype(history.job))  # type: ignore[attr-defined]
+            verdict = decide_verdict(self.reference, self.tokenizer, history, dtype_of)  # type: ignore[arg-type]
             self.inbox.write(verdict)
             written.append(verdict)
             log.info(

@@ -164,3 +164,16 @@ def test_a_worker_changing_its_dtype_after_assignment_changes_nothing_about_veri
         return [p.SerializeToString(deterministic=True) for p in done.settlement.payouts]
 
     assert paid(unchanged) == paid(changed) and len(paid(changed)) == 7
+
+
+def test_commits_feed_the_measured_speed_and_nothing_declared_does(tmp_path):
+    node = make_job_chain(tmp_path)
+    submitter = node.keys[7]
+    ok(node, (submitter, submit_msg(submitter)))
+    routes = hops(node, 1)
+    workers = keeper(node, "workers")
+    before = workers.get_worker(latest_ctx(node), routes[0][0].address)
+    assert (before.speed, before.speed_samples) == (0, 0)  # unmeasured: coverage counts 500
+    ok(node, *[(w, commit_msg(w, 1)) for route in routes for w in route])  # 1 block after
+    after = workers.get_worker(latest_ctx(node), routes[0][0].address)
+    assert after.speed_samples == 1 and after.speed == 1000 - 1000 * 1 // (3 + 1)  # window 3

@@ -212,3 +212,19 @@ def test_route_selection_refuses_more_candidates_than_the_cap_before_any_search(
     raw = node.tx(submitter, submit_msg(submitter), gas=BIG_GAS, fee=_fee())
     result = node.block([raw]).tx_results[0]
     assert (result.codespace, result.code) == ("sharding", 7)
+
+
+def test_the_per_block_cap_defers_jobs_rather_than_hand_them_to_uncapped_sybils(tmp_path):
+    # r = 2 and two Sybil identities: re-drawing without capped honest operators would give the
+    # Sybils every later job of the block. The cap pauses the model's queue instead.
+    node = _chain(tmp_path / "cap2", sharding={"max_operator_routes_per_block": 2})
+    submitter = node.keys[9]
+    msgs = [submit_msg(submitter, redundancy=2, deadline_blocks=50_000) for _ in range(40)]
+    result = node.block([node.tx(submitter, *msgs, gas=BIG_GAS, fee=_fee())]).tx_results[0]
+    assert result.code == 0, result.log
+    jobs = _assign_everything(node)
+    sybils = {k.bech32 for k in node.keys[7:9]}
+    assert all(j.routes for j in jobs)  # every job got routes, none expired for the cap
+    sybil_routes = sum(1 for j in jobs for r in j.routes if r.hops[0].worker in sybils)
+    assert sybil_routes <= 1  # expected 80 x 3.3e-5: about 0
+    assert not any(all(r.hops[0].worker in sybils for r in j.routes) for j in jobs)
