@@ -7,7 +7,7 @@
   before) a cheater reveal the cheater's output too: they computed honestly on what they were
   sent. Once the verdict names who deviated, only the culprit is punished (verdicts.py: slash
   and x ``reputation_penalty_cheat``, instead of the mismatch penalty). With no culprit named on
-  a failing route (agreement alone, an undecided audit, or evidence that singles nobody out),
+  a failing route (agreement alone, or evidence that singles nobody out),
   the route's hops take the small mismatch penalty, as honest near-tie divergence can;
 - hops that revealed an accepted output on a route that did not win are unchanged.
 """

@@ -2,16 +2,19 @@
 
 A job is tallied once, at the end of the block in which its reveal round ended (reveal_end, or
 earlier when every hop that committed has revealed) or, at the latest, at its deadline:
-  1. every hop that revealed nothing is penalized (reputation x reputation_penalty_absent and a
-     slash of slash_fraction_absent of its stake), whatever the outcome;
+  1. every hop that revealed nothing is penalized, whatever the outcome: one that never
+     committed is absent (reputation x reputation_penalty_absent, slash_fraction_absent of its
+     stake); one that committed and withheld forfeits like a caught cheat (reputation x
+     reputation_penalty_cheat, slash_fraction_withhold);
   2. an output claimed by at least ceil(r x quorum) COMPLETE routes wins: FINALIZED. When the
      job is drawn for audit, or its routes diverge (some hop revealed another output, or the
      winning routes' last-hop fingerprints differ beyond the divergence params: divergence.py),
      its charge is held until the verdict (audits.py), which names any deviating hop;
   3. otherwise, if hops revealed two or more different outputs, or a COMPLETE route claims an
      output that too few routes confirm: DISPUTED (nothing paid, nobody slashed for the
-     disagreement; the validators' verdict or the deadline decides, so a lone complete route
-     whose partners never revealed is paid when validators pass its output);
+     disagreement; the validators' verdict decides, in verdict windows that outlive the job's
+     deadline (verifications.py), so a lone complete route whose partners never revealed is
+     paid when validators pass its output);
   4. otherwise (no complete route): EXPIRED at once with a full refund.
 """
 
@@ -62,7 +65,12 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
     if winner is not None:
         outvoted = any(output_hash != winner for output_hash in revealed.values())
         diverged = outvoted or _routes_diverge(ctx, keeper, job, claims, winner, params)
-        drawn = logic.is_audited(ctx.block.hash, job.id, params.audit_probability)
+        # The draw: randomness revealed after the commitments were final (beacon of the
+        # commit-end height); none revealed yet counts as drawn (audit, never skip).
+        randomness = ctx.block.hash
+        if keeper.beacon is not None:
+            randomness = keeper.beacon.get_randomness(ctx, job.commit_end_height)
+        drawn = randomness is None or logic.is_audited(randomness, job.id, params.audit_probability)
         _finalize(
             ctx, keeper, job, winner, settlement, audited=drawn or diverged, diverged=diverged
         )

@@ -1,24 +1,31 @@
 """Validators' verdicts on disputed and audited jobs, delivered through vote extensions.
 
 Each validator running a verifier (teacher-forced re-scoring plus per-hop fingerprint checks;
-see inference_worker/verify/verifier.py) attaches a ``VoteExtension`` of ``Verdict``s to its precommit.
-The next block carries those extensions (chain/vote_extensions.py verifies their signatures and
-that more than 2/3 of the power signed); here every verdict is recorded and, per job, identical
-verdicts are tallied by voting power. A verdict backed by more than 2/3 of the total power of
-that height is applied:
-  - disputed job: the first passing output is delivered and every complete route that revealed
-    a passing output is paid (honest near-tie divergence is not punished); with no passing
-    output the submitter is refunded; each culprit hop is slashed ``slash_fraction_cheat`` and
-    its reputation multiplied by ``reputation_penalty_cheat``.
+see inference_worker/verify/verifier.py) attaches a ``VoteExtension`` of ``Verdict``s to its
+precommit, for the jobs holding a verification slot (verifications.py: at most 64, read from
+the slot index). The next block carries those extensions (chain/vote_extensions.py verifies
+their signatures and the power behind them); here every verdict is recorded and each job's
+verdicts are tallied by voting power **per claimed output and per hop** (compute_decision), so
+validators that agree on the outcome but differ in a detail still decide. A job is decided when
+every output a complete route claimed passes or fails with more than 2/3 of the height's total
+power; culprits are the hops more than 2/3 name. The decision is applied:
+  - disputed job: the passing output the validators selected (logic.compute_delivered) is
+    delivered and every complete route that revealed a passing output is paid (honest
+    near-tie divergence is not punished); with no passing output the submitter is refunded;
+    each culprit hop is slashed ``slash_fraction_cheat`` and its reputation multiplied by
+    ``reputation_penalty_cheat``.
   - audited job (finalized by agreement, drawn with ``audit_probability``; its charge is held,
     audits.py): if its output is among the passing ones the held payouts are made; otherwise
     the output of a complete route the verdict passes is delivered and that route paid out of
     the hold (the rest refunded), or with none the submitter gets the held charge back; the
     culprit hops (colluders) are slashed the same way.
+  - an INCONSISTENT route where one hop revealed a passing output: its hops that revealed a
+    failing one forfeit like a caught cheat (unless a culprit is named on that route).
+  - the validators whose verdict matched the decided outputs share the job's verification fee
+    by power; silent and dissenting ones get nothing of it (their share is refunded).
 On a route with a named culprit the other hops take no mismatch penalty (reputations.py).
-Validators without a verifier send empty extensions: they abstain, and abstention only ever
-delays a decision (an unresolved dispute is refunded at its deadline; an undecided audit's hold
-is paid at the end of its window).
+Validators without a verifier send empty extensions: they abstain. Abstention never pays: a
+verification undecided after its verdict windows is refunded to the submitter, nobody paid.
 """
 
 from __future__ import annotations

@@ -79,6 +79,8 @@ def test_honest_routes_pass_and_the_deviating_hop_is_named(setup):
         logic.compute_output_hash(list(honest.tokens), b"")
     ]
     assert [(c.route_index, c.hop_index) for c in verdict.culprits] == [(1, 1)]
+    # the one passing output is also the one this validator selects for delivery
+    assert verdict.selected_output_hash == logic.compute_output_hash(list(honest.tokens), b"")
 
 
 def test_a_skipped_layer_in_the_last_hop_is_caught(setup):

@@ -15,6 +15,7 @@ from chain.vote_extensions import ExtendedVote
 from infera.agreement.v1 import types_pb2 as R
 from infera.inference.v1 import types_pb2 as J
 from modules.agreement import logic, verdicts, verifications
+from tendermint.abci import types_pb2 as abci
 from tests.harness import INITIAL_BALANCE
 from tests.modules.jobs import (
     OUTPUT,
@@ -29,7 +30,6 @@ from tests.modules.jobs import (
     submit_msg,
 )
 from tests.modules.serving import FEE, GAS, STAKE, keeper, latest_ctx
-from tendermint.abci import types_pb2 as abci
 
 OTHER = [9, 9, 9]
 H_OUT, H_OTHER = logic.compute_output_hash(OUTPUT, b""), logic.compute_output_hash(OTHER, b"")
