@@ -8,8 +8,9 @@ and restarted:
   sidecar loads its bf16 copy of the model on demand and its verdict reaches the chain in the
   validator's vote extension, the cheating hop loses exactly `slash_fraction_cheat` of its
   stake, nobody else loses stake and the honest route is paid;
-* never_reveal: the worker commits and never reveals; its route is incomplete, the job expires
-  and the worker is slashed `slash_fraction_absent` as absent.
+* never_reveal: the worker commits and never reveals; its route is incomplete, the other route
+  is verified alone and paid, and the withholding worker forfeits like a caught cheat
+  (`slash_fraction_withhold`, 0.2).
 
 Everything is asserted on chain state queried through the node. The compute test prints how
 many blocks and seconds the dispute took from opening to resolution.
@@ -61,7 +62,7 @@ COMMIT_WINDOW = 60  # blocks (~0.25 s each on an idle host)
 REVEAL_WINDOW = 20
 DEADLINE = COMMIT_WINDOW + REVEAL_WINDOW + 80  # room for the dispute to be decided
 SLASH_CHEAT = (1, 5)  # slash_fraction_cheat 0.2, as a fraction
-SLASH_ABSENT = (1, 1000)  # slash_fraction_absent 0.001
+SLASH_WITHHOLD = (1, 5)  # slash_fraction_withhold 0.2: committed, then withheld
 SKIP_LAYER = 'compute = { mode = "skip_layer" }'  # its span's last layer; changes the output
 NEVER_REVEAL = 'protocol = { mode = "never_reveal" }'
 FINAL = {inference_types.JOB_STATE_FINALIZED, inference_types.JOB_STATE_EXPIRED}
@@ -93,6 +94,7 @@ def _patch_genesis(home: Path) -> None:
             "audit_probability": "0",
             "slash_fraction_cheat": "0.2",
             "slash_fraction_absent": "0.001",
+            "slash_fraction_withhold": "0.2",
         }
     }
     path.write_text(json.dumps(genesis, indent=2))
@@ -258,7 +260,7 @@ def test_a_cheating_bf16_hop_is_slashed_by_the_validators_verdict_and_the_honest
     assert 0 < resolved - opened <= 20
 
 
-def test_a_worker_that_never_reveals_is_slashed_as_absent(network):
+def test_a_worker_that_commits_and_never_reveals_forfeits_like_a_caught_cheat(network):
     absent = make_adversary(network, 2, NEVER_REVEAL)
     before = network.stakes()
     job_id = submit_job(network)
@@ -283,7 +285,7 @@ def test_a_worker_that_never_reveals_is_slashed_as_absent(network):
     [penalty] = history.settlement.penalties
     assert (penalty.worker, penalty.reason) == (absent.account.address, "no_reveal")
     after = network.stakes()
-    slash = before[absent.account.address] * SLASH_ABSENT[0] // SLASH_ABSENT[1]
+    slash = before[absent.account.address] * SLASH_WITHHOLD[0] // SLASH_WITHHOLD[1]
     assert int(penalty.slashed) == slash > 0
     assert after[absent.account.address] == before[absent.account.address] - slash
     assert {a: s for a, s in after.items() if a != absent.account.address} == {
