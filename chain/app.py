@@ -31,6 +31,7 @@ from chain.runner import TxOutcome, TxRunner
 from chain.store import CacheStore, CommitStore, KVStore, StoreSnapshot
 from chain.vote_extensions import (
     MAX_EXTENSION_BYTES,
+    BeaconHandler,
     NoVoteExtensions,
     ValidatorPower,
     VoteExtensionError,
@@ -43,7 +44,9 @@ from chain.vote_extensions import (
     get_validator_set,
     is_injection_height,
     set_validator_set,
+    split_extension,
     verify_extended_commit,
+    wrap_extension,
 )
 from tendermint.abci import types_pb2 as abci
 from tendermint.crypto import keys_pb2
@@ -81,6 +84,7 @@ class InferaApp:
         options: AppOptions | None = None,
         vote_extensions: VoteExtensionHandler | None = None,
         validator_pubkey: Callable[[Context, bytes], bytes | None] | None = None,
+        beacon: BeaconHandler | None = None,
     ) -> None:
         self.store = store
         self.modules = list(modules)
@@ -88,6 +92,7 @@ class InferaApp:
         self.runner = runner
         self.options = options or AppOptions()
         self.vote_extensions = vote_extensions or NoVoteExtensions()
+        self.beacon = beacon  # None: extensions carry no beacon shares, none are aggregated
         # consensus address -> ed25519 public key, for checking extension signatures
         self.validator_pubkey = validator_pubkey or (lambda ctx, address: None)
         self.queries = QueryService(store=store, router=router, block_info=self._snapshot_block)
@@ -274,7 +279,7 @@ class InferaApp:
                 last_commit=last_commit,
                 validators=get_validator_set(store, height - 1),
                 pubkey_of=lambda address: self.validator_pubkey(ctx, address),
-                is_valid_extension=self.vote_extensions.verify_vote_extension,
+                is_valid_extension=self._is_valid_extension,
             )
         except VoteExtensionError as exc:
             log.warning("invalid extended commit", height=height, error=str(exc))
@@ -295,6 +300,12 @@ class InferaApp:
         except Exception:
             log.exception("vote extension handler failed; abstaining", height=req.height)
             extension = b""
+        try:
+            share = self.beacon.compute_share(self.chain_id, req.height) if self.beacon else b""
+        except Exception:
+            log.exception("beacon share failed; abstaining from the beacon", height=req.height)
+            share = b""
+        extension = wrap_extension(share, extension)
         if len(extension) > MAX_EXTENSION_BYTES:
             log.error("vote extension too large; abstaining", size=len(extension))
             extension = b""
@@ -306,13 +317,22 @@ class InferaApp:
         """ACCEPT well-formed extensions (empty means abstain), REJECT others; never UNKNOWN."""
         extension = bytes(req.vote_extension)
         try:
-            ok = len(extension) <= MAX_EXTENSION_BYTES and bool(
-                self.vote_extensions.verify_vote_extension(extension)
-            )
+            ok = len(extension) <= MAX_EXTENSION_BYTES and self._is_valid_extension(extension)
         except Exception:
             ok = False
         status = abci.ResponseVerifyVoteExtension
         return status(status=status.ACCEPT if ok else status.REJECT)
+
+    def _is_valid_extension(self, extension: bytes) -> bool:
+        """A well-formed beacon share (if any; only where this chain runs a beacon) and a
+        module extension its handler accepts."""
+        parts = split_extension(extension)
+        if parts is None:
+            return False
+        share, inner = parts
+        if share and (self.beacon is None or not self.beacon.is_well_formed_share(share)):
+            return False
+        return bool(self.vote_extensions.verify_vote_extension(inner))
 
     # -- blocks --------------------------------------------------------------------------------
 
@@ -356,6 +376,9 @@ class InferaApp:
                 code=CODE_INVALID_VOTES, codespace="infera", log="invalid extended commit"
             )
         votes, total = verified
+        if self.beacon is not None:
+            shares = [(v.validator_address, v.power, v.beacon_share) for v in votes]
+            self.beacon.process_shares(ctx, height - 1, shares, total)
         self.vote_extensions.process_votes(ctx, votes, total)
         return TxOutcome()
 

@@ -55,6 +55,10 @@ log = structlog.get_logger("chain.vote_extensions")
 # byte is an invalid protobuf tag, so no real transaction can ever look like it.
 INJECTED_MARKER = b"\x00infera/extended-commit/v1\x00"
 MAX_EXTENSION_BYTES = 64 * 1024  # per validator
+# An extension carrying a beacon share: BEACON_MARKER || share (SHARE_BYTES) || module extension.
+# The leading zero byte keeps it apart from any protobuf extension (an invalid tag).
+BEACON_MARKER = b"\x00infera/beacon/v1\x00"
+SHARE_BYTES = 96  # a BLS12-381 G2 signature
 COMMIT_FLAG = validator_pb2.BLOCK_ID_FLAG_COMMIT
 # + u64_be(height) -> tendermint.abci.CommitInfo listing that height's validators (address, power)
 VALIDATOR_SET = b"consensus/valset/"
@@ -70,7 +74,8 @@ class ExtendedVote:
 
     validator_address: bytes  # CometBFT consensus address (20 bytes)
     power: int
-    extension: bytes
+    extension: bytes  # the module's part (the beacon share split off)
+    beacon_share: bytes = b""  # BLS signature over (chain id, height); empty: abstained
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,39 @@ class VoteExtensionHandler(Protocol):
     def process_votes(self, ctx: Context, votes: Sequence[ExtendedVote], total_power: int) -> None:
         """Act on the verified extensions of the previous height (deterministic)."""
         ...
+
+
+class BeaconHandler(Protocol):
+    """The randomness beacon's part of the extension (modules/beacon/votes.py)."""
+
+    def compute_share(self, chain_id: str, height: int) -> bytes:
+        """This validator's share for ``height`` (node-local; b"" abstains)."""
+        ...
+
+    def is_well_formed_share(self, share: bytes) -> bool:
+        """Format check of another validator's share; must be deterministic."""
+        ...
+
+    def process_shares(
+        self, ctx: Context, height: int, shares: Sequence[tuple[bytes, int, bytes]], total: int
+    ) -> None:
+        """Aggregate the (address, power, share) of ``height``'s verified commit."""
+        ...
+
+
+def wrap_extension(share: bytes, extension: bytes) -> bytes:
+    """The extension carrying ``share`` (none: the module extension as it is)."""
+    return BEACON_MARKER + share + extension if share else extension
+
+
+def split_extension(raw: bytes) -> tuple[bytes, bytes] | None:
+    """(beacon share, module extension) of ``raw``; None when the beacon part is truncated."""
+    if not raw.startswith(BEACON_MARKER):
+        return b"", raw
+    body = raw[len(BEACON_MARKER) :]
+    if len(body) < SHARE_BYTES:
+        return None
+    return body[:SHARE_BYTES], body[SHARE_BYTES:]
 
 
 class NoVoteExtensions:
@@ -193,7 +231,8 @@ def verify_extended_commit(
             continue
         address = bytes(vote.validator.address)
         signed_power += vote.validator.power
-        votes.append(ExtendedVote(address, vote.validator.power, bytes(vote.vote_extension)))
+        share, extension = split_extension(bytes(vote.vote_extension)) or (b"", b"")
+        votes.append(ExtendedVote(address, vote.validator.power, extension, share))
     if total <= 0 or 3 * signed_power <= 2 * total:
         raise VoteExtensionError(f"valid extensions carry {signed_power} of {total} voting power")
     return votes, total

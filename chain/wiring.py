@@ -21,12 +21,12 @@ from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
 from modules.agreement.verdicts import VerdictSource, VerdictVotes
 from modules.auth.keeper import AccountKeeper
-from modules.beacon.keeper import BeaconKeeper
-from modules.beacon.module import BeaconModule
-from modules.beacon.votes import BeaconVotes
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
 from modules.bank.module import BankModule
+from modules.beacon.keeper import BeaconKeeper
+from modules.beacon.module import BeaconModule
+from modules.beacon.votes import BeaconVotes
 from modules.inference import keys as inference_keys
 from modules.inference.keeper import InferenceKeeper
 from modules.inference.module import InferenceModule
@@ -84,6 +84,7 @@ def build_modules() -> tuple[list[Module], Keepers]:
     # open the rounds at assignment and tally at the deadline).
     inference = InferenceKeeper(bank, models, sharding, workers)
     agreement = AgreementKeeper(inference, workers, bank, staking)
+    inference.beacon = agreement.beacon = beacon  # seeds and audit draws (modules/beacon)
     inference.set_hooks(RoundHooks(agreement))
     modules += [InferenceModule(inference), AgreementModule(agreement)]
     keepers = Keepers(

@@ -74,6 +74,28 @@ def validator_pubkey(name: str) -> bytes:
     return bytes(validator_signing_key(name).verify_key)
 
 
+def validator_bls_secret(name: str) -> int:
+    """A deterministic BLS beacon secret for a test validator."""
+    from modules.beacon.logic import compute_secret
+
+    return _BLS_SECRETS.setdefault(name, compute_secret(b"infera-test-validator:" + name.encode()))
+
+
+_BLS_SECRETS: dict[str, int] = {}
+
+
+def beacon_genesis(validators: Sequence[Key]) -> dict:
+    """Every validator registers its BLS key with a proof of possession."""
+    from modules.beacon.genesis import genesis_entry
+
+    return {
+        "keys": [
+            genesis_entry(validator_pubkey(v.name), validator_bls_secret(v.name))
+            for v in validators
+        ]
+    }
+
+
 def genesis_app_state(keys: Sequence[Key], validators: Sequence[Key]) -> dict:
     """Funded accounts plus one bonded validator per operator key."""
     pool = crypto.to_bech32(crypto.module_address("bonded_tokens_pool"))
@@ -212,6 +234,7 @@ class TestChain:
     height: int = 0
     keys: list[Key] = field(default_factory=list)
     validators: list[Key] = field(default_factory=list)
+    beacon: bool = False  # validators register BLS keys and sign beacon shares in extensions
 
     __test__ = False  # not a pytest test class
 
@@ -225,6 +248,8 @@ class TestChain:
 
     def init(self, vote_extensions_from: int = 0) -> abci.ResponseInitChain:
         state = genesis_app_state(self.keys, self.validators)
+        if self.beacon:
+            state["beacon"] = beacon_genesis(self.validators)
         return self.app.init_chain(
             init_chain_request(state, vote_extensions_from=vote_extensions_from)
         )
@@ -266,15 +291,21 @@ class TestChain:
         self.app.commit(abci.RequestCommit())
         return response
 
-    def extended_commit(self, height: int, extensions: dict[str, bytes]) -> abci.ExtendedCommitInfo:
+    def extended_commit(
+        self, height: int, extensions: dict[str, bytes], *, shares: bool = True
+    ) -> abci.ExtendedCommitInfo:
         """Every validator's precommit of ``height`` with its signed extension."""
-        from chain.vote_extensions import extension_sign_bytes
+        from chain.vote_extensions import BEACON_MARKER, extension_sign_bytes, wrap_extension
+        from modules.beacon.logic import compute_share
         from tendermint.types import validator_pb2
 
         commit = abci.ExtendedCommitInfo()
         for validator in self.validators_in_commit_order():
             key = validator_signing_key(validator.name)
             extension = extensions.get(validator.name, b"")
+            if self.beacon and shares and not extension.startswith(BEACON_MARKER):
+                share = compute_share(validator_bls_secret(validator.name), CHAIN_ID, height)
+                extension = wrap_extension(share, extension)
             vote = commit.votes.add(block_id_flag=validator_pb2.BLOCK_ID_FLAG_COMMIT)
             vote.validator.address = crypto.consensus_address(bytes(key.verify_key))
             vote.validator.power = VALIDATOR_BOND // 1_000_000
@@ -292,7 +323,7 @@ class TestChain:
 
     def last_commit(self, height: int) -> abci.CommitInfo:
         """The decided commit of ``height`` when every validator precommitted in round 0."""
-        return last_commit_of(self.extended_commit(height, {}))
+        return last_commit_of(self.extended_commit(height, {}, shares=False))
 
     def account_number(self, key: Key) -> int:
         from chain.context import BlockInfo, Context, ExecMode

@@ -68,3 +68,11 @@ class StakingKeeper(Protocol):
     the validator that signed the vote extension."""
 
     def get_operator_by_consensus(self, ctx: Context, consensus_address: bytes) -> bytes | None: ...
+
+
+class BeaconKeeper(Protocol):
+    """The randomness beacon (modules/beacon)."""
+
+    def get_randomness(self, ctx: Context, height: int) -> bytes | None:
+        """Randomness revealed after block ``height`` was fixed (None: not yet revealed)."""
+        ...

@@ -15,7 +15,13 @@ from chain.context import Context
 from chain.store import prefix_end
 from infera.agreement.v1 import types_pb2
 from modules.agreement import keys
-from modules.agreement.expected import BankKeeper, InferenceKeeper, StakingKeeper, WorkersKeeper
+from modules.agreement.expected import (
+    BankKeeper,
+    BeaconKeeper,
+    InferenceKeeper,
+    StakingKeeper,
+    WorkersKeeper,
+)
 
 M = TypeVar("M", bound=Message)
 
@@ -32,6 +38,8 @@ class AgreementKeeper:
         self.workers = workers
         self.bank = bank  # pays out the audit hold (keys.AUDIT_HOLD_ACCOUNT)
         self.staking = staking  # validators' operator accounts (verification rewards)
+        # set by the wiring; None: audit draws come from the block hash (grindable)
+        self.beacon: BeaconKeeper | None = None
 
     # -- params --------------------------------------------------------------------------------
 

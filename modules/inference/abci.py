@@ -72,7 +72,14 @@ def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> Non
     if ctx.block.height + rounds >= job.deadline_height:
         keeper.expire_job(ctx, job, "too close to the deadline for the commit and reveal rounds")
         return
-    job.seed = logic.compute_seed(ctx.block.hash, job.id)
+    # Route and sampling seed: the beacon of the submission height, revealed only after the
+    # submission was fixed (modules/beacon); the job waits a block for it.
+    randomness = ctx.block.hash
+    if keeper.beacon is not None:
+        randomness = keeper.beacon.get_randomness(ctx, job.submit_height)
+        if randomness is None:
+            return
+    job.seed = logic.compute_seed(randomness, job.id)
     job.precision, selected = keeper.sharding.select_job_routes(
         ctx,
         job.model_id,

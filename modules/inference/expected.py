@@ -85,3 +85,11 @@ class JobHooks(Protocol):
         """Tally a job whose deadline came while its rounds were still open; for a DISPUTED
         job still under verification, move its deadline past the verdict window."""
         ...
+
+
+class BeaconKeeper(Protocol):
+    """The randomness beacon (modules/beacon)."""
+
+    def get_randomness(self, ctx: Context, height: int) -> bytes | None:
+        """Randomness revealed after block ``height`` was fixed (None: not yet revealed)."""
+        ...

@@ -20,6 +20,7 @@ from infera.inference.v1 import types_pb2
 from modules.inference import events, keys, logic
 from modules.inference.expected import (
     BankKeeper,
+    BeaconKeeper,
     JobHooks,
     ModelsKeeper,
     ShardingKeeper,
@@ -40,6 +41,8 @@ class InferenceKeeper:
         self.sharding = sharding
         self.workers = workers
         self._hooks: JobHooks | None = None
+        # set by the wiring; None: seeds come from the block hash (grindable by its proposer)
+        self.beacon: BeaconKeeper | None = None
 
     def set_hooks(self, hooks: JobHooks) -> None:
         """Called once by the wiring: the output-agreement module's round hooks."""

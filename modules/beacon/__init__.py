@@ -1,0 +1,1 @@
+"""beacon: randomness no single party can choose (validators' unique BLS signatures, aggregated)."""

@@ -1,0 +1,54 @@
+"""beacon keeper: registered BLS keys, beacon values by height."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chain.context import Context
+from modules.beacon import keys, logic
+
+
+class BeaconKeeper:
+    def get_key(self, ctx: Context, consensus_address: bytes) -> bytes | None:
+        return ctx.store.get(keys.KEY + consensus_address)
+
+    def set_key(self, ctx: Context, consensus_address: bytes, pubkey: bytes) -> None:
+        ctx.store.set(keys.KEY + consensus_address, pubkey)
+
+    def get_beacon(self, ctx: Context, height: int) -> bytes | None:
+        """The beacon value of ``height`` (revealed in block ``height + 1``), if it has one."""
+        return ctx.store.get(keys.value_key(height))
+
+    def set_beacon(self, ctx: Context, height: int, value: bytes) -> None:
+        ctx.store.set(keys.value_key(height), value)
+        ctx.store.set(keys.ACTIVE, b"1")
+
+    def is_active(self, ctx: Context) -> bool:
+        return ctx.store.get(keys.ACTIVE) is not None
+
+    def get_randomness(self, ctx: Context, height: int) -> bytes | None:
+        """Randomness revealed after block ``height`` was fixed: the beacon of the first height
+        >= ``height`` that has one and is already revealed; None while there is none yet.
+
+        A chain that never produced a beacon (no BLS keys registered, or vote extensions off)
+        gets this block's hash instead: the pre-beacon rule, which its proposer can grind."""
+        end = keys.value_key(ctx.block.height)  # beacon(h) is known from block h + 1 on
+        for _, value in ctx.store.iterate(keys.value_key(height), end):
+            return value
+        return None if self.is_active(ctx) else ctx.block.hash
+
+    def process_shares(
+        self, ctx: Context, height: int, shares: Sequence[tuple[bytes, int, bytes]], total: int
+    ) -> bytes | None:
+        """Verify the (validator address, power, share) of ``height``'s commit and store the
+        beacon when the valid shares of registered keys hold more than 2/3 of ``total``."""
+        candidates = []
+        for address, power, signature in sorted(shares):
+            pubkey = self.get_key(ctx, address)
+            if pubkey is not None and signature:
+                candidates.append(logic.Share(address, power, pubkey, signature))
+        message = logic.compute_message(ctx.block.chain_id, height)
+        value = logic.compute_beacon(logic.compute_valid_shares(candidates, message), total)
+        if value is not None:
+            self.set_beacon(ctx, height, value)
+        return value

@@ -1,0 +1,9 @@
+"""Store keys of the beacon module."""
+
+KEY = b"beacon/key/"  # + consensus address (20 bytes) -> BLS12-381 G1 public key (48 bytes)
+VALUE = b"beacon/value/"  # + u64_be(height) -> beacon value of that height (32 bytes)
+ACTIVE = b"beacon/active"  # -> b"1" once a beacon value was stored (seeds then wait for one)
+
+
+def value_key(height: int) -> bytes:
+    return VALUE + height.to_bytes(8, "big")
