@@ -148,7 +148,7 @@ class AgreementKeeper:
         """Store an open verification and keep its queue or slot entry in step with it."""
         job_id = verification.job_id
         _set(ctx, keys.job_prefix(keys.VERIFICATION, job_id), verification)
-        queued = keys.queue_key(verification.turn, verification.queued_height, job_id)
+        queued = _queue_key(verification)
         if verification.activated_height:
             ctx.store.delete(queued)
             ctx.store.set(keys.job_prefix(keys.VERIFY_ACTIVE, job_id), keys.INDEX_VALUE)
@@ -160,7 +160,7 @@ class AgreementKeeper:
         verification = self.get_verification(ctx, job_id)
         if verification is None:
             return
-        ctx.store.delete(keys.queue_key(verification.turn, verification.queued_height, job_id))
+        ctx.store.delete(_queue_key(verification))
         ctx.store.delete(keys.job_prefix(keys.VERIFY_ACTIVE, job_id))
         ctx.store.delete(keys.job_prefix(keys.VERIFICATION, job_id))
 
@@ -170,7 +170,8 @@ class AgreementKeeper:
         return [int.from_bytes(key[-8:], "big") for key, _ in islice(entries, limit)]
 
     def queued_verification_ids(self, ctx: Context, limit: int) -> list[int]:
-        """Waiting verifications in queue order (turn, queued height, job id), at most ``limit``."""
+        """Waiting verifications in queue order (turn, fee, age, id: keys.queue_key), at most
+        ``limit``."""
         entries = ctx.store.iterate(keys.VERIFY_QUEUE, prefix_end(keys.VERIFY_QUEUE))
         return [int.from_bytes(key[-8:], "big") for key, _ in islice(entries, limit)]
 
@@ -231,6 +232,11 @@ class AgreementKeeper:
         from modules.agreement import settlement  # settlement uses this keeper's getters
 
         settlement.resolve_dispute(ctx, self, job_id, winning_output_hash)
+
+
+def _queue_key(verification: types_pb2.Verification) -> bytes:
+    fee = int(verification.fee or "0")
+    return keys.queue_key(verification.turn, fee, verification.queued_height, verification.job_id)
 
 
 def _get(ctx: Context, key: bytes, kind: type[M]) -> M | None:

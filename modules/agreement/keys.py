@@ -16,7 +16,9 @@ AUDIT = b"agreement/audit/"  # + job id -> Audit (finalized jobs drawn for re-ch
 # Open verifications (disputes and audits waiting for a verdict), indexed so that ExtendVote and
 # the end-block read only what is open, never every dispute or audit ever created:
 VERIFICATION = b"agreement/verification/"  # + job id -> Verification (open ones only)
-VERIFY_QUEUE = b"agreement/verify_queue/"  # + turn (4) + queued height + job id -> 0x01 (waiting)
+# + turn (4) + (2^64 - 1 - fee, capped) + queued height + job id -> 0x01 (waiting): every
+# submitter's n-th before anyone's (n+1)-th, then the larger verification fee, then the older
+VERIFY_QUEUE = b"agreement/verify_queue/"
 VERIFY_ACTIVE = b"agreement/verify_active/"  # + job id -> 0x01 (holding a slot; <= slots)
 OPEN_COUNT = b"agreement/open_count/"  # + submitter address (20) -> u32 open verifications
 
@@ -46,5 +48,15 @@ def due_key(height: int, job_id: int) -> bytes:
     return DUE + u64(height) + u64(job_id)
 
 
-def queue_key(turn: int, queued_height: int, job_id: int) -> bytes:
-    return VERIFY_QUEUE + u32(turn) + u64(queued_height) + u64(job_id)
+MAX_U64 = 2**64 - 1
+
+
+def queue_key(turn: int, fee: int, queued_height: int, job_id: int) -> bytes:
+    """Fair-queue order: turn, then fee (larger first), then age, then id."""
+    return (
+        VERIFY_QUEUE
+        + u32(turn)
+        + u64(MAX_U64 - min(fee, MAX_U64))
+        + u64(queued_height)
+        + u64(job_id)
+    )

@@ -4,9 +4,10 @@ A verification opens when a tally disputes a job or finalizes it under audit. It
 state (keys.VERIFICATION, with a queue and a slot index), so ExtendVote and the end-block read
 only what is open. Validators are asked about at most ``verification_slots`` jobs at once (one
 vote extension holds 64 verdicts); the others wait in a fair queue ordered by
-(turn, queued height, job id), where turn is how many verifications of the same submitter were
-already open: every submitter's n-th open verification is served before anyone's (n+1)-th, so
-one party opening many disputes delays only its own (decoys cannot starve other jobs).
+(turn, fee, queued height, job id), where turn is how many verifications of the same submitter
+were already open: every submitter's n-th open verification is served before anyone's
+(n+1)-th, so one party opening many disputes delays only its own (decoys cannot starve other
+jobs); within a turn the larger verification fee goes first, then the older.
 
 A verification that gets a slot has ``audit_window_blocks`` (the verdict window) for a decided
 verdict. A window that ends undecided is extended, up to ``verdict_max_windows`` windows; after

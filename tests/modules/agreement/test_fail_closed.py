@@ -13,10 +13,11 @@ import chain.pb  # noqa: F401
 
 from chain.vote_extensions import ExtendedVote
 from infera.agreement.v1 import types_pb2 as R
+from infera.base.v1 import coin_pb2
 from infera.inference.v1 import types_pb2 as J
 from modules.agreement import logic, verdicts, verifications
 from tendermint.abci import types_pb2 as abci
-from tests.harness import INITIAL_BALANCE
+from tests.harness import DENOM, INITIAL_BALANCE
 from tests.modules.jobs import (
     OUTPUT,
     advance_to,
@@ -163,6 +164,25 @@ def test_the_fair_queue_serves_each_submitters_first_verification_before_anyones
     ctx = latest_ctx(node)
     assert agreement.active_verification_ids(ctx, 10) == [1]
     assert agreement.queued_verification_ids(ctx, 10) == [4, 2, 3]  # turns 0, 1, 2
+
+
+def test_within_a_turn_the_verification_carrying_the_larger_fee_is_served_first(tmp_path):
+    node = _chain(tmp_path, verification_slots=1, verification_share="0.02")
+    first, cheap, rich = node.keys[7], node.keys[8], node.keys[9]
+    node.block(
+        [
+            node.tx(first, submit_msg(first, redundancy=1), gas=GAS, fee=FEE),
+            node.tx(cheap, submit_msg(cheap, redundancy=1), gas=GAS, fee=FEE),
+        ]
+    )
+    _play(node, [1, 2], {(0, 0): OUTPUT, (0, 1): OTHER})
+    rich_fee = coin_pb2.Coin(denom=DENOM, amount="5000")
+    ok(node, (rich, submit_msg(rich, redundancy=1, max_fee=rich_fee)))
+    _play(node, 3, {(0, 0): OUTPUT, (0, 1): OTHER})
+    ctx = latest_ctx(node)
+    agreement = keeper(node, "agreement")
+    assert agreement.active_verification_ids(ctx, 10) == [1]
+    assert agreement.queued_verification_ids(ctx, 10) == [3, 2]  # fee 100 before fee 20
 
 
 # --- undecided never means paid ------------------------------------------------------------
