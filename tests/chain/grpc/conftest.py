@@ -1,8 +1,9 @@
 """An in-process gRPC server over a TestChain, plus a fake CometBFT JSON-RPC endpoint.
 
-The server runs in its own event loop on a background thread, as in a node (where that loop
-also serves ABCI). Blocks are produced on that same loop (``GrpcHarness.block``), so tests never
-race the server, exactly like CometBFT's requests in a node.
+``start_grpc_server`` is awaited on an event loop on a background thread, as a node awaits it on
+the loop that serves ABCI; the server itself then runs on a thread and loop of its own, with
+queries on its query pool. Blocks are produced on the first loop (``GrpcHarness.block``), like
+CometBFT's requests in a node; queries read committed snapshots, so they never race a block.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class GrpcHarness:
     comet: FakeComet
 
     def on_loop(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the server's event loop (between two gRPC handlers)."""
+        """Run ``fn`` on the loop that started the server (the node's ABCI loop)."""
 
         async def call() -> T:
             return fn()
