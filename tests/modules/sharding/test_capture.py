@@ -7,6 +7,7 @@ Also: the per-block operator cap, and metered, capped route selection."""
 
 from __future__ import annotations
 
+import itertools
 import pathlib
 from typing import Any
 
@@ -188,7 +189,7 @@ def test_route_selection_gas_grows_in_proportion_to_the_candidates_examined(tmp_
             node.block([_worker_tx(node, key, INFERA, 0, 8, throughput=1)]).tx_results[0].code == 0
         )
         gas.append(gas_of_selection())
-    steps = [b - a for a, b in zip(gas, gas[1:])]
+    steps = [b - a for a, b in itertools.pairwise(gas)]
     per_candidate = sharding.get_params(latest_ctx(node)).gas_per_candidate
     # Each extra candidate: one read charge and one scan per max-flow (at least 2), plus the
     # store reads of its span entry and worker record: the same every time (linear cost).
