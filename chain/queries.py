@@ -47,7 +47,13 @@ class HistoricalView:
         self._store, self._version = store, version
 
     def get(self, key: bytes) -> bytes | None:
-        return self._store.get_at(key, self._version)
+        """The value at this version; a version pruned while the query runs is a clear error."""
+        try:
+            return self._store.get_at(key, self._version)
+        except LookupError as exc:  # chain.store.VersionError: pruned meanwhile
+            raise ErrInvalidRequest(
+                f"height {self._version} is no longer retained: {exc}"
+            ) from None
 
     def set(self, key: bytes, value: bytes) -> None:
         raise ErrNotSupported("historical state is read-only")

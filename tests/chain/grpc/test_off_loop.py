@@ -234,3 +234,19 @@ def test_query_pool_refuses_calls_beyond_its_backlog() -> None:
         return grpc.StatusCode.OK
 
     assert asyncio.run(scenario()) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_a_height_pruned_during_a_query_is_a_clear_error(tmp_path: Path) -> None:
+    from chain.errors import ChainError
+
+    chain_ = TestChain(tmp_path / "chain", keep_recent=2)
+    chain_.init()
+    chain_.block()
+    chain_.block()
+    key = b"bank/bal/" + chain_.keys[0].address + DENOM.encode()
+    with chain_.app.queries.reading(1) as ctx:
+        assert ctx.store.get(key) is not None
+        chain_.block()  # keeps heights 2 and 3: height 1 is pruned under the query
+        with pytest.raises(ChainError, match="height 1 is no longer retained"):
+            ctx.store.get(key)
+    chain_.store.close()
