@@ -67,7 +67,7 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
         diverged = outvoted or _routes_diverge(ctx, keeper, job, claims, winner, params)
         # The draw: randomness revealed after the commitments were final (beacon of the
         # commit-end height); none revealed yet counts as drawn (audit, never skip).
-        randomness = ctx.block.hash
+        randomness: bytes | None = ctx.block.hash
         if keeper.beacon is not None:
             randomness = keeper.beacon.get_randomness(ctx, job.commit_end_height)
         drawn = randomness is None or logic.is_audited(randomness, job.id, params.audit_probability)

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_typing import BLSPubkey, BLSSignature
 from py_ecc.bls import G2ProofOfPossession as bls
 from py_ecc.bls.g2_primitives import signature_to_G2
 
@@ -56,7 +57,9 @@ def compute_proof_of_possession(secret: int) -> bytes:
 def is_valid_registration(pubkey: bytes, proof: bytes) -> bool:
     """A well-formed G1 key whose owner proved it knows the secret (stops rogue-key sums)."""
     try:
-        return len(pubkey) == PUBKEY_LENGTH and bool(bls.PopVerify(pubkey, proof))
+        return len(pubkey) == PUBKEY_LENGTH and bool(
+            bls.PopVerify(BLSPubkey(pubkey), BLSSignature(proof))
+        )
     except Exception:  # py_ecc raises assorted errors on malformed points
         return False
 
@@ -67,7 +70,7 @@ def is_well_formed_share(share: bytes) -> bool:
     if len(share) != SHARE_LENGTH:
         return False
     try:
-        signature_to_G2(share)
+        signature_to_G2(BLSSignature(share))
     except Exception:
         return False
     return True
@@ -79,15 +82,15 @@ def compute_valid_shares(shares: Sequence[Share], message: bytes) -> list[Share]
     once per block in which it appears)."""
     if not shares:
         return []
-    aggregate = bls.Aggregate([s.signature for s in shares])
-    if bls.FastAggregateVerify([s.pubkey for s in shares], message, aggregate):
+    aggregate = bls.Aggregate([BLSSignature(s.signature) for s in shares])
+    if bls.FastAggregateVerify([BLSPubkey(s.pubkey) for s in shares], message, aggregate):
         return list(shares)
     return [s for s in shares if _verifies(s, message)]
 
 
 def _verifies(share: Share, message: bytes) -> bool:
     try:
-        return bool(bls.Verify(share.pubkey, message, share.signature))
+        return bool(bls.Verify(BLSPubkey(share.pubkey), message, BLSSignature(share.signature)))
     except Exception:
         return False
 
@@ -99,5 +102,5 @@ def compute_beacon(shares: Sequence[Share], total_power: int) -> bytes | None:
     if total_power <= 0 or 3 * power <= 2 * total_power:
         return None
     ordered = sorted(shares, key=lambda s: s.validator_address)
-    aggregate = bls.Aggregate([s.signature for s in ordered])
+    aggregate = bls.Aggregate([BLSSignature(s.signature) for s in ordered])
     return hashlib.sha256(DOMAIN + bytes(aggregate)).digest()

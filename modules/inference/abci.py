@@ -76,9 +76,10 @@ def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> Non
     # submission was fixed (modules/beacon); the job waits a block for it.
     randomness = ctx.block.hash
     if keeper.beacon is not None:
-        randomness = keeper.beacon.get_randomness(ctx, job.submit_height)
-        if randomness is None:
+        revealed = keeper.beacon.get_randomness(ctx, job.submit_height)
+        if revealed is None:
             return
+        randomness = revealed
     job.seed = logic.compute_seed(randomness, job.id)
     job.precision, selected = keeper.sharding.select_job_routes(
         ctx,
