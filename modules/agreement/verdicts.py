@@ -228,6 +228,9 @@ def settle_decision(
     verification = keeper.get_verification(ctx, job_id)
     job = keeper.inference.get_job(ctx, job_id)
     assert verification is not None and job is not None  # open_for_verdicts checked it
+    if not verifications.is_still_open(ctx, keeper, verification):
+        verifications.close(ctx, keeper, job_id)  # nothing left to decide: free the slot
+        return
     made = _pay_verifiers(ctx, keeper, job, verification, decision, total_power)
     apply_verdict(ctx, keeper, decision.verdict)
     settlement = keeper.get_settlement(ctx, job_id)

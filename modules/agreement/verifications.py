@@ -151,7 +151,8 @@ def close_window(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
     job = keeper.inference.get_job(ctx, job_id)
     assert job is not None  # a verification is opened on a stored job
     if verification.kind == DISPUTE:
-        keeper.inference.expire_job(ctx, job, UNDECIDED_DISPUTE_REASON)
+        if job.state == inference_pb2.JOB_STATE_DISPUTED:
+            keeper.inference.expire_job(ctx, job, UNDECIDED_DISPUTE_REASON)
     else:
         _refund_undecided_audit(ctx, keeper, job)
     ctx.events.emit(
@@ -190,6 +191,19 @@ def close(ctx: Context, keeper: AgreementKeeper, job_id: int) -> None:
     keeper.delete_verification(ctx, job_id)
     keeper.unschedule(ctx, job_id)
     fill_slots(ctx, keeper)
+
+
+def is_still_open(
+    ctx: Context, keeper: AgreementKeeper, verification: types_pb2.Verification
+) -> bool:
+    """Whether the money a verification decides is still where it opened: the dispute's job
+    still DISPUTED (its escrow intact), or the audit's payment still HELD. Anything else (a
+    job closed by a fault barrier, say) has nothing left for a verdict to move."""
+    if verification.kind == DISPUTE:
+        job = keeper.inference.get_job(ctx, verification.job_id)
+        return job is not None and job.state == inference_pb2.JOB_STATE_DISPUTED
+    audit = keeper.get_audit(ctx, verification.job_id)
+    return audit is not None and audit.hold_status == types_pb2.HOLD_STATUS_HELD
 
 
 def pay_verifiers(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
+from chain import crypto
 from chain.vote_extensions import ExtendedVote
 from infera.agreement.v1 import types_pb2 as R
 from infera.base.v1 import coin_pb2
 from infera.inference.v1 import types_pb2 as J
 from modules.agreement import logic, verdicts, verifications
 from tendermint.abci import types_pb2 as abci
-from tests.harness import DENOM, INITIAL_BALANCE
+from tests.harness import DENOM, INITIAL_BALANCE, validator_pubkey
 from tests.modules.jobs import (
     OUTPUT,
     advance_to,
@@ -376,3 +377,18 @@ def test_open_verifications_read_only_the_slot_index(tmp_path, monkeypatch):
     assert verdicts.open_job_ids(latest_ctx(node), agreement) == [1]
     vote = ExtendedVote(b"\x01" * 20, 1, b"")
     node.app.vote_extensions.process_votes(latest_ctx(node), [vote], 1)
+
+
+def test_a_verdict_on_a_dispute_closed_out_of_band_only_frees_the_slot(tmp_path):
+    node = _chain(tmp_path, verification_share="0.02")
+    submitter = node.keys[7]
+    ok(node, (submitter, submit_msg(submitter, redundancy=2)))
+    _play(node, 1, {(1, 0): OTHER, (1, 1): OTHER})
+    ctx = latest_ctx(node)
+    agreement, inference = keeper(node, "agreement"), keeper(node, "inference")
+    inference.expire_job(ctx, inference.get_job(ctx, 1), "closed by a fault barrier")
+    vote = ExtendedVote(crypto.consensus_address(validator_pubkey("val0")), 1, b"")
+    decision = verdicts.Decision(_verdict(1, [H_OUT]), (vote,))
+    verdicts.settle_decision(ctx, agreement, decision, 1)  # escrow already 0: must not raise
+    assert agreement.get_verification(ctx, 1) is None
+    assert inference.get_job(ctx, 1).state == J.JOB_STATE_EXPIRED
