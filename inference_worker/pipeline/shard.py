@@ -13,6 +13,7 @@ session: a prefill pass of many tokens, then one token at a time.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 from accelerate import init_empty_weights
 from safetensors import safe_open
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import AutoConfig, Cache, PretrainedConfig
 
 from inference_worker.families import Family, SpanParts, family_for_config
@@ -148,13 +150,14 @@ class Shard:
         positions = self._positions(hidden.shape[1], cache, positions)
         if attention_mask is not None:
             attention_mask = attention_mask.to(self.device)
-        return self.family.run_layers(
-            self.parts,
-            hidden,
-            kv_cache=cache.kv if cache is not None else None,
-            positions=positions,
-            attention_mask=attention_mask,
-        )
+        with attention_kernel(self.device, self.dtype):
+            return self.family.run_layers(
+                self.parts,
+                hidden,
+                kv_cache=cache.kv if cache is not None else None,
+                positions=positions,
+                attention_mask=attention_mask,
+            )
 
     @torch.inference_mode()
     def head(self, hidden: torch.Tensor, *, last_only: bool = True) -> torch.Tensor:
@@ -266,3 +269,14 @@ def _materialize(
     state = {local: loaded[source] for local, source in wanted.items()}
     # strict: every parameter and persistent buffer gets a stored tensor of the right shape.
     module.load_state_dict(state, strict=True, assign=True)
+
+
+def attention_kernel(device: str, dtype: torch.dtype) -> contextlib.AbstractContextManager[None]:
+    """Half-precision attention on CPU runs torch's math kernel. The flash kernel chooses an
+    AMX/VNNI packing path from what the CPU has, not from the kernel set torch dispatches
+    (``ATEN_CPU_CAPABILITY``), and raises "pack_vnni2 is only supported when avx512 is
+    supported" when the kernels are pinned below AVX-512 on such a CPU; its blocking also
+    differs with the CPU. The math kernel runs the same code path on every CPU."""
+    if str(device).startswith("cpu") and dtype in (torch.bfloat16, torch.float16):
+        return sdpa_kernel(SDPBackend.MATH)
+    return contextlib.nullcontext()

@@ -66,7 +66,7 @@ import torch
 from inference_worker.families import SpanParts
 from inference_worker.pipeline.codec import decode, encode
 from inference_worker.pipeline.frames import ChainContext, EvidenceStatus, received_states
-from inference_worker.pipeline.shard import Shard, load_shard
+from inference_worker.pipeline.shard import Shard, attention_kernel, load_shard
 from inference_worker.verify.attribution import (
     attribute_culprit,
     evidence_statuses,
@@ -201,13 +201,14 @@ class ReferenceModel:
                 continue
             layers = shard.parts.layers[lo - shard.span_start : hi - shard.span_start]
             parts = SpanParts(shard.config, lo, hi, layers, {}, shard.parts.helpers)
-            hidden = shard.family.run_layers(
-                parts,
-                hidden.to(device=shard.device, dtype=shard.dtype),
-                kv_cache=None,
-                positions=positions.to(shard.device),
-                attention_mask=None,
-            )
+            with attention_kernel(shard.device, shard.dtype):  # the kernel every hop uses
+                hidden = shard.family.run_layers(
+                    parts,
+                    hidden.to(device=shard.device, dtype=shard.dtype),
+                    kv_cache=None,
+                    positions=positions.to(shard.device),
+                    attention_mask=None,
+                )
         return hidden
 
     @torch.inference_mode()
