@@ -373,3 +373,11 @@ def test_the_forging_proposer_test_hook_makes_proposals_the_others_reject(net):
     forged = decode_injected(txs[0])
     assert len(forged.votes) == 1 and forged.votes[0].validator.power == 4000
     assert process(net, txs, last_commit=net.last_commit(2)) == REJECT
+
+
+def test_the_recorded_validator_sets_survive_a_restart(net):
+    """The sets live in committed state, so a restarted (or replaying) node checks the same."""
+    net.reopen()
+    net.app.vote_extensions = net.handler
+    assert process(net, propose(net, extended_commit(net, 2))) == ACCEPT
+    assert process(net, propose(net, _only_mine(net, 2)), last_commit=net.last_commit(2)) == REJECT
