@@ -271,7 +271,9 @@ def _materialize(
     module.load_state_dict(state, strict=True, assign=True)
 
 
-def attention_kernel(device: torch.device | str, dtype: torch.dtype) -> contextlib.AbstractContextManager[None]:
+def attention_kernel(
+    device: torch.device | str, dtype: torch.dtype
+) -> contextlib.AbstractContextManager[None]:
     """Half-precision attention on CPU runs torch's math kernel. The flash kernel chooses an
     AMX/VNNI packing path from what the CPU has, not from the kernel set torch dispatches
     (``ATEN_CPU_CAPABILITY``), and raises "pack_vnni2 is only supported when avx512 is
