@@ -1,0 +1,1 @@
+"""Zero-knowledge proofs of small-model inference (circuits, prover behind one interface)."""

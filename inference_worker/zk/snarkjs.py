@@ -1,0 +1,178 @@
+"""circom2 + snarkjs as separate programs (GPL-3.0: run as subprocesses, never imported).
+
+`make install` puts them under ``$INFERA_CACHE/zk-tools-<versions>/`` (scripts/install.sh).
+Compiled circuits and their Groth16 keys are cached under ``$INFERA_CACHE/zk-circuits/<sha256 of
+the circom source>/`` so tests and benchmarks compile and set up each circuit once.
+
+The keys come from a single-party setup with fixed entropy: FOR DEVELOPMENT ONLY. Whoever knows
+the setup's toxic waste can forge proofs; a real network imports keys from a multi-party ceremony.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SNARKJS_VERSION = "0.7.6"
+CIRCOM2_VERSION = "0.2.23"
+TOOLS_KEY = f"zk-tools-snarkjs{SNARKJS_VERSION}-circom2-{CIRCOM2_VERSION}"
+PTAU_POWER = 13  # 2^13 = 8192 constraints at most
+DEV_ENTROPY = "infera-dev-entropy"  # public on purpose: dev keys are forgeable by anyone
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("INFERA_CACHE", Path.home() / ".cache" / "infera"))
+
+
+def _tool(name: str) -> Path | None:
+    path = cache_dir() / TOOLS_KEY / "node_modules" / ".bin" / name
+    return path if path.exists() and shutil.which("node") else None
+
+
+def snarkjs_path() -> Path | None:
+    """The cached snarkjs, or None when `make install` has not installed it (or no node)."""
+    return _tool("snarkjs")
+
+
+def circom_path() -> Path | None:
+    return _tool("circom2")
+
+
+def is_available() -> bool:
+    return snarkjs_path() is not None and circom_path() is not None
+
+
+def _run(args: list[str], cwd: Path, timeout: int = 600) -> str:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def ptau_path(power: int = PTAU_POWER) -> Path:
+    """Phase-1 powers of tau (dev, one contribution), made once and cached (~4 min for 2^13)."""
+    folder = cache_dir() / "zk-ptau"
+    final = folder / f"pot{power}_final.ptau"
+    if final.exists():
+        return final
+    folder.mkdir(parents=True, exist_ok=True)
+    sj = str(snarkjs_path())
+    p0, p1 = folder / f"pot{power}_0.ptau", folder / f"pot{power}_1.ptau"
+    _run([sj, "powersoftau", "new", "bn128", str(power), str(p0)], folder)
+    _run(
+        [sj, "powersoftau", "contribute", str(p0), str(p1), "--name=dev", f"-e={DEV_ENTROPY}"],
+        folder,
+    )
+    tmp = folder / f"pot{power}_final.ptau.tmp"
+    _run([sj, "powersoftau", "prepare", "phase2", str(p1), str(tmp)], folder)
+    tmp.rename(final)
+    return final
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A compiled circuit with its dev Groth16 keys."""
+
+    folder: Path
+    name: str
+    constraints: int
+
+    @property
+    def wasm(self) -> Path:
+        return self.folder / f"{self.name}_js" / f"{self.name}.wasm"
+
+    @property
+    def zkey(self) -> Path:
+        return self.folder / f"{self.name}.zkey"
+
+    @property
+    def vk_json(self) -> Path:
+        return self.folder / "verification_key.json"
+
+    def verification_key(self) -> dict[str, Any]:
+        return json.loads(self.vk_json.read_text())
+
+
+def circuit_hash(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def compile_circuit(source: str, name: str = "circuit", entropy: str = DEV_ENTROPY) -> Circuit:
+    """Compile ``source`` (circom 2) and make dev keys; cached by the source's hash and entropy."""
+    key = circuit_hash(source + "\0" + entropy)[:16]
+    folder = cache_dir() / "zk-circuits" / key
+    done = folder / ".complete"
+    if done.exists():
+        return Circuit(folder=folder, name=name, constraints=int(done.read_text()))
+    tmp = folder.with_suffix(".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / f"{name}.circom").write_text(source)
+    _run([str(circom_path()), f"{name}.circom", "--r1cs", "--wasm", "-o", "."], tmp)
+    sj = str(snarkjs_path())
+    info = _run([sj, "r1cs", "info", f"{name}.r1cs"], tmp)
+    constraints = int(info.split("# of Constraints:")[1].split()[0])
+    _run([sj, "groth16", "setup", f"{name}.r1cs", str(ptau_path()), "k0.zkey"], tmp)
+    _run([sj, "zkey", "contribute", "k0.zkey", f"{name}.zkey", "--name=dev", f"-e={entropy}"], tmp)
+    _run([sj, "zkey", "export", "verificationkey", f"{name}.zkey", "verification_key.json"], tmp)
+    (tmp / ".complete").write_text(str(constraints))
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return Circuit(folder=folder, name=name, constraints=constraints)
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    proof: dict[str, Any]  # snarkjs proof.json
+    public: list[str]  # snarkjs public.json (decimal strings)
+    seconds: float  # wall time of `snarkjs groth16 fullprove` (witness + proof)
+
+
+class SnarkjsProver:
+    """The prover interface: ``prove(circuit, inputs)``; this one runs snarkjs fullprove."""
+
+    def prove(self, circuit: Circuit, inputs: dict[str, Any], workdir: Path) -> ProofResult:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "input.json").write_text(json.dumps(inputs))
+        start = time.perf_counter()
+        _run(
+            [
+                str(snarkjs_path()),
+                "groth16",
+                "fullprove",
+                "input.json",
+                str(circuit.wasm),
+                str(circuit.zkey),
+                "proof.json",
+                "public.json",
+            ],
+            workdir,
+        )
+        seconds = time.perf_counter() - start
+        proof = json.loads((workdir / "proof.json").read_text())
+        public = json.loads((workdir / "public.json").read_text())
+        return ProofResult(proof=proof, public=public, seconds=seconds)
+
+
+def snarkjs_verify(
+    vk: dict[str, Any], proof: dict[str, Any], public: list[Any], workdir: Path
+) -> bool:
+    """snarkjs' own verdict (`snarkjs groth16 verify`), for differential tests."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, data in (("vk.json", vk), ("proof.json", proof), ("public.json", public)):
+        (workdir / name).write_text(json.dumps(data))
+    done = subprocess.run(
+        [str(snarkjs_path()), "groth16", "verify", "vk.json", "public.json", "proof.json"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode == 0 and "OK!" in done.stdout
