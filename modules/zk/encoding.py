@@ -20,8 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from py_ecc.optimized_bn128 import FQ, FQ2, b, b2, curve_order, field_modulus, is_inf
-from py_ecc.optimized_bn128 import is_on_curve, multiply
+from py_ecc.optimized_bn128 import (
+    FQ,
+    FQ2,
+    b,
+    b2,
+    curve_order,
+    field_modulus,
+    is_inf,
+    is_on_curve,
+    multiply,
+)
 
 from modules.zk.errors import (
     ErrBadLength,

@@ -28,6 +28,8 @@ from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128 import add, curve_order, is_inf, multiply, neg, twist
 from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, miller_loop
 
+from chain.errors import ChainError
+from modules.zk import encoding
 from modules.zk.encoding import G1Point, G2Point, Proof, VerifyingKey
 
 COEFFICIENT_BITS = 128  # soundness of one batch: a forged batch passes with prob. <= 2^-128
@@ -126,3 +128,18 @@ def compute_invalid_indices(items: Sequence[BatchItem], seed: bytes) -> list[int
 
     bisect(0, len(items))
     return bad
+
+
+def is_accepted(vk_bytes: bytes, proof_bytes: bytes, public_bytes: bytes) -> bool:
+    """The chain's whole verdict on encoded data: decodes, checks and verifies; never raises.
+
+    False for any malformed encoding (each has its own error code when decoded directly) and for
+    a proof that does not verify.
+    """
+    try:
+        vk = encoding.decode_verifying_key(vk_bytes)
+        proof = encoding.decode_proof(proof_bytes)
+        inputs = encoding.decode_public_inputs(public_bytes, vk.num_public)
+    except ChainError:
+        return False
+    return is_valid_proof(vk, proof, inputs)
