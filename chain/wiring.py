@@ -40,6 +40,8 @@ from modules.staking.module import StakingModule
 from modules.workers import keys as workers_keys
 from modules.workers.keeper import WorkersKeeper
 from modules.workers.module import WorkersModule
+from modules.zk.keeper import ZkKeeper
+from modules.zk.module import ZkModule
 
 # Module accounts users may not send to with MsgSend.
 MODULE_ACCOUNTS = (
@@ -87,6 +89,8 @@ def build_modules() -> tuple[list[Module], Keepers]:
     inference.beacon = agreement.beacon = beacon  # seeds and audit draws (modules/beacon)
     inference.set_hooks(RoundHooks(agreement))
     modules += [InferenceModule(inference), AgreementModule(agreement)]
+    # zk settles the jobs of models with a verifying key by a proof (after agreement's rounds).
+    modules.append(ZkModule(ZkKeeper(models, inference)))
     keepers = Keepers(
         accounts=accounts, bank=bank, staking=staking, agreement=agreement, beacon=beacon
     )

@@ -1,0 +1,92 @@
+"""zk end-block: verify this block's proofs in one batch, settle the jobs of the valid ones."""
+
+from __future__ import annotations
+
+import hashlib
+
+import chain.pb  # noqa: F401
+
+from chain import crypto
+from chain.context import Context
+from chain.errors import ChainError
+from chain.events import attr
+from infera.inference.v1 import types_pb2 as inference_pb2
+from infera.zk.v1 import types_pb2
+from modules.zk import encoding, events, groth16, logic
+from modules.zk.errors import ErrInvalidProof, ErrJobNotOpen
+from modules.zk.keeper import ZkKeeper
+
+
+def process_batch(ctx: Context, keeper: ZkKeeper) -> None:
+    """Batch-verify every proof submitted in this block (at most max_proofs_per_block), bisect
+    a failing batch, settle the valid proofs' jobs and record every verdict."""
+    job_ids = keeper.pending_job_ids(ctx)
+    keeper.clear_pending(ctx, job_ids)
+    records = [keeper.get_record(ctx, job_id) for job_id in job_ids]
+    items = [_batch_item(ctx, keeper, record) for record in records if record is not None]
+    seed = logic.compute_batch_seed(ctx.block.height, ctx.block.hash)
+    invalid = set(groth16.compute_invalid_indices(items, seed))
+    for index, record in enumerate(r for r in records if r is not None):
+        if index in invalid:
+            _reject(ctx, keeper, record, ErrInvalidProof.code)
+        else:
+            _settle(ctx, keeper, record)
+
+
+def _batch_item(ctx: Context, keeper: ZkKeeper, record: types_pb2.ProofRecord) -> groth16.BatchItem:
+    """The decoded item (msg_server already checked every encoding; keys are immutable)."""
+    key = keeper.get_key(ctx, record.key_id)
+    assert key is not None  # a pending record names a registered key
+    vk = encoding.decode_verifying_key(key.key)
+    return groth16.BatchItem(
+        key_id=key.id,
+        vk=vk,
+        proof=encoding.decode_proof(record.proof),
+        inputs=encoding.decode_public_inputs(record.public_inputs, vk.num_public),
+        digest=logic.compute_item_digest(key.key, record.proof, record.public_inputs),
+    )
+
+
+def _settle(ctx: Context, keeper: ZkKeeper, record: types_pb2.ProofRecord) -> None:
+    """Finalize the job: pay the prover one route's share, refund the rest, store the result
+    (output_hash = sha256 of the public inputs, which are the model's committed output)."""
+    child, cache = ctx.branch()
+    job = keeper.inference.get_job(child, record.job_id)
+    if job is None or not logic.is_open_job(job):  # settled otherwise in this block
+        _reject(ctx, keeper, record, ErrJobNotOpen.code)
+        return
+    try:
+        denom = keeper.inference.get_params(child).fee_denom
+        pay = logic.compute_prover_pay(job)
+        keeper.inference.pay_from_escrow(child, job, crypto.from_bech32(record.prover), pay, denom)
+        refunded = keeper.inference.refund_escrow(child, job)
+        job.state = inference_pb2.JOB_STATE_FINALIZED
+        job.output_hash = hashlib.sha256(record.public_inputs).digest()
+        job.final_height = ctx.block.height
+        keeper.inference.set_job(child, job)
+    except ChainError as err:
+        _reject(ctx, keeper, record, err.kind.code)
+        return
+    cache.write()
+    record.status, record.paid = types_pb2.PROOF_STATUS_VERIFIED, str(pay)
+    keeper.set_record(ctx, record)
+    ctx.events.emit(
+        events.PROOF_VERIFIED,
+        attr("job_id", record.job_id, index=True),
+        attr("prover", record.prover, index=True),
+        attr("key_id", record.key_id),
+        attr("paid", pay),
+        attr("refunded", refunded),
+    )
+
+
+def _reject(ctx: Context, keeper: ZkKeeper, record: types_pb2.ProofRecord, code: int) -> None:
+    record.status, record.code = types_pb2.PROOF_STATUS_REJECTED, code
+    keeper.set_record(ctx, record)
+    ctx.events.emit(
+        events.PROOF_REJECTED,
+        attr("job_id", record.job_id, index=True),
+        attr("prover", record.prover, index=True),
+        attr("key_id", record.key_id),
+        attr("code", code),
+    )

@@ -1,0 +1,44 @@
+"""zk pure rules: ids, which jobs take proofs, who may prove, what the prover is paid."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import chain.pb  # noqa: F401
+
+from infera.inference.v1 import types_pb2 as J
+
+KEY_ID = re.compile(r"[a-z0-9._-]{1,64}")
+# A job takes a proof while its routes are working on it (assigned, not yet settled).
+OPEN_STATES = (J.JOB_STATE_ASSIGNED, J.JOB_STATE_COMMITTING, J.JOB_STATE_REVEALING)
+
+
+def is_valid_key_id(key_id: str) -> bool:
+    return KEY_ID.fullmatch(key_id) is not None
+
+
+def is_open_job(job: J.Job) -> bool:
+    return job.state in OPEN_STATES
+
+
+def is_job_worker(job: J.Job, prover: str) -> bool:
+    """True when ``prover`` (canonical bech32) is a hop of one of the job's routes: only the
+    assigned workers may prove, so nobody can copy a proof from the mempool and be paid."""
+    return any(hop.worker == prover for route in job.routes for hop in route.hops)
+
+
+def compute_prover_pay(job: J.Job) -> int:
+    """One route's share of the fee cap, floor(max_fee / redundancy), at most the escrow left:
+    one proof does the work of a route; the rest goes back to the submitter."""
+    return min(int(job.max_fee) // max(job.redundancy, 1), int(job.escrow))
+
+
+def compute_item_digest(key: bytes, proof: bytes, public_inputs: bytes) -> bytes:
+    """sha256 binding one batch item (key, proof, inputs); feeds the batch coefficients."""
+    framed = b"".join(len(part).to_bytes(4, "big") + part for part in (key, proof, public_inputs))
+    return hashlib.sha256(framed).digest()
+
+
+def compute_batch_seed(height: int, block_hash: bytes) -> bytes:
+    return hashlib.sha256(b"infera/zk/seed" + height.to_bytes(8, "big") + block_hash).digest()

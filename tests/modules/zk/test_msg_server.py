@@ -1,0 +1,135 @@
+"""The zk module on a chain: register a key for the model, a route's worker proves the job, the
+end-block batch verifies it and settles the job; every refusal has its code."""
+
+from __future__ import annotations
+
+import chain.pb  # noqa: F401
+
+import pytest
+
+from infera.inference.v1 import query_pb2 as inference_query
+from infera.inference.v1 import types_pb2 as J
+from infera.zk.v1 import query_pb2, tx_pb2, types_pb2
+from modules.zk import encoding
+from tests.modules.jobs import MAX_FEE, make_job_chain, submit_msg
+from tests.modules.zk.fixtures import mul_sample, needs_snarkjs
+
+GAS = 4_000_000
+FEE = GAS * 25 // 1000
+ZK_CODESPACE = "zk"
+
+
+def _key_msg(owner, sample, **fields) -> tx_pb2.MsgRegisterVerifyingKey:
+    values = {
+        "owner": owner.bech32,
+        "id": "mul-dev",
+        "model_id": "m",
+        "key": encoding.verifying_key_from_snarkjs(sample.vk),
+        "dev_setup": True,
+    }
+    values.update(fields)
+    return tx_pb2.MsgRegisterVerifyingKey(**values)
+
+
+def _job(chain_, job_id: int) -> J.Job:
+    res = chain_.query(
+        "/infera.inference.v1.Query/Job", inference_query.QueryJobRequest(job_id=job_id)
+    )
+    return inference_query.QueryJobResponse.FromString(res.value).job
+
+
+def _record(chain_, job_id: int) -> types_pb2.ProofRecord:
+    res = chain_.query(
+        "/infera.zk.v1.Query/JobProof", query_pb2.QueryJobProofRequest(job_id=job_id)
+    )
+    assert res.code == 0, res.log
+    return query_pb2.QueryJobProofResponse.FromString(res.value).record
+
+
+@pytest.fixture
+def zk_chain(tmp_path):
+    """Model "m" with the mul circuit's key, one assigned job (r = 1) with id 1."""
+    sample = mul_sample(3, 11)
+    chain_ = make_job_chain(tmp_path)
+    owner, submitter = chain_.keys[0], chain_.keys[8]
+    res = chain_.block([chain_.tx(owner, _key_msg(owner, sample), gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0, res.tx_results[0].log
+    chain_.block([chain_.tx(submitter, submit_msg(submitter, redundancy=1), gas=GAS, fee=FEE)])
+    for _ in range(3):
+        if _job(chain_, 1).state == J.JOB_STATE_ASSIGNED:
+            break
+        chain_.block()
+    assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
+    return chain_, sample
+
+
+def _prove_msg(prover: str, sample, **fields) -> tx_pb2.MsgSubmitProof:
+    values = {
+        "prover": prover,
+        "job_id": 1,
+        "proof": encoding.proof_from_snarkjs(sample.proof),
+        "public_inputs": encoding.public_inputs_from_snarkjs(sample.public),
+    }
+    values.update(fields)
+    return tx_pb2.MsgSubmitProof(**values)
+
+
+def _route_worker(chain_):
+    worker = _job(chain_, 1).routes[0].hops[0].worker
+    return next(k for k in chain_.keys if k.bech32 == worker)
+
+
+@needs_snarkjs
+def test_verified_proof_finalizes_the_job_and_pays_the_prover(zk_chain):
+    chain_, sample = zk_chain
+    worker = _route_worker(chain_)
+    before = chain_.balance(worker.address)
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, sample), gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0, res.tx_results[0].log
+    record = _record(chain_, 1)
+    assert record.status == types_pb2.PROOF_STATUS_VERIFIED
+    assert _job(chain_, 1).state == J.JOB_STATE_FINALIZED
+    assert chain_.balance(worker.address) == before - FEE + MAX_FEE
+
+
+@needs_snarkjs
+def test_invalid_proof_is_rejected_and_costs_its_sender(zk_chain):
+    chain_, sample = zk_chain
+    worker = _route_worker(chain_)
+    before = chain_.balance(worker.address)
+    wrong = (34).to_bytes(32, "big") + (3).to_bytes(32, "big")
+    msg = _prove_msg(worker.bech32, sample, public_inputs=wrong)
+    res = chain_.block([chain_.tx(worker, msg, gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0  # queued; the end-block batch decides
+    record = _record(chain_, 1)
+    assert (record.status, record.code) == (types_pb2.PROOF_STATUS_REJECTED, 7)
+    assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
+    assert chain_.balance(worker.address) == before - FEE
+
+
+@needs_snarkjs
+def test_submit_proof_rejects_a_prover_off_the_routes(zk_chain):
+    chain_, sample = zk_chain
+    outsider = chain_.keys[9]
+    res = chain_.block([chain_.tx(outsider, _prove_msg(outsider.bech32, sample), gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 17)
+
+
+@needs_snarkjs
+def test_submit_proof_rejects_a_non_canonical_proof(zk_chain):
+    chain_, sample = zk_chain
+    worker = _route_worker(chain_)
+    proof = bytearray(encoding.proof_from_snarkjs(sample.proof))
+    proof[:32] = (int.from_bytes(proof[:32], "big") + encoding.P).to_bytes(32, "big")
+    msg = _prove_msg(worker.bech32, sample, proof=bytes(proof))
+    res = chain_.block([chain_.tx(worker, msg, gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 3)
+
+
+@needs_snarkjs
+def test_register_key_rejects_a_signer_who_does_not_own_the_model(tmp_path):
+    sample = mul_sample(3, 11)
+    chain_ = make_job_chain(tmp_path)
+    other = chain_.keys[8]
+    res = chain_.block([chain_.tx(other, _key_msg(other, sample), gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 12)
