@@ -21,12 +21,12 @@ import torch
 from infera.worker.v1 import pipeline_pb2 as pb
 from inference_worker.pipeline.codec import CODECS, decode
 from inference_worker.pipeline.frames import FrameReceiver, FrameSeal, FrameSender, seal_frame
-from inference_worker.pipeline.generate import Sampling, select_token
+from inference_worker.pipeline.generate import Sampling
 from inference_worker.pipeline.link import DownstreamLink
 from inference_worker.pipeline.placement import check_route
 from inference_worker.pipeline.route import DTYPE_NAMES, hop_from_pb
 from inference_worker.pipeline.shard import SessionCache, Shard
-from inference_worker.verify.adversary import forward_reported
+from inference_worker.verify.adversary import choose_token, forward_reported
 from inference_worker.verify.fingerprint import KeptStates
 
 SessionId = tuple[int, int]  # (job id, route index)
@@ -176,6 +176,6 @@ def run_hop(
         sent, reported = forward_reported(shard, hidden, cache=session.cache)  # (1, n, hidden)
         session.outputs.add(reported)  # what this hop produced, before the wire codec
         if session.is_last:
-            return select_token(shard.head(sent)[0], *session.sampler)
+            return choose_token(shard, shard.head(sent)[0], *session.sampler)
         assert session.sender is not None
         return tuple(sent.shape), *seal_frame(session.sender, sent, reported, codec)

@@ -39,9 +39,9 @@ from inference_worker.pipeline.frames import (
     ReceivedFrame,
     seal_frame,
 )
-from inference_worker.pipeline.generate import Sampling, eos_token_ids, select_token
+from inference_worker.pipeline.generate import Sampling, eos_token_ids
 from inference_worker.pipeline.shard import Shard, ShardError
-from inference_worker.verify.adversary import forward_reported
+from inference_worker.verify.adversary import choose_token, forward_reported
 from inference_worker.verify.commits import compute_output_hash
 from inference_worker.verify.fingerprint import FingerprintError, KeptStates, derive_late_probe_seed
 from inference_worker.verify.reveal import decode_reveal, encode_reveal
@@ -127,7 +127,7 @@ def generate_claim(
             hidden = links.carry(hop, sent, reported, codec, wire) if hop else sent
             sent, reported = forward_reported(shard, hidden, cache=caches[hop])
             outputs[hop].add(reported)
-        token = select_token(shards[-1].head(sent)[0], sampling, generator)
+        token = choose_token(shards[-1], shards[-1].head(sent)[0], sampling, generator)
         tokens.append(token)
         if token in stop:
             break

@@ -4,6 +4,7 @@ receiver's checks at receipt, and the evidence a validator rechecks from a revea
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 import torch
@@ -20,8 +21,12 @@ from inference_worker.pipeline.frames import (
     FrameSender,
     FrameSigner,
     LateEvidence,
+    chain_step,
+    decode_received_frames,
+    encode_received_frames,
     expected_address,
     fingerprint_rows,
+    received_states,
     seal_frame,
     verify_late_evidence,
 )
@@ -339,3 +344,45 @@ def test_the_agreement_cap_holds_a_bundle_for_the_positions_the_chain_allows():
 def test_frame_signer_refuses_bad_keys():
     with pytest.raises(ValueError, match="32 bytes"):
         FrameSigner(b"short")
+
+
+# --- the received frames (a receiver's dispute payload) ----------------------------------------
+
+
+def test_received_frames_prove_exactly_what_the_receiver_got():
+    sender, inbound = session()
+    evidence = inbound.accept_late(sender.seal_late(OUTPUT), OUTPUT)
+    data = encode_received_frames(inbound.frames, hidden_size=HIDDEN)
+    hidden, kept = decode_received_frames(data)
+    assert hidden == HIDDEN and list(kept) == inbound.frames and len(kept) == 4
+    states = received_states(kept, evidence, CONTEXT, codec="fp32", positions=8)
+    assert torch.equal(states, torch.cat(frames(), dim=1))
+
+
+def test_received_frames_that_are_not_the_signed_ones_are_refused():
+    sender, inbound = session()
+    evidence = inbound.accept_late(sender.seal_late(OUTPUT), OUTPUT)
+    frames_ = list(inbound.frames)
+    payload = bytearray(frames_[1].payload)
+    payload[-1] ^= 1  # one bit of one value: no longer what the sender's H_last covers
+    forged = [*frames_[:1], replace(frames_[1], payload=bytes(payload)), *frames_[2:]]
+    with pytest.raises(FingerprintError, match="chain hash their sender signed"):
+        received_states(tuple(forged), evidence, CONTEXT, codec="fp32", positions=8)
+    with pytest.raises(FingerprintError, match="chain hash"):  # one frame left out
+        received_states(tuple(frames_[:-1]), evidence, CONTEXT, codec="fp32", positions=7)
+    other = ChainContext(JOB, ROUTE + 1, sender_hop=SENDER)  # another route's chain
+    with pytest.raises(FingerprintError):
+        received_states(tuple(frames_), evidence, other, codec="fp32", positions=8)
+    data = encode_received_frames(frames_, hidden_size=HIDDEN)
+    for bad in (data[:-1], data + b"\x00", b"IFRX" + data[4:]):
+        with pytest.raises(FingerprintError):
+            decode_received_frames(bad)
+
+
+def test_the_chain_binds_each_payload_digest():
+    rows = b"\x00" * (2 + PROBES)
+    one = chain_step(bytes(32), CONTEXT, seq=0, hidden_size=HIDDEN, probes=PROBES, rows=rows,
+                     payload_digest=hashlib.sha256(b"a").digest())  # fmt: skip
+    two = chain_step(bytes(32), CONTEXT, seq=0, hidden_size=HIDDEN, probes=PROBES, rows=rows,
+                     payload_digest=hashlib.sha256(b"b").digest())  # fmt: skip
+    assert one != two
