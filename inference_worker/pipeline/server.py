@@ -25,7 +25,9 @@ on the states it kept, keeping it only when it matches, and reports the session 
 after sending its own downstream: without the sender's evidence when it was withheld or wrong
 (the verifier then names nobody for a deviation at that boundary; the hop is not left out). What a hop
 reveals (`SessionRecord.fingerprint`) is a bundle (`reveal.encode_reveal`): its own late
-fingerprint plus the sender-signed late rows it received. Limits: `ServerLimits`. Sessions idle longer
+fingerprint plus the sender-signed late rows it received; the frames it received stay in its
+`FrameReceiver.frames` (payloads and rows, bound by the sender's chain: what a verifier judges
+it on when handed them; no RPC serves them yet). Limits: `ServerLimits`. Sessions idle longer
 than the idle timeout are dropped with EXPIRED. A stream that ends drops the sessions it owns,
 which closes their links, so a dead upstream hop frees the whole rest of the route.
 

@@ -8,8 +8,11 @@ did in the route:
 
 1. **Per-hop fingerprints**, all with the route's LATE probe seed (`late_seed`: from the
    job's probe seed and the claimed output's hash, so no hop could aim a perturbation at
-   these probes). Hop k is recomputed from its input (the recomputed output of hop k-1,
-   which matched its own claim) and the recomputed output's fingerprint is compared with hop
+   these probes). Hop k is recomputed from its input: the states it RECEIVED when it handed
+   over its frames and they check against its sender's signed chain (`HopClaim.received_frames`,
+   `frames.received_states`; then hop k-1 is also judged on the exact distance between those
+   states and what it would honestly have sent, `fingerprint.state_distances`), else the
+   recomputed output of hop k-1. The recomputed output's fingerprint is compared with hop
    k's fingerprint (`compare_fingerprints`; the tolerance class is the loosest of hop k's
    precision and every earlier hop's, `route_tolerances`). Which fingerprint: for hops
    0..n-2, the late rows hop k SIGNED once the output was known, as hop k+1 revealed them,
@@ -274,8 +277,9 @@ def verify_route(
             check = _check_hop(index, signed, sent, seed, tolerances[index], source="signed")
         else:
             check = _check_hop(index, hop.fingerprint, judged_out, seed, tolerances[index])
-        if index < last and received[index + 1] is not None:
-            check = _check_sent(check, received[index + 1], sent, tolerances[index])
+        proven_next = received[index + 1] if index < last else None
+        if proven_next is not None:  # hop index + 1 proved what it received from this hop
+            check = _check_sent(check, proven_next, sent, tolerances[index])
         input_source = "frames" if proven is not None else "reference"
         checks.append(replace(check, evidence=statuses[index], input=input_source))
         if index < last:
