@@ -115,6 +115,11 @@ def compile_circuit(source: str, name: str = "circuit", entropy: str = DEV_ENTRO
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / f"{name}.circom").write_text(source)
+    # circom2 runs under WASI and sees only its working folder: circomlib is copied in, and
+    # sources include "circomlib/<file>.circom".
+    lib = cache_dir() / TOOLS_KEY / "node_modules" / "circomlib" / "circuits"
+    if lib.exists():
+        shutil.copytree(lib, tmp / "circomlib")
     _run([str(circom_path()), f"{name}.circom", "--r1cs", "--wasm", "-o", "."], tmp)
     sj = str(snarkjs_path())
     info = _run([sj, "r1cs", "info", f"{name}.r1cs"], tmp)

@@ -1,0 +1,134 @@
+"""The 64-32-10 MLP on scikit-learn's 8x8 digits: data, float training and fixed-point quantization.
+
+scikit-learn ships the dataset (sklearn/datasets/data/digits.csv.gz). The CSV is read without
+importing scikit-learn (whose import needs scipy), from any installed copy of the package.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HIDDEN = 32
+CLASSES = 10
+PIXELS = 64
+WEIGHT_MAX = 127  # quantized weights are int8
+HIDDEN_MAX = 255  # hidden activations after rescale+ReLU fit 8 bits (over the training set)
+
+
+def _digits_csv() -> Path:
+    spec = importlib.util.find_spec("sklearn")
+    roots = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    extra = os.environ.get("INFERA_SKLEARN_PATH")  # a folder holding sklearn/ (no import needed)
+    if extra:
+        roots.append(Path(extra) / "sklearn")
+    for root in roots:
+        path = root / "datasets" / "data" / "digits.csv.gz"
+        if path.exists():
+            return path
+    raise FileNotFoundError("scikit-learn's digits.csv.gz not found (pip install scikit-learn)")
+
+
+def is_available() -> bool:
+    try:
+        _digits_csv()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(pixels (1797, 64) int64 in 0..16, labels (1797,) int64)."""
+    with gzip.open(_digits_csv(), "rt") as f:
+        data = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    return data[:, :-1], data[:, -1]
+
+
+def split(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A fixed 80/20 split (every fifth sample is a test sample)."""
+    test = np.arange(len(y)) % 5 == 0
+    return x[~test], y[~test], x[test], y[test]
+
+
+@dataclass(frozen=True)
+class FloatMLP:
+    w1: np.ndarray  # (32, 64), applied to pixels / 16
+    b1: np.ndarray  # (32,)
+    w2: np.ndarray  # (10, 32)
+    b2: np.ndarray  # (10,)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        h = np.maximum(x / 16.0 @ self.w1.T + self.b1, 0.0)
+        return np.argmax(h @ self.w2.T + self.b2, axis=1)
+
+
+def train(x: np.ndarray, y: np.ndarray, seed: int = 0, epochs: int = 300) -> FloatMLP:
+    """Full-batch Adam on cross-entropy; deterministic for a seed (torch, one thread)."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(PIXELS, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, CLASSES)
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    xt, yt = torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+    w = [p.detach().numpy().astype(np.float64) for p in model.parameters()]
+    return FloatMLP(w1=w[0], b1=w[1], w2=w[2], b2=w[3])
+
+
+@dataclass(frozen=True)
+class QuantMLP:
+    """Integer network: h = relu(W1 x + b1) >> shift; logits = W2 h + b2; class = argmax."""
+
+    w1: list[list[int]]  # (32, 64) int8
+    b1: list[int]  # (32,)
+    shift: int  # rescale of the hidden layer (bits)
+    w2: list[list[int]]  # (10, 32) int8
+    b2: list[int]  # (10,)
+
+    def hidden(self, x: list[int]) -> list[int]:
+        z = [
+            sum(w * v for w, v in zip(row, x, strict=True)) + b
+            for row, b in zip(self.w1, self.b1, strict=True)
+        ]
+        return [max(v, 0) >> self.shift for v in z]
+
+    def logits(self, x: list[int]) -> list[int]:
+        h = self.hidden(x)
+        return [
+            sum(w * v for w, v in zip(row, h, strict=True)) + b
+            for row, b in zip(self.w2, self.b2, strict=True)
+        ]
+
+    def predict(self, x: list[int]) -> int:
+        logits = self.logits(x)
+        return logits.index(max(logits))  # first maximum (the circuit accepts any maximum)
+
+
+def quantize(model: FloatMLP, x_train: np.ndarray) -> QuantMLP:
+    """Power-of-two fixed point: int8 weights, the hidden rescale a shift, integer biases."""
+    w1 = model.w1 / 16.0  # the circuit takes raw pixels 0..16
+    a = int(np.floor(np.log2(WEIGHT_MAX / np.abs(w1).max())))
+    w1q = np.round(w1 * 2.0**a).astype(np.int64)
+    b1q = np.round(model.b1 * 2.0**a).astype(np.int64)
+    z1 = np.maximum(x_train @ w1q.T + b1q, 0)
+    shift = max(0, int(np.ceil(np.log2(max(int(z1.max()), 1) / HIDDEN_MAX))))
+    c = int(np.floor(np.log2(WEIGHT_MAX / np.abs(model.w2).max())))
+    w2q = np.round(model.w2 * 2.0**c).astype(np.int64)
+    b2q = np.round(model.b2 * 2.0 ** (c + a - shift)).astype(np.int64)
+    return QuantMLP(w1=w1q.tolist(), b1=b1q.tolist(), shift=shift, w2=w2q.tolist(), b2=b2q.tolist())
+
+
+def accuracy_quant(q: QuantMLP, x: np.ndarray, y: np.ndarray) -> float:
+    return float(
+        np.mean([q.predict(row.tolist()) == label for row, label in zip(x, y, strict=True)])
+    )
