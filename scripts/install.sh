@@ -60,16 +60,18 @@ if [ ! -x "$CMT_DIR/cometbft" ]; then
 fi
 ln -sfn "$CMT_DIR/cometbft" "$ROOT/.infera/bin/cometbft"
 
-# --- zk tools: circom2 + snarkjs (npm) ----------------------------------------------------------
+# --- zk tools: circom2 + snarkjs + circomlib (npm) ---------------------------------------------
 # GPL-3.0 programs: installed apart and run as subprocesses (inference_worker/zk/snarkjs.py),
 # never imported. Skipped without node/npm; the zk tests that need them then skip.
 SNARKJS_VERSION="0.7.6"; CIRCOM2_VERSION="0.2.23"  # keep in step with inference_worker/zk/snarkjs.py
+CIRCOMLIB_VERSION="2.0.5"  # Poseidon for input commitments
 ZK_DIR="$CACHE/zk-tools-snarkjs$SNARKJS_VERSION-circom2-$CIRCOM2_VERSION"
 if command -v npm >/dev/null && [ ! -f "$ZK_DIR/.complete" ]; then
   say "installing snarkjs $SNARKJS_VERSION and circom2 $CIRCOM2_VERSION into $ZK_DIR"
   mkdir -p "$ZK_DIR"
   npm install --no-audit --no-fund --silent --prefix "$ZK_DIR" \
-    "snarkjs@$SNARKJS_VERSION" "circom2@$CIRCOM2_VERSION" && touch "$ZK_DIR/.complete"
+    "snarkjs@$SNARKJS_VERSION" "circom2@$CIRCOM2_VERSION" "circomlib@$CIRCOMLIB_VERSION" \
+    && touch "$ZK_DIR/.complete"
 fi
 
 # --- project-local commands ---------------------------------------------------------------------
