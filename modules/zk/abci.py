@@ -18,15 +18,22 @@ from modules.zk.keeper import ZkKeeper
 
 
 def process_batch(ctx: Context, keeper: ZkKeeper) -> None:
-    """Batch-verify every proof submitted in this block (at most max_proofs_per_block), bisect
-    a failing batch, settle the valid proofs' jobs and record every verdict."""
-    job_ids = keeper.pending_job_ids(ctx)
-    keeper.clear_pending(ctx, job_ids)
-    records = [keeper.get_record(ctx, job_id) for job_id in job_ids]
-    items = [_batch_item(ctx, keeper, record) for record in records if record is not None]
+    """Batch-verify the pending proofs (at most max_proofs_per_block), bisect a failing batch
+    within max_miller_loops_per_block, settle the valid proofs' jobs and record every verdict;
+    proofs the budget did not reach stay pending for the next block."""
+    params = keeper.get_params(ctx)
+    records = [keeper.get_record(ctx, job_id) for job_id in keeper.pending_job_ids(ctx)]
+    present = [record for record in records if record is not None]
+    items = [_batch_item(ctx, keeper, record) for record in present]
     seed = logic.compute_batch_seed(ctx.block.height, ctx.block.hash)
-    invalid = set(groth16.compute_invalid_indices(items, seed))
-    for index, record in enumerate(r for r in records if r is not None):
+    bad, undecided = groth16.compute_invalid_indices(
+        items, seed, budget=params.max_miller_loops_per_block
+    )
+    invalid, wait = set(bad), set(undecided)
+    keeper.clear_pending(ctx, [r.job_id for i, r in enumerate(present) if i not in wait])
+    for index, record in enumerate(present):
+        if index in wait:
+            continue  # over this block's verification budget: stays pending for the next
         if index in invalid:
             _reject(ctx, keeper, record, ErrInvalidProof.code)
         else:

@@ -105,18 +105,41 @@ def is_valid_proof(vk: VerifyingKey, proof: Proof, inputs: Sequence[int]) -> boo
     return is_valid_batch([item], [1])
 
 
-def compute_invalid_indices(items: Sequence[BatchItem], seed: bytes) -> list[int]:
-    """Indices (ascending) of the invalid items: one batch check, bisected where it fails.
+def compute_batch_cost(items: Sequence[BatchItem]) -> int:
+    """Miller loops of one batch check: one per item plus three per distinct key."""
+    return len(items) + 3 * len({item.key_id for item in items})
 
-    With k invalid items among n, this costs at most 1 + 2k * ceil(log2 n) batch checks; every
-    item pays gas for a full single check, which bounds the work by the block's gas.
+
+def compute_invalid_indices(
+    items: Sequence[BatchItem], seed: bytes, budget: int | None = None
+) -> tuple[list[int], list[int]]:
+    """(invalid, undecided) indices, ascending: one batch check, bisected where it fails.
+
+    With k invalid items among n this costs at most 1 + 2k * ceil(log2 n) batch checks.
+    ``budget`` caps the Miller loops spent (None: no cap); a range whose check would exceed it is
+    split, and a single proof it cannot afford is left undecided (the caller keeps those for the
+    next block), so a block's verification work is bounded whatever the proofs are, and a budget
+    of at least one single check decides at least one proof per block.
     """
     if not items:
-        return []
+        return [], []
     coefficients = compute_coefficients(seed, [item.digest for item in items])
     bad: list[int] = []
+    undecided: list[int] = []
+    left = [budget]
 
     def bisect(lo: int, hi: int) -> None:
+        cost = compute_batch_cost(items[lo:hi])
+        if left[0] is not None and cost > left[0]:
+            if hi - lo == 1:
+                undecided.append(lo)
+                return
+            mid = (lo + hi) // 2  # too dear as one check: try the halves (progress each block)
+            bisect(lo, mid)
+            bisect(mid, hi)
+            return
+        if left[0] is not None:
+            left[0] -= cost
         if is_valid_batch(items[lo:hi], coefficients[lo:hi]):
             return
         if hi - lo == 1:
@@ -127,7 +150,7 @@ def compute_invalid_indices(items: Sequence[BatchItem], seed: bytes) -> list[int
         bisect(mid, hi)
 
     bisect(0, len(items))
-    return bad
+    return bad, undecided
 
 
 def is_accepted(vk_bytes: bytes, proof_bytes: bytes, public_bytes: bytes) -> bool:

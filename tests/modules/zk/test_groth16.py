@@ -213,8 +213,20 @@ def test_bisection_names_exactly_the_bad_proof_in_a_batch():
         inputs=(34, 3),
         digest=bytes(32),
     )
-    assert groth16.compute_invalid_indices([good1, good2], b"seed") == []
-    assert groth16.compute_invalid_indices([good1, bad, good2], b"seed") == [1]
+    assert groth16.compute_invalid_indices([good1, good2], b"seed") == ([], [])
+    assert groth16.compute_invalid_indices([good1, bad, good2], b"seed") == ([1], [])
+
+
+@needs_snarkjs
+def test_verification_budget_leaves_the_rest_undecided():
+    good1, good2 = _item(mul_sample(3, 11)), _item(mul_sample(5, 7))
+    bad = groth16.BatchItem("mul", good1.vk, good1.proof, (34, 3), bytes(32))
+    # the whole batch costs 3 + 3 = 6 loops and fails; then every part costs more than the 3 left
+    assert groth16.compute_invalid_indices([good1, bad, good2], b"seed", budget=9) == (
+        [],
+        [0, 1, 2],
+    )
+    assert groth16.compute_invalid_indices([good1, good2], b"seed", budget=4) == ([], [1])
 
 
 @needs_snarkjs
@@ -224,7 +236,7 @@ def test_swapped_proofs_cancel_no_batch():
     s1, s2 = _item(mul_sample(3, 11)), _item(mul_sample(5, 7))
     x1 = groth16.BatchItem("mul", s1.vk, s1.proof, s2.inputs, b"a" * 32)
     x2 = groth16.BatchItem("mul", s2.vk, s2.proof, s1.inputs, b"b" * 32)
-    assert groth16.compute_invalid_indices([x1, x2], b"seed") == [0, 1]
+    assert groth16.compute_invalid_indices([x1, x2], b"seed") == ([0, 1], [])
 
 
 # -- no input makes the verifier raise -------------------------------------------------------

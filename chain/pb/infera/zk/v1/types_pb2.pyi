@@ -57,15 +57,17 @@ class ProofRecord(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., prover: _Optional[str] = ..., key_id: _Optional[str] = ..., proof: _Optional[bytes] = ..., public_inputs: _Optional[bytes] = ..., status: _Optional[_Union[ProofStatus, str]] = ..., code: _Optional[int] = ..., height: _Optional[int] = ..., paid: _Optional[str] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("max_proofs_per_block", "verify_gas", "key_gas_per_byte", "max_public_inputs", "refuse_dev_keys")
+    __slots__ = ("max_proofs_per_block", "verify_gas", "key_gas_per_byte", "max_public_inputs", "refuse_dev_keys", "max_miller_loops_per_block")
     MAX_PROOFS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     VERIFY_GAS_FIELD_NUMBER: _ClassVar[int]
     KEY_GAS_PER_BYTE_FIELD_NUMBER: _ClassVar[int]
     MAX_PUBLIC_INPUTS_FIELD_NUMBER: _ClassVar[int]
     REFUSE_DEV_KEYS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MILLER_LOOPS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     max_proofs_per_block: int
     verify_gas: int
     key_gas_per_byte: int
     max_public_inputs: int
     refuse_dev_keys: bool
-    def __init__(self, max_proofs_per_block: _Optional[int] = ..., verify_gas: _Optional[int] = ..., key_gas_per_byte: _Optional[int] = ..., max_public_inputs: _Optional[int] = ..., refuse_dev_keys: bool = ...) -> None: ...
+    max_miller_loops_per_block: int
+    def __init__(self, max_proofs_per_block: _Optional[int] = ..., verify_gas: _Optional[int] = ..., key_gas_per_byte: _Optional[int] = ..., max_public_inputs: _Optional[int] = ..., refuse_dev_keys: bool = ..., max_miller_loops_per_block: _Optional[int] = ...) -> None: ...
