@@ -133,3 +133,38 @@ def test_register_key_rejects_a_signer_who_does_not_own_the_model(tmp_path):
     other = chain_.keys[8]
     res = chain_.block([chain_.tx(other, _key_msg(other, sample), gas=GAS, fee=FEE)])
     assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 12)
+
+
+@needs_snarkjs
+def test_proofs_over_the_block_budget_wait_for_the_next_block(tmp_path, monkeypatch):
+    from modules.zk import genesis, params
+
+    tight = params.default_params()
+    tight.max_miller_loops_per_block = 4  # one single check per block
+    monkeypatch.setattr(genesis, "default_params", lambda: tight)
+    sample = mul_sample(3, 11)
+    chain_ = make_job_chain(tmp_path)
+    owner, submitter = chain_.keys[0], chain_.keys[8]
+    chain_.block([chain_.tx(owner, _key_msg(owner, sample), gas=GAS, fee=FEE)])
+    job = submit_msg(submitter, redundancy=1)
+    chain_.block(
+        [chain_.tx(submitter, job, gas=GAS, fee=FEE), chain_.tx(submitter, job, gas=GAS, fee=FEE)]
+    )
+    for _ in range(3):
+        if _job(chain_, 2).state == J.JOB_STATE_ASSIGNED:
+            break
+        chain_.block()
+    first = _job(chain_, 1).routes[0].hops[0].worker
+    second = next(h.worker for h in _job(chain_, 2).routes[0].hops if h.worker != first)
+    provers = [next(k for k in chain_.keys if k.bech32 == w) for w in (first, second)]
+    txs = [
+        chain_.tx(p, _prove_msg(p.bech32, sample, job_id=job_id), gas=GAS, fee=FEE)
+        for p, job_id in zip(provers, (1, 2), strict=True)
+    ]
+    res = chain_.block(txs)
+    assert [r.code for r in res.tx_results] == [0, 0], [r.log for r in res.tx_results]
+    assert _record(chain_, 1).status == types_pb2.PROOF_STATUS_VERIFIED
+    assert _record(chain_, 2).status == types_pb2.PROOF_STATUS_PENDING
+    chain_.block()
+    assert _record(chain_, 2).status == types_pb2.PROOF_STATUS_VERIFIED
+    assert _job(chain_, 2).state == J.JOB_STATE_FINALIZED
