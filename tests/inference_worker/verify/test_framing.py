@@ -185,3 +185,32 @@ def _largest_change(model_dir, hop: int, attack: ComputeAttack) -> float:
     moved = cheat.forward(cheat.embed(ids))[0]
     same = compute_fingerprint(honest, probe_seed=SEED)
     return float(((moved - honest).norm(dim=-1) / honest.norm(dim=-1)).max()) if same else 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sender", [0, 1])
+def test_smollm2_clip_shift_and_predicted_orthogonal_noise_name_the_sender(smollm2_dir, sender):
+    """The issue's SmolLM2 reproduction: both variants, hops [0,10) [10,21) [21,30)."""
+    spans = ((0, 10), (10, 21), (21, 30))
+    reference = ReferenceModel.load(smollm2_dir)
+    prompt = (1, 9690, 30, 1115, 314, 260, 3575, 282, 4649, 47, 2, 198)
+
+    def run(attacks=None) -> RouteClaim:
+        shards = [
+            load_adversarial_shard(smollm2_dir, a, b, (attacks or {}).get(i, ComputeAttack()))
+            for i, (a, b) in enumerate(spans)
+        ]
+        return generate_claim(
+            shards, prompt, max_new_tokens=8, probe_seed=SEED, job_id=JOB, keys=KEYS
+        )
+
+    honest = run()
+    orthogonal = ComputeAttack(
+        ComputeMode.PROBE_ORTHOGONAL, noise_std=0.05, seed=0, probe_seed=SEED,
+        late_probe_seed=late_seed(honest),
+    )  # fmt: skip
+    for attack in (ComputeAttack(ComputeMode.CLIP_SHIFT, shift=0.2), orthogonal):
+        claim = run({sender: attack})
+        verdict = verify_route(reference, through_chain(claim))
+        assert verdict.culprit_hop == sender, (attack.mode, verdict.hops)
+        assert verdict.hops[sender + 1].ok
