@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -55,7 +55,7 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=_NamedPrintLoggerFactory(out),
+        logger_factory=_NamedPrintLoggerFactory(stream or cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
 
@@ -68,6 +68,18 @@ def _is_tty(stream: TextIO) -> bool:
 def _keep_exc_info(logger: Any, name: str, event: dict[str, Any]) -> dict[str, Any]:
     """The console renderer formats tracebacks itself (prettily); leave ``exc_info`` to it."""
     return event
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is when a line is logged, not when logging was set up: a
+    caller that swaps stderr for a while (a CLI runner, pytest's capture) and closes its stream
+    afterwards would otherwise leave every later log line raising on a closed file."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 class _NamedPrintLogger(structlog.PrintLogger):
