@@ -114,6 +114,36 @@ def test_g2_point_outside_the_subgroup_is_rejected_by_both(tmp_path):
 
 
 @needs_snarkjs
+def test_public_input_plus_r_is_rejected_by_both(tmp_path):
+    sample = mul_sample(3, 11)
+    shifted = Sample(
+        vk=sample.vk, proof=sample.proof, public=[str(int(sample.public[0]) + encoding.R), "3"]
+    )
+    with pytest.raises(ValueError):  # the client-side converter refuses it already
+        encoding.public_inputs_from_snarkjs(shifted.public)
+    from inference_worker.zk.snarkjs import snarkjs_verify
+
+    assert not snarkjs_verify(shifted.vk, shifted.proof, shifted.public, tmp_path)
+
+
+@needs_snarkjs
+def test_coordinate_plus_p_snarkjs_accepts_and_the_chain_refuses(tmp_path):
+    """The one intended divergence: snarkjs reduces x + p modulo p and accepts the proof; the
+    chain accepts one encoding per point (no malleable proof bytes), code 3."""
+    from inference_worker.zk.snarkjs import snarkjs_verify
+
+    sample = mul_sample(3, 11)
+    proof = copy.deepcopy(sample.proof)
+    proof["pi_a"][0] = str(int(proof["pi_a"][0]) + P)
+    assert snarkjs_verify(sample.vk, proof, sample.public, tmp_path)
+    raw = bytearray(encoding.proof_from_snarkjs(sample.proof))
+    raw[:32] = (int.from_bytes(raw[:32], "big") + P).to_bytes(32, "big")
+    with pytest.raises(ChainError) as err:
+        encoding.decode_proof(bytes(raw))
+    assert err.value.kind == ErrNonCanonical
+
+
+@needs_snarkjs
 @pytest.mark.slow
 def test_every_flipped_proof_byte_is_rejected_by_both(tmp_path):
     from inference_worker.zk.snarkjs import snarkjs_verify

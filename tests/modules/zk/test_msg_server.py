@@ -168,3 +168,17 @@ def test_proofs_over_the_block_budget_wait_for_the_next_block(tmp_path, monkeypa
     chain_.block()
     assert _record(chain_, 2).status == types_pb2.PROOF_STATUS_VERIFIED
     assert _job(chain_, 2).state == J.JOB_STATE_FINALIZED
+
+
+@needs_snarkjs
+def test_register_key_rejects_a_dev_key_where_genesis_refuses_them(tmp_path, monkeypatch):
+    from modules.zk import genesis, params
+
+    strict = params.default_params()
+    strict.refuse_dev_keys = True
+    monkeypatch.setattr(genesis, "default_params", lambda: strict)
+    sample = mul_sample(3, 11)
+    chain_ = make_job_chain(tmp_path)
+    owner = chain_.keys[0]
+    res = chain_.block([chain_.tx(owner, _key_msg(owner, sample), gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 13)
