@@ -6,6 +6,8 @@ import hashlib
 
 import chain.pb  # noqa: F401
 
+import structlog
+
 from chain import crypto
 from chain.context import Context
 from chain.errors import ChainError
@@ -13,11 +15,32 @@ from chain.events import attr
 from infera.inference.v1 import types_pb2 as inference_pb2
 from infera.zk.v1 import types_pb2
 from modules.zk import encoding, events, groth16, logic
-from modules.zk.errors import ErrInvalidProof, ErrJobNotOpen
+from modules.zk.errors import ErrInvalidProof, ErrJobNotOpen, ErrSettlementFailed
 from modules.zk.keeper import ZkKeeper
+
+log = structlog.get_logger("modules.zk")
 
 
 def process_batch(ctx: Context, keeper: ZkKeeper) -> None:
+    """The end-block entry point with a fault barrier: if the batch raises (a bug, or state no
+    rule foresaw), its branch is dropped and every pending proof is rejected with code 22, so the
+    block still commits and the same proofs do not fail again every block."""
+    child, cache = ctx.branch()
+    try:
+        verify_and_settle(child, keeper)
+    except Exception:
+        log.exception("zk end-block batch failed; pending proofs rejected")
+        child, cache = ctx.branch()
+        for job_id in keeper.pending_job_ids(child):
+            record = keeper.get_record(child, job_id)
+            if record is not None:
+                _reject(child, keeper, record, ErrSettlementFailed.code)
+        keeper.clear_pending(child, keeper.pending_job_ids(child))
+    cache.write()
+    ctx.events.extend(child.events)
+
+
+def verify_and_settle(ctx: Context, keeper: ZkKeeper) -> None:
     """Batch-verify the pending proofs (at most max_proofs_per_block), bisect a failing batch
     within max_miller_loops_per_block, settle the valid proofs' jobs and record every verdict;
     proofs the budget did not reach stay pending for the next block."""

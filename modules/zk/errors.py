@@ -23,3 +23,6 @@ ErrProofPending = register(CODESPACE, 18, "the job already has a pending or veri
 ErrBlockProofCap = register(CODESPACE, 19, "this block already holds max_proofs_per_block proofs")
 ErrKeyNotFound = register(CODESPACE, 20, "verifying key not found")
 ErrProofNotFound = register(CODESPACE, 21, "no proof submitted for this job")
+ErrSettlementFailed = register(
+    CODESPACE, 22, "verifying or settling the proof failed unexpectedly (fault barrier)"
+)

@@ -182,3 +182,22 @@ def test_register_key_rejects_a_dev_key_where_genesis_refuses_them(tmp_path, mon
     owner = chain_.keys[0]
     res = chain_.block([chain_.tx(owner, _key_msg(owner, sample), gas=GAS, fee=FEE)])
     assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 13)
+
+
+@needs_snarkjs
+def test_a_failing_batch_rejects_its_proofs_and_the_block_still_commits(zk_chain, monkeypatch):
+    from modules.zk import groth16
+
+    chain_, sample = zk_chain
+    worker = _route_worker(chain_)
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(groth16, "compute_invalid_indices", broken)
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, sample), gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0
+    record = _record(chain_, 1)
+    assert (record.status, record.code) == (types_pb2.PROOF_STATUS_REJECTED, 22)
+    assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
+    chain_.block()  # nothing pending fails again
