@@ -22,9 +22,11 @@ test: install ## the default test suite (fast; real CometBFT nodes included)
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-kernels: install ## the worker and verifier tests again under other CPU kernels than torch picks here
-	@cap=default; grep -qw avx512f /proc/cpuinfo 2>/dev/null && cap=avx2; \
-	echo "ATEN_CPU_CAPABILITY=$$cap"; \
-	ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -q tests/inference_worker $(PYTEST_ARGS)
+	@pins="ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2"; \
+	grep -qw avx512f /proc/cpuinfo 2>/dev/null && \
+	  pins="ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2"; \
+	echo "$$pins"; \
+	env $$pins $(PY) -m pytest -q tests/inference_worker $(PYTEST_ARGS)
 
 test-slow: install ## the slow suites only (real models, long networks)
 	@$(PY) -m pytest -q -m slow $(PYTEST_ARGS)

@@ -34,15 +34,28 @@ def kernel_sets() -> list[str]:
     return sets
 
 
+def pinned_kernels(kernels: str) -> dict[str, str]:
+    """The environment that makes this process compute like a CPU with only `kernels`: torch's own
+    kernels (ATEN_CPU_CAPABILITY), and the instruction sets oneDNN (bf16 matmuls) and MKL (fp32
+    GEMM) choose for themselves from the CPU, which ATEN_CPU_CAPABILITY does not reach."""
+    isa = {"avx2": ("AVX2", "AVX2"), "default": ("SSE41", "SSE4_2")}[kernels]
+    return {
+        "ATEN_CPU_CAPABILITY": kernels,
+        "ONEDNN_MAX_CPU_ISA": isa[0],
+        "MKL_ENABLE_INSTRUCTIONS": isa[1],
+    }
+
+
 @pytest.fixture(scope="module")
 def claims_by_kernels(tiny_models, tmp_path_factory) -> dict[str, dict]:
     """kernel set -> {"capability", "claims"}, generated in parallel subprocesses."""
     root = tmp_path_factory.mktemp("kernel-claims")
     running = {}
     for kernels in kernel_sets():
-        env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+        pins = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+        env = {k: v for k, v in os.environ.items() if k not in pins}
         if kernels:
-            env["ATEN_CPU_CAPABILITY"] = kernels
+            env.update(pinned_kernels(kernels))
         out = root / f"{kernels or 'own'}.pkl"
         command = [sys.executable, str(SCRIPT), str(tiny_models["llama"]), str(out), str(JOBS)]
         running[kernels or "own"] = (subprocess.Popen(command, env=env, cwd=REPO), out)
