@@ -88,7 +88,7 @@ def make_job_chain(
     validators: int = 1,
 ) -> TestChain:
     """A chain at height 3 (block 1 empty, 2 registers the model, 3 the workers): genesis, model "m" registered, one worker per span serving it (runtime dtype ``dtypes[i]``, default
-    float32)."""
+    float32; the model allows each of those dtypes as a precision class)."""
     path.mkdir(parents=True, exist_ok=True)
     chain_ = TestChain(
         path, n_accounts=n_accounts, validators=[Key(f"val{i}") for i in range(validators)]
