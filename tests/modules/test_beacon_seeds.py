@@ -106,7 +106,9 @@ def test_reordering_or_adding_txs_changes_no_seed_and_no_audit_draw(chains):
     b.block([signed(alice, send_msg(alice, dave.address, 1)), *reveals])
     for job_id in (1, 2):
         assert job(a, job_id).state == job(b, job_id).state == J.JOB_STATE_FINALIZED
-        drawn = [keeper(c, "agreement").get_audit(latest_ctx(c), job_id) is not None for c in chains]
+        drawn = [
+            keeper(c, "agreement").get_audit(latest_ctx(c), job_id) is not None for c in chains
+        ]
         commit_end = job(a, job_id).commit_end_height
         expected = agreement_logic.is_audited(_beacon(a, commit_end), job_id, AUDIT_PROBABILITY)
         assert drawn == [expected, expected]
