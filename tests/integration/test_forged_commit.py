@@ -78,6 +78,8 @@ def test_a_forged_extended_commit_is_rejected_and_its_verdict_never_applied(net)
     assert _stake(net, routes[0][0]) == STAKE  # the honest hop the forgery names is not slashed
     byzantine = crypto.consensus_address(consensus_pubkey(net.nodes[3].home)).hex().upper()
     last = net.assert_same_app_hashes()
-    proposers = {h: hdr["proposer_address"] for h, hdr in net.headers(net.nodes[0], 3, last).items()}
+    proposers = {
+        h: hdr["proposer_address"] for h, hdr in net.headers(net.nodes[0], 3, last).items()
+    }
     assert byzantine not in proposers.values(), "a block with a forged commit was committed"
     print(f"node3 forged {_forgeries(net)} proposals; all rejected over {last} blocks")
