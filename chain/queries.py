@@ -6,6 +6,8 @@ Paths:
   in the header of block H+1.
 - any registered query path (e.g. ``/cosmos.bank.v1beta1.Query/Balance``): ``data`` is the
   protobuf request; the answer is the protobuf response.
+- the gRPC server's own services (``/cosmos.tx.v1beta1.Service/Simulate``, blocks, node info...)
+  the same way, while the gRPC server runs (``grpc_routes``, chain/grpc/abci_routes.py).
 Historical heights support point reads; listing queries read the latest state only.
 
 Queries run on threads of their own (the gRPC server's query pool, the ABCI query connection's
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import chain.pb  # noqa: F401
 
@@ -67,12 +70,23 @@ class HistoricalView:
         raise ErrNotSupported("listing queries are served at the latest height only")
 
 
+class GrpcRoutes(Protocol):
+    """gRPC methods answered through ABCI Query (path = full method name), as in the SDK."""
+
+    def handles(self, path: str) -> bool: ...
+
+    def query(self, req: abci.RequestQuery) -> abci.ResponseQuery: ...
+
+
 @dataclass
 class QueryService:
     store: CommitStore
     router: Router
     # The block a query reads as: chain id, the snapshot's height and its block time.
     block_info: Callable[[StoreSnapshot], BlockInfo]
+    # The gRPC services answered through ABCI Query too (chain/grpc/abci_routes.py): set by the
+    # gRPC server while it runs; None without one.
+    grpc_routes: GrpcRoutes | None = None
 
     def resolve_height(self, height: int, latest: int | None = None) -> int:
         """0 means latest; otherwise the height must be committed and retained.
@@ -120,6 +134,9 @@ class QueryService:
         try:
             if req.path == STORE_KEY_PATH:
                 return self._store_key(req)
+            routes = self.grpc_routes
+            if routes is not None and routes.handles(req.path):
+                return routes.query(req)
             route = self.router.query_route(req.path)
             request = route.request_class()
             try:
