@@ -11,10 +11,14 @@ and none sees a block half-committed. Served:
   (``NodeService``), ``cosmos.consensus.v1.Query/Params`` and ``infera.store.v1.Query/Proven``;
 - gRPC server reflection (every service above, from the generated descriptors) and the standard
   ``grpc.health.v1.Health`` service.
+
+While it runs, the fixed services above are also answered through ABCI ``Query`` (path = full
+method name), as the Cosmos SDK's GRPCQueryRouter does (``abci_routes``): cosmjs needs it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from typing import Any
@@ -26,14 +30,19 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from chain.grpc.abci_routes import GrpcQueryRouter
 from chain.grpc.comet import AsyncComet
 from chain.grpc.node_service import NodeService
 from chain.grpc.pool import QueryPool, ServerThread
 from chain.grpc.queries import ConsensusQueries, RouterQueries, StoreQueries, service_names
 from chain.grpc.tx_service import TxService
+from cosmos.base.tendermint.v1beta1 import query_pb2 as tm_pb2
 from cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
+from cosmos.consensus.v1 import query_pb2 as consensus_pb2
 from cosmos.consensus.v1 import query_pb2_grpc as consensus_grpc
+from cosmos.tx.v1beta1 import service_pb2 as tx_pb2
 from cosmos.tx.v1beta1 import service_pb2_grpc
+from infera.store.v1 import query_pb2 as store_pb2
 from infera.store.v1 import query_pb2_grpc as store_grpc
 
 log = structlog.get_logger("chain.grpc")
@@ -75,9 +84,12 @@ class GrpcServer:
         self.address = address
         self.port = port  # the bound port (useful when the address asked for port 0)
         self.services: list[str] = []
+        self.app_queries: Any = None  # the app's QueryService, whose grpc_routes we set
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop serving (callable from any event loop), then end the server's thread."""
+        if getattr(self.app_queries, "grpc_routes", None) is not None:
+            self.app_queries.grpc_routes = None  # ABCI Query no longer routes to this server
         await self.thread.submit(self.server.stop(grace))
         self.comet.close()
         self.pool.close()
@@ -95,10 +107,19 @@ async def build_server(
         ("grpc.so_reuseport", 0),
     ]
     server = grpc.aio.server(options=options)
-    service_pb2_grpc.add_ServiceServicer_to_server(TxService(app, comet, pool), server)
-    tm_grpc.add_ServiceServicer_to_server(NodeService(app, comet, pool), server)
-    consensus_grpc.add_QueryServicer_to_server(ConsensusQueries(app), server)
-    store_grpc.add_QueryServicer_to_server(StoreQueries(app, pool), server)
+    servicers = (
+        (TxService(app, comet, pool), service_pb2_grpc.add_ServiceServicer_to_server, tx_pb2),
+        (NodeService(app, comet, pool), tm_grpc.add_ServiceServicer_to_server, tm_pb2),
+        (ConsensusQueries(app), consensus_grpc.add_QueryServicer_to_server, consensus_pb2),
+        (StoreQueries(app, pool), store_grpc.add_QueryServicer_to_server, store_pb2),
+    )
+    # The same servicers answer ABCI Query too (cosmjs: Simulate for the "auto" fee).
+    abci_routes = GrpcQueryRouter(asyncio.get_running_loop(), lambda: app.store.last_height)
+    for servicer, add, descriptors in servicers:
+        add(servicer, server)
+        for service in descriptors.DESCRIPTOR.services_by_name.values():
+            abci_routes.add_servicer(servicer, service)
+    app.queries.grpc_routes = abci_routes
     server.add_generic_rpc_handlers((RouterQueries(app, pool),))
     served = sorted(set(FIXED_SERVICES) | set(service_names(app)))
     health_servicer = health.aio.HealthServicer()
@@ -131,11 +152,13 @@ async def _start(app: Any, address: str, cometbft_rpc_url: str, thread: ServerTh
     server, names = await build_server(app, comet, pool)
     port = server.add_insecure_port(address)
     if port == 0:
+        app.queries.grpc_routes = None
         comet.close()
         pool.close()
         raise OSError(f"cannot bind the gRPC server to {address}")
     await server.start()
     running = GrpcServer(server, comet, pool, thread, address, port)
     running.services = names
+    running.app_queries = app.queries
     log.info("gRPC server started", address=address, port=port, services=len(names))
     return running
