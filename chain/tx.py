@@ -147,10 +147,14 @@ def _signers(msgs: tuple[tuple[MsgRoute, Message], ...]) -> tuple[bytes, ...]:
     return tuple(signers)
 
 
-def _signer_infos(auth_info: tx_pb2.AuthInfo) -> tuple[SignerInfo, ...]:
+def _signer_infos(auth_info: tx_pb2.AuthInfo, simulating: bool) -> tuple[SignerInfo, ...]:
+    # Simulation verifies no signature, so it takes the unspecified mode cosmjs sends there.
+    modes = {signing_pb2.SIGN_MODE_DIRECT}
+    if simulating:
+        modes.add(signing_pb2.SIGN_MODE_UNSPECIFIED)
     infos = []
     for info in auth_info.signer_infos:
-        if info.mode_info.single.mode != signing_pb2.SIGN_MODE_DIRECT:
+        if info.mode_info.single.mode not in modes:
             raise ErrNotSupported("only SIGN_MODE_DIRECT single signatures are supported")
         pubkey = None
         if info.HasField("public_key"):
@@ -169,7 +173,8 @@ def decode_tx(
 ) -> DecodedTx:
     """Decode and structurally validate a ``TxRaw`` (Cosmos ``ValidateBasic``); no state read.
 
-    ``allow_zero_gas`` is for simulation, where clients send a gas limit of 0.
+    ``allow_zero_gas`` is for simulation, where clients send a gas limit of 0 and (cosmjs) leave
+    the sign mode unspecified with an empty signature: simulation verifies no signature.
     """
     tx_raw, body, auth_info = tx_pb2.TxRaw(), tx_pb2.TxBody(), tx_pb2.AuthInfo()
     _parse(tx_raw, raw, "TxRaw")
@@ -177,7 +182,7 @@ def decode_tx(
     _parse(auth_info, tx_raw.auth_info_bytes, "AuthInfo")
     msgs = _decode_msgs(body, router)
     signers = _signers(msgs)
-    infos = _signer_infos(auth_info)
+    infos = _signer_infos(auth_info, simulating=allow_zero_gas)
     signatures = tuple(tx_raw.signatures)
     if not signatures:
         raise ErrNoSignatures("transaction carries no signatures")
