@@ -9,7 +9,8 @@ import chain.pb  # noqa: F401
 
 from cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from cosmos.consensus.v1 import query_pb2 as consensus_query
-from cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc
+from cosmos.tx.signing.v1beta1 import signing_pb2
+from cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc, tx_pb2
 from tendermint.abci import types_pb2 as abci
 from tests.chain.grpc.conftest import GrpcHarness, RPCFailure
 from tests.harness import MAX_BLOCK_GAS, send_msg
@@ -94,3 +95,25 @@ def test_negative_height_is_refused(grpc_chain: GrpcHarness) -> None:
     data = service_pb2.SimulateRequest(tx_bytes=_send(grpc_chain)).SerializeToString()
     answer = _query(grpc_chain, SIMULATE, data, height=-1)
     assert answer.code == 18
+
+
+def _as_cosmjs_simulates(raw: bytes) -> bytes:
+    """The tx as cosmjs sends it to Simulate: sign mode unspecified, one empty signature."""
+    tx_raw = tx_pb2.TxRaw.FromString(raw)
+    auth_info = tx_pb2.AuthInfo.FromString(tx_raw.auth_info_bytes)
+    auth_info.signer_infos[0].mode_info.single.mode = signing_pb2.SIGN_MODE_UNSPECIFIED
+    return tx_pb2.TxRaw(
+        body_bytes=tx_raw.body_bytes,
+        auth_info_bytes=auth_info.SerializeToString(),
+        signatures=[b""],
+    ).SerializeToString()
+
+
+def test_simulate_takes_cosmjs_unsigned_tx_but_check_tx_refuses_it(grpc_chain: GrpcHarness) -> None:
+    unsigned = _as_cosmjs_simulates(_send(grpc_chain))
+    data = service_pb2.SimulateRequest(tx_bytes=unsigned).SerializeToString()
+    answer = _query(grpc_chain, SIMULATE, data)
+    assert answer.code == 0, answer.log
+    assert service_pb2.SimulateResponse.FromString(answer.value).gas_info.gas_used > 0
+    checked = grpc_chain.on_loop(lambda: grpc_chain.chain.check(unsigned))
+    assert checked.code != 0 and "SIGN_MODE_DIRECT" in checked.log
