@@ -26,3 +26,6 @@ ErrProofNotFound = register(CODESPACE, 21, "no proof submitted for this job")
 ErrSettlementFailed = register(
     CODESPACE, 22, "verifying or settling the proof failed unexpectedly (fault barrier)"
 )
+ErrInputMismatch = register(
+    CODESPACE, 23, "the proof's last public input is not the input commitment the job declares"
+)

@@ -8,8 +8,14 @@ import re
 import chain.pb  # noqa: F401
 
 from infera.inference.v1 import types_pb2 as J
+from modules.zk.encoding import R
 
 KEY_ID = re.compile(r"[a-z0-9._-]{1,64}")
+# A job whose prompt starts with "zk1:" declares the commitment to its input (64 lowercase hex
+# digits, a scalar < r); the rest after a second ":" is the payload for the workers (printable
+# ASCII). Proofs of that job must carry the commitment as their last public input.
+INPUT_PREFIX = b"zk1:"
+DECLARED_INPUT = re.compile(rb"zk1:([0-9a-f]{64})(?::[\x20-\x7e]*)?")
 # A job takes a proof while its routes are working on it (assigned, not yet settled).
 OPEN_STATES = (J.JOB_STATE_ASSIGNED, J.JOB_STATE_COMMITTING, J.JOB_STATE_REVEALING)
 
@@ -26,6 +32,30 @@ def is_job_worker(job: J.Job, prover: str) -> bool:
     """True when ``prover`` (canonical bech32) is a hop of one of the job's routes: only the
     assigned workers may prove, so nobody can copy a proof from the mempool and be paid."""
     return any(hop.worker == prover for route in job.routes for hop in route.hops)
+
+
+def compute_declared_input(prompt: bytes) -> int | None:
+    """The input commitment a job's prompt declares; None when it declares none (the prompt
+    does not start with "zk1:"); -1 when it starts with "zk1:" but is malformed or the value
+    is not a scalar < r (no proof can match it: the submitter's mistake stays the submitter's)."""
+    if not prompt.startswith(INPUT_PREFIX):
+        return None
+    found = DECLARED_INPUT.fullmatch(prompt)
+    if found is None:
+        return -1
+    value = int(found.group(1), 16)
+    return value if value < R else -1
+
+
+def is_bound_to_job(prompt: bytes, public_inputs: bytes) -> bool:
+    """True when the proof's last public input (32 bytes BE) is the job's declared input
+    commitment, or when the job declares none."""
+    declared = compute_declared_input(prompt)
+    if declared is None:
+        return True
+    if declared < 0 or len(public_inputs) < 32:
+        return False
+    return int.from_bytes(public_inputs[-32:], "big") == declared
 
 
 def compute_prover_pay(job: J.Job) -> int:

@@ -12,6 +12,7 @@ from modules.zk import encoding, events, logic
 from modules.zk.errors import (
     ErrBlockProofCap,
     ErrDevKeyRefused,
+    ErrInputMismatch,
     ErrInvalidKeyId,
     ErrJobNotFound,
     ErrJobNotOpen,
@@ -89,7 +90,8 @@ def submit_proof(
     the checks it causes. Fails when: the prover address is malformed; the proof is not 256
     canonical bytes (coordinates < p, on curve, B in the G2 subgroup); the job does not exist or
     is not assigned and unsettled; its model has no key; the public inputs are not the key's
-    count of scalars < r; the prover is not a hop of the job's routes; the job already has a
+    count of scalars < r; the job's prompt declares an input commitment ("zk1:<hex>") and
+    the last public input is not it; the prover is not a hop of the job's routes; the job already has a
     pending or verified proof; this block holds max_proofs_per_block proofs already.
     """
     # verify
@@ -109,6 +111,8 @@ def submit_proof(
     if key is None:
         raise ErrNoKeyForModel(job.model_id)
     encoding.decode_public_inputs(msg.public_inputs, key.num_public)
+    if not logic.is_bound_to_job(job.prompt, msg.public_inputs):
+        raise ErrInputMismatch(f"job {job.id}")
     if not logic.is_open_job(job):
         raise ErrJobNotOpen(f"job {job.id} is in state {job.state}")
     if not logic.is_job_worker(job, prover):

@@ -46,21 +46,27 @@ def _record(chain_, job_id: int) -> types_pb2.ProofRecord:
     return query_pb2.QueryJobProofResponse.FromString(res.value).record
 
 
-@pytest.fixture
-def zk_chain(tmp_path):
+def _assigned_job_chain(tmp_path, **job_fields):
     """Model "m" with the mul circuit's key, one assigned job (r = 1) with id 1."""
     sample = mul_sample(3, 11)
-    chain_ = make_job_chain(tmp_path)
+    chain_ = make_job_chain(tmp_path, inference={"max_prompt_bytes": 256})  # room for "zk1:..."
     owner, submitter = chain_.keys[0], chain_.keys[8]
     res = chain_.block([chain_.tx(owner, _key_msg(owner, sample), gas=GAS, fee=FEE)])
     assert res.tx_results[0].code == 0, res.tx_results[0].log
-    chain_.block([chain_.tx(submitter, submit_msg(submitter, redundancy=1), gas=GAS, fee=FEE)])
+    job = submit_msg(submitter, redundancy=1, **job_fields)
+    res = chain_.block([chain_.tx(submitter, job, gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0, res.tx_results[0].log
     for _ in range(3):
         if _job(chain_, 1).state == J.JOB_STATE_ASSIGNED:
             break
         chain_.block()
     assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
     return chain_, sample
+
+
+@pytest.fixture
+def zk_chain(tmp_path):
+    return _assigned_job_chain(tmp_path)
 
 
 def _prove_msg(prover: str, sample, **fields) -> tx_pb2.MsgSubmitProof:
@@ -201,3 +207,35 @@ def test_a_failing_batch_rejects_its_proofs_and_the_block_still_commits(zk_chain
     assert (record.status, record.code) == (types_pb2.PROOF_STATUS_REJECTED, 22)
     assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
     chain_.block()  # nothing pending fails again
+
+
+def _declaring(value: int, payload: str = "") -> bytes:
+    """A prompt declaring ``value`` as the job's input commitment (modules/zk/logic.py)."""
+    return b"zk1:" + value.to_bytes(32, "big").hex().encode() + payload.encode()
+
+
+@needs_snarkjs
+def test_a_proof_of_the_declared_input_finalizes_the_job(tmp_path):
+    chain_, sample = _assigned_job_chain(tmp_path, prompt=_declaring(3, ":a=3"))  # public [33, 3]
+    worker = _route_worker(chain_)
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, sample), gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0, res.tx_results[0].log
+    assert _record(chain_, 1).status == types_pb2.PROOF_STATUS_VERIFIED
+
+
+@needs_snarkjs
+def test_submit_proof_rejects_a_valid_proof_of_another_input(tmp_path):
+    # the proof is valid (a = 3) but the submitter committed to a = 4: refused before the batch
+    chain_, sample = _assigned_job_chain(tmp_path, prompt=_declaring(4))
+    worker = _route_worker(chain_)
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, sample), gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 23)
+    assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
+
+
+@needs_snarkjs
+def test_submit_proof_rejects_every_proof_of_a_malformed_declaration(tmp_path):
+    chain_, sample = _assigned_job_chain(tmp_path, prompt=b"zk1:03")  # too short to declare
+    worker = _route_worker(chain_)
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, sample), gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 23)

@@ -1,0 +1,45 @@
+"""Pure zk rules: the input commitment a job's prompt declares (ASCII-exact)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modules.zk import logic
+from modules.zk.encoding import R
+
+HEX = "0b" * 32  # < r
+
+
+@pytest.mark.parametrize(
+    ("prompt", "declared"),
+    [
+        (b"a plain prompt", None),
+        (b"zk1:" + HEX.encode(), int(HEX, 16)),
+        (b"zk1:" + HEX.encode() + b":payload 0-9", int(HEX, 16)),
+        (b"zk1:" + HEX.upper().encode(), -1),  # lowercase only
+        (b"zk1:" + HEX.encode()[:-1], -1),  # 63 digits
+        (b"zk1:" + HEX.encode() + b"x", -1),  # no ":" before the payload
+        (b"zk1:" + HEX.encode() + b":\n", -1),  # payload is printable ASCII
+        (b"zk1:" + R.to_bytes(32, "big").hex().encode(), -1),  # not a scalar < r
+        ("zk1:" + "٣" * 64, -1),  # non-ASCII digits
+    ],
+)
+def test_compute_declared_input(prompt, declared):
+    raw = prompt if isinstance(prompt, bytes) else prompt.encode()
+    assert logic.compute_declared_input(raw) == declared
+
+
+def test_is_bound_to_job_compares_the_last_public_input():
+    prompt = b"zk1:" + (5).to_bytes(32, "big").hex().encode()
+    five, six = (5).to_bytes(32, "big"), (6).to_bytes(32, "big")
+    assert logic.is_bound_to_job(prompt, six + five)
+    assert not logic.is_bound_to_job(prompt, five + six)
+    assert not logic.is_bound_to_job(prompt, b"")
+    assert logic.is_bound_to_job(b"free input", six)
+
+
+@given(st.binary(max_size=200), st.binary(max_size=96))
+def test_is_bound_to_job_never_raises(prompt, inputs):
+    logic.is_bound_to_job(prompt, inputs)
