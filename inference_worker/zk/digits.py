@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ CLASSES = 10
 PIXELS = 64
 WEIGHT_MAX = 127  # quantized weights are int8
 HIDDEN_MAX = 255  # hidden activations after rescale+ReLU fit 8 bits (over the training set)
+PIXEL_CHARS = "0123456789abcdefg"  # one character per pixel value 0..16 (a job's payload)
+PAYLOAD = re.compile(r"[0-9a-g]{64}")  # an encoded image (fullmatch)
 
 
 def _digits_csv() -> Path:
@@ -47,6 +50,20 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     with gzip.open(_digits_csv(), "rt") as f:
         data = np.loadtxt(f, delimiter=",", dtype=np.int64)
     return data[:, :-1], data[:, -1]
+
+
+def encode_pixels(pixels: list[int]) -> str:
+    """An image as 64 characters, one per pixel (0..16 -> "0".."g")."""
+    if len(pixels) != PIXELS or any(not 0 <= v <= 16 for v in pixels):
+        raise ValueError("an image is 64 pixels in 0..16")
+    return "".join(PIXEL_CHARS[v] for v in pixels)
+
+
+def decode_pixels(text: str) -> list[int]:
+    """The inverse of `encode_pixels`; ValueError unless exactly 64 characters of 0-9a-g."""
+    if PAYLOAD.fullmatch(text) is None:
+        raise ValueError("not 64 pixel characters [0-9a-g]")
+    return [PIXEL_CHARS.index(c) for c in text]
 
 
 def split(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
