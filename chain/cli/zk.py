@@ -3,6 +3,7 @@
     infera tx zk register-key KEY_ID MODEL --vk verification_key.json [--dev-setup] --from K
     infera tx zk submit-proof JOB_ID --proof proof.json --public public.json --from K
     infera query zk key KEY_ID | job-proof JOB_ID | params
+    infera worker zk-run --model M --key-id K --circuit DIR --from KEY   (a proving worker)
 
 The JSON files are snarkjs' own (groth16, bn128); they are converted to the chain's canonical
 binary encoding (modules/zk/encoding.py) before signing.
@@ -27,6 +28,7 @@ from chain.cli.infera_tx import (
     TxFlags,
     WaitOption,
     send,
+    signing_key,
 )
 from chain.cli.modules import HeightOption, _run
 from chain.cli.prove import GrpcOption
@@ -36,10 +38,12 @@ tx_app = typer.Typer(help="Register zk verifying keys and submit proofs.", no_ar
 query_app = typer.Typer(help="zk verifying keys and job proofs.", no_args_is_help=True)
 
 
-def register(tx: typer.Typer, query: typer.Typer) -> None:
-    """Attach ``zk`` to ``infera tx`` and ``infera query``."""
+def register(tx: typer.Typer, query: typer.Typer, worker: typer.Typer | None = None) -> None:
+    """Attach ``zk`` to ``infera tx`` and ``infera query``, and ``zk-run`` to ``infera worker``."""
     tx.add_typer(tx_app, name="zk")
     query.add_typer(query_app, name="zk")
+    if worker is not None:
+        worker.command("zk-run")(zk_run)
 
 
 def _json(path: Path) -> Any:
@@ -140,3 +144,59 @@ def params(node: str = NodeOption, output: str = OutputOption) -> None:
     """The zk module's params."""
     _run(node, output, "/infera.zk.v1.Query/Params", query_pb2.QueryParamsRequest(),
          query_pb2.QueryParamsResponse)  # fmt: skip
+
+
+def zk_run(
+    model_id: str = typer.Option(..., "--model", help="The ZK model to serve."),
+    key_id: str = typer.Option(..., "--key-id", help="Its verifying key on chain."),
+    circuit_dir: Path = typer.Option(
+        ..., "--circuit", help="Compiled circuit folder (zk-circuits)."
+    ),
+    circuit_name: str = typer.Option("mlp", "--circuit-name", help="<name>.zkey, <name>_js/."),
+    input_format: str = typer.Option("digits", "--input", help="Job payload format: digits."),
+    cold: bool = typer.Option(False, "--cold-prover", help="snarkjs fullprove per proof."),
+    stake: int = typer.Option(2_000_000, "--stake", min=1, help="uinfera bonded on registration."),
+    state_dir: Path = typer.Option(Path("zk-worker-state"), "--state-dir", help="Last height."),
+    chain_id: str = typer.Option("", "--chain-id", help="Default: ask the node."),
+    from_: str = FromOption,
+    home: Path = HomeOption,
+    node: str = NodeOption,
+    grpc_address: str = GrpcOption,
+) -> None:
+    """Prove the jobs assigned to this worker for a ZK model and submit the proofs (SIGTERM stops)."""
+    import asyncio
+    import signal
+
+    from inference_worker.zk import snarkjs
+    from inference_worker.zk.worker import ZkWorker, ZkWorkerConfig, ZkWorkerError, digits_inputs
+
+    if input_format != "digits":
+        raise CLIError(f"--input: unknown payload format {input_format!r} (digits)")
+    if not snarkjs.is_available():
+        raise CLIError("snarkjs/circom2 are not installed (make install)")
+    done = circuit_dir / ".complete"
+    circuit = snarkjs.Circuit(folder=circuit_dir, name=circuit_name,
+                              constraints=int(done.read_text()) if done.is_file() else 0)  # fmt: skip
+    if not (circuit.zkey.is_file() and circuit.wasm.is_file() and circuit.vk_json.is_file()):
+        raise CLIError(f"{circuit_dir}: no {circuit_name}.zkey, wasm or verification_key.json")
+    wallet = signing_key(home, from_).wallet()
+    config = ZkWorkerConfig(node_rpc=node, node_grpc=grpc_address, model_id=model_id,
+                            key_id=key_id, state_dir=state_dir, chain_id=chain_id, stake=stake)  # fmt: skip
+    prover = snarkjs.SnarkjsProver() if cold else snarkjs.WarmSnarkjsProver()
+    worker = ZkWorker(config, wallet, circuit=circuit, prover=prover,
+                      inputs_from_payload=digits_inputs)  # fmt: skip
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+
+    try:
+        asyncio.run(main())
+    except ZkWorkerError as err:
+        raise CLIError(str(err)) from None
+    finally:
+        if isinstance(prover, snarkjs.WarmSnarkjsProver):
+            prover.close()
