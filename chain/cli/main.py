@@ -38,7 +38,7 @@ prove.register(query.app)  # infera query store KEY [--prove] (chain/cli/prove.p
 app.add_typer(testnet.app, name="testnet")
 app.add_typer(worker.app, name="worker")  # infera worker run (chain/cli/worker.py)
 verifier.register(app)  # infera verifier run (chain/cli/verifier.py)
-zk.register(tx.app, query.app)  # infera tx|query zk ... (chain/cli/zk.py)
+zk.register(tx.app, query.app, worker.app)  # tx/query zk, worker zk-run (chain/cli/zk.py)
 
 LogLevelOption = typer.Option(None, "--log-level", help="debug, info, warning, error.")
 LogFormatOption = typer.Option(
