@@ -21,7 +21,10 @@ async function main() {
     const snarkjs = require(snarkjsMain);
     const wasm = { type: "mem", data: new Uint8Array(fs.readFileSync(wasmPath)) };
     const zkey = { type: "mem", data: new Uint8Array(fs.readFileSync(zkeyPath)) };
-    // One throwaway proof would also warm the curve; its set-up happens on the first request.
+    // Build the BN254 curve (wasm and its worker threads) before the first request; ffjavascript
+    // caches it in globalThis, where snarkjs finds it.
+    const ffjavascript = require(require.resolve("ffjavascript", { paths: [snarkjsMain] }));
+    await ffjavascript.buildBn128();
     process.stdout.write(JSON.stringify({ ready: true }) + "\n");
     const lines = readline.createInterface({ input: process.stdin });
     for await (const line of lines) {
