@@ -7,7 +7,7 @@ VALIDATORS ?= 1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-kernels test-slow test-all fuzz lint format proto proto-check bench clean
+.PHONY: help install demo demo-zk test test-kernels test-slow test-all fuzz lint format proto proto-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ install: ## set up everything (cached): venv, CometBFT, generated code
 
 demo: install ## run the main job end to end on a local network (VALIDATORS=4 for four)
 	@$(PY) scripts/demo.py --validators $(VALIDATORS)
+
+demo-zk: install ## a digits job finalized by a zero-knowledge proof (zk module, one local node)
+	@$(PY) scripts/demo_zk.py
 
 test: install ## the default test suite (fast; real CometBFT nodes included)
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
