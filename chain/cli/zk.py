@@ -64,8 +64,12 @@ def _convert(fn: Any, data: Any, what: str) -> bytes:
 def register_key(
     key_id: str,
     model_id: str,
-    vk: Path = typer.Option(..., "--vk", help="snarkjs verification_key.json."),
+    vk: Path = typer.Option(None, "--vk", help="snarkjs verification_key.json (dev keys)."),
     dev_setup: bool = typer.Option(False, "--dev-setup", help="Key from a one-party dev setup."),
+    zkey: Path = typer.Option(None, "--zkey", help="A multi-party ceremony's final zkey."),
+    r1cs: Path = typer.Option(None, "--r1cs", help="The circuit the zkey must be for."),
+    ptau: Path = typer.Option(None, "--ptau", help="The phase-1 powers of tau it must use."),
+    min_contributions: int = typer.Option(2, "--min-contributions", min=1, help="Phase 2."),
     from_: str = FromOption,
     home: Path = HomeOption,
     grpc_address: str = GrpcOption,
@@ -75,13 +79,33 @@ def register_key(
     wait: bool = WaitOption,
     output: str = OutputOption,
 ) -> None:
-    """Register a Groth16 verifying key for a model you own."""
+    """Register a Groth16 verifying key for a model you own.
+
+    A dev key: ``--vk verification_key.json --dev-setup``. A ceremony key (registered as
+    non-dev): ``--zkey final.zkey --r1cs circuit.r1cs --ptau phase1.ptau``; ``snarkjs zkey
+    verify`` must accept it with at least --min-contributions phase-2 contributions, and the
+    key registered is the one exported from that zkey. The CLI never declares a key non-dev
+    without that check, and refuses dev keys where the chain's params say refuse_dev_keys.
+    """
     from modules.zk import encoding  # pure conversion of snarkjs JSON to canonical bytes
 
-    key = _convert(encoding.verifying_key_from_snarkjs, _json(vk), str(vk))
+    if zkey is not None:
+        data = _verified_ceremony_key(zkey, r1cs, ptau, vk, dev_setup, min_contributions)
+    elif vk is None:
+        raise CLIError("give --vk (with --dev-setup) or --zkey --r1cs --ptau (a ceremony)")
+    else:
+        data = _json(vk)
+    key = _convert(encoding.verifying_key_from_snarkjs, data, str(zkey or vk))
+    if zkey is None and not dev_setup:
+        raise CLIError(
+            "a key from --vk alone is registered only with --dev-setup; a non-dev key needs its "
+            "ceremony checked: --zkey --r1cs --ptau"
+        )
     flags = TxFlags(from_, home, grpc_address, gas, fees, memo, wait, output)
 
     def build(client: Any, wallet: Any, options: Any) -> Any:
+        if dev_setup and _refuses_dev_keys(client):
+            raise CLIError("this chain refuses dev-setup keys (genesis zk params refuse_dev_keys)")
         owner = str(wallet.address())
         msg = tx_pb2.MsgRegisterVerifyingKey(
             owner=owner, id=key_id, model_id=model_id, key=key, dev_setup=dev_setup
@@ -89,6 +113,40 @@ def register_key(
         return client.execute(wallet, [msg], **options)
 
     send(flags, build)
+
+
+def _verified_ceremony_key(
+    zkey: Path, r1cs: Path | None, ptau: Path | None, vk: Path | None, dev: bool, least: int
+) -> Any:
+    """The verification key of a zkey that ``snarkjs zkey verify`` accepts (CLIError else)."""
+    import tempfile
+
+    from inference_worker.zk import snarkjs
+
+    if r1cs is None or ptau is None:
+        raise CLIError("--zkey needs --r1cs and --ptau (what the ceremony is checked against)")
+    if vk is not None or dev:
+        raise CLIError("--zkey takes neither --vk (the key is exported from it) nor --dev-setup")
+    if not snarkjs.is_available():
+        raise CLIError("checking a ceremony needs snarkjs (make install)")
+    with tempfile.TemporaryDirectory(prefix="infera-zkey-") as tmp:
+        try:
+            ceremony = snarkjs.verify_ceremony(r1cs, ptau, zkey, Path(tmp))
+        except (snarkjs.CeremonyError, RuntimeError, OSError) as err:
+            raise CLIError(f"{zkey}: snarkjs zkey verify refused it: {err}") from None
+    if len(ceremony.contributions) < least:
+        raise CLIError(
+            f"{zkey}: {len(ceremony.contributions)} phase-2 contribution(s), "
+            f"--min-contributions is {least}"
+        )
+    return ceremony.vk
+
+
+def _refuses_dev_keys(client: Any) -> bool:
+    params = client.query(
+        "/infera.zk.v1.Query/Params", query_pb2.QueryParamsRequest(), query_pb2.QueryParamsResponse
+    ).params
+    return bool(params.refuse_dev_keys)
 
 
 @tx_app.command("submit-proof")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -236,6 +237,48 @@ class WarmSnarkjsProver:
                 except subprocess.TimeoutExpired:
                     process.kill()
             self._processes.clear()
+
+
+class CeremonyError(RuntimeError):
+    """A zkey that `snarkjs zkey verify` does not accept for the circuit and phase-1 file."""
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    """A phase-2 (circuit-specific) ceremony that `snarkjs zkey verify` accepted."""
+
+    contributions: tuple[str, ...]  # contributor names, in the order they contributed
+    vk: dict[str, Any]  # the verification_key.json exported from the verified zkey
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CONTRIBUTION = re.compile(r"contribution #([0-9]{1,6}) ([\x20-\x7e]*):")
+
+
+def verify_ceremony(r1cs: Path, ptau: Path, zkey: Path, workdir: Path) -> Ceremony:
+    """Run ``snarkjs zkey verify <r1cs> <ptau> <zkey>``: the zkey must derive from this circuit
+    and this phase-1 file by a valid chain of contributions. The chain cannot re-check any of
+    this; whoever registers a key as non-dev checks it here. Raises CeremonyError otherwise."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [str(snarkjs_path()), "zkey", "verify", str(r1cs), str(ptau), str(zkey)],
+        cwd=workdir, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = ANSI.sub("", done.stdout + done.stderr)
+    # snarkjs 0.7.6 exits 0 after some failures ("H section does not match"): read its verdict.
+    if done.returncode != 0 or "ZKey Ok!" not in out or "[ERROR]" in out:
+        errors = [line for line in out.splitlines() if "ERROR" in line or "rror:" in line]
+        raise CeremonyError("; ".join(errors)[-500:] or "snarkjs zkey verify failed")
+    numbered = sorted((int(n), name) for n, name in CONTRIBUTION.findall(out))
+    _run([str(snarkjs_path()), "zkey", "export", "verificationkey", str(zkey), "vk.json"], workdir)
+    vk = json.loads((workdir / "vk.json").read_text())
+    return Ceremony(contributions=tuple(name for _, name in numbered), vk=vk)
+
+
+def contribute(zkey_in: Path, zkey_out: Path, name: str, entropy: str) -> None:
+    """One phase-2 contribution (``snarkjs zkey contribute``); tests build ceremonies with it."""
+    _run([str(snarkjs_path()), "zkey", "contribute", str(zkey_in), str(zkey_out),
+          f"--name={name}", f"-e={entropy}"], zkey_out.parent)  # fmt: skip
 
 
 def public_signals(circuit: Circuit, inputs: dict[str, Any], workdir: Path) -> list[str]:
