@@ -140,7 +140,9 @@ def compile_circuit(source: str, name: str = "circuit", entropy: str = DEV_ENTRO
 class ProofResult:
     proof: dict[str, Any]  # snarkjs proof.json
     public: list[str]  # snarkjs public.json (decimal strings)
-    seconds: float  # wall time of `snarkjs groth16 fullprove` (witness + proof)
+    seconds: float  # wall time of the whole call (cold: `snarkjs groth16 fullprove`)
+    witness_seconds: float = 0.0  # warm prover only: witness generation (wasm), in node
+    prove_seconds: float = 0.0  # warm prover only: the Groth16 prover, in node
 
 
 class SnarkjsProver:
@@ -225,7 +227,20 @@ class WarmSnarkjsProver:
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "proof.json").write_text(json.dumps(reply["proof"]))
         (workdir / "public.json").write_text(json.dumps(reply["public"]))
-        return ProofResult(proof=reply["proof"], public=reply["public"], seconds=seconds)
+        return ProofResult(
+            proof=reply["proof"],
+            public=reply["public"],
+            seconds=seconds,
+            witness_seconds=float(reply["witness_ms"]) / 1000,
+            prove_seconds=float(reply["prove_ms"]) / 1000,
+        )
+
+    def start(self, circuit: Circuit) -> float:
+        """Start (or find) the circuit's process; returns the seconds it took (0 when warm)."""
+        begin = time.perf_counter()
+        with self._lock:
+            self._process(circuit)
+        return time.perf_counter() - begin
 
     def close(self) -> None:
         with self._lock:
