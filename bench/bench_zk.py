@@ -57,6 +57,36 @@ def _profile_cold(circ: snarkjs.Circuit, inputs: dict, tmp: pathlib.Path) -> dic
             "cli_wtns_calculate_s": round(wtns_s, 3), "cli_groth16_prove_s": round(prove_s, 3)}  # fmt: skip
 
 
+def _cnn(xt, yt, xs, ys, n_proofs: int) -> dict:
+    """The small CNN: accuracy float vs quantized, constraints, warm prove, one py-ecc check."""
+    model = digits.train_cnn(xt, yt)
+    q = digits.quantize_cnn(model, xt)
+    circ = snarkjs.compile_circuit(circuit.compile_mlp(q), "mlp")
+    warm = snarkjs.WarmSnarkjsProver()
+    with tempfile.TemporaryDirectory() as tmp:
+        warm.start(circ)
+        runs = [
+            warm.prove(circ, circuit.witness_input(xs[i].tolist()), pathlib.Path(tmp) / str(i))
+            for i in range(n_proofs)
+        ]
+    warm.close()
+    assert all(r.public[0] == str(q.predict(xs[i].tolist())) for i, r in enumerate(runs))
+    vk = encoding.verifying_key_from_snarkjs(circ.verification_key())
+    proof, public = (encoding.proof_from_snarkjs(runs[0].proof),
+                     encoding.public_inputs_from_snarkjs(runs[0].public))  # fmt: skip
+    ok, verify_s = _timed(groth16.is_accepted, vk, proof, public)
+    assert ok
+    return {
+        "channels": digits.CNN_CHANNELS,
+        "float_accuracy": round(float((model.predict(xs) == ys).mean()), 4),
+        "quantized_accuracy": round(digits.accuracy_quant(q, xs, ys), 4),
+        "constraints": circ.constraints,
+        "prove_warm_s": [round(r.seconds, 3) for r in runs],
+        "single_verify_s (decode included)": round(verify_s, 3),
+        "proof_bytes": len(proof),
+    }
+
+
 EZKL_VERSION = "23.0.5"
 EZKL_VENV = pathlib.Path.home() / ".cache" / "infera" / f"bench-ezkl-{EZKL_VERSION}"
 
@@ -155,6 +185,7 @@ def main() -> None:
         "batch_verify": batch,
         "proofs_per_block_by_gas": BLOCK_MAX_GAS // p.verify_gas,
         "proofs_per_block_cap": p.max_proofs_per_block,
+        "cnn (conv 3x3 x2 + ReLU + dense, same circuit compiler)": _cnn(xt, yt, xs, ys, n_proofs),
         "ezkl": _ezkl(model, xs),
     }
     RESULTS.parent.mkdir(exist_ok=True)

@@ -149,3 +149,85 @@ def accuracy_quant(q: QuantMLP, x: np.ndarray, y: np.ndarray) -> float:
     return float(
         np.mean([q.predict(row.tolist()) == label for row, label in zip(x, y, strict=True)])
     )
+
+
+# --- a small CNN: conv 3x3 (valid) + ReLU + dense ---------------------------------------------
+
+SIDE = 8  # images are 8x8
+KERNEL = 3  # conv 3x3, stride 1, no padding: 6x6 outputs per channel
+CNN_CHANNELS = 2  # 72 ReLU neurons, ~4,000 constraints (3 channels: 5,181, no more accurate)
+OUT_SIDE = SIDE - KERNEL + 1
+
+
+@dataclass(frozen=True)
+class FloatCNN:
+    kernels: np.ndarray  # (C, 3, 3), applied to pixels / 16
+    bias: np.ndarray  # (C,)
+    w2: np.ndarray  # (10, C * 36), over the flattened (C, 6, 6) activations
+    b2: np.ndarray  # (10,)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        images = x.reshape(-1, SIDE, SIDE) / 16.0
+        channels = self.kernels.shape[0]
+        h = np.zeros((len(x), channels, OUT_SIDE, OUT_SIDE))
+        for di in range(KERNEL):
+            for dj in range(KERNEL):
+                patch = images[:, di : di + OUT_SIDE, dj : dj + OUT_SIDE]  # (n, 6, 6)
+                h += self.kernels[None, :, di, dj, None, None] * patch[:, None]
+        h = np.maximum(h + self.bias[None, :, None, None], 0.0).reshape(len(x), -1)
+        return np.argmax(h @ self.w2.T + self.b2, axis=1)
+
+
+def train_cnn(
+    x: np.ndarray, y: np.ndarray, channels: int = CNN_CHANNELS, seed: int = 0, epochs: int = 300
+) -> FloatCNN:
+    """Conv2d(1, C, 3) -> ReLU -> Linear(36 C, 10); full-batch Adam, deterministic for a seed."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, channels, KERNEL),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(channels * OUT_SIDE * OUT_SIDE, CLASSES),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    xt = torch.tensor(x.reshape(-1, 1, SIDE, SIDE) / 16.0, dtype=torch.float32)
+    yt = torch.tensor(y)
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+    w = [p.detach().numpy().astype(np.float64) for p in model.parameters()]
+    return FloatCNN(kernels=w[0][:, 0], bias=w[1], w2=w[2], b2=w[3])
+
+
+def conv_as_dense(kernels: np.ndarray) -> np.ndarray:
+    """The convolution as a (C * 36, 64) matrix over the flattened image (row = (c, i, j)):
+    a conv layer is a linear layer with shared, sparse weights, so the MLP circuit proves it
+    at the same cost per ReLU neuron (linear layers with constant weights cost nothing)."""
+    channels = kernels.shape[0]
+    dense = np.zeros((channels, OUT_SIDE, OUT_SIDE, PIXELS), dtype=kernels.dtype)
+    for c in range(channels):
+        for i in range(OUT_SIDE):
+            for j in range(OUT_SIDE):
+                for di in range(KERNEL):
+                    for dj in range(KERNEL):
+                        dense[c, i, j, (i + di) * SIDE + (j + dj)] = kernels[c, di, dj]
+    return dense.reshape(channels * OUT_SIDE * OUT_SIDE, PIXELS)
+
+
+def quantize_cnn(model: FloatCNN, x_train: np.ndarray) -> QuantMLP:
+    """The CNN quantized as `quantize` does the MLP (int8 kernels and dense weights, one
+    power-of-two rescale), returned as the equivalent QuantMLP (conv expanded by conv_as_dense;
+    its circuit is `circuit.compile_mlp` of it)."""
+    channels = model.kernels.shape[0]
+    as_mlp = FloatMLP(
+        w1=conv_as_dense(model.kernels),
+        b1=np.repeat(model.bias, OUT_SIDE * OUT_SIDE),
+        w2=model.w2,
+        b2=model.b2,
+    )
+    q = quantize(as_mlp, x_train)
+    assert len(q.w1) == channels * OUT_SIDE * OUT_SIDE
+    return q

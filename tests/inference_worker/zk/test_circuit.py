@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from inference_worker.zk import circuit, digits, snarkjs
@@ -81,3 +82,41 @@ def test_quantized_accuracy_is_within_two_points_of_float(digits_circuit):
     quant_acc = digits.accuracy_quant(q, xs, ys)
     assert float_acc > 0.9
     assert quant_acc >= float_acc - 0.02
+
+
+def test_conv_as_dense_is_the_convolution():
+    import torch
+
+    kernels = np.array([[[1, -2, 3], [0, 4, -1], [2, 2, -3]], [[-1, 0, 1], [5, -5, 0], [1, 1, 1]]])
+    images = np.array([[(i * 7 + k) % 17 for i in range(64)] for k in range(3)])
+    dense = digits.conv_as_dense(kernels.astype(np.float64))  # (72, 64)
+    conv = torch.nn.functional.conv2d(
+        torch.tensor(images.reshape(-1, 1, 8, 8), dtype=torch.float64),
+        torch.tensor(kernels[:, None], dtype=torch.float64),
+    )  # (3, 2, 6, 6): small integers, exact in float64 whatever the kernel
+    assert np.array_equal(images @ dense.T, conv.flatten(1).numpy())
+
+
+@needs_tools
+@pytest.mark.slow
+def test_digits_cnn_proof_matches_the_reference_and_verifies_on_chain(tmp_path):
+    x, y = digits.load_digits()
+    xt, yt, xs, ys = digits.split(x, y)
+    model = digits.train_cnn(xt, yt)
+    q = digits.quantize_cnn(model, xt)
+    assert digits.accuracy_quant(q, xs, ys) >= float((model.predict(xs) == ys).mean()) - 0.02
+    circ = snarkjs.compile_circuit(circuit.compile_mlp(q), "mlp")
+    assert circ.constraints <= 5_000
+    prover = snarkjs.WarmSnarkjsProver()
+    try:
+        for i in range(2):
+            pixels = xs[i].tolist()
+            result = prover.prove(circ, circuit.witness_input(pixels), tmp_path / str(i))
+            assert int(result.public[0]) == q.predict(pixels)
+            assert groth16.is_accepted(
+                encoding.verifying_key_from_snarkjs(circ.verification_key()),
+                encoding.proof_from_snarkjs(result.proof),
+                encoding.public_inputs_from_snarkjs(result.public),
+            )
+    finally:
+        prover.close()
