@@ -180,7 +180,13 @@ class Node:
             # The verifier sidecar (`infera verifier run`) leaves verdicts here; with none, this
             # validator's vote extensions stay empty (it abstains on disputes and audits).
             inbox = VerdictInbox(s.home / VERDICT_INBOX)
-            app = build_app(store, options, verdict_source=inbox)
+            # The BLS beacon secret is derived from priv_validator_key.json (chain/nodeinit.py),
+            # the key `infera init`/`infera testnet` registered in genesis.
+            from chain.nodeinit import beacon_secret
+
+            app = build_app(
+                store, options, verdict_source=inbox, beacon_secret=beacon_secret(s.home)
+            )
             if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
                 # Test-only misbehaviour (like CometBFT's e2e "misbehaviors"): this validator
                 # signs malformed extensions, which the others must reject without halting.
