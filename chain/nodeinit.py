@@ -7,6 +7,8 @@ the network is known, the shared genesis.json.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import subprocess
@@ -28,6 +30,7 @@ from chain.node import find_cometbft
 from chain.nodeconfig import (
     DEV_ACCOUNTS,
     GENESIS_JSON,
+    PRIV_VALIDATOR_KEY,
     AppConfig,
     ConfigError,
     Ports,
@@ -36,7 +39,12 @@ from chain.nodeconfig import (
     node_id,
     write_app_config,
 )
+from modules.beacon import genesis as beacon_genesis
+from modules.beacon import logic as beacon_logic
 
+# Domain of the BLS beacon secret derived from the validator's ed25519 seed: the BLS key is a
+# function of the node's key file, and nothing derived under another domain equals it.
+BEACON_KEY_DOMAIN = b"infera/beacon/v1/from-priv-validator-key"
 OPERATOR_KEY = "validator"  # keyring name of a node's validator operator account
 DEV_KEY_PREFIX = "dev"  # developer accounts are dev0, dev1, ...
 
@@ -92,6 +100,29 @@ def prepare_home(
         consensus_pubkey=consensus_pubkey(home),
         operator=operator,
     )
+
+
+def beacon_secret(home: Path) -> int:
+    """The node's BLS beacon secret, derived from HOME/config/priv_validator_key.json.
+
+    KeyGen over sha256(BEACON_KEY_DOMAIN || ed25519 seed) (``beacon.logic.compute_secret``
+    adds its own domain too): deterministic, so ``infera init``/``infera testnet`` (which
+    write the public key and its proof of possession into genesis) and ``infera start``
+    (which signs the shares) derive the same key from the same file, and no secret is
+    stored anywhere else. Whoever holds the key file holds both keys, as for CometBFT."""
+    path = home / PRIV_VALIDATOR_KEY
+    try:
+        private = base64.b64decode(json.loads(path.read_text())["priv_key"]["value"], validate=True)
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    if len(private) != 64:  # a Go ed25519 private key is seed (32 bytes) || public key
+        raise ConfigError(f"{path}: not an ed25519 private key")
+    return beacon_logic.compute_secret(BEACON_KEY_DOMAIN + private[:32])
+
+
+def beacon_keys(nodes: list[NodeHome]) -> list[dict[str, str]]:
+    """The genesis ``beacon.keys`` of ``nodes``: consensus key, BLS key, proof of possession."""
+    return [beacon_genesis.genesis_entry(n.consensus_pubkey, beacon_secret(n.home)) for n in nodes]
 
 
 def new_dev_accounts(count: int) -> list[KeyInfo]:
@@ -161,6 +192,8 @@ def write_network_genesis(
     genesis = build_genesis(
         chain_id=chain_id, preset=preset, validators=validators, accounts=accounts
     )
+    # Every genesis validator joins the randomness beacon (modules/beacon) from block 1.
+    genesis["app_state"].setdefault("beacon", {})["keys"] = beacon_keys(nodes)
     for node in nodes:
         write_genesis(node.home / GENESIS_JSON, genesis)
     return genesis
