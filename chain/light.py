@@ -274,8 +274,10 @@ class LightClient:
     def get(self, key: bytes, height: int = 0) -> VerifiedValue:
         """The verified value of ``key`` at ``height`` (0: the latest provable height)."""
         height = height or self.latest_provable_height()
+        # The header signing the app hash; waiting first also lets a node that lags the one the
+        # caller heard from (a tx's height) commit ``height`` before it is asked for it.
+        self.rpc.wait_height(height + 1, timeout=self.timeout)
         proven = self.fetch_proven(key, height)
-        self.rpc.wait_height(height + 1, timeout=self.timeout)  # the header signing the app hash
         signed = self.signed_header(height + 1)
         validators = self.validators(height + 1)
         return verify_proven(
