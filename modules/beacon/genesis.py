@@ -6,15 +6,26 @@ import base64
 import binascii
 from typing import Any
 
+import chain.pb  # noqa: F401
+
+from google.protobuf import json_format
+
 from chain import crypto
 from chain.context import Context
+from infera.beacon.v1 import types_pb2
 from modules.beacon import keys, logic
 from modules.beacon.keeper import BeaconKeeper
+from modules.beacon.params import default_params, validate_params
 
 
 def init_genesis(ctx: Context, keeper: BeaconKeeper, data: dict[str, Any]) -> None:
     """Register every key; a malformed key or a failing proof of possession stops the chain
     from starting (a rogue key could otherwise cancel honest shares in the aggregate)."""
+    params = default_params()
+    if "params" in data:
+        params = json_format.ParseDict(data["params"], types_pb2.Params())
+    validate_params(params)
+    keeper.set_params(ctx, params)
     for entry in data.get("keys", []):
         try:
             consensus = base64.b64decode(entry["consensus_pubkey"], validate=True)
@@ -26,7 +37,10 @@ def init_genesis(ctx: Context, keeper: BeaconKeeper, data: dict[str, Any]) -> No
             raise ValueError("beacon genesis: consensus_pubkey is not an ed25519 key")
         if not logic.is_valid_registration(pubkey, proof):
             raise ValueError("beacon genesis: invalid BLS key or proof of possession")
-        keeper.set_key(ctx, crypto.consensus_address(consensus), pubkey)
+        address = crypto.consensus_address(consensus)
+        if keeper.get_key(ctx, address) is not None or keeper.get_key_owner(ctx, pubkey):
+            raise ValueError("beacon genesis: a validator or a BLS key appears twice")
+        keeper.set_key(ctx, address, pubkey)
 
 
 def export_genesis(ctx: Context, keeper: BeaconKeeper) -> dict[str, Any]:
@@ -34,7 +48,12 @@ def export_genesis(ctx: Context, keeper: BeaconKeeper) -> dict[str, Any]:
     out = []
     for key, pubkey in ctx.store.iterate(keys.KEY, keys.KEY + b"\xff" * 21):
         out.append({"consensus_address": key[len(keys.KEY) :].hex(), "bls_pubkey": pubkey.hex()})
-    return {"keys": out}
+    params = json_format.MessageToDict(
+        keeper.get_params(ctx),
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+    return {"params": params, "keys": out}
 
 
 def genesis_entry(consensus_pubkey: bytes, secret: int) -> dict[str, str]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import chain.pb  # noqa: F401
+
 from chain.context import Context
+from infera.beacon.v1 import types_pb2
 from modules.beacon import keys, logic
+from modules.beacon.params import default_params
 
 
 class BeaconKeeper:
@@ -14,6 +18,38 @@ class BeaconKeeper:
 
     def set_key(self, ctx: Context, consensus_address: bytes, pubkey: bytes) -> None:
         ctx.store.set(keys.KEY + consensus_address, pubkey)
+        ctx.store.set(keys.OWNER + pubkey, consensus_address)
+
+    def get_key_owner(self, ctx: Context, pubkey: bytes) -> bytes | None:
+        return ctx.store.get(keys.OWNER + pubkey)
+
+    def get_params(self, ctx: Context) -> types_pb2.Params:
+        raw = ctx.store.get(keys.PARAMS)
+        if raw is None:
+            return default_params()
+        params = types_pb2.Params()
+        params.ParseFromString(raw)
+        return params
+
+    def set_params(self, ctx: Context, params: types_pb2.Params) -> None:
+        ctx.store.set(keys.PARAMS, params.SerializeToString(deterministic=True))
+
+    def prune(self, ctx: Context) -> int:
+        """Delete beacon values older than ``keep_heights`` (at most ``prune_per_block`` per
+        call, oldest first); returns how many. A value of height h is deleted once the block
+        height exceeds h + keep_heights."""
+        params = self.get_params(ctx)
+        if not params.keep_heights or ctx.block.height <= params.keep_heights:
+            return 0
+        end = keys.value_key(ctx.block.height - params.keep_heights)
+        old = []
+        for key, _ in ctx.store.iterate(keys.VALUE, end):
+            old.append(key)
+            if len(old) >= params.prune_per_block:
+                break
+        for key in old:
+            ctx.store.delete(key)
+        return len(old)
 
     def get_beacon(self, ctx: Context, height: int) -> bytes | None:
         """The beacon value of ``height`` (revealed in block ``height + 1``), if it has one."""
