@@ -80,7 +80,7 @@ def build_modules() -> tuple[list[Module], Keepers]:
     sharding = ShardingKeeper(workers, models)
     beacon = BeaconKeeper()
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
-    modules.append(BeaconModule(beacon))
+    modules.append(BeaconModule(beacon, staking))
     modules += [ModelsModule(models), WorkersModule(workers), ShardingModule(sharding)]
     # inference assigns and expires jobs; agreement runs their commit/reveal rounds (its hooks
     # open the rounds at assignment and tally at the deadline).
