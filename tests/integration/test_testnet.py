@@ -119,7 +119,9 @@ def test_killed_node_restarts_without_losing_committed_txs(network4: LocalNetwor
     healthy.wait_height(healthy.height() + 2)
     committed = {h: r for h in sent if (r := healthy.rpc.tx(h)) is not None}
     target = healthy.height()
-    victim.wait_height(target, timeout=60)
+    # CometBFT reports a height once the block is stored, before the app commits it; once it
+    # reports target + 1 the app has committed target (beacon work made the gap visible).
+    victim.wait_height(target + 1, timeout=60)
 
     assert len(committed) >= 20, f"too little load reached the chain: {errors[:5]}"
     network4.assert_same_app_hashes(target)
