@@ -156,3 +156,11 @@ def test_pruning_keeps_the_window_with_bounded_work_per_block():
     assert [h for h in range(1, 11) if keeper.get_beacon(setup, h)] == [6, 7, 8, 9, 10]
     keeper.set_params(setup, types_pb2.Params(keep_heights=0, prune_per_block=2))
     assert prune_at(10**6) == 0  # 0 keeps everything
+
+
+def test_a_garbage_operator_address_is_a_typed_error(chain_):
+    val1 = chain_.validators[1]
+    msg = _msg(val1, validator_bls_secret("val1"))
+    msg.operator = "infera1" + "\u00e9" * 38
+    check = chain_.check(chain_.tx(val1, msg, gas=GAS, fee=FEE, bump=False))
+    assert check.code != 0 and check.codespace  # refused with a code, nothing raised
