@@ -65,7 +65,7 @@ def test_a_forged_extended_commit_is_rejected_and_its_verdict_never_applied(net)
     routes = [[by_address[h.worker] for h in route.hops] for route in job.routes]
     plan = [(w, OUTPUT) for w in routes[0]] + [(w, OTHER) for w in routes[1]]
     _send_all(net, [(w, (commit_msg(w, 1, tokens=tokens),)) for w, tokens in plan])
-    _wait(lambda: net.nodes[0].height() > _job(net).commit_end_height, "commit window end")
+    _wait(lambda: net.nodes[0].height() > _job(net).commit_end_height, "commit window end", 180)
     _send_all(net, [(w, (reveal_msg(w, 1, tokens=tokens),)) for w, tokens in plan])
     _wait(lambda: _job(net).state == J.JOB_STATE_DISPUTED, "the dispute")
     # no honest validator has a verdict: only node3's forged one could settle the dispute
