@@ -73,7 +73,23 @@ def compile_mlp(q: QuantMLP) -> str:
         raise ValueError("network too large for 32-bit range checks")
     lines = [_TEMPLATES, "template Mlp() {", f"    signal input x[{PIXELS}];"]
     lines += ["    signal output cls;", "    signal output commitment;"]
-    lines += [f"    component px[{PIXELS}];", f"    var packed[{PIXELS // PACK}];"]
+    lines += input_commitment_lines()
+    lines += [f"    component act[{hidden}];", f"    signal a[{hidden}];"]
+    for j in range(hidden):
+        lines.append(f"    act[{j}] = RescaleRelu({q.shift});")
+        lines.append(f"    act[{j}].z <== {_dot(q.w1[j], 'x', q.b1[j])};")
+        lines.append(f"    a[{j}] <== act[{j}].q;")
+    lines.append(f"    signal logit[{classes}];")
+    for k in range(classes):
+        lines.append(f"    logit[{k}] <== {_dot(q.w2[k], 'a', q.b2[k])};")
+    lines += argmax_lines(classes)
+    lines += ["}", "component main = Mlp();", ""]
+    return "\n".join(lines)
+
+
+def input_commitment_lines() -> list[str]:
+    """Range-check the 64 pixels (5 bits) and set ``commitment`` = Poseidon of the packed pixels."""
+    lines = [f"    component px[{PIXELS}];", f"    var packed[{PIXELS // PACK}];"]
     lines += [f"    for (var i = 0; i < {PIXELS // PACK}; i++) {{ packed[i] = 0; }}"]
     lines += [f"    for (var i = 0; i < {PIXELS}; i++) {{"]
     lines += [f"        px[i] = Bits({PIXEL_BITS}); px[i].t <== x[i];"]
@@ -84,15 +100,12 @@ def compile_mlp(q: QuantMLP) -> str:
     lines += [f"    component h = Poseidon({PIXELS // PACK});"]
     lines += [f"    for (var i = 0; i < {PIXELS // PACK}; i++) {{ h.inputs[i] <== packed[i]; }}"]
     lines += ["    commitment <== h.out;"]
-    lines += [f"    component act[{hidden}];", f"    signal a[{hidden}];"]
-    for j in range(hidden):
-        lines.append(f"    act[{j}] = RescaleRelu({q.shift});")
-        lines.append(f"    act[{j}].z <== {_dot(q.w1[j], 'x', q.b1[j])};")
-        lines.append(f"    a[{j}] <== act[{j}].q;")
-    lines.append(f"    signal logit[{classes}];")
-    for k in range(classes):
-        lines.append(f"    logit[{k}] <== {_dot(q.w2[k], 'a', q.b2[k])};")
-    lines += [
+    return lines
+
+
+def argmax_lines(classes: int) -> list[str]:
+    """``cls`` proven a maximum of ``logit[0..classes)`` (32-bit range checks)."""
+    return [
         "    var best = 0;",
         f"    for (var k = 1; k < {classes}; k++) {{ if (logit[k] > logit[best]) {{ best = k; }} }}",
         "    cls <-- best;",
@@ -108,11 +121,7 @@ def compile_mlp(q: QuantMLP) -> str:
         "    one === 1;",
         f"    component ge[{classes}];",
         f"    for (var k = 0; k < {classes}; k++) {{ ge[k] = Bits({RANGE_BITS}); ge[k].t <== chosen - logit[k]; }}",
-        "}",
-        "component main = Mlp();",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def witness_input(pixels: list[int]) -> dict[str, list[str]]:
