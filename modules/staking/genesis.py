@@ -12,7 +12,7 @@ from chain import crypto
 from chain.context import Context
 from chain.text import parse_uint
 from infera.staking.v1 import genesis_pb2
-from modules.staking import abci, keys
+from modules.staking import abci, keys, migrations
 from modules.staking.keeper import StakingKeeper
 from modules.staking.params import default_params
 
@@ -23,6 +23,7 @@ def init_genesis(ctx: Context, keeper: StakingKeeper, data: dict[str, Any]) -> N
     params = genesis.params if genesis.HasField("params") else default_params()
     params.min_self_bond = str(parse_uint(params.min_self_bond))  # ASCII digits, canonical
     keeper.set_params(ctx, params)
+    migrations.init_version(ctx)
     total = 0
     for validator in genesis.validators:
         if len(validator.consensus_pubkey) != crypto.ED25519_PUBKEY_LENGTH:

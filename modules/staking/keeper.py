@@ -39,9 +39,9 @@ class StakingKeeper:
     def set_validator(self, ctx: Context, operator: bytes, validator: types_pb2.Validator) -> None:
         """Store ``validator`` and keep its entry in the by-tokens index in step."""
         old = self.get_validator(ctx, operator)
-        if old is not None and _is_candidate(old):
+        if old is not None and is_candidate(old):
             ctx.store.delete(keys.by_tokens_key(int(old.tokens), operator))
-        if _is_candidate(validator):
+        if is_candidate(validator):
             ctx.store.set(keys.by_tokens_key(int(validator.tokens), operator), b"\x01")
         ctx.store.set(keys.VALIDATOR + operator, validator.SerializeToString(deterministic=True))
 
@@ -82,5 +82,5 @@ class StakingKeeper:
             ctx.store.set(keys.LAST_POWER + operator, str(power).encode())
 
 
-def _is_candidate(validator: types_pb2.Validator) -> bool:
+def is_candidate(validator: types_pb2.Validator) -> bool:
     return not validator.jailed and int(validator.tokens or "0") > 0

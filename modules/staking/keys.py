@@ -7,6 +7,7 @@ LAST_POWER = b"staking/power/"  # + operator address (20 bytes) -> power last se
 # only validators that are not jailed and hold tokens (the candidates for the active set)
 BY_TOKENS = b"staking/by_tokens/"
 PARAMS = b"staking/params"  # -> infera.staking.v1.Params
+VERSION = b"staking/version"  # -> consensus version of the store layout, ASCII decimal
 
 MAX_TOKENS = 2**256 - 1
 

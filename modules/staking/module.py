@@ -7,11 +7,15 @@ from typing import Any
 
 import chain.pb  # noqa: F401
 
+import structlog
+
 from chain.context import Context
 from chain.module import MsgRoute, QueryRoute
 from infera.staking.v1 import query_pb2, tx_pb2
-from modules.staking import abci, genesis, msg_server, query_server
+from modules.staking import abci, genesis, migrations, msg_server, query_server
 from modules.staking.keeper import StakingKeeper
+
+log = structlog.get_logger(__name__)
 
 _SVC = "/infera.staking.v1.Query/"
 
@@ -59,6 +63,9 @@ class StakingModule:
         return genesis.export_genesis(ctx, self.keeper)
 
     def begin_block(self, ctx: Context, misbehavior: Sequence[Any]) -> None:
+        ran = migrations.run_pending(ctx, self.keeper)  # once: the stored version moves up
+        if ran:
+            log.info("staking store migrated", from_versions=ran, height=ctx.block.height)
         abci.process_misbehavior(ctx, self.keeper, misbehavior)
 
     def end_block(self, ctx: Context) -> None:
