@@ -107,9 +107,13 @@ def circuit_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
-def compile_circuit(source: str, name: str = "circuit", entropy: str = DEV_ENTROPY) -> Circuit:
-    """Compile ``source`` (circom 2) and make dev keys; cached by the source's hash and entropy."""
-    key = circuit_hash(source + "\0" + entropy)[:16]
+def compile_circuit(
+    source: str, name: str = "circuit", entropy: str = DEV_ENTROPY, power: int = PTAU_POWER
+) -> Circuit:
+    """Compile ``source`` (circom 2) and make dev keys over a 2^power ptau; cached by the
+    source's hash, the entropy and (when not the default) the power."""
+    tag = "" if power == PTAU_POWER else f"\0ptau{power}"
+    key = circuit_hash(source + "\0" + entropy + tag)[:16]
     folder = cache_dir() / "zk-circuits" / key
     done = folder / ".complete"
     if done.exists():
@@ -127,7 +131,7 @@ def compile_circuit(source: str, name: str = "circuit", entropy: str = DEV_ENTRO
     sj = str(snarkjs_path())
     info = _run([sj, "r1cs", "info", f"{name}.r1cs"], tmp)
     constraints = int(info.split("# of Constraints:")[1].split()[0])
-    _run([sj, "groth16", "setup", f"{name}.r1cs", str(ptau_path()), "k0.zkey"], tmp)
+    _run([sj, "groth16", "setup", f"{name}.r1cs", str(ptau_path(power)), "k0.zkey"], tmp)
     _run([sj, "zkey", "contribute", "k0.zkey", f"{name}.zkey", "--name=dev", f"-e={entropy}"], tmp)
     _run([sj, "zkey", "export", "verificationkey", f"{name}.zkey", "verification_key.json"], tmp)
     (tmp / ".complete").write_text(str(constraints))

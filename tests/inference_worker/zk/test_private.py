@@ -1,0 +1,54 @@
+"""The CNN with private weights: the proof's class equals the integer reference, its weights
+commitment is the same for every image and changes with one weight, and py-ecc verifies it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from inference_worker.zk import digits, private, snarkjs
+from modules.zk import encoding, groth16
+from tests.inference_worker.zk.test_circuit import needs_tools
+
+
+def test_weights_outside_the_range_checks_are_refused():
+    model = private.PrivateCnn(kernels=[[128] * 9], kernel_bias=[0], w2=[[1] * 36] * 10,
+                               b2=[0] * 10, shift=0)  # fmt: skip
+    with pytest.raises(ValueError):
+        private.check_fits(model)
+
+
+@needs_tools
+@pytest.mark.slow  # the first run makes a 2^14 powers of tau (minutes); then ~60 s
+def test_private_weight_proof_commits_to_the_weights_and_verifies(tmp_path):
+    x, y = digits.load_digits()
+    xt, yt, xs, _ = digits.split(x, y)
+    q = digits.quantize_cnn(digits.train_cnn(xt, yt), xt)
+    model = private.from_quantized(q)
+    private.check_fits(model)
+    circ = snarkjs.compile_circuit(
+        private.compile_private_cnn(model.channels, model.shift), "pcnn", power=14
+    )
+    vk = encoding.verifying_key_from_snarkjs(circ.verification_key())
+    prover = snarkjs.WarmSnarkjsProver()
+    try:
+        results = [
+            prover.prove(circ, private.witness_input(model, xs[i].tolist()), tmp_path / str(i))
+            for i in range(2)
+        ]
+    finally:
+        prover.close()
+    for i, result in enumerate(results):
+        assert int(result.public[0]) == q.predict(xs[i].tolist())
+        assert groth16.is_accepted(
+            vk,
+            encoding.proof_from_snarkjs(result.proof),
+            encoding.public_inputs_from_snarkjs(result.public),
+        )
+    assert results[0].public[1] == results[1].public[1]  # one commitment to the weights
+    changed = dataclasses.replace(model, w2=[[model.w2[0][0] ^ 1, *model.w2[0][1:]], *model.w2[1:]])
+    other = snarkjs.public_signals(
+        circ, private.witness_input(changed, xs[0].tolist()), tmp_path / "c"
+    )
+    assert other[1] != results[0].public[1]
