@@ -32,6 +32,7 @@ from grpc_reflection.v1alpha import reflection
 
 from chain.grpc.abci_routes import GrpcQueryRouter
 from chain.grpc.comet import AsyncComet
+from chain.grpc.decode import DecodeChecked
 from chain.grpc.node_service import NodeService
 from chain.grpc.pool import QueryPool, ServerThread
 from chain.grpc.queries import ConsensusQueries, RouterQueries, StoreQueries, service_names
@@ -116,14 +117,14 @@ async def build_server(
     # The same servicers answer ABCI Query too (cosmjs: Simulate for the "auto" fee).
     abci_routes = GrpcQueryRouter(asyncio.get_running_loop(), lambda: app.store.last_height)
     for servicer, add, descriptors in servicers:
-        add(servicer, server)
+        add(servicer, DecodeChecked(server))
         for service in descriptors.DESCRIPTOR.services_by_name.values():
             abci_routes.add_servicer(servicer, service)
     app.queries.grpc_routes = abci_routes
     server.add_generic_rpc_handlers((RouterQueries(app, pool),))
     served = sorted(set(FIXED_SERVICES) | set(service_names(app)))
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, DecodeChecked(server))
     for name in ["", *served]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     load_infera_descriptors()
