@@ -7,6 +7,7 @@ refused (non-canonical: CheckTx code 3) or rejected by the batch (wrong class: c
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,7 +87,14 @@ def test_a_real_node_finalizes_a_digits_job_by_its_proof(node: CliNode, tmp_path
     def submit() -> int:
         done = node.ok("inference", "submit-job", MODEL, "digit", "--max-new-tokens", "1",
                        "--max-fee", "1000", "--deadline-blocks", "60", "--from", "dev2")  # fmt: skip
-        return int(done["job_id"])
+        job_id = int(done["job_id"])
+        # routes are drawn at a later end-block (with the beacon, not always the next one)
+        with Client(node.grpc) as sdk:
+            deadline = time.monotonic() + 30
+            while sdk.job(job_id).state == inference_types.JOB_STATE_SUBMITTED:
+                assert time.monotonic() < deadline, f"job {job_id} not assigned"
+                time.sleep(0.2)
+        return job_id
 
     # a tampered proof: the class changed -> queued, then rejected by the batch with code 7
     bad_job = submit()
