@@ -74,6 +74,17 @@ if command -v npm >/dev/null && [ ! -f "$ZK_DIR/.complete" ]; then
     && touch "$ZK_DIR/.complete"
 fi
 
+# --- cosmjs (npm), for the cosmjs integration test only ----------------------------------------
+COSMJS_VERSION="0.39.0"  # keep in step with tests/integration/test_cosmjs.py
+COSMJS_DIR="$CACHE/cosmjs-$COSMJS_VERSION"
+if command -v npm >/dev/null && [ ! -f "$COSMJS_DIR/.complete" ]; then
+  say "installing cosmjs $COSMJS_VERSION into $COSMJS_DIR"
+  mkdir -p "$COSMJS_DIR"
+  npm install --no-audit --no-fund --silent --prefix "$COSMJS_DIR" \
+    "@cosmjs/stargate@$COSMJS_VERSION" "@cosmjs/proto-signing@$COSMJS_VERSION" \
+    && touch "$COSMJS_DIR/.complete"
+fi
+
 # --- project-local commands ---------------------------------------------------------------------
 cat > "$ROOT/.infera/bin/python" <<SH
 #!/usr/bin/env bash
