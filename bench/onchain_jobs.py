@@ -41,7 +41,7 @@ import structlog  # noqa: E402
 import torch  # noqa: E402
 from google.protobuf.message import Message  # noqa: E402
 
-from bench.onchain_play import WorkerPlay  # noqa: E402
+from bench.onchain_play import Decoys, WorkerPlay  # noqa: E402
 from chain.verdict_inbox import VerdictInbox  # noqa: E402
 from chain.wiring import build_app  # noqa: E402
 from infera.agreement.v1 import query_pb2 as agreement_query  # noqa: E402
@@ -60,7 +60,10 @@ from inference_worker.verify.adversary import (  # noqa: E402
 )
 from inference_worker.verify.commits import compute_output_hash  # noqa: E402
 from inference_worker.verify.evidence import RouteClaim, generate_claim  # noqa: E402
-from inference_worker.verify.fingerprint import derive_probe_seed  # noqa: E402
+from inference_worker.verify.fingerprint import (  # noqa: E402
+    derive_late_probe_seed,
+    derive_probe_seed,
+)
 from inference_worker.verify.sidecar import Sidecar, job_sampling  # noqa: E402
 from tendermint.abci import types_pb2 as abci  # noqa: E402
 from tests.harness import (  # noqa: E402
@@ -116,6 +119,16 @@ class Scenario:
     audit_probability: str | None = None  # genesis override (None: the module default)
     new_tokens: int = 16
     honest: bool = False  # no adversary at all
+    guilty: str = "hop"  # where the cheat sits: "hop" (one hop, moving with the job index),
+    # "last_hop" (route (i // 3) mod r's last hop), "route" (every hop of route i mod r)
+    play: str = ""  # a protocol variant bench/onchain_play.py plays (PLAYS there)
+    greedy_only: bool = False  # every job greedy (default: greedy and sampling alternate)
+    deadline_blocks: int | None = None  # after the submission height (None: DEADLINE_BLOCKS)
+    validators: int = 1  # equal-power validators, all running the same sidecar's verdicts
+    silent_validators: int = 0  # of them, how many send empty vote extensions (abstain)
+    decoys: int = 0  # an attacker keeps this many price-0 decoy disputes open (onchain_play)
+    agreement: tuple[tuple[str, str], ...] = ()  # further agreement genesis params
+    inference: tuple[tuple[str, str], ...] = ()  # further inference genesis params
 
     @property
     def has_adversary(self) -> bool:
@@ -207,9 +220,13 @@ class OnChain:
     def __init__(self, path: Path, scenario: Scenario, model_dir: Path, impostor_dir: Path):
         self.scenario, self.model_dir, self.impostor_dir = scenario, model_dir, impostor_dir
         n_workers = len(scenario.workers)
-        self.chain = TestChain(path / "chain", n_accounts=2 + n_workers)
+        validators = [Key(f"val{i}") for i in range(scenario.validators)]
+        extra = 3 if scenario.decoys else 0  # the decoys' submitter and its two workers
+        self.chain = TestChain(
+            path / "chain", n_accounts=2 + n_workers + extra, validators=validators
+        )
         self.owner, self.submitter = self.chain.keys[0], self.chain.keys[1]
-        self.workers = self.chain.keys[2:]
+        self.workers = self.chain.keys[2 : 2 + n_workers]
         self.dtype_of = {
             k.bech32: s.dtype for k, s in zip(self.workers, scenario.workers, strict=True)
         }
@@ -237,6 +254,7 @@ class OnChain:
         heartbeat = {"heartbeat_timeout_blocks": str(10**6)}  # no heartbeats in this harness
         state["workers"] = {"params": {**WORKERS_PARAMS, **heartbeat}}
         inference = {"max_new_tokens": 64, "max_prompt_bytes": 256, "max_deadline_blocks": 100}
+        inference |= dict(self.scenario.inference)
         state["inference"] = {"params": {**INFERENCE_PARAMS, **inference}}
         agreement: dict[str, Any] = {
             "commit_window_blocks": COMMIT_WINDOW,
@@ -246,6 +264,7 @@ class OnChain:
             agreement["commit_milli_blocks_per_token"] = 0  # fixed windows (default: per token)
         if self.scenario.audit_probability is not None:
             agreement["audit_probability"] = self.scenario.audit_probability
+        agreement |= dict(self.scenario.agreement)
         state["agreement"] = {"params": agreement}  # everything else: the module's defaults
         self.chain.app.init_chain(init_chain_request(state, vote_extensions_from=1))
 
@@ -275,6 +294,8 @@ class OnChain:
             for key, spec in zip(self.workers, self.scenario.workers, strict=True)
         ]
         self.expect_ok(self.block(txs))
+        if self.scenario.decoys:
+            self.decoys = Decoys(self, *self.chain.keys[2 + len(self.workers) :])
 
     # -- blocks and txs ---------------------------------------------------------------------------
 
@@ -293,7 +314,10 @@ class OnChain:
             abci.RequestVerifyVoteExtension(height=height, vote_extension=extension)
         )
         assert verify.status == abci.ResponseVerifyVoteExtension.ACCEPT
-        commit = self.chain.extended_commit(height, {self.chain.validators[0].name: extension})
+        voting = self.chain.validators[
+            : len(self.chain.validators) - self.scenario.silent_validators
+        ]
+        commit = self.chain.extended_commit(height, {v.name: extension for v in voting})
         proposal = app.prepare_proposal(
             abci.RequestPrepareProposal(
                 txs=list(txs), max_tx_bytes=1 << 22, height=height + 1, local_last_commit=commit
@@ -366,6 +390,12 @@ class OnChain:
         """What route ``route_index`` computes, its guilty hops serving ``attack``."""
         if attack is not None and attack.mode == "probe_orthogonal":  # aims at this job's probes
             attack = replace(attack, probe_seed=derive_probe_seed(job.id))  # type: ignore[call-arg]
+            if attack.late_probe_seed is not None and guilty:  # predicts the output first
+                tokens = self.route_claim(job, route_index, set(), None).tokens
+                late = derive_late_probe_seed(
+                    derive_probe_seed(job.id), compute_output_hash(tokens)
+                )
+                attack = replace(attack, late_probe_seed=late)
         hops = job.routes[route_index].hops
         shards = [
             self.shard(
@@ -405,7 +435,7 @@ class OnChain:
         """Submit job ``index`` (greedy for even indexes, seeded sampling for odd) and return
         it as assigned by the chain."""
         decoding = inference_types.Decoding(mode=inference_types.DECODING_MODE_GREEDY)
-        if index % 2:
+        if index % 2 and not self.scenario.greedy_only:
             decoding = inference_types.Decoding(
                 mode=inference_types.DECODING_MODE_SAMPLING,
                 temperature_milli=rng.choice((700, 1000)),
@@ -420,7 +450,7 @@ class OnChain:
             max_new_tokens=self.scenario.new_tokens,
             redundancy=self.scenario.redundancy,
             max_fee=coin_pb2.Coin(denom=DENOM, amount=str(MAX_FEE)),
-            deadline_blocks=DEADLINE_BLOCKS,
+            deadline_blocks=self.scenario.deadline_blocks or DEADLINE_BLOCKS,
         )
         results = self.block([self.tx(self.submitter, msg)])
         self.expect_ok(results)
@@ -440,11 +470,17 @@ class OnChain:
             return {
                 (r, h) for r in range(routes) if r != honest for h in range(len(job.routes[r].hops))
             }
+        if self.scenario.guilty == "route":
+            route = index % routes
+            return {(route, h) for h in range(len(job.routes[route].hops))}
         route = (index // 3) % routes
-        return {(route, index % len(job.routes[route].hops))}
+        hops = len(job.routes[route].hops)
+        return {(route, hops - 1 if self.scenario.guilty == "last_hop" else index % hops)}
 
     def run_job(self, index: int, rng: random.Random) -> JobOutcome:
         """Play job ``index`` to the end and read what the chain did (module docstring)."""
+        if self.scenario.decoys:
+            self.decoys.top_up(self.scenario.decoys)
         before, fees_before, start = self.snapshot(), dict(self.fees), self.chain.height
         job = self.submit(index, rng)
         guilty = self.guilty_positions(job, index)

@@ -11,7 +11,7 @@ import chain.pb  # noqa: F401
 from infera.agreement.v1 import tx_pb2 as agreement_tx
 from infera.inference.v1 import types_pb2 as inference_types
 from inference_worker.verify.adversary import ProtocolMode, collusion_tokens
-from inference_worker.verify.commits import compute_commitment
+from inference_worker.verify.commits import compute_commitment, compute_output_hash
 from inference_worker.verify.evidence import RouteClaim, reveal_payload
 from tests.harness import Key
 
@@ -40,6 +40,17 @@ class WorkerPlay:
         if self.mode is ProtocolMode.COLLUDE:
             # the colluders ran the job honestly, then all reveal one lie: their common honest
             # output with its second half replaced (adversary.collusion_tokens)
+            first = min(r for r, _ in guilty)
+            lie = collusion_tokens(
+                list(claims[first].tokens), seed=index, vocab_size=onchain.tokenizer.vocab_size,
+                from_position=len(claims[first].tokens) // 2,
+            )  # fmt: skip
+            for place in guilty:
+                self.tokens[place] = lie
+        self.play = onchain.scenario.play
+        if self.play in (INCONSISTENT, SHORT_DEADLINE):
+            # the guilty hops computed honestly and reveal another output: a lie of the same
+            # form as collusion's (their first route's honest output, second half replaced)
             first = min(r for r, _ in guilty)
             lie = collusion_tokens(
                 list(claims[first].tokens), seed=index, vocab_size=onchain.tokenizer.vocab_size,
@@ -83,7 +94,8 @@ class WorkerPlay:
 
     def reveal(self) -> None:
         withheld = (ProtocolMode.COPY_REVEAL, ProtocolMode.NEVER_REVEAL, ProtocolMode.REVEAL_LATE)
-        holding = self.guilty if self.mode in withheld else set()
+        held = self.mode in withheld or self.play in (PEEK_WITHHOLD, SHORT_DEADLINE)
+        holding = self.guilty if held else set()
         txs = [
             self.onchain.tx(*self.reveal_msg(p, self.tokens[p], self.payload[p]))
             for p in self.hops
@@ -94,6 +106,33 @@ class WorkerPlay:
             self._copy()
         elif self.mode is ProtocolMode.REVEAL_LATE:
             self._late()
+        if self.play == PEEK_WITHHOLD:
+            self._peek()
+        elif self.play == SHORT_DEADLINE:
+            self._last_reveal_block()
+
+    def _peek(self) -> None:
+        """Withholding after peeking: the guilty hop has committed; it reads the others'
+        reveals (and so what the divergence rule will do) and reveals only when its output is
+        the one every other hop revealed, i.e. when revealing cannot get it caught."""
+        history = self.onchain.history(self.job.id)
+        others = {bytes(x.output_hash) for x in history.reveals}
+        for place in sorted(self.guilty):
+            mine = compute_output_hash(self.tokens[place])
+            if others == {mine}:
+                self._cheat(*self.reveal_msg(place, self.tokens[place], self.payload[place]))
+
+    def _last_reveal_block(self) -> None:
+        """The short-deadline attack: the submitter's own workers (the guilty route) reveal
+        their other output in block reveal_end, the last one the reveal window allows, so that
+        the dispute opens when only the deadline (reveal_end + 1) is left."""
+        while self.onchain.chain.height < self.job.reveal_end_height - 1:
+            self.onchain.block()
+        msgs = [self.reveal_msg(p, self.tokens[p], self.payload[p]) for p in sorted(self.guilty)]
+        results = self.onchain.block([self.onchain.tx(*m) for m in msgs])
+        for (worker, _), result in zip(msgs, results, strict=True):
+            if result.code != 0:
+                self.rejected.append((worker.bech32, result.codespace, result.code))
 
     def _copy(self) -> None:
         """Once the other route's reveals are on chain, send its output and the same hop's
@@ -120,5 +159,110 @@ class WorkerPlay:
             self.rejected.append((worker.bech32, result.codespace, result.code))
 
 
+# Protocol variants (Scenario.play) beyond adversary.ProtocolMode, played by WorkerPlay:
+PEEK_WITHHOLD = "peek_withhold"  # commit, read the others' reveals, reveal only if agreeing
+INCONSISTENT = "inconsistent"  # the guilty hop reveals another output than its route made
+SHORT_DEADLINE = "short_deadline"  # the guilty route reveals another output in block reveal_end
+PLAYS = ("", PEEK_WITHHOLD, INCONSISTENT, SHORT_DEADLINE)
+
+
 def salt(worker: str, job_id: int) -> bytes:
     return hashlib.sha256(b"salt/%d/" % job_id + worker.encode()).digest()
+
+
+class Decoys:
+    """The starvation attack (issue 14, item 1): an attacker registers a price-0 model served
+    by two workers of its own and keeps `count` decoy jobs on it disputed (its two hops reveal
+    different outputs), each with the largest deadline the chain allows, so that they hold
+    the chain's verification slots. The validators' sidecar verifies only model "m": it
+    abstains on every decoy, as it would on work it cannot check.
+
+    NOT WORKING YET (no row uses it): top_up's commit/reveal blocks are dropped by
+    PrepareProposal ("proposal dropped txs", likely the block gas limit of 8 x GAS txs)."""
+
+    MODEL = "decoy"
+
+    def __init__(self, onchain: OnChain, attacker: Key, first: Key, second: Key) -> None:
+        from tests.modules.serving import register_model_msg, register_worker_msg, serve_msg
+
+        self.onchain, self.attacker, self.hops = onchain, attacker, (first, second)
+        self.ids: list[int] = []
+        model = register_model_msg(
+            attacker, model_id=self.MODEL, num_layers=2, price_per_token="0",
+            precision_classes=["float32"],
+        )  # fmt: skip
+        onchain.expect_ok(onchain.block([onchain.tx(attacker, model)]))
+        workers = [
+            onchain.tx(key, register_worker_msg(key, stake=10**8), serve_msg(key, i, i + 1, self.MODEL))
+            for i, key in enumerate(self.hops)
+        ]  # fmt: skip
+        onchain.expect_ok(onchain.block(workers))
+
+    def open_ids(self) -> list[int]:
+        terminal = (inference_types.JOB_STATE_FINALIZED, inference_types.JOB_STATE_EXPIRED)
+        return [j for j in self.ids if self.onchain.history(j).job.state not in terminal]
+
+    def top_up(self, count: int) -> int:
+        """Submit, commit and reveal decoys until `count` are open; returns how many were added."""
+        from infera.base.v1 import coin_pb2
+        from infera.inference.v1 import tx_pb2 as inference_tx
+        from tests.harness import DENOM
+
+        onchain = self.onchain
+        missing = count - len(self.open_ids())
+        if missing <= 0:
+            return 0
+        submit = inference_tx.MsgSubmitJob(
+            submitter=self.attacker.bech32, model_id=self.MODEL, prompt=b"decoy",
+            decoding=inference_types.Decoding(mode=inference_types.DECODING_MODE_GREEDY),
+            max_new_tokens=1, redundancy=1, max_fee=coin_pb2.Coin(denom=DENOM, amount="1"),  # 0 is not a coin
+            deadline_blocks=MAX_DEADLINE_BLOCKS,
+        )  # fmt: skip
+        from bench.onchain_jobs import _msg_response
+
+        added = []
+        for start in range(0, missing, 40):  # a block holds 50 txs of 2M gas
+            txs = [onchain.tx(self.attacker, submit) for _ in range(min(40, missing - start))]
+            results = onchain.block(txs)
+            onchain.expect_ok(results)
+            added += [_msg_response(r, inference_tx.MsgSubmitJobResponse).job_id for r in results]
+        self.ids += added
+        onchain.block()  # assignment
+        for msgs in (self._commits(added), self._reveals(added)):
+            onchain.expect_ok(onchain.block(msgs))
+        return missing
+
+    def _signed(self, key: Key, msgs: list[Any]) -> bytes:
+        from tests.modules.serving import FEE, GAS
+
+        onchain = self.onchain
+        onchain.fees[key.bech32] = onchain.fees.get(key.bech32, 0) + 8 * FEE
+        return onchain.chain.tx(key, *msgs, gas=8 * GAS, fee=8 * FEE)
+
+    def _commits(self, ids: list[int]) -> list[bytes]:
+        return [
+            self._signed(key, [
+                agreement_tx.MsgCommitOutput(
+                    worker=key.bech32, job_id=j,
+                    commitment=compute_commitment([h], DECOY_BUNDLE, salt(key.bech32, j), key.address),
+                )
+                for j in ids
+            ])
+            for h, key in enumerate(self.hops)
+        ]  # fmt: skip
+
+    def _reveals(self, ids: list[int]) -> list[bytes]:
+        return [
+            self._signed(key, [
+                agreement_tx.MsgRevealOutput(
+                    worker=key.bech32, job_id=j, output_tokens=[h],
+                    shard_fingerprint=DECOY_BUNDLE, salt=salt(key.bech32, j),
+                )
+                for j in ids
+            ])
+            for h, key in enumerate(self.hops)
+        ]  # fmt: skip
+
+
+MAX_DEADLINE_BLOCKS = 100  # bench/onchain_jobs.py's inference genesis: max_deadline_blocks
+DECOY_BUNDLE = b"\x00" * 32  # what the decoy hops reveal as their fingerprint (never checked)
