@@ -94,6 +94,7 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
             audit_probability="1",
         ),
         *evidence_attacks(compute),
+        *issue14_rows(compute, protocol),
         protocol("copy_reveal", ProtocolMode.COPY_REVEAL),
         protocol("never_reveal", ProtocolMode.NEVER_REVEAL),
         protocol("reveal_late (1 block)", ProtocolMode.REVEAL_LATE),
@@ -130,6 +131,31 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
             new_tokens=new_tokens,
         ),
     ]
+
+
+def issue14_rows(compute: Any, protocol: Any) -> list[Scenario]:
+    """The attacks of issue 14 (decoy starvation has no row yet: onchain_play.Decoys)."""
+    window = (("audit_window_blocks", "4"),)  # verdict windows short enough to run out here
+    skip = ComputeAttack(ComputeMode.SKIP_LAYER)
+    return [
+        compute("skip_layer, 4 validators, 1 silent", skip, validators=4, silent_validators=1,
+                agreement=window),
+        compute("skip_layer, 4 validators, 2 silent (>1/3)", skip, validators=4,
+                silent_validators=2, agreement=window),
+        compute("clip_shift 20%", ComputeAttack(ComputeMode.CLIP_SHIFT, shift=0.2)),
+        compute("probe_orthogonal 1%, late probes predicted",
+                ComputeAttack(ComputeMode.PROBE_ORTHOGONAL, noise_std=0.01, seed=22,
+                              late_probe_seed=0)),
+        compute("skip_layer, withhold after peeking", skip, play="peek_withhold"),
+        protocol("inconsistent route (one hop misreports)", ProtocolMode.HONEST,
+                 play="inconsistent"),
+        protocol("short deadline (reveal_end + 1)", ProtocolMode.HONEST, play="short_deadline",
+                 guilty="route", deadline_blocks=7, inference=(("min_deadline_blocks", "1"),)),
+        compute("int8 weights", ComputeAttack(ComputeMode.INT8_WEIGHTS)),
+        compute("int5 weights", ComputeAttack(ComputeMode.INT5_WEIGHTS)),
+        compute("steer (last hop, gap < 0.6), greedy", ComputeAttack(ComputeMode.STEER),
+                guilty="last_hop", greedy_only=True),
+    ]  # fmt: skip
 
 
 def evidence_attacks(compute: Any) -> list[Scenario]:
