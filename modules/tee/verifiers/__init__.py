@@ -1,0 +1,1 @@
+"""One pure verifier per TEE type; ``registry.VERIFIERS`` maps each type to its function."""
