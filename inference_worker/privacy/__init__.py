@@ -1,0 +1,1 @@
+"""Privacy capabilities of the worker: equivariant encryption of served weights (ee.py)."""
