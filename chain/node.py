@@ -181,12 +181,12 @@ class Node:
             # validator's vote extensions stay empty (it abstains on disputes and audits).
             inbox = VerdictInbox(s.home / VERDICT_INBOX)
             # The BLS beacon secret is derived from priv_validator_key.json (chain/nodeinit.py),
-            # the key `infera init`/`infera testnet` registered in genesis.
-            from chain.nodeinit import beacon_secret
+            # the key `infera init --beacon`/`infera testnet --beacon` registered in genesis. A
+            # chain without registered keys runs no beacon: signing shares would only cost CPU.
+            from chain.nodeinit import beacon_secret, genesis_has_beacon_keys
 
-            app = build_app(
-                store, options, verdict_source=inbox, beacon_secret=beacon_secret(s.home)
-            )
+            secret = beacon_secret(s.home) if genesis_has_beacon_keys(s.home) else None
+            app = build_app(store, options, verdict_source=inbox, beacon_secret=secret)
             if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
                 # Test-only misbehaviour (like CometBFT's e2e "misbehaviors"): this validator
                 # signs malformed extensions, which the others must reject without halting.

@@ -52,6 +52,7 @@ def create_testnet(
     base_port: int = 26656,
     dev_accounts: int | None = None,
     timeout_commit: str = "300ms",
+    beacon: bool = False,
     host: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """Create the homes of an N-validator network in ``output``; returns testnet.json's content."""
@@ -82,7 +83,7 @@ def create_testnet(
     for node in nodes:
         import_keys(node.home, devs)
     genesis = write_network_genesis(
-        chain_id=chain_id, preset_name=preset_name, nodes=nodes, dev_accounts=devs
+        chain_id=chain_id, preset_name=preset_name, nodes=nodes, dev_accounts=devs, beacon=beacon
     )
     fee_denom = genesis["app_state"]["auth"]["params"]["fee_denom"]
     save_dev_accounts(

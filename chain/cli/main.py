@@ -76,6 +76,9 @@ def init(
     rpc_port: int = typer.Option(26657, "--rpc-port"),
     abci_port: int = typer.Option(26658, "--abci-port"),
     grpc_port: int = typer.Option(9090, "--grpc-port"),
+    beacon: bool = typer.Option(
+        False, "--beacon", help="Register the validator's BLS key: run the randomness beacon."
+    ),
     output: str = OutputOption,
 ) -> None:
     """Create a single-validator chain in HOME: CometBFT config and keys, genesis, keyring."""
@@ -90,6 +93,7 @@ def init(
         ports=ports,
         dev_accounts=dev_accounts,
         timeout_commit=timeout_commit,
+        beacon=beacon,
     )
     text = (
         f"initialised {chain_id!r} in {home}\n  validator operator: {summary['operator']}\n"

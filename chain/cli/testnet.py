@@ -34,6 +34,9 @@ def create(
         None, "--dev-accounts", help="Funded developer accounts (default: the preset's)."
     ),
     timeout_commit: str = typer.Option("300ms", "--timeout-commit", help="Pause after a block."),
+    beacon: bool = typer.Option(
+        False, "--beacon", help="Register every validator's BLS key: run the randomness beacon."
+    ),
     start: bool = typer.Option(False, "--start", help="Run the network after creating it."),
     output_format: str = typer.Option("text", "--format", help="Summary format: text or json."),
 ) -> None:
@@ -50,6 +53,7 @@ def create(
         base_port=base_port,
         dev_accounts=dev_accounts,
         timeout_commit=timeout_commit,
+        beacon=beacon,
     )
     lines = [f"created {validators}-validator testnet {chain_id!r} in {output}"]
     lines += [f"  {n['name']}: rpc {n['rpc']}  home {n['home']}" for n in description["nodes"]]

@@ -215,14 +215,17 @@ class LocalNetwork:
     accounts: list[DevAccount]
 
     @classmethod
-    def testnet(cls, root: Path, validators: int, dev_accounts: int = 8) -> LocalNetwork:
-        """``infera testnet --validators N`` on free ports."""
+    def testnet(
+        cls, root: Path, validators: int, dev_accounts: int = 8, beacon: bool = False
+    ) -> LocalNetwork:
+        """``infera testnet --validators N`` on free ports (``--beacon`` when ``beacon``)."""
         base = free_port_base(validators)
         out = root / "net"
         infera(
             "testnet", "--validators", str(validators), "--output", str(out),
             "--chain-id", "infera-it", "--base-port", str(base),
             "--dev-accounts", str(dev_accounts), "--timeout-commit", TIMEOUT_COMMIT,
+            *(["--beacon"] if beacon else []),
         )  # fmt: skip
         description = json.loads((out / "testnet.json").read_text())
         nodes = [NodeProcess(n["name"], Path(n["home"]), n["rpc"]) for n in description["nodes"]]

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    net = LocalNetwork.testnet(tmp_path_factory.mktemp("beacon"), validators=4)
+    net = LocalNetwork.testnet(tmp_path_factory.mktemp("beacon"), validators=4, beacon=True)
     try:
         net.start(min_height=2, timeout=120)
         yield net
