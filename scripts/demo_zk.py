@@ -172,9 +172,9 @@ def main() -> int:
     parser.add_argument("--port-base", type=int, default=36650, help="p2p, RPC, ABCI, gRPC")
     parser.add_argument("--image", type=int, default=0, help="index of the test image")
     args = parser.parse_args()
+    from inference_worker.node.zk_worker import digits_prompt
     from inference_worker.zk import circuit as zk_circuit
     from inference_worker.zk import snarkjs
-    from inference_worker.zk.worker import digits_prompt
 
     shutil.rmtree(DEMO, ignore_errors=True)
     DEMO.mkdir(parents=True)

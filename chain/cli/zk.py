@@ -225,8 +225,13 @@ def zk_run(
     import asyncio
     import signal
 
+    from inference_worker.node.zk_worker import (
+        ZkWorker,
+        ZkWorkerConfig,
+        ZkWorkerError,
+        digits_inputs,
+    )
     from inference_worker.zk import snarkjs
-    from inference_worker.zk.worker import ZkWorker, ZkWorkerConfig, ZkWorkerError, digits_inputs
 
     if input_format != "digits":
         raise CLIError(f"--input: unknown payload format {input_format!r} (digits)")

@@ -23,13 +23,13 @@ from infera.inference.v1 import types_pb2 as inference_types
 from infera.zk.v1 import query_pb2 as zk_query
 from infera.zk.v1 import tx_pb2 as zk_tx
 from infera.zk.v1 import types_pb2 as zk_types
-from inference_worker.zk import circuit, digits, snarkjs
-from inference_worker.zk.worker import (
+from inference_worker.node.zk_worker import (
     ZkWorker,
     ZkWorkerConfig,
     digits_inputs,
     digits_prompt,
 )
+from inference_worker.zk import circuit, digits, snarkjs
 from modules.zk import encoding
 from tests.integration.conftest import NodeProcess, free_port_base, infera, load_dev_accounts
 from tests.integration.test_cli_infera_tx import MODEL, CliNode, write_manifest

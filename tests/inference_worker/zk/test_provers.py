@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from inference_worker.node.zk_worker import digits_inputs, digits_prompt, payload_of
 from inference_worker.zk import circuit, digits, snarkjs
-from inference_worker.zk.worker import digits_inputs, digits_prompt, payload_of
 from modules.zk import encoding, groth16, logic
 from tests.modules.zk.fixtures import MUL_CIRCOM, needs_snarkjs
 
