@@ -1,0 +1,1 @@
+"""An OpenAI-compatible gateway: chat completions that are Infera jobs (docs/gateway.md)."""

@@ -1,0 +1,216 @@
+"""The Starlette app: ``GET /v1/models`` and ``POST /v1/chat/completions`` (docs/gateway.md).
+
+A chat request becomes one MsgSubmitJob signed by the gateway's key; the handler polls the job
+until it is FINALIZED (200 with the winning output), EXPIRED/CANCELLED (502) or the timeout
+passes (504, the job id in the message: the job goes on, the client may query it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from chain.client import QueryError
+from chain.gateway.backend import Backend, JobOutcome, ModelInfo, is_unavailable
+from chain.gateway.errors import GatewayError
+from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat
+from chain.gateway.tokenizer import Tokenizer
+from infera.inference.v1 import types_pb2 as inference_types
+from modules.inference.logic import compute_prompt_tokens_estimate, compute_required_fee
+
+log = structlog.get_logger("gateway")
+ENDED = {inference_types.JOB_STATE_EXPIRED, inference_types.JOB_STATE_CANCELLED}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the gateway serves."""
+
+    api_keys: frozenset[str]  # accepted bearer tokens; never empty
+    max_body_bytes: int = 65536  # request body, bytes
+    max_tokens: int = 256  # cap on (and default of) max_tokens
+    timeout_s: float = 120.0  # how long a request waits for its job to finalize, seconds
+    poll_s: float = 0.25  # job polling interval, seconds
+
+
+def create_app(
+    backend: Backend, tokenizers: Mapping[str, Tokenizer], settings: Settings
+) -> Starlette:
+    """The gateway for ``backend``, serving the models in ``tokenizers`` that are on chain."""
+    if not settings.api_keys:
+        raise ValueError("the gateway needs at least one API key")
+    gateway = Gateway(backend, dict(tokenizers), settings)
+    routes = [
+        Route("/v1/models", guarded(gateway, gateway.list_models), methods=["GET"]),
+        Route("/v1/chat/completions", guarded(gateway, gateway.chat), methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+Handler = Callable[[Request], Awaitable[dict[str, Any]]]
+
+
+def guarded(gateway: Gateway, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """``handler`` behind the API-key check, its errors in the OpenAI schema."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            gateway.authorize(request.headers.get("authorization", ""))
+            return JSONResponse(await handler(request))
+        except GatewayError as err:
+            return JSONResponse(err.body(), status_code=err.status)
+        except QueryError as err:
+            status = 503 if is_unavailable(err) else 502
+            log.warning("chain query failed", error=str(err))
+            return JSONResponse(GatewayError(status, "chain_unavailable", str(err)).body(), status)
+
+    return endpoint
+
+
+class Gateway:
+    """The request handlers over one backend."""
+
+    def __init__(self, backend: Backend, tokenizers: dict[str, Tokenizer], settings: Settings):
+        self.backend, self.tokenizers, self.settings = backend, tokenizers, settings
+
+    def authorize(self, header: str) -> None:
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        known = any(hmac.compare_digest(token.encode(), k.encode()) for k in self.settings.api_keys)
+        if not token or not known:
+            raise GatewayError(401, "invalid_api_key", "missing or unknown API key (Bearer token)")
+
+    async def list_models(self, request: Request) -> dict[str, Any]:
+        models = await run_in_threadpool(self.backend.models)
+        data = [model_card(m) for m in models if m.id in self.tokenizers]
+        return {"object": "list", "data": data}
+
+    async def chat(self, request: Request) -> dict[str, Any]:
+        params = await run_in_threadpool(self.backend.inference_params)
+        limits = Limits(
+            max_body_bytes=self.settings.max_body_bytes,
+            max_tokens=self.settings.max_tokens,
+            chain_max_new_tokens=int(params.max_new_tokens),
+            max_temperature_milli=int(params.max_temperature_milli),
+            max_top_k=int(params.max_top_k),
+        )
+        chat = parse_chat(parse_body(await request.body(), limits.max_body_bytes), limits)
+        model, tokenizer = await self.served_model(chat.model)
+        prompt = tokenizer.render(chat.messages)
+        if len(prompt) > int(params.max_prompt_bytes):
+            raise GatewayError(400, "context_length_exceeded",
+                               f"the prompt is {len(prompt)} bytes; the chain takes at most "
+                               f"{params.max_prompt_bytes}", "messages")  # fmt: skip
+        fee = required_fee(model, prompt, chat.max_tokens)
+        balance = await run_in_threadpool(self.backend.balance)
+        if balance < fee:
+            raise GatewayError(402, "insufficient_funds",
+                               f"the gateway account holds {balance}, the job escrows {fee}")  # fmt: skip
+        started = time.monotonic()
+        job_id, txhash = await run_in_threadpool(
+            lambda: self.backend.submit(
+                model=model,
+                prompt=prompt,
+                max_new_tokens=chat.max_tokens,
+                max_fee=fee,
+                decoding=decoding(chat),
+            )  # fmt: skip
+        )
+        log.info("job submitted", job_id=job_id, model=model.id, txhash=txhash, max_fee=fee)
+        outcome = await self.wait(job_id)
+        log.info("job finalized", job_id=job_id, seconds=round(time.monotonic() - started, 3))
+        return completion(chat, outcome, tokenizer, prompt, txhash)
+
+    async def served_model(self, model_id: str) -> tuple[ModelInfo, Tokenizer]:
+        tokenizer = self.tokenizers.get(model_id)
+        model = await run_in_threadpool(self.backend.model, model_id) if tokenizer else None
+        if model is None or tokenizer is None:
+            raise GatewayError(404, "model_not_found",
+                               f"the model {model_id!r} is not served by this gateway", "model")  # fmt: skip
+        return model, tokenizer
+
+    async def wait(self, job_id: int) -> JobOutcome:
+        deadline = time.monotonic() + self.settings.timeout_s
+        while True:
+            outcome = await run_in_threadpool(self.backend.outcome, job_id)
+            if outcome.state == inference_types.JOB_STATE_FINALIZED:
+                return outcome
+            if outcome.state in ENDED:
+                name = inference_types.JobState.Name(outcome.state)
+                raise GatewayError(502, "job_not_finalized",
+                                   f"job {job_id} ended {name}: {outcome.reason}")  # fmt: skip
+            if time.monotonic() >= deadline:
+                raise GatewayError(504, "timeout",
+                                   f"job {job_id} did not finalize within {self.settings.timeout_s} s;"
+                                   " it goes on: query it with infera query inference job")  # fmt: skip
+            await asyncio.sleep(self.settings.poll_s)
+
+
+def required_fee(model: ModelInfo, prompt: bytes, max_tokens: int) -> int:
+    """The least max fee the chain accepts for this job (the escrow; the unused part is refunded)."""
+    estimate = compute_prompt_tokens_estimate(len(prompt))
+    return compute_required_fee(model.price_per_token, estimate, max_tokens, model.min_redundancy)
+
+
+def decoding(chat: ChatRequest) -> inference_types.Decoding:
+    if not chat.temperature_milli:
+        return inference_types.Decoding(mode=inference_types.DECODING_MODE_GREEDY)
+    return inference_types.Decoding(mode=inference_types.DECODING_MODE_SAMPLING,
+                                    temperature_milli=chat.temperature_milli, top_k=chat.top_k)  # fmt: skip
+
+
+def model_card(model: ModelInfo) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "object": "model",
+        "created": 0,  # chains count heights, not seconds: see infera.registered_height
+        "owned_by": model.owner,
+        "infera": {
+            "price_per_token": model.price_per_token,
+            "min_redundancy": model.min_redundancy,
+            "registered_height": model.registered_height,
+        },
+    }
+
+
+def completion(
+    chat: ChatRequest, outcome: JobOutcome, tokenizer: Tokenizer, prompt: bytes, txhash: str
+) -> dict[str, Any]:
+    """The OpenAI chat.completion object of a finalized job."""
+    prompt_tokens = tokenizer.count(prompt)
+    completion_tokens = len(outcome.tokens)
+    return {
+        "id": str(outcome.job_id),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": chat.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": tokenizer.decode(outcome.tokens)},
+                "finish_reason": "length" if completion_tokens >= chat.max_tokens else "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+        "infera": {
+            "job_id": outcome.job_id,
+            "state": "FINALIZED",
+            "output_hash": outcome.output_hash.hex(),
+            "final_height": outcome.final_height,
+            "txhash": txhash,
+        },
+    }

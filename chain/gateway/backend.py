@@ -1,0 +1,140 @@
+"""What the gateway needs from the chain, and the real implementation over ``chain.client``.
+
+The app talks to a ``Backend`` only, so its request handling is tested without a network
+(tests/gateway/test_app.py) and against a real chain (tests/gateway/test_openai_client.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+from cosmpy.aerial.wallet import LocalWallet
+
+from chain.client import Client, QueryError, TxError
+from chain.gateway.errors import GatewayError
+from infera.inference.v1 import types_pb2 as inference_types
+
+SDK_INSUFFICIENT_FUNDS = 5  # codespace "sdk"
+SDK_INSUFFICIENT_FEE = 13
+PAYMENT_FAILURES = {("sdk", SDK_INSUFFICIENT_FUNDS), ("sdk", SDK_INSUFFICIENT_FEE)}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A registered, not retired model."""
+
+    id: str
+    owner: str
+    price_per_token: str  # decimal string, uinfera per token
+    min_redundancy: int
+    registered_height: int
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A job as the chain last reported it."""
+
+    job_id: int
+    state: int  # inference JobState
+    reason: str  # why it expired or was cancelled
+    output_hash: bytes  # FINALIZED only
+    final_height: int
+    tokens: tuple[int, ...]  # the winning output's tokens (FINALIZED only)
+
+
+class Backend(Protocol):
+    """The chain, as the gateway uses it (every call blocks; the app runs them in threads)."""
+
+    address: str  # the gateway account (bech32)
+
+    def inference_params(self) -> Any: ...
+
+    def models(self) -> list[ModelInfo]: ...
+
+    def model(self, model_id: str) -> ModelInfo | None: ...
+
+    def balance(self) -> int: ...
+
+    def submit(
+        self, *, model: ModelInfo, prompt: bytes, max_new_tokens: int, max_fee: int,
+        decoding: inference_types.Decoding,
+    ) -> tuple[int, str]: ...  # fmt: skip  # (job id, tx hash)
+
+    def outcome(self, job_id: int) -> JobOutcome: ...
+
+
+def model_info(model: Any) -> ModelInfo:
+    return ModelInfo(
+        id=model.id,
+        owner=model.owner,
+        price_per_token=model.price_per_token,
+        min_redundancy=int(model.min_redundancy),
+        registered_height=int(model.registered_height),
+    )
+
+
+class ChainBackend:
+    """``Backend`` over one node's gRPC port, signing with the gateway's key."""
+
+    def __init__(self, client: Client, wallet: LocalWallet) -> None:
+        self.client, self.wallet = client, wallet
+        self.address = str(wallet.address())
+
+    def inference_params(self) -> Any:
+        return self.client.params("inference")
+
+    def models(self) -> list[ModelInfo]:
+        return [model_info(m) for m in self.client.models() if not m.retired]
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        found = self.client.model(model_id)
+        return None if found is None or found.retired else model_info(found)
+
+    def balance(self) -> int:
+        return self.client.balance(self.address)
+
+    def submit(
+        self, *, model: ModelInfo, prompt: bytes, max_new_tokens: int, max_fee: int,
+        decoding: inference_types.Decoding,
+    ) -> tuple[int, str]:  # fmt: skip
+        try:
+            result = self.client.submit_job(
+                self.wallet, model_id=model.id, prompt=prompt, max_new_tokens=max_new_tokens,
+                max_fee=max_fee, redundancy=model.min_redundancy, decoding=decoding,
+            )  # fmt: skip
+        except TxError as err:
+            raise tx_failure(err) from None
+        job_id = result.attribute("infera.job_submitted", "job_id")
+        if job_id is None:
+            raise GatewayError(502, "no_job_id", f"tx {result.txhash} emitted no job id")
+        return int(job_id), result.txhash
+
+    def outcome(self, job_id: int) -> JobOutcome:
+        job = self.client.job(job_id)
+        if job is None:
+            raise GatewayError(502, "job_not_found", f"job {job_id} is not on chain")
+        tokens: tuple[int, ...] = ()
+        if job.state == inference_types.JOB_STATE_FINALIZED:
+            history = self.client.job_history(job_id)
+            won = [o for o in history.outputs if o.output_hash == job.output_hash]
+            tokens = tuple(int(t) for t in won[0].tokens) if won else ()
+        return JobOutcome(job_id, job.state, job.reason, bytes(job.output_hash),
+                          int(job.final_height), tokens)  # fmt: skip
+
+
+def tx_failure(err: TxError) -> GatewayError:
+    """A refused MsgSubmitJob as an HTTP error: 402 when the account cannot pay."""
+    result = err.result
+    if (result.codespace, result.code) in PAYMENT_FAILURES:
+        return GatewayError(
+            402, "insufficient_funds", f"the gateway account cannot pay: {result.log}"
+        )
+    return GatewayError(
+        400, f"{result.codespace}_{result.code}", f"the chain refused the job: {result.log}"
+    )
+
+
+def is_unavailable(err: QueryError) -> bool:
+    return err.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
