@@ -1,0 +1,171 @@
+"""The official `openai` client against `infera gateway` on a real local network: one validator,
+three real `infera worker run` processes serving a tiny seeded Llama on one route of three hops.
+
+* chat.completions.create returns exactly the text of the output the chain finalized (the
+  winning output of the job named by the response id), which is also the local greedy reference;
+* a wrong API key, an unknown model and stream=true come back as the client's typed errors.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import chain.pb  # noqa: F401
+
+import httpx
+import pytest
+
+from chain.client import Client
+from chain.keyring import Keyring
+from chain.testnet import node_env
+from infera.inference.v1 import types_pb2 as inference_types
+from tests.integration.conftest import (
+    TIMEOUT_COMMIT,
+    NodeProcess,
+    init_solo_node,
+    load_dev_accounts,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+pytest.importorskip("torch")
+openai = pytest.importorskip("openai")
+
+from tests.integration.test_e2e_inference import (  # noqa: E402
+    MODEL_ID,
+    SPANS,
+    free_port,
+    patch_genesis,
+    register_model,
+    write_worker_config,
+)
+
+CHAIN_ID = "infera-gateway"
+API_KEY = "sk-infera-test-0123456789"
+PROMPT = "Infera says hello"
+
+
+@dataclass
+class Gateway:
+    url: str
+    client: Client  # a chain client, to read the job back
+    model_dir: Path
+    log: Path
+
+
+def start_gateway(root: Path, grpc_address: str, mnemonic: str, model_dir: Path):
+    home = root / "gateway"
+    Keyring(home).add("gw", mnemonic)
+    keys = home / "api-keys"
+    keys.write_text(f"# test key\n{API_KEY}\n")
+    port = free_port()
+    log = home / "gateway.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chain.cli.main", "gateway", "--home", str(home),
+             "--key", "gw", "--api-keys", str(keys), "--grpc", grpc_address,
+             "--model", f"{MODEL_ID}={model_dir}", "--listen", f"127.0.0.1:{port}",
+             "--max-tokens", "16", "--timeout", "240"],
+            stdout=out, stderr=subprocess.STDOUT, env=node_env(), start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/models", timeout=2)
+            return process, url, log
+        except httpx.TransportError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the gateway never listened"
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    from inference_worker.models import make_tiny_model
+
+    root = tmp_path_factory.mktemp("gateway")
+    home, rpc, grpc_address = init_solo_node(root, CHAIN_ID, TIMEOUT_COMMIT)
+    patch_genesis(home)
+    node = NodeProcess("solo", home, rpc)
+    accounts = load_dev_accounts(home / "dev-accounts.json")
+    model_dir = make_tiny_model("llama", root / "model", seed=1234)
+    workers = [
+        write_worker_config(root, f"w{i}-{a}-{b}", accounts[1 + i], (a, b), rpc, grpc_address)
+        for i, (a, b) in enumerate(SPANS)
+    ]
+    client = Client(grpc_address, chain_id=CHAIN_ID)
+    process = None
+    node.start()
+    try:
+        node.wait_height(2)
+        register_model(client, Client.wallet(accounts[0].mnemonic), model_dir)  # min r = 1
+        for worker in workers:
+            worker.start()
+        process, url, log = start_gateway(root, grpc_address, accounts[7].mnemonic, model_dir)
+        for worker in workers:
+            worker.wait_log(r"watching job assignments", timeout=240)
+        yield Gateway(url, client, model_dir, log)
+    finally:
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        for worker in workers:
+            worker.stop()
+        client.close()
+        if node.process is not None:
+            node.stop()
+
+
+def finalized_text(gateway: Gateway, job_id: int) -> tuple[str, int]:
+    """The text and token count of the output the chain finalized for ``job_id``."""
+    from inference_worker.pipeline.route import PromptTokenizer
+
+    job = gateway.client.job(job_id)
+    assert job.state == inference_types.JOB_STATE_FINALIZED, job
+    history = gateway.client.job_history(job_id)
+    [won] = [o for o in history.outputs if o.output_hash == job.output_hash]
+    return PromptTokenizer(gateway.model_dir, 96).decode(list(won.tokens)), len(won.tokens)
+
+
+def test_the_openai_client_gets_the_text_the_chain_finalized(gateway):
+    from inference_worker.pipeline.generate import reference_generate
+    from inference_worker.pipeline.route import PromptTokenizer
+
+    client = openai.OpenAI(base_url=gateway.url, api_key=API_KEY, max_retries=0, timeout=300)
+    assert [m.id for m in client.models.list().data] == [MODEL_ID]
+    response = client.chat.completions.create(
+        model=MODEL_ID, messages=[{"role": "user", "content": PROMPT}], max_tokens=8
+    )
+    text, count = finalized_text(gateway, int(response.id))
+    assert response.choices[0].message.content == text
+    assert response.choices[0].finish_reason == "length"
+    assert response.usage.completion_tokens == count == 8
+    # and that is the model's own greedy continuation of the rendered chat prompt
+    prompt = f"user: {PROMPT}\nassistant:".encode()
+    tokenizer = PromptTokenizer(gateway.model_dir, 96)
+    assert (
+        tokenizer.decode(reference_generate(gateway.model_dir, tokenizer.encode(prompt), 8)) == text
+    )
+    assert response.usage.prompt_tokens == len(prompt)  # byte tokens of the tiny model
+
+
+def test_the_openai_client_sees_typed_errors(gateway):
+    wrong = openai.OpenAI(base_url=gateway.url, api_key="sk-wrong-0123456789", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        wrong.models.list()
+    client = openai.OpenAI(base_url=gateway.url, api_key=API_KEY, max_retries=0)
+    messages = [{"role": "user", "content": PROMPT}]
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="no-such-model", messages=messages)
+    with pytest.raises(openai.BadRequestError, match="stream"):
+        client.chat.completions.create(model=MODEL_ID, messages=messages, stream=True)
+    with pytest.raises(openai.BadRequestError, match="max_tokens"):
+        client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=17)
