@@ -148,6 +148,8 @@ def test_the_openai_client_gets_the_text_the_chain_finalized(gateway):
     assert response.choices[0].message.content == text
     assert response.choices[0].finish_reason == "length"
     assert response.usage.completion_tokens == count == 8
+    job = gateway.client.job(int(response.id))
+    assert response.model_extra["infera"]["output_hash"] == job.output_hash.hex()
     # and that is the model's own greedy continuation of the rendered chat prompt
     prompt = f"user: {PROMPT}\nassistant:".encode()
     tokenizer = PromptTokenizer(gateway.model_dir, 96)
