@@ -29,3 +29,14 @@ ErrSettlementFailed = register(
 ErrInputMismatch = register(
     CODESPACE, 23, "the proof's last public input is not the input commitment the job declares"
 )
+ErrInvalidWeights = register(
+    CODESPACE,
+    24,
+    "bad weights declaration: a PRIVATE key needs a 32-byte commitment < r and >= 2 public "
+    "inputs, a BAKED key none",
+)
+ErrWeightsMismatch = register(
+    CODESPACE,
+    25,
+    "the proof's weights commitment (public input num_public - 2) is not the key's registered one",
+)

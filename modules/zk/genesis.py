@@ -31,6 +31,8 @@ def init_genesis(ctx: Context, keeper: ZkKeeper, data: dict[str, Any]) -> None:
         except ChainError as err:
             raise ValueError(f"genesis zk key {key.id!r}: {err.log}") from None
         key.num_public = decoded.num_public
+        if not logic.is_valid_weights(key.weights, key.weights_commitment, key.num_public):
+            raise ValueError(f"genesis zk key {key.id!r}: bad weights declaration")
         keeper.set_key(ctx, key)
 
 

@@ -8,7 +8,8 @@ import re
 import chain.pb  # noqa: F401
 
 from infera.inference.v1 import types_pb2 as J
-from modules.zk.encoding import R
+from infera.zk.v1 import types_pb2 as Z
+from modules.zk.encoding import WORD, R
 
 KEY_ID = re.compile(r"[a-z0-9._-]{1,64}")
 # A job whose prompt starts with "zk1:" declares the commitment to its input (64 lowercase hex
@@ -56,6 +57,32 @@ def is_bound_to_job(prompt: bytes, public_inputs: bytes) -> bool:
     if declared < 0 or len(public_inputs) < 32:
         return False
     return int.from_bytes(public_inputs[-32:], "big") == declared
+
+
+def is_valid_weights(mode: int, commitment: bytes, num_public: int) -> bool:
+    """A key's weights declaration: BAKED (the circuit's constants pin the model) carries no
+    commitment; PRIVATE carries the 32-byte big-endian commitment, a scalar < r, and its circuit
+    has at least 2 public inputs (the commitment at num_public - 2, the input commitment last)."""
+    if mode == Z.WEIGHTS_MODE_BAKED:
+        return commitment == b""
+    if mode != Z.WEIGHTS_MODE_PRIVATE:
+        return False
+    return len(commitment) == WORD and int.from_bytes(commitment, "big") < R and num_public >= 2
+
+
+def is_weights_bound(key: Z.VerifyingKey, public_inputs: bytes) -> bool:
+    """True when a BAKED key, or when the proof's public input num_public - 2 equals the
+    PRIVATE key's registered weights commitment (a proof made with other private weights under
+    the same circuit shows another commitment). ``public_inputs`` is num_public words (checked
+    before); a string of another length is not bound."""
+    if key.weights == Z.WEIGHTS_MODE_BAKED:
+        return True
+    start = (key.num_public - 2) * WORD
+    if key.weights != Z.WEIGHTS_MODE_PRIVATE or start < 0 or len(key.weights_commitment) != WORD:
+        return False
+    if len(public_inputs) != key.num_public * WORD:
+        return False
+    return public_inputs[start : start + WORD] == key.weights_commitment
 
 
 def compute_prover_pay(job: J.Job) -> int:

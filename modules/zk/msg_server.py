@@ -14,6 +14,7 @@ from modules.zk.errors import (
     ErrDevKeyRefused,
     ErrInputMismatch,
     ErrInvalidKeyId,
+    ErrInvalidWeights,
     ErrJobNotFound,
     ErrJobNotOpen,
     ErrKeyExists,
@@ -23,6 +24,7 @@ from modules.zk.errors import (
     ErrNotJobWorker,
     ErrNotModelOwner,
     ErrProofPending,
+    ErrWeightsMismatch,
 )
 from modules.zk.keeper import ZkKeeper
 
@@ -34,8 +36,10 @@ def register_verifying_key(
 
     Fails when: the owner address is malformed; the id is not [a-z0-9._-]{1,64}; the key is not
     a canonical encoding (length, coordinates < p, on curve, G2 subgroup) or declares more than
-    max_public_inputs inputs; the chain refuses dev keys and dev_setup is set; the model does not
-    exist or is not the signer's; the model already has a key; the id is taken.
+    max_public_inputs inputs; the weights declaration is bad (PRIVATE without a 32-byte
+    commitment < r or with fewer than 2 public inputs, BAKED with a commitment, an unknown
+    mode); the chain refuses dev keys and dev_setup is set; the model does not exist or is not
+    the signer's; the model already has a key; the id is taken.
     """
     # verify
     owner = crypto.to_bech32(crypto.from_bech32(msg.owner))
@@ -44,6 +48,8 @@ def register_verifying_key(
     params = keeper.get_params(ctx)
     ctx.gas.consume(params.key_gas_per_byte * len(msg.key), "zk: verifying key decoding")
     decoded = encoding.decode_verifying_key(msg.key, max_public=params.max_public_inputs)
+    if not logic.is_valid_weights(msg.weights, msg.weights_commitment, decoded.num_public):
+        raise ErrInvalidWeights(f"key {msg.id}: weights mode {msg.weights}")
     # load
     model = keeper.models.get_model(ctx, msg.model_id)
     # check
@@ -66,6 +72,8 @@ def register_verifying_key(
         num_public=decoded.num_public,
         dev_setup=msg.dev_setup,
         height=ctx.block.height,
+        weights=msg.weights,
+        weights_commitment=msg.weights_commitment,
     )
     keeper.set_key(ctx, key)
     # events
@@ -76,6 +84,8 @@ def register_verifying_key(
         attr("owner", owner, index=True),
         attr("num_public", key.num_public),
         attr("dev_setup", "true" if key.dev_setup else "false"),
+        attr("weights", "private" if key.weights == types_pb2.WEIGHTS_MODE_PRIVATE else "baked"),
+        attr("weights_commitment", key.weights_commitment.hex()),
     )
     # respond
     return tx_pb2.MsgRegisterVerifyingKeyResponse()
@@ -91,7 +101,8 @@ def submit_proof(
     canonical bytes (coordinates < p, on curve, B in the G2 subgroup); the job does not exist or
     is not assigned and unsettled; its model has no key; the public inputs are not the key's
     count of scalars < r; the job's prompt declares an input commitment ("zk1:<hex>") and
-    the last public input is not it; the prover is not a hop of the job's routes; the job already has a
+    the last public input is not it; the key has PRIVATE weights and public input num_public - 2
+    is not its registered weights commitment; the prover is not a hop of the job's routes; the job already has a
     pending or verified proof; this block holds max_proofs_per_block proofs already.
     """
     # verify
@@ -113,6 +124,8 @@ def submit_proof(
     encoding.decode_public_inputs(msg.public_inputs, key.num_public)
     if not logic.is_bound_to_job(job.prompt, msg.public_inputs):
         raise ErrInputMismatch(f"job {job.id}")
+    if not logic.is_weights_bound(key, msg.public_inputs):
+        raise ErrWeightsMismatch(f"job {job.id}, key {key.id}")
     if not logic.is_open_job(job):
         raise ErrJobNotOpen(f"job {job.id} is in state {job.state}")
     if not logic.is_job_worker(job, prover):

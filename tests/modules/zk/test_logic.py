@@ -43,3 +43,21 @@ def test_is_bound_to_job_compares_the_last_public_input():
 @given(st.binary(max_size=200), st.binary(max_size=96))
 def test_is_bound_to_job_never_raises(prompt, inputs):
     logic.is_bound_to_job(prompt, inputs)
+
+
+def test_is_valid_weights_and_is_weights_bound():
+    from infera.zk.v1 import types_pb2 as Z
+
+    word = (33).to_bytes(32, "big")
+    assert logic.is_valid_weights(Z.WEIGHTS_MODE_BAKED, b"", 1)
+    assert not logic.is_valid_weights(Z.WEIGHTS_MODE_BAKED, word, 3)
+    assert logic.is_valid_weights(Z.WEIGHTS_MODE_PRIVATE, word, 2)
+    assert not logic.is_valid_weights(Z.WEIGHTS_MODE_PRIVATE, word, 1)  # no room before the last
+    assert not logic.is_valid_weights(Z.WEIGHTS_MODE_PRIVATE, R.to_bytes(32, "big"), 3)
+    assert not logic.is_valid_weights(2, word, 3)
+    key = Z.VerifyingKey(num_public=3, weights=Z.WEIGHTS_MODE_PRIVATE, weights_commitment=word)
+    one, three = (1).to_bytes(32, "big"), (3).to_bytes(32, "big")
+    assert logic.is_weights_bound(key, one + word + three)  # [class, weights, input]
+    assert not logic.is_weights_bound(key, one + three + word)  # the commitment elsewhere
+    assert not logic.is_weights_bound(key, one + word)  # not num_public words
+    assert logic.is_weights_bound(Z.VerifyingKey(num_public=3), one + three + three)  # baked

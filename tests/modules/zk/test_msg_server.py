@@ -46,12 +46,13 @@ def _record(chain_, job_id: int) -> types_pb2.ProofRecord:
     return query_pb2.QueryJobProofResponse.FromString(res.value).record
 
 
-def _assigned_job_chain(tmp_path, **job_fields):
+def _assigned_job_chain(tmp_path, key_fields=None, **job_fields):
     """Model "m" with the mul circuit's key, one assigned job (r = 1) with id 1."""
     sample = mul_sample(3, 11)
     chain_ = make_job_chain(tmp_path, inference={"max_prompt_bytes": 256})  # room for "zk1:..."
     owner, submitter = chain_.keys[0], chain_.keys[8]
-    res = chain_.block([chain_.tx(owner, _key_msg(owner, sample), gas=GAS, fee=FEE)])
+    key = _key_msg(owner, sample, **(key_fields or {}))
+    res = chain_.block([chain_.tx(owner, key, gas=GAS, fee=FEE)])
     assert res.tx_results[0].code == 0, res.tx_results[0].log
     job = submit_msg(submitter, redundancy=1, **job_fields)
     res = chain_.block([chain_.tx(submitter, job, gas=GAS, fee=FEE)])
@@ -239,3 +240,98 @@ def test_submit_proof_rejects_every_proof_of_a_malformed_declaration(tmp_path):
     worker = _route_worker(chain_)
     res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, sample), gas=GAS, fee=FEE)])
     assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 23)
+
+
+# Private weights. The mul circuit stands in for a private-weight circuit at the chain level:
+# its public signals are [c, a], so public input num_public - 2 is c = a * b, a value the
+# private witness b decides, as the private CNN's weights decide its weights commitment
+# (public input -2 of [class, weights commitment, input commitment]). The real CNN's proofs
+# are checked against the same rule in tests/inference_worker/zk/test_private.py (slow).
+def _private(commitment: int) -> dict:
+    return {
+        "weights": types_pb2.WEIGHTS_MODE_PRIVATE,
+        "weights_commitment": commitment.to_bytes(32, "big"),
+    }
+
+
+@needs_snarkjs
+def test_a_private_weight_key_refuses_a_proof_made_with_other_weights(tmp_path):
+    chain_, honest = _assigned_job_chain(tmp_path, key_fields=_private(33))  # 3 x 11
+    other = mul_sample(5, 11)  # a valid proof under the same circuit and key, "weights" 5
+    worker = _route_worker(chain_)
+    before = chain_.balance(worker.address)
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, other), gas=GAS, fee=FEE)])
+    assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 25)
+    assert res.tx_results[0].gas_used >= 2_000_000  # verify_gas is charged before the check
+    assert chain_.balance(worker.address) == before - FEE
+    missing = chain_.query("/infera.zk.v1.Query/JobProof", query_pb2.QueryJobProofRequest(job_id=1))
+    assert missing.code != 0  # nothing was queued: no pairing work for the batch
+    assert _job(chain_, 1).state == J.JOB_STATE_ASSIGNED
+    res = chain_.block([chain_.tx(worker, _prove_msg(worker.bech32, honest), gas=GAS, fee=FEE)])
+    assert res.tx_results[0].code == 0, res.tx_results[0].log
+    assert _record(chain_, 1).status == types_pb2.PROOF_STATUS_VERIFIED
+    assert _job(chain_, 1).state == J.JOB_STATE_FINALIZED
+
+
+def _key(chain_, key_id: str):
+    res = chain_.query(
+        "/infera.zk.v1.Query/VerifyingKey", query_pb2.QueryVerifyingKeyRequest(id=key_id)
+    )
+    return None if res.code else query_pb2.QueryVerifyingKeyResponse.FromString(res.value).key
+
+
+@needs_snarkjs
+def test_register_key_refuses_a_bad_weights_declaration_and_keeps_state(tmp_path):
+    sample = mul_sample(3, 11)
+    chain_ = make_job_chain(tmp_path)
+    owner = chain_.keys[0]
+    private = types_pb2.WEIGHTS_MODE_PRIVATE
+    bad = [
+        {"weights": private},  # no commitment
+        {"weights": private, "weights_commitment": b"\x01" * 31},
+        {"weights": private, "weights_commitment": b"\x00" * 32 + b"\x01"},
+        {"weights": private, "weights_commitment": encoding.R.to_bytes(32, "big")},  # not < r
+        {"weights_commitment": (33).to_bytes(32, "big")},  # a baked key commits to nothing
+        {"weights": 7, "weights_commitment": (33).to_bytes(32, "big")},  # unknown mode
+    ]
+    for fields in bad:
+        res = chain_.block([chain_.tx(owner, _key_msg(owner, sample, **fields), gas=GAS, fee=FEE)])
+        assert (res.tx_results[0].codespace, res.tx_results[0].code) == (ZK_CODESPACE, 24), fields
+        assert _key(chain_, "mul-dev") is None
+    res = chain_.block(
+        [chain_.tx(owner, _key_msg(owner, sample, **_private(33)), gas=GAS, fee=FEE)]
+    )
+    assert res.tx_results[0].code == 0, res.tx_results[0].log
+    stored = _key(chain_, "mul-dev")
+    assert (stored.weights, stored.weights_commitment) == (private, (33).to_bytes(32, "big"))
+    events = {e.type: {a.key: a.value for a in e.attributes} for e in res.tx_results[0].events}
+    registered = next(v for t, v in events.items() if t.endswith("zk_register_key"))
+    assert registered["weights"] == "private"
+
+
+@needs_snarkjs
+def test_genesis_round_trips_the_weights_commitment_and_refuses_a_bad_one(tmp_path):
+    import json
+
+    from chain.store import prefix_end
+    from tests.modules.serving import latest_ctx
+
+    chain_, _ = _assigned_job_chain(tmp_path, key_fields=_private(33))
+    module = next(m for m in chain_.app.modules if m.name == "zk")
+    ctx = latest_ctx(chain_)
+    exported = json.loads(json.dumps(module.export_genesis(ctx)))
+    assert exported["keys"][0]["weights"] == "WEIGHTS_MODE_PRIVATE"
+    before = dict(ctx.store.iterate(b"zk/", prefix_end(b"zk/")))
+    fresh = latest_ctx(chain_)
+    for key in before:
+        fresh.store.delete(key)
+    module.init_genesis(fresh, exported)
+    assert dict(fresh.store.iterate(b"zk/", prefix_end(b"zk/"))) == before
+    for broken in ({"weights_commitment": ""}, {"weights": "WEIGHTS_MODE_BAKED"}):
+        data = json.loads(json.dumps(exported))
+        data["keys"][0].update(broken)
+        again = latest_ctx(chain_)
+        for key in before:
+            again.store.delete(key)
+        with pytest.raises(ValueError, match="bad weights declaration"):
+            module.init_genesis(again, data)

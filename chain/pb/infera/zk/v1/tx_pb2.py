@@ -22,23 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from infera.zk.v1 import types_pb2 as infera_dot_zk_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15infera/zk/v1/tx.proto\x12\x0cinfera.zk.v1\"f\n\x17MsgRegisterVerifyingKey\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\x0c\x12\x11\n\tdev_setup\x18\x05 \x01(\x08\"!\n\x1fMsgRegisterVerifyingKeyResponse\"V\n\x0eMsgSubmitProof\x12\x0e\n\x06prover\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\r\n\x05proof\x18\x03 \x01(\x0c\x12\x15\n\rpublic_inputs\x18\x04 \x01(\x0c\"\x18\n\x16MsgSubmitProofResponse2\xc6\x01\n\x03Msg\x12l\n\x14RegisterVerifyingKey\x12%.infera.zk.v1.MsgRegisterVerifyingKey\x1a-.infera.zk.v1.MsgRegisterVerifyingKeyResponse\x12Q\n\x0bSubmitProof\x12\x1c.infera.zk.v1.MsgSubmitProof\x1a$.infera.zk.v1.MsgSubmitProofResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15infera/zk/v1/tx.proto\x12\x0cinfera.zk.v1\x1a\x18infera/zk/v1/types.proto\"\xae\x01\n\x17MsgRegisterVerifyingKey\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\x0c\x12\x11\n\tdev_setup\x18\x05 \x01(\x08\x12*\n\x07weights\x18\x06 \x01(\x0e\x32\x19.infera.zk.v1.WeightsMode\x12\x1a\n\x12weights_commitment\x18\x07 \x01(\x0c\"!\n\x1fMsgRegisterVerifyingKeyResponse\"V\n\x0eMsgSubmitProof\x12\x0e\n\x06prover\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\r\n\x05proof\x18\x03 \x01(\x0c\x12\x15\n\rpublic_inputs\x18\x04 \x01(\x0c\"\x18\n\x16MsgSubmitProofResponse2\xc6\x01\n\x03Msg\x12l\n\x14RegisterVerifyingKey\x12%.infera.zk.v1.MsgRegisterVerifyingKey\x1a-.infera.zk.v1.MsgRegisterVerifyingKeyResponse\x12Q\n\x0bSubmitProof\x12\x1c.infera.zk.v1.MsgSubmitProof\x1a$.infera.zk.v1.MsgSubmitProofResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.zk.v1.tx_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MSGREGISTERVERIFYINGKEY']._serialized_start=39
-  _globals['_MSGREGISTERVERIFYINGKEY']._serialized_end=141
-  _globals['_MSGREGISTERVERIFYINGKEYRESPONSE']._serialized_start=143
-  _globals['_MSGREGISTERVERIFYINGKEYRESPONSE']._serialized_end=176
-  _globals['_MSGSUBMITPROOF']._serialized_start=178
-  _globals['_MSGSUBMITPROOF']._serialized_end=264
-  _globals['_MSGSUBMITPROOFRESPONSE']._serialized_start=266
-  _globals['_MSGSUBMITPROOFRESPONSE']._serialized_end=290
-  _globals['_MSG']._serialized_start=293
-  _globals['_MSG']._serialized_end=491
+  _globals['_MSGREGISTERVERIFYINGKEY']._serialized_start=66
+  _globals['_MSGREGISTERVERIFYINGKEY']._serialized_end=240
+  _globals['_MSGREGISTERVERIFYINGKEYRESPONSE']._serialized_start=242
+  _globals['_MSGREGISTERVERIFYINGKEYRESPONSE']._serialized_end=275
+  _globals['_MSGSUBMITPROOF']._serialized_start=277
+  _globals['_MSGSUBMITPROOF']._serialized_end=363
+  _globals['_MSGSUBMITPROOFRESPONSE']._serialized_start=365
+  _globals['_MSGSUBMITPROOFRESPONSE']._serialized_end=389
+  _globals['_MSG']._serialized_start=392
+  _globals['_MSG']._serialized_end=590
 # @@protoc_insertion_point(module_scope)

@@ -1,22 +1,27 @@
+from infera.zk.v1 import types_pb2 as _types_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MsgRegisterVerifyingKey(_message.Message):
-    __slots__ = ("owner", "id", "model_id", "key", "dev_setup")
+    __slots__ = ("owner", "id", "model_id", "key", "dev_setup", "weights", "weights_commitment")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     DEV_SETUP_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     owner: str
     id: str
     model_id: str
     key: bytes
     dev_setup: bool
-    def __init__(self, owner: _Optional[str] = ..., id: _Optional[str] = ..., model_id: _Optional[str] = ..., key: _Optional[bytes] = ..., dev_setup: bool = ...) -> None: ...
+    weights: _types_pb2.WeightsMode
+    weights_commitment: bytes
+    def __init__(self, owner: _Optional[str] = ..., id: _Optional[str] = ..., model_id: _Optional[str] = ..., key: _Optional[bytes] = ..., dev_setup: bool = ..., weights: _Optional[_Union[_types_pb2.WeightsMode, str]] = ..., weights_commitment: _Optional[bytes] = ...) -> None: ...
 
 class MsgRegisterVerifyingKeyResponse(_message.Message):
     __slots__ = ()

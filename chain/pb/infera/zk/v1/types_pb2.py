@@ -24,19 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18infera/zk/v1/types.proto\x12\x0cinfera.zk.v1\"\x7f\n\x0cVerifyingKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\x0c\x12\x12\n\nnum_public\x18\x05 \x01(\r\x12\x11\n\tdev_setup\x18\x06 \x01(\x08\x12\x0e\n\x06height\x18\x07 \x01(\x03\"\xba\x01\n\x0bProofRecord\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0e\n\x06prover\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\r\n\x05proof\x18\x04 \x01(\x0c\x12\x15\n\rpublic_inputs\x18\x05 \x01(\x0c\x12)\n\x06status\x18\x06 \x01(\x0e\x32\x19.infera.zk.v1.ProofStatus\x12\x0c\n\x04\x63ode\x18\x07 \x01(\r\x12\x0e\n\x06height\x18\x08 \x01(\x03\x12\x0c\n\x04paid\x18\t \x01(\t\"\xac\x01\n\x06Params\x12\x1c\n\x14max_proofs_per_block\x18\x01 \x01(\r\x12\x12\n\nverify_gas\x18\x02 \x01(\x04\x12\x18\n\x10key_gas_per_byte\x18\x03 \x01(\x04\x12\x19\n\x11max_public_inputs\x18\x04 \x01(\r\x12\x17\n\x0frefuse_dev_keys\x18\x05 \x01(\x08\x12\"\n\x1amax_miller_loops_per_block\x18\x06 \x01(\r*{\n\x0bProofStatus\x12\x1c\n\x18PROOF_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PROOF_STATUS_PENDING\x10\x01\x12\x19\n\x15PROOF_STATUS_VERIFIED\x10\x02\x12\x19\n\x15PROOF_STATUS_REJECTED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18infera/zk/v1/types.proto\x12\x0cinfera.zk.v1\"\xc7\x01\n\x0cVerifyingKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\x0c\x12\x12\n\nnum_public\x18\x05 \x01(\r\x12\x11\n\tdev_setup\x18\x06 \x01(\x08\x12\x0e\n\x06height\x18\x07 \x01(\x03\x12*\n\x07weights\x18\x08 \x01(\x0e\x32\x19.infera.zk.v1.WeightsMode\x12\x1a\n\x12weights_commitment\x18\t \x01(\x0c\"\xba\x01\n\x0bProofRecord\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0e\n\x06prover\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\r\n\x05proof\x18\x04 \x01(\x0c\x12\x15\n\rpublic_inputs\x18\x05 \x01(\x0c\x12)\n\x06status\x18\x06 \x01(\x0e\x32\x19.infera.zk.v1.ProofStatus\x12\x0c\n\x04\x63ode\x18\x07 \x01(\r\x12\x0e\n\x06height\x18\x08 \x01(\x03\x12\x0c\n\x04paid\x18\t \x01(\t\"\xac\x01\n\x06Params\x12\x1c\n\x14max_proofs_per_block\x18\x01 \x01(\r\x12\x12\n\nverify_gas\x18\x02 \x01(\x04\x12\x18\n\x10key_gas_per_byte\x18\x03 \x01(\x04\x12\x19\n\x11max_public_inputs\x18\x04 \x01(\r\x12\x17\n\x0frefuse_dev_keys\x18\x05 \x01(\x08\x12\"\n\x1amax_miller_loops_per_block\x18\x06 \x01(\r*?\n\x0bWeightsMode\x12\x16\n\x12WEIGHTS_MODE_BAKED\x10\x00\x12\x18\n\x14WEIGHTS_MODE_PRIVATE\x10\x01*{\n\x0bProofStatus\x12\x1c\n\x18PROOF_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PROOF_STATUS_PENDING\x10\x01\x12\x19\n\x15PROOF_STATUS_VERIFIED\x10\x02\x12\x19\n\x15PROOF_STATUS_REJECTED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.zk.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROOFSTATUS']._serialized_start=535
-  _globals['_PROOFSTATUS']._serialized_end=658
-  _globals['_VERIFYINGKEY']._serialized_start=42
-  _globals['_VERIFYINGKEY']._serialized_end=169
-  _globals['_PROOFRECORD']._serialized_start=172
-  _globals['_PROOFRECORD']._serialized_end=358
-  _globals['_PARAMS']._serialized_start=361
-  _globals['_PARAMS']._serialized_end=533
+  _globals['_WEIGHTSMODE']._serialized_start=608
+  _globals['_WEIGHTSMODE']._serialized_end=671
+  _globals['_PROOFSTATUS']._serialized_start=673
+  _globals['_PROOFSTATUS']._serialized_end=796
+  _globals['_VERIFYINGKEY']._serialized_start=43
+  _globals['_VERIFYINGKEY']._serialized_end=242
+  _globals['_PROOFRECORD']._serialized_start=245
+  _globals['_PROOFRECORD']._serialized_end=431
+  _globals['_PARAMS']._serialized_start=434
+  _globals['_PARAMS']._serialized_end=606
 # @@protoc_insertion_point(module_scope)

@@ -5,19 +5,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WeightsMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEIGHTS_MODE_BAKED: _ClassVar[WeightsMode]
+    WEIGHTS_MODE_PRIVATE: _ClassVar[WeightsMode]
+
 class ProofStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PROOF_STATUS_UNSPECIFIED: _ClassVar[ProofStatus]
     PROOF_STATUS_PENDING: _ClassVar[ProofStatus]
     PROOF_STATUS_VERIFIED: _ClassVar[ProofStatus]
     PROOF_STATUS_REJECTED: _ClassVar[ProofStatus]
+WEIGHTS_MODE_BAKED: WeightsMode
+WEIGHTS_MODE_PRIVATE: WeightsMode
 PROOF_STATUS_UNSPECIFIED: ProofStatus
 PROOF_STATUS_PENDING: ProofStatus
 PROOF_STATUS_VERIFIED: ProofStatus
 PROOF_STATUS_REJECTED: ProofStatus
 
 class VerifyingKey(_message.Message):
-    __slots__ = ("id", "owner", "model_id", "key", "num_public", "dev_setup", "height")
+    __slots__ = ("id", "owner", "model_id", "key", "num_public", "dev_setup", "height", "weights", "weights_commitment")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +32,8 @@ class VerifyingKey(_message.Message):
     NUM_PUBLIC_FIELD_NUMBER: _ClassVar[int]
     DEV_SETUP_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     model_id: str
@@ -32,7 +41,9 @@ class VerifyingKey(_message.Message):
     num_public: int
     dev_setup: bool
     height: int
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model_id: _Optional[str] = ..., key: _Optional[bytes] = ..., num_public: _Optional[int] = ..., dev_setup: bool = ..., height: _Optional[int] = ...) -> None: ...
+    weights: WeightsMode
+    weights_commitment: bytes
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model_id: _Optional[str] = ..., key: _Optional[bytes] = ..., num_public: _Optional[int] = ..., dev_setup: bool = ..., height: _Optional[int] = ..., weights: _Optional[_Union[WeightsMode, str]] = ..., weights_commitment: _Optional[bytes] = ...) -> None: ...
 
 class ProofRecord(_message.Message):
     __slots__ = ("job_id", "prover", "key_id", "proof", "public_inputs", "status", "code", "height", "paid")
