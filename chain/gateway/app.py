@@ -104,7 +104,8 @@ class Gateway:
             max_temperature_milli=int(params.max_temperature_milli),
             max_top_k=int(params.max_top_k),
         )
-        chat = parse_chat(parse_body(await request.body(), limits.max_body_bytes), limits)
+        raw = await read_body(request, limits.max_body_bytes)
+        chat = parse_chat(parse_body(raw, limits.max_body_bytes), limits)
         model, tokenizer = await self.served_model(chat.model)
         prompt = tokenizer.render(chat.messages)
         if len(prompt) > int(params.max_prompt_bytes):
@@ -154,6 +155,17 @@ class Gateway:
                                    f"job {job_id} did not finalize within {self.settings.timeout_s} s;"
                                    " it goes on: query it with infera query inference job")  # fmt: skip
             await asyncio.sleep(self.settings.poll_s)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The body, read only up to ``max_bytes`` + 1 bytes (a huge body is never buffered)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise GatewayError(413, "request_too_large", f"body exceeds {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def required_fee(model: ModelInfo, prompt: bytes, max_tokens: int) -> int:

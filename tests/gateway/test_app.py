@@ -188,6 +188,17 @@ def test_a_body_over_the_size_limit_is_413():
     assert error_of(response) == (413, "request_too_large")
 
 
+def test_a_chunked_body_is_cut_off_at_the_size_limit():
+    def chunks():
+        yield b'{"model": "tiny", "user": "'
+        for _ in range(1000):
+            yield b"x" * 1000  # 1 MB in all, no Content-Length
+
+    client = client_for(FakeChain(), max_body_bytes=4096)
+    response = client.post("/v1/chat/completions", content=chunks(), headers=AUTH)
+    assert error_of(response) == (413, "request_too_large")
+
+
 def test_an_unknown_model_is_404():
     client = client_for(FakeChain())
     assert error_of(chat(client, model="other")) == (404, "model_not_found")
