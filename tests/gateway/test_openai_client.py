@@ -3,12 +3,15 @@ three real `infera worker run` processes serving a tiny seeded Llama on one rout
 
 * chat.completions.create returns exactly the text of the output the chain finalized (the
   winning output of the job named by the response id), which is also the local greedy reference;
+* curl gets the same schema and text;
 * a wrong API key, an unknown model and stream=true come back as the client's typed errors.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,6 +160,26 @@ def test_the_openai_client_gets_the_text_the_chain_finalized(gateway):
         tokenizer.decode(reference_generate(gateway.model_dir, tokenizer.encode(prompt), 8)) == text
     )
     assert response.usage.prompt_tokens == len(prompt)  # byte tokens of the tiny model
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
+def test_curl_gets_the_same_schema_and_the_finalized_text(gateway):
+    body = json.dumps({"model": MODEL_ID, "max_tokens": 4,
+                       "messages": [{"role": "user", "content": "curl"}]})  # fmt: skip
+    out = subprocess.run(
+        ["curl", "-sS", "-H", f"Authorization: Bearer {API_KEY}", "-H",
+         "Content-Type: application/json", "-d", body, f"{gateway.url}/chat/completions"],
+        capture_output=True, check=True, timeout=300,
+    ).stdout  # fmt: skip
+    answer = json.loads(out)
+    text, count = finalized_text(gateway, int(answer["id"]))
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": text}
+    assert answer["usage"]["completion_tokens"] == count
+    missing = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", f"{gateway.url}/models"],
+        capture_output=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert missing == b"401"
 
 
 def test_the_openai_client_sees_typed_errors(gateway):
