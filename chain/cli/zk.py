@@ -1,6 +1,7 @@
 """``infera tx zk ...`` and ``infera query zk ...``: verifying keys and job proofs (modules/zk).
 
     infera tx zk register-key KEY_ID MODEL --vk verification_key.json [--dev-setup] --from K
+        [--weights-commitment C]   (a private-weight circuit: C is its public signal -2)
     infera tx zk submit-proof JOB_ID --proof proof.json --public public.json --from K
     infera query zk key KEY_ID | job-proof JOB_ID | params
     infera worker zk-run --model M --key-id K --circuit DIR --from KEY   (a proving worker)
@@ -12,6 +13,7 @@ binary encoding (modules/zk/encoding.py) before signing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from chain.cli.infera_tx import (
 )
 from chain.cli.modules import HeightOption, _run
 from chain.cli.prove import GrpcOption
-from infera.zk.v1 import query_pb2, tx_pb2
+from infera.zk.v1 import query_pb2, tx_pb2, types_pb2
 
 tx_app = typer.Typer(help="Register zk verifying keys and submit proofs.", no_args_is_help=True)
 query_app = typer.Typer(help="zk verifying keys and job proofs.", no_args_is_help=True)
@@ -53,6 +55,26 @@ def _json(path: Path) -> Any:
         raise CLIError(f"cannot read {path}: {err}") from None
 
 
+_DECIMAL = re.compile(r"[0-9]{1,78}")
+_HEX = re.compile(r"0x[0-9a-fA-F]{1,64}")
+
+
+def parse_weights_commitment(text: str) -> bytes:
+    """A weights commitment as the chain stores it (32 bytes big-endian, < r) from a decimal
+    string (snarkjs' public.json prints signals so) or 0x-hex; CLIError otherwise."""
+    from modules.zk.encoding import WORD, R
+
+    if _DECIMAL.fullmatch(text):
+        value = int(text, 10)
+    elif _HEX.fullmatch(text):
+        value = int(text[2:], 16)
+    else:
+        raise CLIError(f"--weights-commitment {text[:80]!r}: not a decimal or 0x-hex integer")
+    if value >= R:
+        raise CLIError("--weights-commitment: not a scalar < r (the BN254 scalar field)")
+    return value.to_bytes(WORD, "big")
+
+
 def _convert(fn: Any, data: Any, what: str) -> bytes:
     try:
         return bytes(fn(data))
@@ -70,6 +92,11 @@ def register_key(
     r1cs: Path = typer.Option(None, "--r1cs", help="The circuit the zkey must be for."),
     ptau: Path = typer.Option(None, "--ptau", help="The phase-1 powers of tau it must use."),
     min_contributions: int = typer.Option(2, "--min-contributions", min=1, help="Phase 2."),
+    weights_commitment: str = typer.Option(
+        None,
+        "--weights-commitment",
+        help="Private-weight circuit: the commitment to your weights (its public signal -2).",
+    ),
     from_: str = FromOption,
     home: Path = HomeOption,
     grpc_address: str = GrpcOption,
@@ -86,9 +113,16 @@ def register_key(
     verify`` must accept it with at least --min-contributions phase-2 contributions, and the
     key registered is the one exported from that zkey. The CLI never declares a key non-dev
     without that check, and refuses dev keys where the chain's params say refuse_dev_keys.
+
+    A private-weight circuit (inference_worker/zk/private.py) pins no model by its key:
+    ``--weights-commitment C`` registers the key as PRIVATE with C (decimal as snarkjs prints it,
+    or 0x-hex; ``snarkjs.public_signals`` of any input gives it as signal -2), and the chain then
+    takes only proofs whose public input -2 is C. Without it the key is BAKED (weights are
+    circuit constants).
     """
     from modules.zk import encoding  # pure conversion of snarkjs JSON to canonical bytes
 
+    commitment = b"" if weights_commitment is None else parse_weights_commitment(weights_commitment)
     if zkey is not None:
         data = _verified_ceremony_key(zkey, r1cs, ptau, vk, dev_setup, min_contributions)
     elif vk is None:
@@ -108,7 +142,13 @@ def register_key(
             raise CLIError("this chain refuses dev-setup keys (genesis zk params refuse_dev_keys)")
         owner = str(wallet.address())
         msg = tx_pb2.MsgRegisterVerifyingKey(
-            owner=owner, id=key_id, model_id=model_id, key=key, dev_setup=dev_setup
+            owner=owner,
+            id=key_id,
+            model_id=model_id,
+            key=key,
+            dev_setup=dev_setup,
+            weights=types_pb2.WEIGHTS_MODE_PRIVATE if commitment else types_pb2.WEIGHTS_MODE_BAKED,
+            weights_commitment=commitment,
         )
         return client.execute(wallet, [msg], **options)
 
