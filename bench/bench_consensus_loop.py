@@ -31,7 +31,9 @@ clients). Reported per phase:
   ``sys.getswitchinterval()``;
 - per query kind: calls, p50 and max latency, refusals.
 
-Writes bench/results/consensus_loop.json (``--quick``: consensus_loop_quick.json).
+Writes bench/results/consensus_loop.json (``--quick`` adds ``_quick`` to the name,
+``--gc-freeze`` ``_gc_freeze``: ``gc.freeze()`` in the node before serving, so the objects built
+while loading leave the collector's full walks).
 
     python bench/bench_consensus_loop.py           # 10 s per phase, 2 clients per kind
     python bench/bench_consensus_loop.py --quick   # 3 s per phase, 1 client per kind
@@ -88,6 +90,7 @@ class CpuRow:
     cpu_p50_ms: float
     cpu_p99_ms: float
     cpu_max_ms: float
+    cpu_max_without_gc_ms: float  # own CPU less the collections run inside the request
     wall_max_ms: float
     wait_p50_ms: float  # wall - own CPU
     wait_max_ms: float
@@ -115,11 +118,13 @@ def _ms(seconds: float) -> float:
 
 # -- instruments inside the node ---------------------------------------------------------------
 
-# (request kind, on the main thread, wall s, own CPU s) per dispatched request
-_SAMPLES: list[tuple[str, bool, float, float]] = []
-# (generation, on the main thread, wall s) per collection
-_GC_PAUSES: list[tuple[int, bool, float]] = []
-_GC_STARTED: dict[int, float] = {}
+# (request kind, on the main thread, wall s, own CPU s, of which GC CPU s) per request
+_SAMPLES: list[tuple[str, bool, float, float, float]] = []
+# (generation, on the main thread, wall s, own CPU s, the request it ran inside) per collection
+_GC_PAUSES: list[tuple[int, bool, float, float, str]] = []
+_GC_STARTED: dict[int, tuple[float, float]] = {}
+_HANDLING: dict[int, str] = {}  # thread -> the request it is dispatching
+_GC_CPU: dict[int, float] = {}  # thread -> CPU seconds it spent collecting, ever
 
 
 def _instrument() -> None:
@@ -134,9 +139,12 @@ def _instrument() -> None:
     def timed(app: Any, request: Any) -> Any:
         kind = request.WhichOneof("value") or ""
         wall, cpu = time.perf_counter(), time.thread_time()
+        collected = _GC_CPU.get(threading.get_ident(), 0.0)
+        _HANDLING[threading.get_ident()] = kind
         try:
             return original(app, request)
         finally:
+            _HANDLING.pop(threading.get_ident(), None)
             if kind != "flush":
                 _SAMPLES.append(
                     (
@@ -144,16 +152,20 @@ def _instrument() -> None:
                         threading.current_thread() is main,
                         time.perf_counter() - wall,
                         time.thread_time() - cpu,
+                        _GC_CPU.get(threading.get_ident(), 0.0) - collected,
                     )
                 )
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         ident = threading.get_ident()
         if phase == "start":
-            _GC_STARTED[ident] = time.perf_counter()
+            _GC_STARTED[ident] = (time.perf_counter(), time.thread_time())
         elif ident in _GC_STARTED:
-            pause = time.perf_counter() - _GC_STARTED.pop(ident)
-            _GC_PAUSES.append((info["generation"], ident == main.ident, pause))
+            wall, cpu = _GC_STARTED.pop(ident)
+            pause = time.perf_counter() - wall, time.thread_time() - cpu
+            during = _HANDLING.get(ident, "")
+            _GC_CPU[ident] = _GC_CPU.get(ident, 0.0) + pause[1]
+            _GC_PAUSES.append((info["generation"], ident == main.ident, *pause, during))
 
     server.dispatch = timed  # type: ignore[assignment]
     gc.callbacks.append(on_gc)
@@ -418,12 +430,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     return {"phases": phases, "simulate_gas": simulated.gas_used, "accounts": accounts}
 
 
-def _cpu_rows(phase: str, samples: list[tuple[str, bool, float, float]]) -> list[CpuRow]:
+def _cpu_rows(phase: str, samples: list[tuple[str, bool, float, float, float]]) -> list[CpuRow]:
     rows = []
     for request in CONSENSUS:
-        mine = [(wall, cpu) for kind, main, wall, cpu in samples if main and kind == request]
-        cpus = [cpu for _, cpu in mine]
-        waits = [max(0.0, wall - cpu) for wall, cpu in mine]
+        mine = [(s[2], s[3], s[4]) for s in samples if s[1] and s[0] == request]
+        cpus = [cpu for _, cpu, _ in mine]
+        waits = [max(0.0, wall - cpu) for wall, cpu, _ in mine]
         rows.append(
             CpuRow(
                 phase,
@@ -432,7 +444,8 @@ def _cpu_rows(phase: str, samples: list[tuple[str, bool, float, float]]) -> list
                 _ms(_pct(cpus, 0.5)),
                 _ms(_pct(cpus, 0.99)),
                 _ms(max(cpus, default=0.0)),
-                _ms(max((wall for wall, _ in mine), default=0.0)),
+                _ms(max((cpu - gc_cpu for _, cpu, gc_cpu in mine), default=0.0)),
+                _ms(max((wall for wall, _, _ in mine), default=0.0)),
                 _ms(_pct(waits, 0.5)),
                 _ms(max(waits, default=0.0)),
             )
@@ -440,14 +453,19 @@ def _cpu_rows(phase: str, samples: list[tuple[str, bool, float, float]]) -> list
     return rows
 
 
-def _gc_summary(pauses: list[tuple[int, bool, float]]) -> dict[str, Any]:
+def _gc_summary(pauses: list[tuple[int, bool, float, float, str]]) -> dict[str, Any]:
+    """Per generation: collections, the longest (wall and own CPU), on which thread, inside
+    which request ("" outside any). A collection holds the GIL: every thread waits for it."""
     summary: dict[str, Any] = {}
     for generation in (0, 1, 2):
-        mine = [(main, pause) for gen, main, pause in pauses if gen == generation]
+        mine = [p for p in pauses if p[0] == generation]
+        longest = max(mine, key=lambda p: p[2], default=None)
         summary[f"gen{generation}"] = {
             "count": len(mine),
-            "max_ms": _ms(max((p for _, p in mine), default=0.0)),
-            "max_on_main_thread_ms": _ms(max((p for m, p in mine if m), default=0.0)),
+            "max_ms": _ms(longest[2]) if longest else 0.0,
+            "max_cpu_ms": _ms(max((p[3] for p in mine), default=0.0)),
+            "longest_on_main_thread": longest[1] if longest else None,
+            "longest_during": longest[4] if longest else None,
         }
     return summary
 
@@ -480,7 +498,7 @@ def main() -> int:
         gcs[phase] = _gc_summary(data["gc"]) | {"tracked_objects": data["gc_tracked_objects"]}
         failed[phase] = data["failed_txs"]
         cpu_rows += _cpu_rows(phase, data["samples"])
-        others = [(k, c) for k, main, _, c in data["samples"] if not main]
+        others = [(s[0], s[3]) for s in data["samples"] if not s[1]]
         off_loop[phase] = {
             kind: {
                 "count": sum(k == kind for k, _ in others),
@@ -525,12 +543,12 @@ def main() -> int:
     print("\nown CPU of the consensus thread per request (inside the node)")
     print(
         f"{'phase':6} {'request':17} {'count':>6} {'cpu p50':>8} {'cpu p99':>8} {'cpu max':>8} "
-        f"{'wall max':>8} {'wait p50':>8} {'wait max':>8}"
+        f"{'no GC':>8} {'wall max':>8} {'wait p50':>8} {'wait max':>8}"
     )
     for c in cpu_rows:
         print(
             f"{c.phase:6} {c.request:17} {c.count:6d} {c.cpu_p50_ms:8.2f} {c.cpu_p99_ms:8.2f} "
-            f"{c.cpu_max_ms:8.2f} {c.wall_max_ms:8.2f} {c.wait_p50_ms:8.2f} {c.wait_max_ms:8.2f}"
+            f"{c.cpu_max_ms:8.2f} {c.cpu_max_without_gc_ms:8.2f} {c.wall_max_ms:8.2f} {c.wait_p50_ms:8.2f} {c.wait_max_ms:8.2f}"
         )
     print(f"off the loop (worker threads): {off_loop}")
     print(f"GC pauses: {gcs}")
@@ -556,7 +574,8 @@ def main() -> int:
         f"{cpu_max['load']} ms ({verdict} the {TARGET_MS} ms target); longest wall-clock ABCI "
         f"request under load: {load_max} ms"
     )
-    results = RESULTS_DIR / ("consensus_loop_quick.json" if args.quick else "consensus_loop.json")
+    name = "consensus_loop" + "_quick" * args.quick + "_gc_freeze" * args.gc_freeze
+    results = RESULTS_DIR / f"{name}.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(
         json.dumps(
