@@ -30,6 +30,7 @@ from infera.inference.v1 import types_pb2 as inference_types
 from modules.inference.logic import compute_prompt_tokens_estimate, compute_required_fee
 
 log = structlog.get_logger("gateway")
+RETRY_AFTER_S = 5  # seconds a client waits after a 429 (workers announce spans within blocks)
 ENDED = {inference_types.JOB_STATE_EXPIRED, inference_types.JOB_STATE_CANCELLED}
 
 
@@ -69,7 +70,7 @@ def guarded(gateway: Gateway, handler: Handler) -> Callable[[Request], Awaitable
             gateway.authorize(request.headers.get("authorization", ""))
             return JSONResponse(await handler(request))
         except GatewayError as err:
-            return JSONResponse(err.body(), status_code=err.status)
+            return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
         except QueryError as err:
             status = 503 if is_unavailable(err) else 502
             log.warning("chain query failed", error=str(err))
@@ -117,6 +118,11 @@ class Gateway:
         if balance < fee:
             raise GatewayError(402, "insufficient_funds",
                                f"the gateway account holds {balance}, the job escrows {fee}")  # fmt: skip
+        if not await run_in_threadpool(self.backend.has_routes, model):
+            raise GatewayError(429, "no_capacity",
+                               f"no {model.min_redundancy} disjoint routes of active workers cover "
+                               f"{model.id!r} now; retry later", "model",
+                               {"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
         started = time.monotonic()
         job_id, txhash = await run_in_threadpool(
             lambda: self.backend.submit(

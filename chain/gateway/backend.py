@@ -18,6 +18,7 @@ from infera.inference.v1 import types_pb2 as inference_types
 
 SDK_INSUFFICIENT_FUNDS = 5  # codespace "sdk"
 SDK_INSUFFICIENT_FEE = 13
+NO_COVERAGE = "(codespace sharding, code 5)"  # ErrInsufficientCoverage, as gRPC reports it
 PAYMENT_FAILURES = {("sdk", SDK_INSUFFICIENT_FUNDS), ("sdk", SDK_INSUFFICIENT_FEE)}
 
 
@@ -57,6 +58,8 @@ class Backend(Protocol):
 
     def balance(self) -> int: ...
 
+    def has_routes(self, model: ModelInfo) -> bool: ...  # min_redundancy disjoint routes now
+
     def submit(
         self, *, model: ModelInfo, prompt: bytes, max_new_tokens: int, max_fee: int,
         decoding: inference_types.Decoding,
@@ -94,6 +97,15 @@ class ChainBackend:
 
     def balance(self) -> int:
         return self.client.balance(self.address)
+
+    def has_routes(self, model: ModelInfo) -> bool:
+        try:
+            self.client.routes(model.id, redundancy=model.min_redundancy)
+        except QueryError as err:
+            if NO_COVERAGE in err.details:
+                return False
+            raise
+        return True
 
     def submit(
         self, *, model: ModelInfo, prompt: bytes, max_new_tokens: int, max_fee: int,

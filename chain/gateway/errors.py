@@ -8,9 +8,17 @@ from typing import Any
 class GatewayError(Exception):
     """A request the gateway refuses or could not serve; ``status`` is the HTTP code."""
 
-    def __init__(self, status: int, code: str, message: str, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.param = status, code, message, param
+        self.headers = headers or {}
 
     @property
     def type(self) -> str:
@@ -21,6 +29,7 @@ class GatewayError(Exception):
             402: "insufficient_quota",
             404: "invalid_request_error",
             413: "invalid_request_error",
+            429: "rate_limit_error",
         }.get(self.status, "server_error")
 
     def body(self) -> dict[str, Any]:

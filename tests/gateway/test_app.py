@@ -46,6 +46,7 @@ class FakeChain:
     states: list[int] = field(default_factory=lambda: [inference_types.JOB_STATE_FINALIZED])
     submitted: list[dict[str, Any]] = field(default_factory=list)
     refuse: GatewayError | None = None
+    covered: bool = True
 
     def inference_params(self):
         return PARAMS
@@ -58,6 +59,9 @@ class FakeChain:
 
     def balance(self):
         return self.funds
+
+    def has_routes(self, model):
+        return self.covered
 
     def submit(self, **job):
         if self.refuse is not None:
@@ -209,6 +213,14 @@ def test_an_unknown_model_is_404():
 def test_an_account_that_cannot_escrow_the_fee_is_402_and_submits_nothing():
     chain = FakeChain(funds=5)
     assert error_of(chat(client_for(chain))) == (402, "insufficient_funds")
+    assert chain.submitted == []
+
+
+def test_a_model_without_routes_now_is_429_with_retry_after_and_submits_nothing():
+    chain = FakeChain(covered=False)
+    response = chat(client_for(chain))
+    assert error_of(response) == (429, "no_capacity")
+    assert response.headers["retry-after"] == "5"
     assert chain.submitted == []
 
 

@@ -4,6 +4,7 @@ three real `infera worker run` processes serving a tiny seeded Llama on one rout
 * chat.completions.create returns exactly the text of the output the chain finalized (the
   winning output of the job named by the response id), which is also the local greedy reference;
 * curl gets the same schema and text;
+* a model no worker serves is 429 with Retry-After (no job is submitted);
 * a wrong API key, an unknown model and stream=true come back as the client's typed errors.
 """
 
@@ -52,6 +53,7 @@ from tests.integration.test_e2e_inference import (  # noqa: E402
 
 CHAIN_ID = "infera-gateway"
 API_KEY = "sk-infera-test-0123456789"
+IDLE_MODEL = "tiny-idle"  # registered, served by no worker
 PROMPT = "Infera says hello"
 
 
@@ -74,7 +76,8 @@ def start_gateway(root: Path, grpc_address: str, mnemonic: str, model_dir: Path)
         process = subprocess.Popen(
             [sys.executable, "-m", "chain.cli.main", "gateway", "--home", str(home),
              "--key", "gw", "--api-keys", str(keys), "--grpc", grpc_address,
-             "--model", f"{MODEL_ID}={model_dir}", "--listen", f"127.0.0.1:{port}",
+             "--model", f"{MODEL_ID}={model_dir}", "--model", f"{IDLE_MODEL}={model_dir}",
+             "--listen", f"127.0.0.1:{port}",
              "--max-tokens", "16", "--timeout", "240"],
             stdout=out, stderr=subprocess.STDOUT, env=node_env(), start_new_session=True,
         )  # fmt: skip
@@ -88,6 +91,19 @@ def start_gateway(root: Path, grpc_address: str, mnemonic: str, model_dir: Path)
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the gateway never listened"
             time.sleep(0.2)
+
+
+def register_idle_model(client: Client, owner, model_dir: Path) -> None:
+    from inference_worker.models import read_manifest
+
+    manifest = read_manifest(model_dir)
+    client.register_model(
+        owner, model_id=IDLE_MODEL, family=manifest.family, num_layers=manifest.num_layers,
+        layer_commitments=[bytes.fromhex(c) for c in manifest.layer_commitments],
+        weights_root=bytes.fromhex(manifest.weights_root), bytes_per_layer=1 << 20,
+        tokenizer_hash=bytes.fromhex(manifest.tokenizer_hash), dtype="float32",
+        price_per_token="1", min_redundancy=1,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +126,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     try:
         node.wait_height(2)
         register_model(client, Client.wallet(accounts[0].mnemonic), model_dir)  # min r = 1
+        register_idle_model(client, Client.wallet(accounts[0].mnemonic), model_dir)
         for worker in workers:
             worker.start()
         process, url, log = start_gateway(root, grpc_address, accounts[7].mnemonic, model_dir)
@@ -143,7 +160,7 @@ def test_the_openai_client_gets_the_text_the_chain_finalized(gateway):
     from inference_worker.pipeline.route import PromptTokenizer
 
     client = openai.OpenAI(base_url=gateway.url, api_key=API_KEY, max_retries=0, timeout=300)
-    assert [m.id for m in client.models.list().data] == [MODEL_ID]
+    assert sorted(m.id for m in client.models.list().data) == [IDLE_MODEL, MODEL_ID]
     response = client.chat.completions.create(
         model=MODEL_ID, messages=[{"role": "user", "content": PROMPT}], max_tokens=8
     )
@@ -190,6 +207,10 @@ def test_the_openai_client_sees_typed_errors(gateway):
     messages = [{"role": "user", "content": PROMPT}]
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="no-such-model", messages=messages)
+    with pytest.raises(openai.RateLimitError, match="disjoint routes") as caught:
+        client.chat.completions.create(model=IDLE_MODEL, messages=messages)
+    assert caught.value.code == "no_capacity"
+    assert caught.value.response.headers["retry-after"] == "5"
     with pytest.raises(openai.BadRequestError, match="stream"):
         client.chat.completions.create(model=MODEL_ID, messages=messages, stream=True)
     with pytest.raises(openai.BadRequestError, match="max_tokens"):
