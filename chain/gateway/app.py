@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from chain.client import QueryError
+from chain.client import ClientError, QueryError
 from chain.gateway.backend import Backend, JobOutcome, ModelInfo, is_unavailable
 from chain.gateway.errors import GatewayError
 from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat
@@ -75,6 +75,9 @@ def guarded(gateway: Gateway, handler: Handler) -> Callable[[Request], Awaitable
             status = 503 if is_unavailable(err) else 502
             log.warning("chain query failed", error=str(err))
             return JSONResponse(GatewayError(status, "chain_unavailable", str(err)).body(), status)
+        except (ClientError, TimeoutError) as err:  # e.g. the submit tx never committed
+            log.warning("chain call failed", error=str(err))
+            return JSONResponse(GatewayError(502, "chain_error", str(err)).body(), 502)
 
     return endpoint
 

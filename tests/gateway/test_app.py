@@ -45,7 +45,7 @@ class FakeChain:
     funds: int = 10**9
     states: list[int] = field(default_factory=lambda: [inference_types.JOB_STATE_FINALIZED])
     submitted: list[dict[str, Any]] = field(default_factory=list)
-    refuse: GatewayError | None = None
+    refuse: Exception | None = None
     covered: bool = True
 
     def inference_params(self):
@@ -227,6 +227,11 @@ def test_a_model_without_routes_now_is_429_with_retry_after_and_submits_nothing(
 def test_a_chain_refusal_passes_through_with_its_status():
     chain = FakeChain(refuse=GatewayError(402, "insufficient_funds", "sdk code 5"))
     assert error_of(chat(client_for(chain))) == (402, "insufficient_funds")
+
+
+def test_a_submit_that_never_commits_is_502_in_the_openai_schema():
+    chain = FakeChain(refuse=TimeoutError("tx AA not committed after 30 s"))
+    assert error_of(chat(client_for(chain))) == (502, "chain_error")
 
 
 def test_a_job_that_does_not_finalize_in_time_is_504_naming_the_job():
