@@ -470,6 +470,67 @@ def _gc_summary(pauses: list[tuple[int, bool, float, float, str]]) -> dict[str, 
     return summary
 
 
+def _route_selection() -> list[dict[str, Any]]:
+    """Own CPU of one route selection (``modules.sharding.logic.compute_routes``, what
+    MsgSubmitJob and end-block assignment run on the consensus thread) at the sharding params'
+    limits: ``max_candidates`` spans, ``max_redundancy`` routes, ``max_search_steps``. Called
+    directly (no tx around it), before the phases. ``backtracking`` is the worst shape found:
+    32 operators with a span on each of 8 layers (several disjoint spans per operator are
+    allowed), so the flow check is over-optimistic and the search runs to ``max_search_steps``."""
+    from hashlib import sha256
+
+    from modules.sharding.logic import Prng, compute_routes
+    from modules.sharding.params import default_params
+    from modules.sharding.types import Candidate
+
+    params = default_params()
+
+    def op(i: int) -> bytes:
+        return sha256(b"bench-operator:%d" % i).digest()[:20]
+
+    shapes = {
+        "r16_one_layer_spans": (
+            16,
+            16,
+            [(op(16 * n + k), n) for n in range(16) for k in range(16)],
+        ),
+        "r2_one_layer_spans": (128, 2, [(op(2 * n + k), n) for n in range(128) for k in range(2)]),
+        "r16_backtracking": (8, 16, [(op((k + n) % 32), n) for n in range(8) for k in range(32)]),
+    }
+    rows = []
+    for name, (layers, redundancy, spans) in shapes.items():
+        candidates = [Candidate(o, start, start + 1, 1000, 500) for o, start in spans]
+        charged: list[int] = []
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            routes = compute_routes(
+                candidates,
+                layers,
+                redundancy,
+                Prng(b"bench"),
+                params.max_search_steps,
+                charged.append,
+            )
+            outcome = f"{len(routes)} routes"
+        except Exception as exc:  # the selection's own refusal (ErrInsufficientCoverage)
+            outcome = type(exc).__name__
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        rows.append(
+            {
+                "shape": name,
+                "candidates": len(candidates),
+                "layers": layers,
+                "redundancy": redundancy,
+                "flow_checks_charged": len(charged),
+                "gas": sum(charged) * params.gas_per_candidate,
+                "outcome": outcome,
+                "cpu_ms": _ms(cpu),
+                "wall_ms": _ms(wall),
+            }
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per phase, 1 client per kind")
@@ -491,6 +552,7 @@ def main() -> int:
         args.seconds, args.clients = 3.0, 1
     if args.switch_ms:
         sys.setswitchinterval(args.switch_ms / 1000)
+    routes = _route_selection()
     raw = asyncio.run(_run(args))
     abci_rows, cpu_rows, queries, lags, gcs, failed, off_loop = [], [], [], {}, {}, {}, {}
     for phase, data in raw["phases"].items():
@@ -575,6 +637,13 @@ def main() -> int:
         f"request under load: {load_max} ms"
     )
     name = "consensus_loop" + "_quick" * args.quick + "_gc_freeze" * args.gc_freeze
+    print("\nroute selection at the sharding limits (direct call, before the phases)")
+    for row in routes:
+        print(
+            f"{row['shape']:20} {row['candidates']} spans, {row['layers']} layers, "
+            f"r={row['redundancy']}: {row['flow_checks_charged']} steps charged, "
+            f"{row['gas']} gas, {row['outcome']}; own CPU {row['cpu_ms']} ms, wall {row['wall_ms']} ms"
+        )
     results = RESULTS_DIR / f"{name}.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(
@@ -596,6 +665,7 @@ def main() -> int:
                 "loop_lag_ms": lags,
                 "queries": [asdict(q) for q in queries],
                 "longest_consensus_cpu_ms": cpu_max,
+                "route_selection_at_limits": routes,
                 "longest_abci_wall_under_load_ms": load_max,
                 "target_ms": TARGET_MS,
             },
