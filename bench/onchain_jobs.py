@@ -498,11 +498,14 @@ class OnChain:
                              fees_before, start)  # fmt: skip
 
     def settle(self, job: inference_types.Job) -> None:
-        """Blocks until the job is terminal and no verdict on it is pending."""
+        """Blocks until the job is terminal and no verdict on it is pending: neither holding a
+        verification slot nor queued for one (an audit still holding the payment)."""
         terminal = (inference_types.JOB_STATE_FINALIZED, inference_types.JOB_STATE_EXPIRED)
         limit = job.deadline_height + 60  # the audit window may outlast the deadline
         while self.chain.height <= limit:
-            if self.history(job.id).job.state in terminal and not self.is_open(job.id):
+            history = self.history(job.id)
+            queued = history.audit.hold_status == agreement_types.HOLD_STATUS_HELD
+            if history.job.state in terminal and not queued and not self.is_open(job.id):
                 return
             self.block()
         raise AssertionError(f"job {job.id} still open at height {self.chain.height}")
