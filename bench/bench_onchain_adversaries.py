@@ -27,7 +27,8 @@ the same spans: the chain mixes them within routes).
 
 Everything counted is read from chain state: stake (slashes), reputation, balances (payouts:
 balance change plus the fees the worker's txs paid), tx result codes, JobHistory (dispute, audit,
-delivered output). Prints a table and writes bench/results/onchain_adversaries.json.
+delivered output); "blk" is the most blocks a job took from submission to settled. Prints a
+table and writes bench/results/onchain_adversaries.json.
 """
 
 from __future__ import annotations
@@ -134,10 +135,15 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
 
 
 def issue14_rows(compute: Any, protocol: Any) -> list[Scenario]:
-    """The attacks of issue 14 (decoy starvation has no row yet: onchain_play.Decoys)."""
+    """The attacks of issue 14. Starvation: an attacker keeps 64 decoy disputes open
+    (onchain_play.Decoys: every verification slot) that the validators abstain on."""
     window = (("audit_window_blocks", "4"),)  # verdict windows short enough to run out here
     skip = ComputeAttack(ComputeMode.SKIP_LAYER)
+    scale = ComputeAttack(ComputeMode.SCALE, scale=1.05)
     return [
+        compute("starve: 64 decoy disputes, skip_layer", skip, decoys=64, agreement=window),
+        compute("starve: 64 decoys, scale x1.05, p=1", scale, decoys=64,
+                agreement=window, audit_probability="1"),
         compute("skip_layer, 4 validators, 1 silent", skip, validators=4, silent_validators=1,
                 agreement=window),
         compute("skip_layer, 4 validators, 2 silent (>1/3)", skip, validators=4,
@@ -170,7 +176,7 @@ def evidence_attacks(compute: Any) -> list[Scenario]:
     return [compute("probe_orthogonal (noise 20%)", attack)]  # probe_seed: set per job
 
 
-def summarize(scenario: Scenario, outcomes: list[JobOutcome]) -> dict:
+def summarize(scenario: Scenario, outcomes: list[JobOutcome], decoys: Any = None) -> dict:
     jobs = len(outcomes)
     row: dict = {
         "jobs": jobs,
@@ -185,7 +191,11 @@ def summarize(scenario: Scenario, outcomes: list[JobOutcome]) -> dict:
         "honest_routes_paid": sum(o.honest_routes_paid for o in outcomes),
         "honest_output_delivered": sum(o.honest_output_delivered for o in outcomes),
         "states": _count(o.state for o in outcomes),
+        "blocks_max": max((o.blocks for o in outcomes), default=0),  # submission to settled
     }
+    if scenario.decoys:  # what the attacker got into blocks (OnChain.block: none dropped)
+        row["decoys_submitted"] = decoys.submitted
+        row["decoy_txs_included"] = decoys.txs_sent
     if scenario.honest:
         return row
     detected = [o for o in outcomes if o.slashed_guilty]
@@ -227,7 +237,7 @@ def run_row(scenario: Scenario, jobs: int, root: Path, model_dir: Path, impostor
     rng = random.Random(f"onchain/{scenario.name}")
     outcomes = [onchain.run_job(index, rng) for index in range(jobs)]
     onchain.chain.store.close()
-    return summarize(scenario, outcomes), outcomes
+    return summarize(scenario, outcomes, getattr(onchain, "decoys", None)), outcomes
 
 
 def print_table(rows: dict) -> None:
@@ -235,7 +245,7 @@ def print_table(rows: dict) -> None:
     head = (
         f"  {'mode':38s} {'r':>1s} {'jobs':>4s} {'disp':>4s} {'aud':>4s} {'div':>4s} {'detected':>9s} "
         f"{'slashed=guilty':>15s} {'honest slashed':>15s} {'honest rep-':>11s} "
-        f"{'honest paid':>11s} {'rejected':>10s}"
+        f"{'honest paid':>11s} {'rejected':>10s} {'blk':>4s}"
     )
     print(head)
     for name, r in rows.items():
@@ -247,7 +257,7 @@ def print_table(rows: dict) -> None:
             f"{r['audited']:4d} {r.get('audited_for_divergence', 0):4d} "
             f"{r['detection_rate']:9.0%} {r['attribution_rate']:15.0%} "
             f"{r['honest_hops_slashed']:15d} {r['honest_hops_reputation_lowered']:11d} "
-            f"{r['honest_routes_paid']:11d} {rejected:>10s}"
+            f"{r['honest_routes_paid']:11d} {rejected:>10s} {r.get('blocks_max', 0):4d}"
         )
     print("\nHonest variation (no adversary)")
     print(

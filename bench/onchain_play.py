@@ -175,10 +175,11 @@ class Decoys:
     by two workers of its own and keeps `count` decoy jobs on it disputed (its two hops reveal
     different outputs), each with the largest deadline the chain allows, so that they hold
     the chain's verification slots. The validators' sidecar verifies only model "m": it
-    abstains on every decoy, as it would on work it cannot check.
-
-    NOT WORKING YET (no row uses it): top_up's commit/reveal blocks are dropped by
-    PrepareProposal ("proposal dropped txs", likely the block gas limit of 8 x GAS txs)."""
+    abstains on every decoy, as it would on work it cannot check, so each decoy holds its slot
+    for every verdict window until it is refunded undecided; `top_up` (before each job) opens
+    new ones as old ones close. The decoy txs pay their gas like any other: PrepareProposal
+    keeps them all (OnChain.block asserts the proposal dropped nothing), so what protects the
+    honest job is the agreement module's fair queue, not the proposer."""
 
     MODEL = "decoy"
 
@@ -187,6 +188,7 @@ class Decoys:
 
         self.onchain, self.attacker, self.hops = onchain, attacker, (first, second)
         self.ids: list[int] = []
+        self.submitted = self.txs_sent = 0  # decoy jobs submitted; their commit/reveal txs
         model = register_model_msg(
             attacker, model_id=self.MODEL, num_layers=2, price_per_token="0",
             precision_classes=["float32"],
@@ -203,7 +205,17 @@ class Decoys:
         return [j for j in self.ids if self.onchain.history(j).job.state not in terminal]
 
     def top_up(self, count: int) -> int:
-        """Submit, commit and reveal decoys until `count` are open; returns how many were added."""
+        """Submit, commit and reveal decoys until `count` are open (older ones close undecided
+        while new ones are assigned, so this takes rounds); returns how many were added."""
+        added = 0
+        for _ in range(8):
+            more = self._top_up_once(count)
+            if not more:
+                return added
+            added += more
+        raise AssertionError(f"could not keep {count} decoys open")
+
+    def _top_up_once(self, count: int) -> int:
         from infera.base.v1 import coin_pb2
         from infera.inference.v1 import tx_pb2 as inference_tx
         from tests.harness import DENOM
@@ -220,47 +232,69 @@ class Decoys:
         )  # fmt: skip
         from bench.onchain_jobs import _msg_response
 
-        added = []
+        added: list[int] = []
         for start in range(0, missing, 40):  # a block holds 50 txs of 2M gas
             txs = [onchain.tx(self.attacker, submit) for _ in range(min(40, missing - start))]
             results = onchain.block(txs)
             onchain.expect_ok(results)
             added += [_msg_response(r, inference_tx.MsgSubmitJobResponse).job_id for r in results]
         self.ids += added
-        onchain.block()  # assignment
-        for msgs in (self._commits(added), self._reveals(added)):
-            onchain.expect_ok(onchain.block(msgs))
+        self.submitted += len(added)
+        # The chain assigns an operator at most max_operator_routes_per_block routes of a model
+        # per block (sharding), so the decoys are assigned over several blocks: each block
+        # commits those assigned since the last one and reveals those committed in it.
+        waiting, committed = list(added), []
+        for _ in range(4 * len(added) + 8):
+            if not waiting and not committed:
+                break
+            assigned = [j for j in waiting if self._assigned(j)]
+            waiting = [j for j in waiting if j not in assigned]
+            txs = self._commits(assigned) + self._reveals(committed)
+            self.txs_sent += len(txs)
+            onchain.expect_ok(onchain.block(txs))  # block() asserts the proposal kept them all
+            committed = assigned
+        else:
+            raise AssertionError(f"decoys never assigned: {waiting}")
         return missing
 
-    def _signed(self, key: Key, msgs: list[Any]) -> bytes:
+    def _assigned(self, job_id: int) -> bool:
+        state = self.onchain.history(job_id).job.state
+        return state == inference_types.JOB_STATE_ASSIGNED
+
+    def _signed(self, key: Key, msgs: list[Any]) -> list[bytes]:
         from tests.modules.serving import FEE, GAS
 
         onchain = self.onchain
-        onchain.fees[key.bech32] = onchain.fees.get(key.bech32, 0) + 8 * FEE
-        return onchain.chain.tx(key, *msgs, gas=8 * GAS, fee=8 * FEE)
+        out = []
+        for start in range(0, len(msgs), 16):  # one tx of 16 msgs fits 8 x GAS
+            onchain.fees[key.bech32] = onchain.fees.get(key.bech32, 0) + 8 * FEE
+            out.append(onchain.chain.tx(key, *msgs[start : start + 16], gas=8 * GAS, fee=8 * FEE))
+        return out
 
     def _commits(self, ids: list[int]) -> list[bytes]:
         return [
-            self._signed(key, [
+            tx
+            for h, key in enumerate(self.hops)
+            for tx in self._signed(key, [
                 agreement_tx.MsgCommitOutput(
                     worker=key.bech32, job_id=j,
                     commitment=compute_commitment([h], DECOY_BUNDLE, salt(key.bech32, j), key.address),
                 )
                 for j in ids
             ])
-            for h, key in enumerate(self.hops)
         ]  # fmt: skip
 
     def _reveals(self, ids: list[int]) -> list[bytes]:
         return [
-            self._signed(key, [
+            tx
+            for h, key in enumerate(self.hops)
+            for tx in self._signed(key, [
                 agreement_tx.MsgRevealOutput(
                     worker=key.bech32, job_id=j, output_tokens=[h],
                     shard_fingerprint=DECOY_BUNDLE, salt=salt(key.bech32, j),
                 )
                 for j in ids
             ])
-            for h, key in enumerate(self.hops)
         ]  # fmt: skip
 
 

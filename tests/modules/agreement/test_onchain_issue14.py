@@ -120,3 +120,44 @@ def test_a_steering_last_hop_is_disputed_and_the_unsteered_output_delivered(tmp_
     for o, _ in outcomes:
         assert o.disputed and o.outputs_differ
         assert o.state == "JOB_STATE_FINALIZED" and o.honest_output_delivered
+
+
+@pytest.mark.parametrize(
+    "name", ["starve: 64 decoy disputes, skip_layer", "starve: 64 decoys, scale x1.05, p=1"]
+)
+def test_decoy_disputes_holding_every_slot_do_not_switch_audits_off(tmp_path, models, name):
+    """Issue 14, item 1: an attacker keeps 64 decoy disputes open (every verification slot) on
+    a price-0 model of its own; the validators abstain on them. PrepareProposal keeps every
+    decoy tx (OnChain.block asserts it dropped none: it selects by gas and bytes only), yet
+    the honest job's dispute or audit still gets a slot once a decoy's windows close, and a
+    recorded verdict slashes the guilty hop; each decoy ends refunded undecided."""
+    from infera.agreement.v1 import query_pb2 as agreement_query
+    from infera.inference.v1 import types_pb2 as inference_types
+
+    torch.set_num_threads(1)
+    scenario = _row(models, name)
+    onchain = OnChain(tmp_path / "run", scenario, *models)
+    rng = random.Random(scenario.name)
+    outcomes = []
+    try:
+        for index in range(2):
+            onchain.decoys.top_up(scenario.decoys)
+            open_now = onchain.query(
+                "/infera.agreement.v1.Query/OpenVerifications",
+                agreement_query.QueryOpenVerificationsRequest(),
+                agreement_query.QueryOpenVerificationsResponse,
+            ).job_ids
+            assert sorted(open_now) == sorted(onchain.decoys.open_ids())  # decoys hold them all
+            assert len(open_now) == 64
+            outcomes.append(onchain.run_job(index, rng))
+        closed = [onchain.history(j).job for j in onchain.decoys.ids]
+        expired = [j for j in closed if j.state == inference_types.JOB_STATE_EXPIRED]
+    finally:
+        onchain.chain.store.close()
+    for o in outcomes:
+        assert o.slashed_guilty and not o.honest_slashed, (o.job_id, o.slashed_positions)
+        assert o.disputed or o.audited
+        assert o.state == "JOB_STATE_FINALIZED" and o.honest_output_delivered
+        assert o.honest_routes_paid
+    assert expired  # undecided decoys were refunded, their slots freed for the honest jobs
+    assert onchain.decoys.submitted > 64  # and the attacker had to keep opening new ones
