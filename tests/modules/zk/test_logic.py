@@ -61,3 +61,20 @@ def test_is_valid_weights_and_is_weights_bound():
     assert not logic.is_weights_bound(key, one + three + word)  # the commitment elsewhere
     assert not logic.is_weights_bound(key, one + word)  # not num_public words
     assert logic.is_weights_bound(Z.VerifyingKey(num_public=3), one + three + three)  # baked
+
+
+@given(
+    st.integers(min_value=0, max_value=2**31 - 1),
+    st.binary(max_size=40),
+    st.integers(min_value=0, max_value=20),
+    st.binary(max_size=200),
+)
+def test_weights_rules_never_raise(mode, commitment, num_public, inputs):
+    from infera.zk.v1 import types_pb2 as Z
+
+    logic.is_valid_weights(mode, commitment, num_public)
+    key = Z.VerifyingKey(num_public=num_public, weights=mode, weights_commitment=commitment)
+    bound = logic.is_weights_bound(key, inputs)
+    if mode == Z.WEIGHTS_MODE_PRIVATE and bound:  # bound only to its own commitment, in place
+        assert inputs[32 * (num_public - 2) : 32 * (num_public - 1)] == commitment
+        assert len(inputs) == 32 * num_public
