@@ -104,6 +104,8 @@ class InferaApp:
         self._pending_time_ns = 0
         self._check = CacheStore(store.latest())
         self.chain_id = (store.get_meta(META_CHAIN_ID) or b"").decode()  # set by InitChain
+        # Node-local Prometheus metrics (chain/metrics.py, never consensus); None: off.
+        self.metrics: Any = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -183,13 +185,16 @@ class InferaApp:
         code (the runner classifies every failure; the ABCI server's barrier catches the rest)."""
         mode = ExecMode.RECHECK if req.type == abci.RECHECK else ExecMode.CHECK
         outcome = self.runner.run(self._check, req.tx, mode, self._check_block())
-        return abci.ResponseCheckTx(
+        response = abci.ResponseCheckTx(
             code=outcome.code,
             codespace=outcome.codespace,
             log=outcome.log,
             gas_wanted=outcome.gas_wanted,
             gas_used=outcome.gas_used,
         )
+        if self.metrics is not None:
+            self.metrics.check_tx(response)  # never raises
+        return response
 
     def simulate(self, tx_bytes: bytes) -> TxOutcome:
         """Run a tx on a throw-away branch of one committed snapshot, as if in the next block
@@ -357,12 +362,15 @@ class InferaApp:
         self._record_next_validators(ctx, req.height)
         self._pending_height, self._pending_time_ns = req.height, block.time_ns
         app_hash = self.store.stage(req.height, branch.changes())
-        return abci.ResponseFinalizeBlock(
+        response = abci.ResponseFinalizeBlock(
             events=EventManager(ctx.events.events).to_abci(),
             tx_results=[_exec_result(r) for r in results],
             validator_updates=[_validator_update(u) for u in ctx.validator_updates],
             app_hash=app_hash,
         )
+        if self.metrics is not None:
+            self.metrics.finalize_block(req, response)  # never raises
+        return response
 
     def _process_injected_votes(
         self, ctx: Context, raw: bytes, height: int, last_commit: abci.CommitInfo
