@@ -173,6 +173,7 @@ class Node:
         exit_code = 0
         server: ABCIServer | None = None
         grpc: Any | None = None
+        metrics_http: Any | None = None
         try:
             options = AppOptions(
                 max_tx_bytes=s.app.max_tx_bytes, min_retain_blocks=s.app.min_retain_blocks
@@ -201,6 +202,11 @@ class Node:
                 log.warning("UNSAFE fault injection: forged extended commits", env=FAULT_ENV)
                 key = load_validator_signing_key(s.home / PRIV_VALIDATOR_KEY)
                 ForgedCommitProposer(app, key).install()
+            if s.app.metrics_enable:  # node-local Prometheus metrics (chain/metrics.py)
+                from chain.metrics import AppMetrics, parse_listen
+
+                parse_listen(s.app.metrics_listen)  # MetricsError (a ConfigError) when invalid
+                app.metrics = AppMetrics()
             log.info(
                 "app state opened", height=store.last_height, app_hash=store.last_app_hash.hex()
             )
@@ -217,6 +223,10 @@ class Node:
             # live gRPC threads can abort the child (gRPC's fork handlers, epoll fds).
             await self._spawn_cometbft()
             grpc = await start_grpc_server(app, s.app, s.rpc_url)
+            if app.metrics is not None:
+                from chain.metrics import start_metrics_server
+
+                metrics_http = start_metrics_server(app.metrics, s.app.metrics_listen)
             exit_code = await self._supervise_cometbft()
         except BaseException:
             exit_code = 1
@@ -225,6 +235,9 @@ class Node:
             await self._stop_cometbft()
             if grpc is not None:
                 await grpc.stop()
+            if metrics_http is not None:
+                metrics_http.shutdown()
+                metrics_http.server_close()
             if server is not None:
                 await server.stop()
             store.close()

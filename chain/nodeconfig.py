@@ -70,6 +70,8 @@ class AppConfig:
     max_tx_bytes: int = 1 << 20  # largest tx CheckTx admits to the mempool (bytes; never blocks)
     grpc_enable: bool = True  # serve gRPC (cosmpy's LedgerClient needs it)
     grpc_address: str = "127.0.0.1:9090"  # host:port of the gRPC server
+    metrics_enable: bool = False  # serve the app's Prometheus metrics (chain/metrics.py)
+    metrics_listen: str = "127.0.0.1:26661"  # host:port (CometBFT's own metrics: 26660)
 
 
 APP_TOML_TEMPLATE = """\
@@ -97,6 +99,13 @@ max_tx_bytes = {max_tx_bytes}
 # auditors use. Address is host:port.
 enable = {grpc_enable}
 address = "{grpc_address}"
+
+[metrics]
+# The app's Prometheus metrics (height, block time, txs and gas per block, CheckTx rejections,
+# job transitions, settlements, slashes; docs/metrics.md) at http://LISTEN/metrics. Node-local
+# observation only. CometBFT's own metrics are config.toml's [instrumentation] (port 26660).
+enable = {metrics_enable}
+listen = "{metrics_listen}"
 """
 
 
@@ -108,6 +117,8 @@ def write_app_config(home: Path, config: AppConfig) -> None:
         max_tx_bytes=config.max_tx_bytes,
         grpc_enable=str(config.grpc_enable).lower(),
         grpc_address=config.grpc_address,
+        metrics_enable=str(config.metrics_enable).lower(),
+        metrics_listen=config.metrics_listen,
     )
     (home / APP_TOML).write_text(text)
 
@@ -128,6 +139,8 @@ def load_app_config(home: Path) -> AppConfig:
             max_tx_bytes=int(data.get("mempool", {}).get("max_tx_bytes", default.max_tx_bytes)),
             grpc_enable=bool(data.get("grpc", {}).get("enable", default.grpc_enable)),
             grpc_address=str(data.get("grpc", {}).get("address", default.grpc_address)),
+            metrics_enable=bool(data.get("metrics", {}).get("enable", default.metrics_enable)),
+            metrics_listen=str(data.get("metrics", {}).get("listen", default.metrics_listen)),
         )
     except (tomllib.TOMLDecodeError, ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
