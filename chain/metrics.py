@@ -19,6 +19,8 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from chain.nodeconfig import ConfigError
+
 log = structlog.get_logger("chain.metrics")
 
 # Event type -> (metric family, label value) for the job, settlement and slash counters.
@@ -49,8 +51,8 @@ _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.\-/]{1,64}")
 _LISTEN = re.compile(r"([A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:]{2,39}\]):([0-9]{1,5})")
 
 
-class MetricsError(Exception):
-    """An invalid ``[metrics] listen`` address."""
+class MetricsError(ConfigError):
+    """An invalid ``[metrics] listen`` address, or one that cannot be served."""
 
 
 class AppMetrics:
@@ -178,6 +180,11 @@ def start_metrics_server(metrics: AppMetrics, address: str) -> Any:
     """Serve ``/metrics`` of ``metrics.registry`` on ``address``; returns the server
     (``shutdown()`` stops it). Runs on a daemon thread of prometheus_client."""
     host, port = parse_listen(address)
-    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        raise MetricsError(
+            f"cannot serve metrics on {address}: {exc.strerror or exc} (see [metrics] in app.toml)"
+        ) from None
     log.info("metrics server started", address=address)
     return server

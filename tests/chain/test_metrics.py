@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from chain.metrics import AppMetrics, MetricsError, parse_listen, start_metrics_server
+from chain.nodeconfig import AppConfig, ConfigError, load_app_config, write_app_config
 from tendermint.abci import types_pb2 as abci
 from tests.harness import GENESIS_TIME, TestChain, send_msg
 
@@ -170,3 +171,23 @@ def test_http_endpoint_serves_the_registry() -> None:
         server.server_close()
     assert 'infera_checktx_rejected_total{code="4",codespace="sdk"} 1.0' in text
     assert "python_gc_objects_collected_total" not in text  # not the global registry
+
+
+def test_busy_port_is_a_config_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match="cannot serve metrics"):
+            start_metrics_server(AppMetrics(), f"127.0.0.1:{port}")
+
+
+def test_app_toml_metrics_section(tmp_path) -> None:
+    (tmp_path / "config").mkdir()
+    assert load_app_config(tmp_path).metrics_enable is False  # off by default
+    write_app_config(tmp_path, AppConfig())
+    text = (tmp_path / "config" / "app.toml").read_text()
+    assert "[metrics]\n" in text and 'listen = "127.0.0.1:26661"' in text
+    config = AppConfig(metrics_enable=True, metrics_listen="127.0.0.1:9464")
+    write_app_config(tmp_path, config)
+    assert load_app_config(tmp_path) == config
