@@ -191,3 +191,48 @@ def test_app_toml_metrics_section(tmp_path) -> None:
     config = AppConfig(metrics_enable=True, metrics_listen="127.0.0.1:9464")
     write_app_config(tmp_path, config)
     assert load_app_config(tmp_path) == config
+
+
+def _have_cometbft() -> bool:
+    from chain.node import find_cometbft
+
+    try:
+        find_cometbft()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not _have_cometbft(), reason="cometbft not found: run `make install`")
+def test_infera_start_serves_metrics(tmp_path) -> None:
+    """A real node (`infera init` + `infera start` with `[metrics] enable = true`): /metrics
+    follows the chain's height, from a registry of the app's own."""
+    from tests.integration.conftest import TIMEOUT_COMMIT, NodeProcess, init_solo_node
+
+    home, rpc_url, _grpc = init_solo_node(tmp_path, "infera-metrics", TIMEOUT_COMMIT)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = load_app_config(home)
+    write_app_config(
+        home,
+        AppConfig(
+            **{**config.__dict__, "metrics_enable": True, "metrics_listen": f"127.0.0.1:{port}"}
+        ),
+    )
+    node = NodeProcess("metrics", home, rpc_url)
+    node.start()
+    try:
+        node.wait_height(3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        height = node.height()
+    finally:
+        assert node.stop() == 0
+    samples = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert 3 <= float(samples["infera_block_height"]) <= height
+    assert float(samples["infera_blocks_total"]) >= 3
+    assert float(samples["infera_block_time_seconds"]) > 1_600_000_000  # header time, Unix s
