@@ -14,3 +14,6 @@ ErrTooManyCandidates = register(
     CODESPACE, 7, "the model has more announced spans than one route selection may examine"
 )
 ErrInvalidPrecision = register(CODESPACE, 8, "precision class not allowed by the model")
+ErrTxSearchBudgetExceeded = register(
+    CODESPACE, 9, "route selections of one tx exceed the per-tx search budget"
+)

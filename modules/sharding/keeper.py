@@ -3,10 +3,13 @@ coverage). Sharding stores no coverage of its own: it reads the workers' span in
 
 from __future__ import annotations
 
+import weakref
+
 import chain.pb  # noqa: F401
 
 from chain.context import Context
 from chain.errors import ChainError
+from chain.gas import INFINITE_GAS, GasMeter
 from infera.models.v1 import types_pb2 as models_pb2
 from infera.sharding.v1 import types_pb2
 from infera.workers.v1 import types_pb2 as workers_pb2
@@ -17,10 +20,33 @@ from modules.sharding.errors import (
     ErrInvalidRedundancy,
     ErrModelRetired,
     ErrTooManyCandidates,
+    ErrTxSearchBudgetExceeded,
     ErrUnknownModel,
 )
 from modules.sharding.expected import ModelsKeeper, WorkersKeeper
 from modules.sharding.types import Candidate, Hop, Route
+
+# Per-tx bound on route selection work (issue 12): the candidates scanned by every flow check
+# of every selection one tx runs (several MsgSubmitJob, several precision classes each) may sum
+# to at most this many. ~0.6-0.7 us of CPU per candidate scanned (README "Bound"), so a tx holds
+# the consensus loop for at most ~85 ms on selections whatever its gas limit. Counted per gas
+# meter (the runner makes one per tx, shared by all its messages and branches); unmetered
+# contexts (end-block assignment, queries) are not txs and are bounded per selection only.
+MAX_TX_SEARCH_WORK = 120_000
+_tx_search_work: weakref.WeakKeyDictionary[GasMeter, int] = weakref.WeakKeyDictionary()
+
+
+def _charge_search(ctx: Context, scanned: int, gas_per_candidate: int) -> None:
+    """Gas for one flow check over ``scanned`` candidates, and the tx's search budget."""
+    ctx.gas.consume(scanned * gas_per_candidate, "route selection: search step")
+    if ctx.gas.limit == INFINITE_GAS:
+        return
+    total = _tx_search_work.get(ctx.gas, 0) + scanned
+    if total > MAX_TX_SEARCH_WORK:
+        raise ErrTxSearchBudgetExceeded(
+            f"{total} candidates scanned by this tx's route selections, above {MAX_TX_SEARCH_WORK}"
+        )
+    _tx_search_work[ctx.gas] = total
 
 
 class ShardingKeeper:
@@ -105,8 +131,8 @@ class ShardingKeeper:
         reputation from a PRNG seeded with ``seed``; deterministic in (state, seed). The class
         is ``precision`` (which the model must allow) or else the first of the model's classes
         that can give the routes. Raises ErrUnknownModel, ErrModelRetired,
-        ErrInvalidRedundancy, ErrInvalidPrecision, ErrTooManyCandidates or
-        ErrInsufficientCoverage."""
+        ErrInvalidRedundancy, ErrInvalidPrecision, ErrTooManyCandidates,
+        ErrInsufficientCoverage or, in a tx, ErrTxSearchBudgetExceeded (``_charge_search``)."""
         params = self.get_params(ctx)
         model = self.get_model(ctx, model_id)
         if model.retired:
@@ -126,9 +152,7 @@ class ShardingKeeper:
                     redundancy,
                     logic.Prng(seed),
                     params.max_search_steps,
-                    charge=lambda n: ctx.gas.consume(
-                        n * params.gas_per_candidate, "route selection: search step"
-                    ),
+                    charge=lambda n: _charge_search(ctx, n, params.gas_per_candidate),
                 )
             except ChainError as err:
                 if err.kind != ErrInsufficientCoverage:

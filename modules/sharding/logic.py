@@ -247,6 +247,7 @@ class _FlowGraph:
     def max_flow(self, source: int, sink: int, limit: int) -> int:
         """Flow from ``source`` to ``sink``, stopping once it reaches ``limit``."""
         flow = 0
+        head, capacity = self.head, self.capacity
         while flow < limit:
             parent_edge = self._augmenting_path(source, sink)
             if parent_edge is None:
@@ -255,27 +256,30 @@ class _FlowGraph:
             while node != source:
                 edge = parent_edge[node]
                 path.append(edge)
-                node = self.head[edge ^ 1]
-            push = min(min(self.capacity[e] for e in path), limit - flow)
+                node = head[edge ^ 1]
+            push = min(min(capacity[e] for e in path), limit - flow)
             for edge in path:
-                self.capacity[edge] -= push
-                self.capacity[edge ^ 1] += push
+                capacity[edge] -= push
+                capacity[edge ^ 1] += push
             flow += push
         return flow
 
-    def _augmenting_path(self, source: int, sink: int) -> dict[int, int] | None:
-        parent_edge: dict[int, int] = {}
-        frontier, seen = [source], {source}
+    def _augmenting_path(self, source: int, sink: int) -> list[int] | None:
+        """Parent edge per node of a shortest residual path (breadth first, edges in insertion
+        order), or None; -1 marks a node not reached."""
+        adjacent, head, capacity = self.adjacent, self.head, self.capacity
+        parent_edge = [-1] * len(adjacent)
+        parent_edge[source] = -2  # reached, no parent
+        frontier = [source]
         while frontier:
             following = []
             for node in frontier:
-                for edge in self.adjacent[node]:
-                    head = self.head[edge]
-                    if self.capacity[edge] > 0 and head not in seen:
-                        seen.add(head)
-                        parent_edge[head] = edge
-                        if head == sink:
+                for edge in adjacent[node]:
+                    target = head[edge]
+                    if parent_edge[target] == -1 and capacity[edge] > 0:
+                        parent_edge[target] = edge
+                        if target == sink:
                             return parent_edge
-                        following.append(head)
+                        following.append(target)
             frontier = following
         return None

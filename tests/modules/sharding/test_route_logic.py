@@ -235,3 +235,50 @@ def test_suggested_span_raises_the_bottleneck():
     )  # ties: least load, then start
     assert compute_suggested_span([0, 0, 0, 0], 2, 1) == (0, 2, 0)
     assert compute_suggested_span([1, 2, 3], 10, 1) == (0, 3, 2)
+
+
+def test_worst_backtracking_shape_ends_within_the_default_step_bound():
+    # Issue 12's worst shape: 32 operators each with a span on each of 8 layers, r = 16. The
+    # flow check stays over-optimistic, so the search runs to max_search_steps; the default
+    # bound keeps it at 300 flow checks over 256 candidates (~45 ms measured, README "Bound").
+    from modules.sharding.params import MAX_SEARCH_WORK, default_params
+
+    params = default_params()
+    assert params.max_search_steps * params.max_candidates <= MAX_SEARCH_WORK
+    ops = [hashlib.sha256(b"bench-operator:%d" % i).digest()[:20] for i in range(32)]
+    candidates = [
+        Candidate(ops[(k + n) % 32], n, n + 1, 1000, 500) for n in range(8) for k in range(32)
+    ]
+    charged: list[int] = []
+    with pytest.raises(ChainError) as err:
+        compute_routes(candidates, 8, 16, Prng(b"bench"), params.max_search_steps, charged.append)
+    assert (err.value.codespace, err.value.code) == ("sharding", 5)
+    assert len(charged) == 1 + params.max_search_steps  # the feasibility check + each step
+    assert sum(charged) * params.gas_per_candidate == 301 * 256 * 100
+
+
+def test_a_full_model_of_single_layer_spans_still_fits_the_default_step_bound():
+    # 256 one-layer spans, 16 layers, r = 16: every span is a hop (256 steps, no rejection);
+    # the default max_search_steps must stay above it.
+    from modules.sharding.params import default_params
+
+    ops = [hashlib.sha256(b"bench-operator:%d" % i).digest()[:20] for i in range(256)]
+    candidates = [
+        Candidate(ops[16 * n + k], n, n + 1, 1000, 500) for n in range(16) for k in range(16)
+    ]
+    charged: list[int] = []
+    routes = compute_routes(
+        candidates, 16, 16, Prng(b"bench"), default_params().max_search_steps, charged.append
+    )
+    assert_valid(routes, 16, 16)
+    assert len(charged) == 257
+
+
+def test_params_whose_search_work_exceeds_the_bound_are_refused():
+    from modules.sharding.params import MAX_SEARCH_WORK, default_params, validate_params
+
+    params = default_params()
+    validate_params(params)
+    params.max_search_steps = MAX_SEARCH_WORK // params.max_candidates + 1
+    with pytest.raises(ValueError, match="max_search_steps x max_candidates"):
+        validate_params(params)

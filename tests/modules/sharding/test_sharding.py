@@ -214,4 +214,4 @@ def test_stake_and_bounded_reputation_weigh_the_choice_declared_throughput_does_
 
 def test_params_query_returns_defaults(node):
     res = query(node, SVC + "Params", query_pb2.QueryParamsRequest(), query_pb2.QueryParamsResponse)
-    assert (res.params.max_redundancy, res.params.max_search_steps) == (16, 1000)
+    assert (res.params.max_redundancy, res.params.max_search_steps) == (16, 300)
