@@ -41,8 +41,9 @@ def submit_job(
     unknown or retired; the redundancy is below the model's min_redundancy;
     the max fee is below the price ("fee below price"); the precision class is not one of the
     model's (sharding's ErrInvalidPrecision); the model's coverage cannot give r disjoint routes
-    of one class now (sharding's ErrInsufficientCoverage, or ErrTooManyCandidates); the
-    submitter cannot pay.
+    of one class now (sharding's ErrInsufficientCoverage, or ErrTooManyCandidates); the tx's
+    route selections together exceed sharding's per-tx search budget (ErrTxSearchBudgetExceeded,
+    sharding 9: several MsgSubmitJob in one tx share it); the submitter cannot pay.
     """
     # verify
     submitter = crypto.from_bech32(msg.submitter)
