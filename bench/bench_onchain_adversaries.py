@@ -20,10 +20,9 @@ fingerprint diverges from the honest replica's, so the chain audits the job anyw
 (modules/agreement/divergence.py; column "div": audits opened that way); the "audit p=1" rows of
 scale and noise show that the random draw adds nothing there.
 
-Honest rows: no adversary; replicas that differ in precision (fp32 workers serve [0,2) [2,4)
-[4,5), bf16 workers [0,1) [1,3) [3,5), so each route is one precision: one fp32 and one bf16 route
-per job), in torch threads (route 0 one thread, route 1 two), or mixed (fp32 and bf16 workers on
-the same spans: the chain mixes them within routes).
+Honest rows: no adversary; replicas in torch threads (route 0 one thread, route 1 two), or a
+pool of fp32 and bf16 workers on the same spans (each job runs in one precision class, fixed at
+assignment, so its replicas share a precision).
 
 Everything counted is read from chain state: stake (slashes), reputation, balances (payouts:
 balance change plus the fees the worker's txs paid), tx result codes, JobHistory (dispute, audit,
@@ -48,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from bench.onchain_jobs import (  # noqa: E402
-    OTHER_SPANS,
     SPANS,
     JobOutcome,
     OnChain,
@@ -112,12 +110,10 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
             workers=pool(SPANS, 4),
             redundancy=3,
         ),
-        Scenario(
-            "honest: fp32 vs bf16 replicas",
-            pool(SPANS, 1) + pool(OTHER_SPANS, 1, "bfloat16"),
-            honest=True,
-            new_tokens=new_tokens,
-        ),
+        # no "fp32 vs bf16 replicas" row any more: a job runs in one precision class (fixed at
+        # assignment), so its replicas never differ in precision; one fp32 and one bf16 worker
+        # per span cannot serve r = 2 ("not enough active workers"). The mixed row below is a
+        # pool of both.
         Scenario(
             "honest: 1 vs 2 threads replicas",
             fp32,
