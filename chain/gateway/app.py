@@ -3,6 +3,8 @@
 A chat request becomes one MsgSubmitJob signed by the gateway's key; the handler polls the job
 until it is FINALIZED (200 with the winning output), EXPIRED/CANCELLED (502) or the timeout
 passes (504, the job id in the message: the job goes on, the client may query it).
+``GET /metrics`` (no API key; off with ``Settings.metrics = False``) serves the gateway's
+Prometheus metrics (chain/gateway/metrics.py).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import Any
 import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chain.client import ClientError, QueryError
 from chain.gateway.backend import Backend, JobOutcome, ModelInfo, is_unavailable
 from chain.gateway.errors import GatewayError
+from chain.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat
 from chain.gateway.tokenizer import Tokenizer
 from infera.inference.v1 import types_pb2 as inference_types
@@ -43,20 +47,45 @@ class Settings:
     max_tokens: int = 256  # cap on (and default of) max_tokens
     timeout_s: float = 120.0  # how long a request waits for its job to finalize, seconds
     poll_s: float = 0.25  # job polling interval, seconds
+    metrics: bool = True  # count requests and jobs, serve GET /metrics (no API key)
 
 
 def create_app(
-    backend: Backend, tokenizers: Mapping[str, Tokenizer], settings: Settings
+    backend: Backend,
+    tokenizers: Mapping[str, Tokenizer],
+    settings: Settings,
+    metrics: GatewayMetrics | None = None,
 ) -> Starlette:
-    """The gateway for ``backend``, serving the models in ``tokenizers`` that are on chain."""
+    """The gateway for ``backend``, serving the models in ``tokenizers`` that are on chain.
+
+    With ``settings.metrics`` the app counts into ``metrics`` (a fresh registry if None), also
+    found as ``app.state.metrics``; without it nothing is counted and /metrics is a 404."""
     if not settings.api_keys:
         raise ValueError("the gateway needs at least one API key")
-    gateway = Gateway(backend, dict(tokenizers), settings)
+    if settings.metrics and metrics is None:
+        metrics = GatewayMetrics()
+    if not settings.metrics:
+        metrics = None
+    gateway = Gateway(backend, dict(tokenizers), settings, metrics)
     routes = [
         Route("/v1/models", guarded(gateway, gateway.list_models), methods=["GET"]),
         Route("/v1/chat/completions", guarded(gateway, gateway.chat), methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    middleware = []
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_endpoint(metrics), methods=["GET"]))
+        middleware.append(Middleware(MetricsMiddleware, metrics=metrics))
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.metrics = metrics
+    return app
+
+
+def metrics_endpoint(metrics: GatewayMetrics) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return endpoint
 
 
 Handler = Callable[[Request], Awaitable[dict[str, Any]]]
@@ -85,8 +114,15 @@ def guarded(gateway: Gateway, handler: Handler) -> Callable[[Request], Awaitable
 class Gateway:
     """The request handlers over one backend."""
 
-    def __init__(self, backend: Backend, tokenizers: dict[str, Tokenizer], settings: Settings):
+    def __init__(
+        self,
+        backend: Backend,
+        tokenizers: dict[str, Tokenizer],
+        settings: Settings,
+        metrics: GatewayMetrics | None = None,
+    ):
         self.backend, self.tokenizers, self.settings = backend, tokenizers, settings
+        self.metrics = metrics
 
     def authorize(self, header: str) -> None:
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
@@ -137,8 +173,22 @@ class Gateway:
             )  # fmt: skip
         )
         log.info("job submitted", job_id=job_id, model=model.id, txhash=txhash, max_fee=fee)
-        outcome = await self.wait(job_id)
-        log.info("job finalized", job_id=job_id, seconds=round(time.monotonic() - started, 3))
+        if self.metrics is not None:
+            self.metrics.job_submitted()
+        try:
+            outcome = await self.wait(job_id)
+        except GatewayError as err:  # job_not_finalized (EXPIRED/CANCELLED) or timeout
+            if self.metrics is not None:
+                self.metrics.job_failed(err.code)
+            raise
+        except (QueryError, ClientError, TimeoutError):
+            if self.metrics is not None:
+                self.metrics.job_failed("chain_error")
+            raise
+        seconds = time.monotonic() - started
+        log.info("job finalized", job_id=job_id, seconds=round(seconds, 3))
+        if self.metrics is not None:
+            self.metrics.job_finalized(seconds, len(outcome.tokens))
         return completion(chat, outcome, tokenizer, prompt, txhash)
 
     async def served_model(self, model_id: str) -> tuple[ModelInfo, Tokenizer]:
