@@ -2,12 +2,13 @@
 
     infera gateway --key NAME --api-keys FILE --model ID=MODEL_DIR [--model ...]
         [--home DIR] [--grpc HOST:PORT] [--listen 127.0.0.1:8080] [--max-tokens 256]
-        [--timeout 120] [--max-body-bytes 65536]
+        [--timeout 120] [--max-body-bytes 65536] [--metrics/--no-metrics]
 
 Each chat request is signed by the ``--key`` account (it pays gas and the job's escrow) and
 answered once the chain finalizes the job. ``--api-keys`` holds the accepted bearer tokens, one
 per line ('#' comments); the gateway will not start without one. ``--model`` names the model
-folder (as its workers load it) whose tokenizer renders the chat and decodes the output. See
+folder (as its workers load it) whose tokenizer renders the chat and decodes the output.
+``GET /metrics`` (Prometheus, no API key) is served on the same port unless ``--no-metrics``. See
 docs/gateway.md.
 """
 
@@ -68,6 +69,9 @@ def gateway(
     max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="Cap on max_tokens."),
     timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds to await a job."),
     max_body_bytes: int = typer.Option(65536, "--max-body-bytes", min=1024),
+    metrics: bool = typer.Option(
+        True, "--metrics/--no-metrics", help="Serve GET /metrics (Prometheus, no API key)."
+    ),
 ) -> None:
     """Serve /v1/models and /v1/chat/completions; every completion is a job the chain finalized."""
     import uvicorn
@@ -82,7 +86,7 @@ def gateway(
     if not GRPC_ADDRESS_RE.fullmatch(grpc_address.removeprefix("http://")):
         raise CLIError(f"invalid --grpc address {grpc_address!r}: expected host:port")
     settings = Settings(api_keys=read_api_keys(api_keys), max_body_bytes=max_body_bytes,
-                        max_tokens=max_tokens, timeout_s=timeout)  # fmt: skip
+                        max_tokens=max_tokens, timeout_s=timeout, metrics=metrics)  # fmt: skip
     tokenizers = load_tokenizers(parse_models(model))
     wallet = signing_key(home, key).wallet()
     with Client(grpc_address) as client:

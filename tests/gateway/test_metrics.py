@@ -121,3 +121,18 @@ def test_metrics_off_serves_no_endpoint_and_counts_nothing():
     assert client.app.state.metrics is None
     assert chat(client).status_code == 200
     assert client.get("/metrics").status_code == 404
+
+
+class LostChain(FakeChain):
+    def outcome(self, job_id):
+        raise TimeoutError("the node stopped answering")
+
+
+def test_a_chain_failure_while_waiting_counts_as_chain_error_and_a_failed_submit_as_no_job():
+    metrics = GatewayMetrics()
+    assert chat(client_for(LostChain(), metrics_registry=metrics)).status_code == 502
+    assert value(metrics, "infera_gateway_jobs_failed_total", reason="chain_error") == 1
+    refused = FakeChain(refuse=TimeoutError("tx AA not committed after 30 s"))
+    assert chat(client_for(refused, metrics_registry=metrics)).status_code == 502
+    assert value(metrics, "infera_gateway_jobs_submitted_total") == 1  # only LostChain's job
+    assert requests(metrics, "/v1/chat/completions", 502) == 2
