@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from transformers import DynamicCache
 
 
 def sorted_profile(hidden: torch.Tensor) -> torch.Tensor:
@@ -34,10 +35,13 @@ def sorted_profile(hidden: torch.Tensor) -> torch.Tensor:
     return hidden.abs().sort(dim=-1).values
 
 
-def layer_states(model: Any, ids: torch.Tensor, layers: Sequence[int]) -> dict[int, torch.Tensor]:
+def layer_states(
+    model: Any, ids: torch.Tensor, layers: Sequence[int], *, cache: Any = None
+) -> dict[int, torch.Tensor]:
     """Residual stream after decoder layer k (k >= 1) for each k in `layers`, running only the
     first max(layers) layers of a llama-family model (base or causal LM). (batch, seq) ids ->
-    {k: (batch, seq, hidden) float32}."""
+    {k: (batch, seq, hidden) float32}. `cache`: a transformers Cache of a prefix run through
+    the same layers (filled further in place), or None."""
     base = getattr(model, "model", model)
     if not layers or min(layers) < 1 or max(layers) > len(base.layers):
         raise ValueError(f"layers must lie in [1, {len(base.layers)}], got {list(layers)}")
@@ -56,7 +60,7 @@ def layer_states(model: Any, ids: torch.Tensor, layers: Sequence[int]) -> dict[i
     try:
         base.layers = full[: max(layers)]
         with torch.inference_mode():
-            base(input_ids=ids, use_cache=False)
+            base(input_ids=ids, past_key_values=cache, use_cache=cache is not None)
     finally:
         base.layers = full
         for h in handles:
@@ -95,9 +99,13 @@ def recover_tokens(
     for i in range(observed.shape[0]):
         target = observed_profile[i]
         cands = torch.cdist(target[None], profiles)[0].topk(k, largest=False).indices
-        prefix = torch.tensor(recovered, dtype=torch.long).expand(k, len(recovered))
-        ids = torch.cat([prefix, cands[:, None]], dim=1)  # (k, i+1)
-        last = sorted_profile(layer_states(public_model, ids, [layer])[layer][:, -1])
+        cache = None
+        if recovered:  # the prefix once, its KV cache shared by the k candidates
+            cache = DynamicCache(config=public_model.config)
+            layer_states(public_model, torch.tensor([recovered]), [layer], cache=cache)
+            cache.batch_repeat_interleave(k)
+        states = layer_states(public_model, cands[:, None], [layer], cache=cache)[layer]
+        last = sorted_profile(states[:, -1])
         recovered.append(int(cands[int(((last - target) ** 2).sum(-1).argmin())]))
     return recovered
 
