@@ -7,8 +7,9 @@ The owner transforms the model with a random key (vocabulary + signed residual p
 serving hops [k, ...) receives the encrypted residual stream after layer k; holding the public
 checkpoint, it guesses every plain token with ``inference_worker/privacy/ee_attacks.py``
 (context-free shortlist of ``--shortlist`` tokens, then rerank in its own recovered prefix).
-Reported per layer k: recovery rate, and the rate of the shortlist's nearest alone
-(context-free, no rerank); attacker time (profiles of the whole vocabulary, then per token).
+Reported per layer k: recovery rate, the rate of the shortlist's nearest alone (context-free,
+no rerank), how often the true token made the shortlist, and attacker time (profiles of the
+whole vocabulary once, then per token).
 fp32, CPU; timings are wall-clock on whatever else the machine runs.
 
 Prints a table and writes bench/results/ee_attack.json (ee_attack_quick.json with --quick).
@@ -91,12 +92,14 @@ def main() -> None:
     for k in layers:
         guessed: list[int] = []
         nearest: list[int] = []
+        shortlisted: list[list[int]] = []
         t0 = time.perf_counter()
         for obs in observed:
             states = obs[k][0]
             guessed += recover_tokens(states, public, k, profiles[k], shortlist=args.shortlist)
             d = torch.cdist(sorted_profile(states), profiles[k])
             nearest += d.argmin(-1).tolist()
+            shortlisted += d.topk(args.shortlist, largest=False).indices.tolist()
         attack_s = time.perf_counter() - t0
         truth = [t for p in plain_ids for t in p]
         rows.append(
@@ -105,6 +108,8 @@ def main() -> None:
                 "tokens": len(truth),
                 "recovered": recovery_rate(guessed, truth),
                 "context_free_nearest": recovery_rate(nearest, truth),
+                "truth_in_shortlist": sum(t in c for t, c in zip(truth, shortlisted, strict=True))
+                / len(truth),
                 "attack_s": round(attack_s, 2),
                 "attack_ms_per_token": round(1000 * attack_s / len(truth), 1),
                 "example": tok.decode(guessed[: len(plain_ids[0])]),
@@ -114,12 +119,15 @@ def main() -> None:
     print(f"SmolLM2-135M-Instruct, {len(prompts)} prompts, {n_tokens} tokens, fp32 CPU,")
     print(f"vocab {manifest.vocab_size}, shortlist {args.shortlist}; transform {transform_s:.1f}s,")
     print(f"attacker's vocabulary profiles (layers {layers}) {profiles_s:.1f}s")
-    print("| layer k | tokens | recovered | context-free nearest | attack s (ms/token) |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| layer k | tokens | recovered | context-free nearest | truth in shortlist | attack s (ms/token) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
             f"| {r['layer']} | {r['tokens']} | {r['recovered']:.1%} | "
-            f"{r['context_free_nearest']:.1%} | {r['attack_s']} ({r['attack_ms_per_token']}) |"
+            f"{r['context_free_nearest']:.1%} | {r['truth_in_shortlist']:.1%} | "
+            f"{r['attack_s']} ({r['attack_ms_per_token']}) |"
         )
     for r in rows:
         print(f"layer {r['layer']} guess of prompt 1: {r['example']!r}")
