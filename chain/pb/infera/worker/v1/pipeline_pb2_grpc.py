@@ -61,6 +61,11 @@ class PipelineStub(object):
                 request_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.FromString,
                 _registered_method=True)
+        self.WatchTokens = channel.unary_stream(
+                '/infera.worker.v1.Pipeline/WatchTokens',
+                request_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.WatchTokensRequest.SerializeToString,
+                response_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.FromString,
+                _registered_method=True)
 
 
 class PipelineServicer(object):
@@ -99,6 +104,16 @@ class PipelineServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchTokens(self, request, context):
+        """WatchTokens streams the tokens of one route this worker drives (it is the route's first
+        hop) as they are generated, to the job's submitter only (see WatchTokensRequest): tokens
+        from step 0, then `done` (stopped_at_eos) or `error`. NOT verified: the chain has not
+        compared the routes yet. Other routes' workers must not see them before they commit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PipelineServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +125,11 @@ def add_PipelineServicer_to_server(servicer, server):
             'Generate': grpc.unary_stream_rpc_method_handler(
                     servicer.Generate,
                     request_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateRequest.FromString,
+                    response_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.SerializeToString,
+            ),
+            'WatchTokens': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTokens,
+                    request_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.WatchTokensRequest.FromString,
                     response_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.SerializeToString,
             ),
     }
@@ -183,6 +203,33 @@ class Pipeline(object):
             target,
             '/infera.worker.v1.Pipeline/Generate',
             infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateRequest.SerializeToString,
+            infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/infera.worker.v1.Pipeline/WatchTokens',
+            infera_dot_worker_dot_v1_dot_pipeline__pb2.WatchTokensRequest.SerializeToString,
             infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.FromString,
             options,
             channel_credentials,
