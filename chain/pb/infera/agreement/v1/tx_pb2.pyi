@@ -24,20 +24,26 @@ class MsgCommitOutputResponse(_message.Message):
     def __init__(self, route_index: _Optional[int] = ..., hop_index: _Optional[int] = ...) -> None: ...
 
 class MsgRevealOutput(_message.Message):
-    __slots__ = ("worker", "job_id", "output_tokens", "output_bytes", "shard_fingerprint", "salt")
+    __slots__ = ("worker", "job_id", "output_tokens", "output_bytes", "shard_fingerprint", "salt", "keyed_output_hash", "output_token_count", "sealed_output")
     WORKER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHARD_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     SALT_FIELD_NUMBER: _ClassVar[int]
+    KEYED_OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKEN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SEALED_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     worker: str
     job_id: int
     output_tokens: _containers.RepeatedScalarFieldContainer[int]
     output_bytes: bytes
     shard_fingerprint: bytes
     salt: bytes
-    def __init__(self, worker: _Optional[str] = ..., job_id: _Optional[int] = ..., output_tokens: _Optional[_Iterable[int]] = ..., output_bytes: _Optional[bytes] = ..., shard_fingerprint: _Optional[bytes] = ..., salt: _Optional[bytes] = ...) -> None: ...
+    keyed_output_hash: bytes
+    output_token_count: int
+    sealed_output: bytes
+    def __init__(self, worker: _Optional[str] = ..., job_id: _Optional[int] = ..., output_tokens: _Optional[_Iterable[int]] = ..., output_bytes: _Optional[bytes] = ..., shard_fingerprint: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., keyed_output_hash: _Optional[bytes] = ..., output_token_count: _Optional[int] = ..., sealed_output: _Optional[bytes] = ...) -> None: ...
 
 class MsgRevealOutputResponse(_message.Message):
     __slots__ = ("output_hash",)

@@ -65,7 +65,7 @@ class Commitment(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., route_index: _Optional[int] = ..., hop_index: _Optional[int] = ..., worker: _Optional[str] = ..., commitment: _Optional[bytes] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Reveal(_message.Message):
-    __slots__ = ("job_id", "route_index", "hop_index", "worker", "output_hash", "shard_fingerprint", "salt", "height")
+    __slots__ = ("job_id", "route_index", "hop_index", "worker", "output_hash", "shard_fingerprint", "salt", "height", "sealed_output")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
     HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Reveal(_message.Message):
     SHARD_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     SALT_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SEALED_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     route_index: int
     hop_index: int
@@ -82,7 +83,8 @@ class Reveal(_message.Message):
     shard_fingerprint: bytes
     salt: bytes
     height: int
-    def __init__(self, job_id: _Optional[int] = ..., route_index: _Optional[int] = ..., hop_index: _Optional[int] = ..., worker: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., shard_fingerprint: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., height: _Optional[int] = ...) -> None: ...
+    sealed_output: bytes
+    def __init__(self, job_id: _Optional[int] = ..., route_index: _Optional[int] = ..., hop_index: _Optional[int] = ..., worker: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., shard_fingerprint: _Optional[bytes] = ..., salt: _Optional[bytes] = ..., height: _Optional[int] = ..., sealed_output: _Optional[bytes] = ...) -> None: ...
 
 class Output(_message.Message):
     __slots__ = ("output_hash", "tokens", "text", "billable_tokens")
