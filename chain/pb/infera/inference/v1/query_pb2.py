@@ -26,7 +26,7 @@ from infera.base.v1 import pagination_pb2 as infera_dot_base_dot_v1_dot_paginati
 from infera.inference.v1 import types_pb2 as infera_dot_inference_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/inference/v1/query.proto\x12\x13infera.inference.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1finfera/inference/v1/types.proto\"!\n\x0fQueryJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"9\n\x10QueryJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.infera.inference.v1.Job\"\xce\x01\n\x10QueryJobsRequest\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06worker\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.infera.inference.v1.JobState\x12\x12\n\nmin_height\x18\x05 \x01(\x03\x12\x12\n\nmax_height\x18\x06 \x01(\x03\x12/\n\npagination\x18\x07 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"m\n\x11QueryJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.infera.inference.v1.Job\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"\x14\n\x12QueryParamsRequest\"B\n\x13QueryParamsResponse\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.inference.v1.Params2\x8f\x02\n\x05Query\x12R\n\x03Job\x12$.infera.inference.v1.QueryJobRequest\x1a%.infera.inference.v1.QueryJobResponse\x12U\n\x04Jobs\x12%.infera.inference.v1.QueryJobsRequest\x1a&.infera.inference.v1.QueryJobsResponse\x12[\n\x06Params\x12\'.infera.inference.v1.QueryParamsRequest\x1a(.infera.inference.v1.QueryParamsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/inference/v1/query.proto\x12\x13infera.inference.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1finfera/inference/v1/types.proto\"!\n\x0fQueryJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"9\n\x10QueryJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.infera.inference.v1.Job\"\xce\x01\n\x10QueryJobsRequest\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06worker\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.infera.inference.v1.JobState\x12\x12\n\nmin_height\x18\x05 \x01(\x03\x12\x12\n\nmax_height\x18\x06 \x01(\x03\x12/\n\npagination\x18\x07 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"m\n\x11QueryJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.infera.inference.v1.Job\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"\x14\n\x12QueryParamsRequest\"B\n\x13QueryParamsResponse\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.inference.v1.Params\"&\n\x14QueryJobSealsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"E\n\x15QueryJobSealsResponse\x12,\n\x05seals\x18\x01 \x01(\x0b\x32\x1d.infera.inference.v1.JobSeals2\xf2\x02\n\x05Query\x12R\n\x03Job\x12$.infera.inference.v1.QueryJobRequest\x1a%.infera.inference.v1.QueryJobResponse\x12U\n\x04Jobs\x12%.infera.inference.v1.QueryJobsRequest\x1a&.infera.inference.v1.QueryJobsResponse\x12[\n\x06Params\x12\'.infera.inference.v1.QueryParamsRequest\x1a(.infera.inference.v1.QueryParamsResponse\x12\x61\n\x08JobSeals\x12).infera.inference.v1.QueryJobSealsRequest\x1a*.infera.inference.v1.QueryJobSealsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,6 +45,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYPARAMSREQUEST']._serialized_end=556
   _globals['_QUERYPARAMSRESPONSE']._serialized_start=558
   _globals['_QUERYPARAMSRESPONSE']._serialized_end=624
-  _globals['_QUERY']._serialized_start=627
-  _globals['_QUERY']._serialized_end=898
+  _globals['_QUERYJOBSEALSREQUEST']._serialized_start=626
+  _globals['_QUERYJOBSEALSREQUEST']._serialized_end=664
+  _globals['_QUERYJOBSEALSRESPONSE']._serialized_start=666
+  _globals['_QUERYJOBSEALSRESPONSE']._serialized_end=735
+  _globals['_QUERY']._serialized_start=738
+  _globals['_QUERY']._serialized_end=1108
 # @@protoc_insertion_point(module_scope)

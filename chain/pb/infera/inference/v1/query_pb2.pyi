@@ -54,3 +54,15 @@ class QueryParamsResponse(_message.Message):
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     params: _types_pb2.Params
     def __init__(self, params: _Optional[_Union[_types_pb2.Params, _Mapping]] = ...) -> None: ...
+
+class QueryJobSealsRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class QueryJobSealsResponse(_message.Message):
+    __slots__ = ("seals",)
+    SEALS_FIELD_NUMBER: _ClassVar[int]
+    seals: _types_pb2.JobSeals
+    def __init__(self, seals: _Optional[_Union[_types_pb2.JobSeals, _Mapping]] = ...) -> None: ...

@@ -50,6 +50,11 @@ class QueryStub(object):
                 request_serializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryParamsRequest.SerializeToString,
                 response_deserializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryParamsResponse.FromString,
                 _registered_method=True)
+        self.JobSeals = channel.unary_unary(
+                '/infera.inference.v1.Query/JobSeals',
+                request_serializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryJobSealsRequest.SerializeToString,
+                response_deserializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryJobSealsResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServicer(object):
@@ -77,6 +82,13 @@ class QueryServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def JobSeals(self, request, context):
+        """JobSeals returns a sealed job's boxes (empty routes before MsgSealPrompt).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.Params,
                     request_deserializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryParamsRequest.FromString,
                     response_serializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryParamsResponse.SerializeToString,
+            ),
+            'JobSeals': grpc.unary_unary_rpc_method_handler(
+                    servicer.JobSeals,
+                    request_deserializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryJobSealsRequest.FromString,
+                    response_serializer=infera_dot_inference_dot_v1_dot_query__pb2.QueryJobSealsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class Query(object):
             '/infera.inference.v1.Query/Params',
             infera_dot_inference_dot_v1_dot_query__pb2.QueryParamsRequest.SerializeToString,
             infera_dot_inference_dot_v1_dot_query__pb2.QueryParamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def JobSeals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.inference.v1.Query/JobSeals',
+            infera_dot_inference_dot_v1_dot_query__pb2.QueryJobSealsRequest.SerializeToString,
+            infera_dot_inference_dot_v1_dot_query__pb2.QueryJobSealsResponse.FromString,
             options,
             channel_credentials,
             insecure,

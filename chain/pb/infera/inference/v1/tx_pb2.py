@@ -26,7 +26,7 @@ from infera.base.v1 import coin_pb2 as infera_dot_base_dot_v1_dot_coin__pb2
 from infera.inference.v1 import types_pb2 as infera_dot_inference_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cinfera/inference/v1/tx.proto\x12\x13infera.inference.v1\x1a\x19infera/base/v1/coin.proto\x1a\x1finfera/inference/v1/types.proto\"\xf3\x01\n\x0cMsgSubmitJob\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\x0c\x12/\n\x08\x64\x65\x63oding\x18\x04 \x01(\x0b\x32\x1d.infera.inference.v1.Decoding\x12\x16\n\x0emax_new_tokens\x18\x05 \x01(\r\x12\x12\n\nredundancy\x18\x06 \x01(\r\x12%\n\x07max_fee\x18\x07 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x17\n\x0f\x64\x65\x61\x64line_blocks\x18\x08 \x01(\r\x12\x11\n\tprecision\x18\t \x01(\t\"&\n\x14MsgSubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"1\n\x0cMsgCancelJob\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\"(\n\x14MsgCancelJobResponse\x12\x10\n\x08refunded\x18\x01 \x01(\t2\xbb\x01\n\x03Msg\x12Y\n\tSubmitJob\x12!.infera.inference.v1.MsgSubmitJob\x1a).infera.inference.v1.MsgSubmitJobResponse\x12Y\n\tCancelJob\x12!.infera.inference.v1.MsgCancelJob\x1a).infera.inference.v1.MsgCancelJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cinfera/inference/v1/tx.proto\x12\x13infera.inference.v1\x1a\x19infera/base/v1/coin.proto\x1a\x1finfera/inference/v1/types.proto\"\xf4\x02\n\x0cMsgSubmitJob\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\x0c\x12/\n\x08\x64\x65\x63oding\x18\x04 \x01(\x0b\x32\x1d.infera.inference.v1.Decoding\x12\x16\n\x0emax_new_tokens\x18\x05 \x01(\r\x12\x12\n\nredundancy\x18\x06 \x01(\r\x12%\n\x07max_fee\x18\x07 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x17\n\x0f\x64\x65\x61\x64line_blocks\x18\x08 \x01(\r\x12\x11\n\tprecision\x18\t \x01(\t\x12\x31\n\x07privacy\x18\n \x01(\x0e\x32 .infera.inference.v1.PrivacyMode\x12\x19\n\x11prompt_commitment\x18\x0b \x01(\x0c\x12\x1b\n\x13sealed_prompt_bytes\x18\x0c \x01(\r\x12\x14\n\x0creply_pubkey\x18\r \x01(\x0c\"&\n\x14MsgSubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"1\n\x0cMsgCancelJob\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\"(\n\x14MsgCancelJobResponse\x12\x10\n\x08refunded\x18\x01 \x01(\t\"d\n\rMsgSealPrompt\x12\x11\n\tsubmitter\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x30\n\x06routes\x18\x03 \x03(\x0b\x32 .infera.inference.v1.SealedRoute\"M\n\x15MsgSealPromptResponse\x12\x19\n\x11\x63ommit_end_height\x18\x01 \x01(\x03\x12\x19\n\x11reveal_end_height\x18\x02 \x01(\x03\x32\x99\x02\n\x03Msg\x12Y\n\tSubmitJob\x12!.infera.inference.v1.MsgSubmitJob\x1a).infera.inference.v1.MsgSubmitJobResponse\x12Y\n\tCancelJob\x12!.infera.inference.v1.MsgCancelJob\x1a).infera.inference.v1.MsgCancelJobResponse\x12\\\n\nSealPrompt\x12\".infera.inference.v1.MsgSealPrompt\x1a*.infera.inference.v1.MsgSealPromptResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.inference.v1.tx_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MSGSUBMITJOB']._serialized_start=114
-  _globals['_MSGSUBMITJOB']._serialized_end=357
-  _globals['_MSGSUBMITJOBRESPONSE']._serialized_start=359
-  _globals['_MSGSUBMITJOBRESPONSE']._serialized_end=397
-  _globals['_MSGCANCELJOB']._serialized_start=399
-  _globals['_MSGCANCELJOB']._serialized_end=448
-  _globals['_MSGCANCELJOBRESPONSE']._serialized_start=450
-  _globals['_MSGCANCELJOBRESPONSE']._serialized_end=490
-  _globals['_MSG']._serialized_start=493
-  _globals['_MSG']._serialized_end=680
+  _globals['_MSGSUBMITJOB']._serialized_end=486
+  _globals['_MSGSUBMITJOBRESPONSE']._serialized_start=488
+  _globals['_MSGSUBMITJOBRESPONSE']._serialized_end=526
+  _globals['_MSGCANCELJOB']._serialized_start=528
+  _globals['_MSGCANCELJOB']._serialized_end=577
+  _globals['_MSGCANCELJOBRESPONSE']._serialized_start=579
+  _globals['_MSGCANCELJOBRESPONSE']._serialized_end=619
+  _globals['_MSGSEALPROMPT']._serialized_start=621
+  _globals['_MSGSEALPROMPT']._serialized_end=721
+  _globals['_MSGSEALPROMPTRESPONSE']._serialized_start=723
+  _globals['_MSGSEALPROMPTRESPONSE']._serialized_end=800
+  _globals['_MSG']._serialized_start=803
+  _globals['_MSG']._serialized_end=1084
 # @@protoc_insertion_point(module_scope)

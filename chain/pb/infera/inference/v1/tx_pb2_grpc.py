@@ -45,6 +45,11 @@ class MsgStub(object):
                 request_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgCancelJob.SerializeToString,
                 response_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgCancelJobResponse.FromString,
                 _registered_method=True)
+        self.SealPrompt = channel.unary_unary(
+                '/infera.inference.v1.Msg/SealPrompt',
+                request_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPrompt.SerializeToString,
+                response_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPromptResponse.FromString,
+                _registered_method=True)
 
 
 class MsgServicer(object):
@@ -65,6 +70,13 @@ class MsgServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SealPrompt(self, request, context):
+        """SealPrompt stores a sealed job's boxes, one per hop of every route, and opens its rounds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MsgServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +89,11 @@ def add_MsgServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgCancelJob.FromString,
                     response_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgCancelJobResponse.SerializeToString,
+            ),
+            'SealPrompt': grpc.unary_unary_rpc_method_handler(
+                    servicer.SealPrompt,
+                    request_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPrompt.FromString,
+                    response_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPromptResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class Msg(object):
             '/infera.inference.v1.Msg/CancelJob',
             infera_dot_inference_dot_v1_dot_tx__pb2.MsgCancelJob.SerializeToString,
             infera_dot_inference_dot_v1_dot_tx__pb2.MsgCancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SealPrompt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.inference.v1.Msg/SealPrompt',
+            infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPrompt.SerializeToString,
+            infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPromptResponse.FromString,
             options,
             channel_credentials,
             insecure,
