@@ -2,15 +2,19 @@
 
 Route selection. A route is a chain of announced spans tiling [0, L): hop i serves its whole
 span, hop i+1 starts where hop i ends. A job needs r routes and no operator may appear twice in
-the job. Routes are built one hop at a time, route after route: at layer p the next hop is drawn
-among the unused operators' spans starting at p, with probability proportional to its weight
-(bonded stake x bounded reputation; `compute_weight`), but only among hops after which the rest of the job can still
-be completed. "Can still be completed" is a max-flow check on the layer graph (nodes = layer
-boundaries 0..L, one unit-capacity edge per remaining span): one unit of flow from p to L for the
-route in progress plus one from 0 to L per route still to build. The check is exact when no
-operator announces two spans of the model; otherwise a draw can still dead-end, and the search
-backtracks (bounded by max_search_steps). Draws use `Prng`, so the routes are a function of the
-state and the seed.
+the job. Routes are built position by position (`_compute_joint_routes`): all q routes that are
+at layer p draw their next hops together, q distinct operators among the unused operators' spans
+starting at p, by systematic sampling with probabilities proportional to size
+(`compute_systematic_sample`): each option is included with probability exactly
+q x weight / total weight (capped at 1, the excess redistributed), so splitting one stake across
+identities changes nobody's inclusion probability (README "Attacker math"). The weight is bonded
+stake x bounded reputation (`compute_weight`). After each joint draw a max-flow check on the
+layer graph (nodes = layer boundaries 0..L, one unit-capacity edge per remaining span) asks
+whether the routes in progress can still be completed. When a joint draw leaves them stranded
+(a layout with traps, or an operator with several spans), selection falls back to the
+hop-by-hop search (`_RouteSearch`): one hop at a time, weighted, only among hops after which the
+job stays completable, backtracking within max_search_steps. Draws use `Prng`, so the routes
+are a function of the state and the seed.
 """
 
 from __future__ import annotations
@@ -75,6 +79,55 @@ def compute_weighted_pick(options: Sequence[Candidate], rng: Prng) -> Candidate:
     raise AssertionError("unreachable: point is below the total weight")
 
 
+def compute_inclusion(weights: Sequence[int], draws: int) -> tuple[list[bool], int, int]:
+    """The inclusion rule of `compute_systematic_sample` for positive ``weights``:
+    (certain, left, total). ``certain[i]``: option i is always included (its share of the draws
+    would reach 1). Every other option is included with probability exactly
+    ``left x weights[i] / total`` (< 1), ``left`` = draws - number certain, ``total`` = the
+    summed weight of the options not certain. Found by the fixed point: mark every option with
+    left x weight >= total certain, recompute, repeat (marking one only raises the others'
+    ratio left / total, so the set only grows)."""
+    if not 0 <= draws <= len(weights):
+        raise ValueError(f"{draws} draws among {len(weights)} options")
+    certain = [False] * len(weights)
+    while True:
+        left = draws - sum(certain)
+        total = sum(w for w, sure in zip(weights, certain, strict=True) if not sure)
+        if left == 0:
+            return certain, 0, total
+        new = [i for i, w in enumerate(weights) if not certain[i] and left * w >= total]
+        if not new:
+            return certain, left, total
+        for i in new:
+            certain[i] = True
+
+
+def compute_systematic_sample(
+    options: Sequence[Candidate], draws: int, rng: Prng
+) -> list[Candidate]:
+    """``draws`` distinct options (in their given order), option i included with probability
+    exactly its `compute_inclusion` share, never twice. Systematic sampling: the options not
+    certain are laid end to end in the given order on a line of length left x total, option i
+    taking left x weight_i; with u = randbelow(total), the points u, u + total, ...,
+    u + (left - 1) x total each select the option under them. An option's length is < total
+    (else it would be certain), so it holds at most one point, and it holds one for exactly
+    left x weight_i of the total values of u. Integers only."""
+    if any(c.weight <= 0 for c in options):
+        raise ValueError("systematic sampling needs positive weights")
+    certain, left, total = compute_inclusion([c.weight for c in options], draws)
+    chosen = list(certain)
+    if left:
+        point, end = rng.randbelow(total), 0
+        for i, c in enumerate(options):
+            if certain[i]:
+                continue
+            end += left * c.weight
+            if point < end:
+                chosen[i] = True
+                point += total
+    return [c for c, pick in zip(options, chosen, strict=True) if pick]
+
+
 # -- coverage ----------------------------------------------------------------------------------
 
 
@@ -127,16 +180,24 @@ def is_completable(
     """Whether spans of unused operators can still give one path from ``position`` to the last
     layer (when 0 < position < num_layers: a route in progress) plus ``full_routes`` paths from
     0, all edge-disjoint (max-flow on the layer graph)."""
-    in_progress = 1 if 0 < position < num_layers else 0
-    need = full_routes + in_progress
+    starts = {0: full_routes} if full_routes else {}
+    if 0 < position < num_layers:
+        starts[position] = starts.get(position, 0) + 1
+    return is_completable_from(candidates, used, starts, num_layers)
+
+
+def is_completable_from(
+    candidates: Sequence[Candidate], used: set[bytes], starts: dict[int, int], num_layers: int
+) -> bool:
+    """Whether spans of unused operators can give ``starts[p]`` paths from each layer p to the
+    last layer, all edge-disjoint (max-flow on the layer graph)."""
+    need = sum(starts.values())
     if need == 0:
         return True
     source, sink = num_layers + 1, num_layers
     graph = _FlowGraph(num_layers + 2)
-    if full_routes:
-        graph.add_edge(source, 0, full_routes)
-    if in_progress:
-        graph.add_edge(source, position, 1)
+    for position in sorted(starts):
+        graph.add_edge(source, position, starts[position])
     for c in candidates:
         if c.operator not in used:
             graph.add_edge(c.start, c.end, 1)
@@ -158,12 +219,65 @@ def compute_routes(
     charge(len(ordered))
     if not is_completable(ordered, set(), 0, redundancy, num_layers):
         raise ErrInsufficientCoverage(f"{redundancy} disjoint routes over {num_layers} layers")
-    search = _RouteSearch(ordered, num_layers, redundancy)
-    for _ in range(max_steps):
+    joint, steps = _compute_joint_routes(ordered, num_layers, redundancy, rng, max_steps, charge)
+    if joint is not None:
+        return joint
+    search = _RouteSearch(ordered, num_layers, redundancy)  # the fallback, same PRNG stream
+    for _ in range(max_steps - steps):
         charge(len(ordered))
         if search.step(rng):
             return search.routes()
     raise ErrInsufficientCoverage(f"no routes found within {max_steps} search steps")
+
+
+def _compute_joint_routes(
+    ordered: list[Candidate],
+    num_layers: int,
+    redundancy: int,
+    rng: Prng,
+    max_steps: int,
+    charge: Callable[[int], None],
+) -> tuple[list[tuple[Candidate, ...]] | None, int]:
+    """(routes or None, search steps used). Position by position, lowest first: the q routes at
+    layer p draw q hops together by `compute_systematic_sample` among the unused operators'
+    spans starting at p (one per operator: its first in (start, operator, end) order), laid
+    out in the order of sha256(salt || operator), the salt the first 32 bytes of the PRNG
+    stream (a seeded random order: no operator can place itself on the line). Hops go to the
+    routes in route order. Each draw is one step and one flow check; None when a draw leaves
+    the job uncompletable or the steps run out (the caller falls back to `_RouteSearch`)."""
+    salt = rng.read(32)
+    routes: list[list[Candidate]] = [[] for _ in range(redundancy)]
+    position = [0] * redundancy
+    used: set[bytes] = set()
+    steps = 0
+    while True:
+        open_routes = [i for i in range(redundancy) if position[i] < num_layers]
+        if not open_routes:
+            return [tuple(r) for r in routes], steps
+        if steps >= max_steps:
+            return None, steps
+        layer = min(position[i] for i in open_routes)
+        group = [i for i in open_routes if position[i] == layer]
+        options: dict[bytes, Candidate] = {}
+        for c in ordered:
+            if c.start == layer and c.operator not in used and c.operator not in options:
+                options[c.operator] = c
+        if len(options) < len(group):
+            return None, steps
+        line = sorted(options.values(), key=lambda c: hashlib.sha256(salt + c.operator).digest())
+        picks = compute_systematic_sample(line, len(group), rng)
+        for i, hop in zip(group, picks, strict=True):
+            routes[i].append(hop)
+            position[i] = hop.end
+            used.add(hop.operator)
+        steps += 1
+        starts: dict[int, int] = {}
+        for i in range(redundancy):
+            if position[i] < num_layers:
+                starts[position[i]] = starts.get(position[i], 0) + 1
+        charge(len(ordered))
+        if not is_completable_from(ordered, used, starts, num_layers):
+            return None, steps
 
 
 class _RouteSearch:
