@@ -37,6 +37,9 @@ from modules.sharding.module import ShardingModule
 from modules.staking import keys as staking_keys
 from modules.staking.keeper import StakingKeeper
 from modules.staking.module import StakingModule
+from modules.tee.keeper import TeeKeeper
+from modules.tee.module import TeeModule
+from modules.tee.routing import AttestedWorkers
 from modules.workers import keys as workers_keys
 from modules.workers.keeper import WorkersKeeper
 from modules.workers.module import WorkersModule
@@ -77,11 +80,15 @@ def build_modules() -> tuple[list[Module], Keepers]:
     staking = StakingKeeper(bank)
     models = ModelsKeeper()
     workers = WorkersKeeper(bank, models)
-    sharding = ShardingKeeper(workers, models)
+    tee = TeeKeeper(workers, models)
+    # sharding sees the workers through the tee route filter: a model with a TEE requirement is
+    # routed only to workers with a currently valid attestation (modules/tee/routing.py).
+    sharding = ShardingKeeper(AttestedWorkers(workers, tee), models)
     beacon = BeaconKeeper()
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
     modules.append(BeaconModule(beacon, staking))
-    modules += [ModelsModule(models), WorkersModule(workers), ShardingModule(sharding)]
+    modules += [ModelsModule(models), WorkersModule(workers), TeeModule(tee)]
+    modules.append(ShardingModule(sharding))
     # inference assigns and expires jobs; agreement runs their commit/reveal rounds (its hooks
     # open the rounds at assignment and tally at the deadline).
     inference = InferenceKeeper(bank, models, sharding, workers)
