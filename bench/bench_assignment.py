@@ -22,8 +22,9 @@ Two rules:
   choosing the better of 2 seeds (its block's and the next proposer's).
 
 For each party it prints its stake share, its share of all routes, and the fraction of jobs
-where it held all r routes (capture), with the closed-form expectation for the after rule (the
-sharding README, "Attacker math"). Writes bench/results/assignment.json.
+where it held all r routes (capture), with the exact expected route share of the after rule
+without grinding (the joint systematic draw: each identity's inclusion probability from
+`compute_inclusion`, sharding README "Attacker math"). Writes bench/results/assignment.json.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modules.sharding.logic import Prng, compute_routes  # noqa: E402
+from modules.sharding.logic import Prng, compute_inclusion, compute_routes  # noqa: E402
 from modules.sharding.types import Candidate  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "assignment.json"
@@ -112,22 +113,24 @@ def simulate(rule: str, jobs: int, grind: int, parties: dict) -> dict:
             "stake_share": share,
             "route_share": routes_held[party] / (jobs * REDUNDANCY),
             "capture_rate": captured[party] / jobs,
-            "expected_capture_after": expected_capture(count, stake * INFERA, total_stake),
+            "expected_share_after": expected_share(parties, party),
         }
     return rows
 
 
-def expected_capture(identities: int, stake_each: int, total: int) -> float:
-    """P(all r routes) without grinding for r full-span draws without replacement: the party's
-    identities must win r successive draws, each among what is left (sharding README)."""
-    if identities < REDUNDANCY:
-        return 0.0
-    p, left_total, left_party = 1.0, total, identities * stake_each
-    for _ in range(REDUNDANCY):
-        p *= left_party / left_total
-        left_total -= stake_each
-        left_party -= stake_each
-    return p
+def expected_share(parties: dict, party: str) -> float:
+    """The party's exact expected share of routes without grinding under the after rule: the
+    sum of its identities' inclusion probabilities over r (full-span workers: one joint draw)."""
+    weights, mine = [], []
+    for name, (count, stake, _) in parties.items():
+        weights += [stake * INFERA] * count
+        mine += [name == party] * count
+    certain, left, total = compute_inclusion(weights, REDUNDANCY)
+    expected = 0.0
+    for weight, sure, is_mine in zip(weights, certain, mine, strict=True):
+        if is_mine:
+            expected += 1.0 if sure else left * weight / total
+    return expected / REDUNDANCY
 
 
 def main(argv: list[str]) -> int:
@@ -156,13 +159,13 @@ def print_table(name: str, jobs: int, grind: int, parties: dict, scenario: dict)
     print(f"\n{name}: {jobs} assignments, r = {REDUNDANCY}, the grinder proposes "
           f"{PROPOSER_SHARE_PERCENT} % of blocks (before: best of {grind} seeds; after: of 2)")  # fmt: skip
     print(f"{'party':<10} {'ids':>4} {'stake':>9} | {'before: routes':>15} {'capture':>9} | "
-          f"{'after: routes':>14} {'capture':>9} {'expected':>9}")  # fmt: skip
+          f"{'after: routes':>14} {'expected':>9} {'capture':>9}")  # fmt: skip
     for party in parties:
         b, a = scenario["before"][party], scenario["after"][party]
         print(f"{party:<10} {b['identities']:>4} {b['stake_share']:>9.5f} | "
               f"{b['route_share']:>15.5f} {b['capture_rate']:>9.4f} | "
-              f"{a['route_share']:>14.5f} {a['capture_rate']:>9.4f} "
-              f"{a['expected_capture_after']:>9.5f}")  # fmt: skip
+              f"{a['route_share']:>14.5f} {a['expected_share_after']:>9.5f} "
+              f"{a['capture_rate']:>9.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":
