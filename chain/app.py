@@ -106,6 +106,8 @@ class InferaApp:
         self.chain_id = (store.get_meta(META_CHAIN_ID) or b"").decode()  # set by InitChain
         # Node-local Prometheus metrics (chain/metrics.py, never consensus); None: off.
         self.metrics: Any = None
+        # State sync (chain/snapshots.SnapshotManager): makes, serves and restores snapshots.
+        self.snapshots: Any = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -419,6 +421,8 @@ class InferaApp:
         self.store.commit(extra_meta=meta)
         self._pending, self._pending_height = None, 0
         self._check = CacheStore(self.store.latest())
+        if self.snapshots is not None:  # at snapshot heights: export on a background thread
+            self.snapshots.maybe_snapshot(self.store)
         retain = 0
         if self.options.min_retain_blocks > 0:
             retain = max(0, self.store.last_height - self.options.min_retain_blocks)
@@ -429,19 +433,36 @@ class InferaApp:
     def query(self, req: abci.RequestQuery) -> abci.ResponseQuery:
         return self.queries.abci_query(req)
 
-    # -- state sync (no snapshots offered yet) -------------------------------------------------
+    # -- state sync (chain/snapshots.py; docs/state-sync.md) -----------------------------------
 
     def list_snapshots(self, req: Any) -> abci.ResponseListSnapshots:
-        return abci.ResponseListSnapshots()
+        if self.snapshots is None:
+            return abci.ResponseListSnapshots()
+        return self.snapshots.list_snapshots()
 
-    def offer_snapshot(self, req: Any) -> abci.ResponseOfferSnapshot:
-        return abci.ResponseOfferSnapshot(result=abci.ResponseOfferSnapshot.REJECT)
+    def offer_snapshot(self, req: abci.RequestOfferSnapshot) -> abci.ResponseOfferSnapshot:
+        """Accept only a snapshot of this chain (chain id from genesis) at the trusted app hash."""
+        if self.snapshots is None:
+            return abci.ResponseOfferSnapshot(result=abci.ResponseOfferSnapshot.REJECT)
+        expected = {META_CHAIN_ID: self.chain_id.encode()} if self.chain_id else {}
+        return self.snapshots.offer(self.store, req, expected)
 
     def load_snapshot_chunk(self, req: Any) -> abci.ResponseLoadSnapshotChunk:
-        return abci.ResponseLoadSnapshotChunk()
+        if self.snapshots is None:
+            return abci.ResponseLoadSnapshotChunk()
+        return self.snapshots.load_chunk(req)
 
-    def apply_snapshot_chunk(self, req: Any) -> abci.ResponseApplySnapshotChunk:
-        return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
+    def apply_snapshot_chunk(
+        self, req: abci.RequestApplySnapshotChunk
+    ) -> abci.ResponseApplySnapshotChunk:
+        """Verify one chunk; after the last, the store holds the restored height (or nothing)."""
+        if self.snapshots is None:
+            return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
+        response = self.snapshots.apply_chunk(self.store, req)
+        if self.store.last_height > 0:  # restored: read the chain id and block time from it
+            self.chain_id = (self.store.get_meta(META_CHAIN_ID) or b"").decode()
+            self._check = CacheStore(self.store.latest())
+        return response
 
 
 def _time_ns(timestamp: Any) -> int:

@@ -84,9 +84,11 @@ def frame(message: Any) -> bytes:
 
 
 def _refusals() -> dict[str, Callable[[], Any]]:
-    """The answer to each request an outsider or a byzantine proposer can shape, for when the
-    app fails on it: a refusal (error code, REJECT, empty), never ``exception``."""
+    """The answer to each request an outsider, a byzantine proposer or a state-sync peer can
+    shape, for when the app fails on it: a refusal (error code, REJECT, empty), never
+    ``exception``."""
     process, verify = abci.ResponseProcessProposal, abci.ResponseVerifyVoteExtension
+    offer, apply = abci.ResponseOfferSnapshot, abci.ResponseApplySnapshotChunk
     internal = {"code": CODE_INTERNAL, "codespace": "sdk", "log": "internal error"}
     return {
         "query": lambda: abci.ResponseQuery(**internal),
@@ -95,6 +97,11 @@ def _refusals() -> dict[str, Callable[[], Any]]:
         "process_proposal": lambda: process(status=process.REJECT),
         "extend_vote": abci.ResponseExtendVote,  # abstain
         "verify_vote_extension": lambda: verify(status=verify.REJECT),
+        # State sync: snapshots and chunks come from peers (chain/snapshots.py).
+        "list_snapshots": abci.ResponseListSnapshots,  # none offered
+        "offer_snapshot": lambda: offer(result=offer.REJECT),
+        "load_snapshot_chunk": abci.ResponseLoadSnapshotChunk,  # chunk missing
+        "apply_snapshot_chunk": lambda: apply(result=apply.REJECT_SNAPSHOT),
     }
 
 
@@ -103,8 +110,8 @@ _REFUSALS = _refusals()
 
 def dispatch(app: Any, request: abci.Request) -> abci.Response:
     """Answer one request. A failure on a request others can shape (CheckTx, Query, the
-    proposal and vote-extension calls) is logged and refused (see ``_refusals``); a failure
-    elsewhere (InitChain, FinalizeBlock, Commit...) is fatal and becomes an ``exception``
+    proposal, vote-extension and snapshot calls) is logged and refused (see ``_refusals``); a
+    failure elsewhere (InitChain, FinalizeBlock, Commit...) is fatal and becomes an ``exception``
     response, which halts CometBFT."""
     kind = request.WhichOneof("value")
     if kind == "echo":
