@@ -46,7 +46,10 @@ class FakeWorkers:
     def add(self, name: str, model_id: str = "m", start: int = 0, end: int = 4) -> bytes:
         op = operator(name)
         self.workers[op] = workers_pb2.Worker(
-            operator=crypto.to_bech32(op), encryption_pubkey=pubkey(name), bonded="1000"
+            operator=crypto.to_bech32(op),
+            encryption_pubkey=pubkey(name),
+            bonded="1000",
+            runtime=workers_pb2.Runtime(dtype="float32"),
         )
         self.spans.setdefault(model_id, []).append((op, start, end))
         return op
@@ -69,7 +72,9 @@ class FakeWorkers:
 
 class FakeModels:
     def get_model(self, ctx: Context, model_id: str) -> models_pb2.Model | None:
-        return models_pb2.Model(id="m", owner=OWNER) if model_id == "m" else None
+        if model_id != "m":
+            return None
+        return models_pb2.Model(id="m", owner=OWNER, num_layers=4, dtype="float32")
 
 
 def tee_params(**fields: Any) -> T.Params:
