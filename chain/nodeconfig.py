@@ -6,7 +6,8 @@ Home layout (``infera init``)::
     HOME/config/genesis.json         the chain's genesis (CometBFT format, app_state inside)
     HOME/config/app.toml             Infera node settings (this module: ``AppConfig``)
     HOME/config/priv_validator_key.json, node_key.json   CometBFT keys
-    HOME/data/                       CometBFT's block store and state; app.db (the app state)
+    HOME/data/                       CometBFT's block store and state; app.db (the app state);
+                                     snapshots/ (state-sync snapshots, chain/snapshots.py)
     HOME/keyring/                    account keys (``chain.keyring``, test backend)
     HOME/dev-accounts.json           mnemonics of the funded developer accounts (mode 0600)
 
@@ -30,6 +31,7 @@ GENESIS_JSON = "config/genesis.json"
 PRIV_VALIDATOR_KEY = "config/priv_validator_key.json"
 NODE_KEY = "config/node_key.json"
 APP_DB = "data/app.db"
+SNAPSHOTS = "data/snapshots"  # state-sync snapshots this node made (chain/snapshots.py)
 VERDICT_INBOX = "data/verdicts"  # verifier sidecar -> vote extensions (chain/verdict_inbox.py)
 DEV_ACCOUNTS = "dev-accounts.json"
 
@@ -72,6 +74,9 @@ class AppConfig:
     grpc_address: str = "127.0.0.1:9090"  # host:port of the gRPC server
     metrics_enable: bool = False  # serve the app's Prometheus metrics (chain/metrics.py)
     metrics_listen: str = "127.0.0.1:26661"  # host:port (CometBFT's own metrics: 26660)
+    snapshot_interval: int = 0  # make a state-sync snapshot every this many heights (0 = none)
+    snapshot_keep_recent: int = 2  # snapshots kept on disk (>= 1)
+    snapshot_chunk_bytes: int = 4 << 20  # chunk size of the snapshots made (bytes)
 
 
 APP_TOML_TEMPLATE = """\
@@ -106,6 +111,16 @@ address = "{grpc_address}"
 # observation only. CometBFT's own metrics are config.toml's [instrumentation] (port 26660).
 enable = {metrics_enable}
 listen = "{metrics_listen}"
+
+[state-sync]
+# Snapshots of the app state that new nodes restore instead of replaying every block
+# (docs/state-sync.md). A snapshot is made every snapshot-interval heights (0: never; this node
+# can still restore one) and served to peers; the snapshot-keep-recent newest are kept in
+# data/snapshots. Chunk size in bytes (1024 .. 8388608); nodes with the same size make
+# identical snapshots, so a joining node can fetch chunks from all of them.
+snapshot-interval = {snapshot_interval}
+snapshot-keep-recent = {snapshot_keep_recent}
+snapshot-chunk-bytes = {snapshot_chunk_bytes}
 """
 
 
@@ -119,6 +134,9 @@ def write_app_config(home: Path, config: AppConfig) -> None:
         grpc_address=config.grpc_address,
         metrics_enable=str(config.metrics_enable).lower(),
         metrics_listen=config.metrics_listen,
+        snapshot_interval=config.snapshot_interval,
+        snapshot_keep_recent=config.snapshot_keep_recent,
+        snapshot_chunk_bytes=config.snapshot_chunk_bytes,
     )
     (home / APP_TOML).write_text(text)
 
@@ -141,12 +159,30 @@ def load_app_config(home: Path) -> AppConfig:
             grpc_address=str(data.get("grpc", {}).get("address", default.grpc_address)),
             metrics_enable=bool(data.get("metrics", {}).get("enable", default.metrics_enable)),
             metrics_listen=str(data.get("metrics", {}).get("listen", default.metrics_listen)),
+            **_state_sync_settings(data.get("state-sync", {}), default),
         )
     except (tomllib.TOMLDecodeError, ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     if config.keep_recent < 0 or config.min_retain_blocks < 0 or config.max_tx_bytes <= 0:
         raise ConfigError(f"{path}: keep_recent, min_retain_blocks must be >= 0, max_tx_bytes > 0")
+    if config.snapshot_interval < 0 or config.snapshot_keep_recent < 1:
+        raise ConfigError(f"{path}: snapshot-interval must be >= 0, snapshot-keep-recent >= 1")
+    if not 1 << 10 <= config.snapshot_chunk_bytes <= 8 << 20:
+        raise ConfigError(f"{path}: snapshot-chunk-bytes must be in 1024..8388608")
     return config
+
+
+def _state_sync_settings(section: dict[str, Any], default: AppConfig) -> dict[str, int]:
+    """app.toml's ``[state-sync]`` (Cosmos SDK key names) as ``AppConfig`` fields."""
+    return {
+        "snapshot_interval": int(section.get("snapshot-interval", default.snapshot_interval)),
+        "snapshot_keep_recent": int(
+            section.get("snapshot-keep-recent", default.snapshot_keep_recent)
+        ),
+        "snapshot_chunk_bytes": int(
+            section.get("snapshot-chunk-bytes", default.snapshot_chunk_bytes)
+        ),
+    }
 
 
 # -- CometBFT config.toml -------------------------------------------------------------------------
@@ -232,6 +268,37 @@ def configure_cometbft(
             },
             "tx_index": {"indexer": "kv"},
             "instrumentation": {"prometheus": False},
+        },
+    )
+
+
+def configure_state_sync(
+    home: Path,
+    *,
+    rpc_servers: list[str],
+    trust_height: int,
+    trust_hash: str,
+    trust_period: str = "168h0m0s",
+    discovery_time: str = "15s",
+) -> None:
+    """Make a new node join by state sync (config.toml ``[statesync]``): CometBFT's light client
+    checks headers from ``rpc_servers`` (two or more) against the block ``trust_height`` whose
+    hash is ``trust_hash`` (hex, from a source the operator trusts)."""
+    if len(rpc_servers) < 2:
+        raise ConfigError("state sync needs at least two RPC servers")
+    if trust_height < 1 or not re.fullmatch(r"[0-9A-Fa-f]{64}", trust_hash):
+        raise ConfigError("trust height must be >= 1 and trust hash 64 hex digits")
+    set_toml_values(
+        home / CONFIG_TOML,
+        {
+            "statesync": {
+                "enable": True,
+                "rpc_servers": ",".join(rpc_servers),
+                "trust_height": trust_height,
+                "trust_hash": trust_hash.upper(),
+                "trust_period": trust_period,
+                "discovery_time": discovery_time,
+            }
         },
     )
 
