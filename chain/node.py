@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import ctypes
 import gc
+import json
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ from chain.log import relay_cometbft_line
 from chain.nodeconfig import (
     APP_DB,
     GENESIS_JSON,
+    SNAPSHOTS,
     VERDICT_INBOX,
     AppConfig,
     ConfigError,
@@ -189,6 +191,7 @@ class Node:
 
             secret = beacon_secret(s.home) if genesis_has_beacon_keys(s.home) else None
             app = build_app(store, options, verdict_source=inbox, beacon_secret=secret)
+            _attach_state_sync(app, s)
             if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
                 # Test-only misbehaviour (like CometBFT's e2e "misbehaviors"): this validator
                 # signs malformed extensions, which the others must reject without halting.
@@ -311,6 +314,28 @@ class Node:
                 child.kill()
             await child.wait()
         log.info("cometbft stopped", exit_code=child.returncode)
+
+
+def _attach_state_sync(app: InferaApp, s: NodeSettings) -> None:
+    """Snapshots (app.toml ``[state-sync]``) and the chain id from genesis.json: a node that
+    state-syncs gets no InitChain, and must refuse snapshots of another chain."""
+    from chain.app import META_BLOCK_TIME, META_CHAIN_ID
+    from chain.snapshots import SnapshotManager
+
+    app.snapshots = SnapshotManager(
+        s.home / SNAPSHOTS,
+        interval=s.app.snapshot_interval,
+        keep_recent=s.app.snapshot_keep_recent,
+        chunk_bytes=s.app.snapshot_chunk_bytes,
+        meta_keys=(META_CHAIN_ID, META_BLOCK_TIME),
+    )
+    if not app.chain_id:
+        try:
+            app.chain_id = str(json.loads((s.home / GENESIS_JSON).read_text())["chain_id"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"cannot read the chain id from {s.home / GENESIS_JSON}: {exc}"
+            ) from None
 
 
 def run_node(home: Path) -> int:
