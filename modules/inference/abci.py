@@ -69,7 +69,8 @@ def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> Non
     job's precision class is fixed here: every hop declares it now, and verification reads it
     from the job, whatever the workers declare later."""
     rounds = job.commit_window_blocks + job.reveal_window_blocks  # fixed at submission
-    if ctx.block.height + rounds >= job.deadline_height:
+    seal_window = keeper.get_params(ctx).seal_window_blocks if logic.is_sealed(job) else 0
+    if ctx.block.height + seal_window + rounds >= job.deadline_height:
         keeper.expire_job(ctx, job, "too close to the deadline for the commit and reveal rounds")
         return
     # Route and sampling seed: the beacon of the submission height, revealed only after the
@@ -100,7 +101,10 @@ def assign_job(ctx: Context, keeper: InferenceKeeper, job: types_pb2.Job) -> Non
             )
     job.state = types_pb2.JOB_STATE_ASSIGNED
     job.assign_height = ctx.block.height
-    job.commit_end_height, job.reveal_end_height = keeper.hooks.open_rounds(ctx, job)
+    if logic.is_sealed(job):  # the rounds open when the submitter seals (MsgSealPrompt)
+        job.sealed.seal_end_height = ctx.block.height + seal_window
+    else:
+        job.commit_end_height, job.reveal_end_height = keeper.hooks.open_rounds(ctx, job)
     keeper.set_job(ctx, job)
     ctx.events.emit(events.JOB_ASSIGNED, *assignment_attributes(job))
 
@@ -133,8 +137,24 @@ def assignment_attributes(job: types_pb2.Job) -> list:
         attr("commit_end_height", job.commit_end_height),
         attr("reveal_end_height", job.reveal_end_height),
         attr("deadline_height", job.deadline_height),
+        attr("privacy", types_pb2.PrivacyMode.Name(job.privacy)),
+        attr("seal_end_height", job.sealed.seal_end_height),
     ]
     return out
+
+
+def process_seal_timeouts(ctx: Context, keeper: InferenceKeeper) -> None:
+    """Refund, in full, every assigned sealed job whose submitter did not seal it by the end of
+    its seal window. No hop is blamed: no hop could have started (its rounds never opened).
+    Capped by max_expiries_per_block, oldest seal deadline first; each job on its branch."""
+    params = keeper.get_params(ctx)
+    for job_id in keeper.seal_due_job_ids(ctx, ctx.block.height, params.max_expiries_per_block):
+        child, cache = ctx.branch()
+        job = keeper.get_job(child, job_id)
+        assert job is not None  # the index only names stored jobs
+        keeper.expire_job(child, job, "not sealed in the seal window; refunded")
+        cache.write()
+        ctx.events.extend(child.events)
 
 
 def process_deadlines(ctx: Context, keeper: InferenceKeeper) -> None:
@@ -183,7 +203,10 @@ def settle_at_deadline(ctx: Context, keeper: InferenceKeeper, job_id: int) -> No
     move its deadline past the verdict window, and it stays open."""
     job = keeper.get_job(ctx, job_id)
     assert job is not None
-    if job.state in logic.ROUND_STATES or job.state == types_pb2.JOB_STATE_DISPUTED:
+    awaiting_seal = keys.is_awaiting_seal(job)  # rounds never opened: nobody to tally or blame
+    if not awaiting_seal and (
+        job.state in logic.ROUND_STATES or job.state == types_pb2.JOB_STATE_DISPUTED
+    ):
         keeper.hooks.close_rounds(ctx, job_id)
         job = keeper.get_job(ctx, job_id)
         assert job is not None

@@ -26,6 +26,10 @@ def init_genesis(ctx: Context, keeper: InferenceKeeper, data: dict[str, Any]) ->
         if not 1 <= job.id < next_id:
             raise ValueError(f"genesis job {job.id} is not below next_job_id {next_id}")
         keeper.set_job(ctx, job)
+    for seals in genesis.seals:
+        if keeper.get_job(ctx, seals.job_id) is None:
+            raise ValueError(f"genesis seals name unknown job {seals.job_id}")
+        keeper.set_seals(ctx, seals)
     keeper.set_next_job_id(ctx, next_id)
     problem = invariants.check_escrow(ctx, keeper)
     if problem:
@@ -37,5 +41,6 @@ def export_genesis(ctx: Context, keeper: InferenceKeeper) -> dict[str, Any]:
         params=keeper.get_params(ctx),
         jobs=list(keeper.iterate_jobs(ctx)),
         next_job_id=keeper.get_next_job_id(ctx),
+        seals=list(keeper.iterate_seals(ctx)),
     )
     return json_format.MessageToDict(genesis, preserving_proto_field_name=True)

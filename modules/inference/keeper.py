@@ -86,6 +86,24 @@ class InferenceKeeper:
             ctx.store.set(key, keys.INDEX_VALUE)
         ctx.store.set(keys.job_key(job.id), job.SerializeToString(deterministic=True))
 
+    def get_seals(self, ctx: Context, job_id: int) -> types_pb2.JobSeals | None:
+        """A sealed job's boxes; None before MsgSealPrompt (or for a public job)."""
+        raw = ctx.store.get(keys.seals_key(job_id))
+        return None if raw is None else types_pb2.JobSeals.FromString(raw)
+
+    def set_seals(self, ctx: Context, seals: types_pb2.JobSeals) -> None:
+        ctx.store.set(keys.seals_key(seals.job_id), seals.SerializeToString(deterministic=True))
+
+    def iterate_seals(self, ctx: Context) -> Iterator[types_pb2.JobSeals]:
+        """Every stored JobSeals in job id order (genesis export)."""
+        for _, raw in ctx.store.iterate(keys.SEALS, prefix_end(keys.SEALS)):
+            yield types_pb2.JobSeals.FromString(raw)
+
+    def seal_due_job_ids(self, ctx: Context, height: int, limit: int) -> list[int]:
+        """Assigned sealed jobs still unsealed whose seal window ended at or before ``height``."""
+        end = keys.SEAL_DUE + keys.u64(height + 1)
+        return [job_id for _, job_id in islice(self.iterate_index(ctx, keys.SEAL_DUE, end), limit)]
+
     def iterate_jobs(self, ctx: Context) -> Iterator[types_pb2.Job]:
         """Every job in id order (genesis export, invariants)."""
         for _, raw in ctx.store.iterate(keys.JOB, prefix_end(keys.JOB)):

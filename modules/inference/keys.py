@@ -18,6 +18,8 @@ BY_WORKER = b"inference/by_worker/"  # + worker address (20) + job id -> 0x01 (o
 BY_STATE = b"inference/by_state/"  # + state (1 byte) + job id -> 0x01 (SUBMITTED = assign queue)
 BY_HEIGHT = b"inference/by_height/"  # + submit height + job id -> 0x01
 DEADLINE = b"inference/deadline/"  # + deadline height + job id -> 0x01 (non-terminal jobs only)
+SEALS = b"inference/seals/"  # + job id -> infera.inference.v1.JobSeals (sealed jobs, once sealed)
+SEAL_DUE = b"inference/seal_due/"  # + seal end height + job id -> 0x01 (assigned, not sealed yet)
 
 ESCROW_ACCOUNT = "inference_escrow"  # module account holding every open job's escrow
 INDEX_VALUE = b"\x01"
@@ -36,6 +38,10 @@ def u64(value: int) -> bytes:
 
 def job_key(job_id: int) -> bytes:
     return JOB + u64(job_id)
+
+
+def seals_key(job_id: int) -> bytes:
+    return SEALS + u64(job_id)
 
 
 def model_prefix(model_id: str) -> bytes:
@@ -58,4 +64,15 @@ def job_index_keys(job: types_pb2.Job) -> set[bytes]:
             index.add(BY_WORKER + crypto.from_bech32(hop.worker) + job_id)
     if job.state not in _TERMINAL:
         index.add(DEADLINE + u64(job.deadline_height) + job_id)
+    if is_awaiting_seal(job):
+        index.add(SEAL_DUE + u64(job.sealed.seal_end_height) + job_id)
     return index
+
+
+def is_awaiting_seal(job: types_pb2.Job) -> bool:
+    """A sealed job with routes whose submitter has not sent MsgSealPrompt yet."""
+    return (
+        job.privacy == types_pb2.PRIVACY_MODE_SEALED
+        and job.state == types_pb2.JOB_STATE_ASSIGNED
+        and job.sealed.sealed_height == 0
+    )

@@ -6,9 +6,10 @@ import hashlib
 
 import chain.pb  # noqa: F401
 
+from chain import sealing
 from chain.fixed import Decimal
 from infera.inference.v1 import types_pb2
-from modules.inference.errors import ErrInvalidDecoding
+from modules.inference.errors import ErrInvalidDecoding, ErrInvalidSealedJob, ErrInvalidSeals
 
 BYTES_PER_TOKEN_ESTIMATE = 4  # prompt tokens are priced as ceil(prompt bytes / 4)
 
@@ -75,3 +76,48 @@ def check_decoding(decoding: types_pb2.Decoding, params: types_pb2.Params) -> No
         )
     if decoding.top_k > params.max_top_k:
         raise ErrInvalidDecoding(f"top_k {decoding.top_k} above {params.max_top_k}")
+
+
+def is_sealed(job: types_pb2.Job) -> bool:
+    return job.privacy == S.PRIVACY_MODE_SEALED
+
+
+def compute_prompt_bytes(msg) -> int:
+    """The prompt size a job is priced and bounded by: the plain prompt's, or a sealed job's
+    declared prompt room."""
+    return msg.sealed_prompt_bytes if msg.privacy == S.PRIVACY_MODE_SEALED else len(msg.prompt)
+
+
+def check_privacy_fields(msg) -> None:
+    """A public job sets none of the sealed fields; a sealed one sends no prompt, a 32-byte
+    prompt commitment and a 32-byte reply key (sizes are checked with the prompt's)."""
+    sealed_fields = bool(msg.prompt_commitment or msg.sealed_prompt_bytes or msg.reply_pubkey)
+    if msg.privacy == S.PRIVACY_MODE_PUBLIC:
+        if sealed_fields:
+            raise ErrInvalidSealedJob("a public job takes no sealed fields")
+        return
+    if msg.privacy != S.PRIVACY_MODE_SEALED:
+        raise ErrInvalidSealedJob(f"unknown privacy mode {msg.privacy}")
+    if msg.prompt:
+        raise ErrInvalidSealedJob("a sealed job sends no plaintext prompt")
+    if len(msg.prompt_commitment) != sealing.KEY_BYTES:
+        raise ErrInvalidSealedJob(f"prompt commitment of {len(msg.prompt_commitment)} bytes")
+    if len(msg.reply_pubkey) != sealing.KEY_BYTES:
+        raise ErrInvalidSealedJob(f"reply key of {len(msg.reply_pubkey)} bytes")
+
+
+def check_seals(job: types_pb2.Job, routes) -> None:
+    """One box per hop of every route, each exactly its size: the first hop's holds the
+    prompt room, every later hop's only the output key (chain/sealing.py)."""
+    if len(routes) != len(job.routes):
+        raise ErrInvalidSeals(f"{len(routes)} routes of boxes for {len(job.routes)} routes")
+    first = sealing.prompt_box_bytes(job.sealed.prompt_bytes)
+    for index, (sealed_route, route) in enumerate(zip(routes, job.routes, strict=True)):
+        if len(sealed_route.boxes) != len(route.hops):
+            raise ErrInvalidSeals(
+                f"route {index}: {len(sealed_route.boxes)} boxes for {len(route.hops)} hops"
+            )
+        for hop, box in enumerate(sealed_route.boxes):
+            want = first if hop == 0 else sealing.KEY_BOX_BYTES
+            if len(box) != want:
+                raise ErrInvalidSeals(f"route {index} hop {hop}: {len(box)} bytes, want {want}")

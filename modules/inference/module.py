@@ -37,6 +37,12 @@ class InferenceModule:
                 lambda ctx, msg: msg_server.cancel_job(ctx, k, msg),
                 ("submitter",),
             ),
+            MsgRoute(
+                "/infera.inference.v1.MsgSealPrompt",
+                tx_pb2.MsgSealPrompt,
+                lambda ctx, msg: msg_server.seal_prompt(ctx, k, msg),
+                ("submitter",),
+            ),
         )
 
     def query_routes(self) -> Sequence[QueryRoute]:
@@ -57,6 +63,11 @@ class InferenceModule:
                 query_pb2.QueryParamsRequest,
                 lambda ctx, req: query_server.params(ctx, k, req),
             ),
+            QueryRoute(
+                _SVC + "JobSeals",
+                query_pb2.QueryJobSealsRequest,
+                lambda ctx, req: query_server.job_seals(ctx, k, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
@@ -70,4 +81,5 @@ class InferenceModule:
 
     def end_block(self, ctx: Context) -> None:
         abci.process_assignments(ctx, self.keeper)
+        abci.process_seal_timeouts(ctx, self.keeper)
         abci.process_deadlines(ctx, self.keeper)

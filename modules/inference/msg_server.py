@@ -18,10 +18,12 @@ from modules.inference.errors import (
     ErrJobNotCancellable,
     ErrJobNotFound,
     ErrModelRetired,
+    ErrNotSealable,
     ErrNotSubmitter,
     ErrPromptTooLarge,
     ErrRedundancyTooHigh,
     ErrRedundancyTooLow,
+    ErrSealedJobsDisabled,
     ErrUnknownModel,
     ErrWrongFeeDenom,
 )
@@ -54,7 +56,13 @@ def submit_job(
     job_id = keeper.get_next_job_id(ctx)
     windows = keeper.hooks.round_windows(ctx, msg.max_new_tokens)
     # check
-    deadline_blocks = _check_request(msg, params, rounds_blocks=sum(windows))
+    logic.check_privacy_fields(msg)
+    seal_window = 0
+    if msg.privacy == types_pb2.PRIVACY_MODE_SEALED:
+        if params.seal_window_blocks == 0:
+            raise ErrSealedJobsDisabled("seal_window_blocks is 0")
+        seal_window = params.seal_window_blocks  # the rounds open only once sealed
+    deadline_blocks = _check_request(msg, params, rounds_blocks=sum(windows) + seal_window)
     if max_fee.denom != params.fee_denom:
         raise ErrWrongFeeDenom(f"got {max_fee.denom}, expected {params.fee_denom}")
     if model is None:
@@ -63,7 +71,7 @@ def submit_job(
         raise ErrModelRetired(f"model {msg.model_id!r}")
     if msg.redundancy < model.min_redundancy:
         raise ErrRedundancyTooLow(f"{msg.redundancy} < {model.min_redundancy}")
-    prompt_tokens = logic.compute_prompt_tokens_estimate(len(msg.prompt))
+    prompt_tokens = logic.compute_prompt_tokens_estimate(logic.compute_prompt_bytes(msg))
     required = logic.compute_required_fee(
         model.price_per_token, prompt_tokens, msg.max_new_tokens, msg.redundancy
     )
@@ -104,10 +112,11 @@ def _check_request(
 ) -> int:
     """The stateless limits of a job request (params and the job's rounds); returns the
     deadline in blocks (``deadline_blocks``, or for 0 the rounds plus min_deadline_blocks)."""
-    if not msg.prompt:
+    prompt_bytes = logic.compute_prompt_bytes(msg)
+    if prompt_bytes == 0:
         raise ErrEmptyPrompt()
-    if len(msg.prompt) > params.max_prompt_bytes:
-        raise ErrPromptTooLarge(f"{len(msg.prompt)} bytes > {params.max_prompt_bytes}")
+    if prompt_bytes > params.max_prompt_bytes:
+        raise ErrPromptTooLarge(f"{prompt_bytes} bytes > {params.max_prompt_bytes}")
     if not 1 <= msg.max_new_tokens <= params.max_new_tokens:
         raise ErrInvalidMaxNewTokens(f"{msg.max_new_tokens} not in 1..{params.max_new_tokens}")
     logic.check_decoding(msg.decoding, params)
@@ -143,6 +152,14 @@ def _new_job(
         prompt_tokens_estimate=prompt_tokens,
         refunded="0",
         requested_precision=msg.precision,
+        privacy=msg.privacy,
+        sealed=types_pb2.SealedJob(
+            prompt_commitment=msg.prompt_commitment,
+            prompt_bytes=msg.sealed_prompt_bytes,
+            reply_pubkey=msg.reply_pubkey,
+        )
+        if msg.privacy == types_pb2.PRIVACY_MODE_SEALED
+        else None,
     )
 
 
@@ -175,3 +192,50 @@ def cancel_job(
     ctx.events.emit(events.JOB_CANCELLED, *job_attributes(job), attr("refunded", refunded))
     # respond
     return tx_pb2.MsgCancelJobResponse(refunded=str(refunded))
+
+
+def seal_prompt(
+    ctx: Context, keeper: InferenceKeeper, msg: tx_pb2.MsgSealPrompt
+) -> tx_pb2.MsgSealPromptResponse:
+    """Store a sealed job's boxes (one per hop of every route) and open its rounds now.
+
+    Fails when: the address is malformed; the job does not exist; the signer is not its
+    submitter; the job is not sealed, not ASSIGNED, already sealed, or its seal window is over
+    (block after seal_end_height); the boxes do not match the routes (count per route and hop,
+    exact sizes). Gas: the boxes are written once (per-byte write gas), never rewritten with
+    the job.
+    """
+    # verify
+    signer = crypto.from_bech32(msg.submitter)
+    # load
+    job = keeper.get_job(ctx, msg.job_id)
+    # check
+    if job is None:
+        raise ErrJobNotFound(f"job {msg.job_id}")
+    if crypto.from_bech32(job.submitter) != signer:
+        raise ErrNotSubmitter(f"job {job.id} belongs to {job.submitter}")
+    if not keys.is_awaiting_seal(job) or ctx.block.height > job.sealed.seal_end_height:
+        raise ErrNotSealable(
+            f"job {job.id} is {types_pb2.JobState.Name(job.state)}, "
+            f"{types_pb2.PrivacyMode.Name(job.privacy)}, sealed at {job.sealed.sealed_height}, "
+            f"seal window to {job.sealed.seal_end_height}"
+        )
+    logic.check_seals(job, msg.routes)
+    # mutate
+    keeper.set_seals(ctx, types_pb2.JobSeals(job_id=job.id, routes=msg.routes))
+    job.sealed.sealed_height = ctx.block.height
+    job.commit_end_height, job.reveal_end_height = keeper.hooks.open_rounds(ctx, job)
+    keeper.set_job(ctx, job)
+    # events
+    workers = [attr("worker", h.worker, index=True) for r in job.routes for h in r.hops]
+    ctx.events.emit(
+        events.JOB_SEALED,
+        *job_attributes(job),
+        *workers,
+        attr("commit_end_height", job.commit_end_height),
+        attr("reveal_end_height", job.reveal_end_height),
+    )
+    # respond
+    return tx_pb2.MsgSealPromptResponse(
+        commit_end_height=job.commit_end_height, reveal_end_height=job.reveal_end_height
+    )

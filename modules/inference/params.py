@@ -22,6 +22,7 @@ def default_params() -> types_pb2.Params:
         max_top_k=1000,
         max_assignments_per_block=100,
         max_expiries_per_block=100,
+        seal_window_blocks=10,  # sealed jobs: blocks after assignment to send MsgSealPrompt
     )
 
 

@@ -35,6 +35,16 @@ def job(
     return query_pb2.QueryJobResponse(job=found)
 
 
+def job_seals(
+    ctx: Context, keeper: InferenceKeeper, req: query_pb2.QueryJobSealsRequest
+) -> query_pb2.QueryJobSealsResponse:
+    """A job's boxes; empty routes while it is not sealed (2 when the job is unknown)."""
+    if keeper.get_job(ctx, req.job_id) is None:
+        raise ErrJobNotFound(f"job {req.job_id}")
+    found = keeper.get_seals(ctx, req.job_id) or types_pb2.JobSeals(job_id=req.job_id)
+    return query_pb2.QueryJobSealsResponse(seals=found)
+
+
 def params(
     ctx: Context, keeper: InferenceKeeper, req: query_pb2.QueryParamsRequest
 ) -> query_pb2.QueryParamsResponse:

@@ -25,13 +25,13 @@ _sym_db = _symbol_database.Default()
 from infera.inference.v1 import types_pb2 as infera_dot_inference_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!infera/inference/v1/genesis.proto\x12\x13infera.inference.v1\x1a\x1finfera/inference/v1/types.proto\"x\n\x0cGenesisState\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.inference.v1.Params\x12&\n\x04jobs\x18\x02 \x03(\x0b\x32\x18.infera.inference.v1.Job\x12\x13\n\x0bnext_job_id\x18\x03 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!infera/inference/v1/genesis.proto\x12\x13infera.inference.v1\x1a\x1finfera/inference/v1/types.proto\"\xa6\x01\n\x0cGenesisState\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.infera.inference.v1.Params\x12&\n\x04jobs\x18\x02 \x03(\x0b\x32\x18.infera.inference.v1.Job\x12\x13\n\x0bnext_job_id\x18\x03 \x01(\x04\x12,\n\x05seals\x18\x04 \x03(\x0b\x32\x1d.infera.inference.v1.JobSealsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.inference.v1.genesis_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GENESISSTATE']._serialized_start=91
-  _globals['_GENESISSTATE']._serialized_end=211
+  _globals['_GENESISSTATE']._serialized_start=92
+  _globals['_GENESISSTATE']._serialized_end=258
 # @@protoc_insertion_point(module_scope)

@@ -7,11 +7,13 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GenesisState(_message.Message):
-    __slots__ = ("params", "jobs", "next_job_id")
+    __slots__ = ("params", "jobs", "next_job_id", "seals")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     JOBS_FIELD_NUMBER: _ClassVar[int]
     NEXT_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SEALS_FIELD_NUMBER: _ClassVar[int]
     params: _types_pb2.Params
     jobs: _containers.RepeatedCompositeFieldContainer[_types_pb2.Job]
     next_job_id: int
-    def __init__(self, params: _Optional[_Union[_types_pb2.Params, _Mapping]] = ..., jobs: _Optional[_Iterable[_Union[_types_pb2.Job, _Mapping]]] = ..., next_job_id: _Optional[int] = ...) -> None: ...
+    seals: _containers.RepeatedCompositeFieldContainer[_types_pb2.JobSeals]
+    def __init__(self, params: _Optional[_Union[_types_pb2.Params, _Mapping]] = ..., jobs: _Optional[_Iterable[_Union[_types_pb2.Job, _Mapping]]] = ..., next_job_id: _Optional[int] = ..., seals: _Optional[_Iterable[_Union[_types_pb2.JobSeals, _Mapping]]] = ...) -> None: ...

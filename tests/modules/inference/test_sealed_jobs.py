@@ -1,0 +1,368 @@
+"""Sealed jobs on chain: submit with commitments only, seal per hop after assignment, the rounds
+open at the seal, an unsealed job is refunded with nobody blamed, and the reveals carry only a
+keyed output hash plus the output sealed to the submitter (docs/private-jobs.md)."""
+
+from __future__ import annotations
+
+import os
+
+import chain.pb  # noqa: F401
+
+import pytest
+
+from chain import sealing
+from infera.inference.v1 import query_pb2 as inference_query
+from infera.inference.v1 import tx_pb2 as inference_tx
+from infera.inference.v1 import types_pb2 as T
+from modules.agreement import logic as agreement_logic
+from tests.modules.jobs import (
+    MAX_FEE,
+    OUTPUT,
+    advance_to,
+    commit_msg,
+    escrow_balance,
+    fingerprint,
+    hops,
+    job,
+    make_job_chain,
+    ok,
+    reveal_msg,
+    run,
+    salt,
+    submit_msg,
+)
+from tests.modules.serving import FEE
+
+PROMPT = b"the secret prompt"
+ROOM = 32  # padded prompt room in bytes (priced as 8 tokens)
+SEAL_WINDOW = 4
+CHAIN_ID = "infera-test-1"  # tests/harness.py
+
+
+@pytest.fixture
+def node(tmp_path):
+    chain_ = make_job_chain(
+        tmp_path / "node",
+        inference={"seal_window_blocks": SEAL_WINDOW, "max_deadline_blocks": 60},
+    )
+    yield chain_
+    chain_.store.close()
+
+
+@pytest.fixture
+def submitter(node):
+    return node.keys[7]
+
+
+@pytest.fixture
+def secrets():
+    return sealing.JobSecrets(os.urandom(32))
+
+
+def sealed_submit(submitter, secrets, **fields):
+    values = {
+        "prompt": b"",
+        "privacy": T.PRIVACY_MODE_SEALED,
+        "prompt_commitment": secrets.prompt_commitment(PROMPT),
+        "sealed_prompt_bytes": ROOM,
+        "reply_pubkey": secrets.reply_pubkey,
+        "deadline_blocks": 30,
+    }
+    values.update(fields)
+    return submit_msg(submitter, **values)
+
+
+def worker_private(key) -> bytes:
+    """A deterministic X25519 key per test worker (the harness registers none that we hold)."""
+    return key.address.ljust(32, b"\x00")
+
+
+def boxes_for(node, job_id, secrets, *, prompt=PROMPT, room=ROOM):
+    """One SealedRoute per route: hop 0 gets the prompt payload, later hops the key payload."""
+    routes = []
+    for route_index, route in enumerate(hops(node, job_id)):
+        boxes = []
+        for hop_index, key in enumerate(route):
+            pub = sealing.public_key(worker_private(key))
+            if hop_index == 0:
+                payload = sealing.encode_prompt_payload(secrets.output_key, prompt, room)
+                purpose = sealing.PURPOSE_PROMPT
+            else:
+                payload = sealing.encode_key_payload(secrets.output_key)
+                purpose = sealing.PURPOSE_KEY
+            place = sealing.Place(CHAIN_ID, job_id, route_index, hop_index, purpose)
+            boxes.append(sealing.seal(pub, payload, place))
+        routes.append(T.SealedRoute(boxes=boxes))
+    return routes
+
+
+def seal_msg(submitter, job_id, routes):
+    return inference_tx.MsgSealPrompt(submitter=submitter.bech32, job_id=job_id, routes=routes)
+
+
+def submit_sealed(node, submitter, secrets) -> int:
+    ok(node, (submitter, sealed_submit(submitter, secrets)))
+    return job(node, 1).id
+
+
+def seals(node, job_id):
+    res = node.query(
+        "/infera.inference.v1.Query/JobSeals", inference_query.QueryJobSealsRequest(job_id=job_id)
+    )
+    assert res.code == 0, res.log
+    return inference_query.QueryJobSealsResponse.FromString(res.value).seals
+
+
+def test_sealed_job_stores_commitments_not_the_prompt(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    stored = job(node, job_id)
+    assert stored.state == T.JOB_STATE_ASSIGNED
+    assert stored.prompt == b""
+    assert stored.privacy == T.PRIVACY_MODE_SEALED
+    assert stored.sealed.prompt_commitment == secrets.prompt_commitment(PROMPT)
+    assert stored.prompt_tokens_estimate == ROOM // 4  # priced on the declared room
+    assert stored.sealed.seal_end_height == stored.assign_height + SEAL_WINDOW
+    assert stored.commit_end_height == 0  # the rounds wait for the seal
+    assert not seals(node, job_id).routes
+
+
+def test_commits_refused_until_sealed(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    first = hops(node, job_id)[0][0]
+    (result,) = run(node, (first, commit_msg(first, job_id)))
+    assert (result.codespace, result.code) == ("agreement", 5)  # commit window closed
+
+
+def test_seal_opens_the_rounds_and_stores_the_boxes(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    routes = boxes_for(node, job_id, secrets)
+    (result,) = ok(node, (submitter, seal_msg(submitter, job_id, routes)))
+    stored = job(node, job_id)
+    assert stored.sealed.sealed_height == node.height
+    assert stored.commit_end_height == node.height + 3  # COMMIT_WINDOW after the seal
+    assert list(seals(node, job_id).routes) == routes
+    types = [e.type for e in result.events]
+    assert "infera.job_sealed" in types
+    # a hop opens its own box, and no other
+    route0 = hops(node, job_id)[0]
+    place = sealing.Place(CHAIN_ID, job_id, 0, 0, sealing.PURPOSE_PROMPT)
+    opened = sealing.open_box(worker_private(route0[0]), routes[0].boxes[0], place)
+    assert sealing.decode_prompt_payload(opened) == (secrets.output_key, PROMPT)
+    with pytest.raises(sealing.SealingError):
+        sealing.open_box(worker_private(route0[1]), routes[0].boxes[0], place)
+
+
+def test_seal_rejects_a_signer_who_is_not_the_submitter(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    other = node.keys[8]
+    (result,) = run(node, (other, seal_msg(other, job_id, boxes_for(node, job_id, secrets))))
+    assert (result.codespace, result.code) == ("inference", 14)
+
+
+def test_seal_rejects_wrong_counts_and_sizes(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    routes = boxes_for(node, job_id, secrets)
+    short = routes[:-1]
+    missing_hop = [T.SealedRoute(boxes=routes[0].boxes[:1]), *routes[1:]]
+    oversized = [T.SealedRoute(boxes=[routes[0].boxes[0] + b"x", *routes[0].boxes[1:]])]
+    oversized += routes[1:]
+    wrong_room = boxes_for(node, job_id, secrets, room=ROOM + 1)
+    for bad in (short, missing_hop, oversized, wrong_room):
+        (result,) = run(node, (submitter, seal_msg(submitter, job_id, bad)))
+        assert (result.codespace, result.code) == ("inference", 19), result.log
+    assert job(node, job_id).sealed.sealed_height == 0  # nothing stuck
+
+
+def test_seal_rejects_a_second_seal_and_a_public_job(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    routes = boxes_for(node, job_id, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, routes)))
+    (again,) = run(node, (submitter, seal_msg(submitter, job_id, routes)))
+    assert (again.codespace, again.code) == ("inference", 18)
+    ok(node, (submitter, submit_msg(submitter)))
+    (public,) = run(node, (submitter, seal_msg(submitter, 2, routes)))
+    assert (public.codespace, public.code) == ("inference", 18)
+
+
+def test_unsealed_job_is_refunded_at_the_seal_deadline_nobody_slashed(node, submitter, secrets):
+    before = node.balance(submitter.address)
+    job_id = submit_sealed(node, submitter, secrets)
+    seal_end = job(node, job_id).sealed.seal_end_height
+    advance_to(node, seal_end)
+    expired = job(node, job_id)
+    assert expired.state == T.JOB_STATE_EXPIRED
+    assert expired.reason == "not sealed in the seal window; refunded"
+    assert expired.refunded == str(MAX_FEE)
+    assert escrow_balance(node) == 0
+    assert before - node.balance(submitter.address) == FEE  # the submit tx's fee, nothing else
+    from tests.modules.serving import keeper, latest_ctx
+
+    workers = keeper(node, "workers")
+    for route in hops(node, job_id):
+        for key in route:
+            assert workers.get_worker(latest_ctx(node), key.address).slashed in ("", "0")
+    (late,) = run(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    assert (late.codespace, late.code) == ("inference", 18)
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"prompt": b"plain"}, 17),
+        ({"prompt_commitment": b"\x00" * 31}, 17),
+        ({"reply_pubkey": b""}, 17),
+        ({"privacy": 7}, 17),
+        ({"sealed_prompt_bytes": 0}, 5),
+        ({"sealed_prompt_bytes": 65}, 6),
+    ],
+)
+def test_submit_sealed_rejects_malformed_fields(node, submitter, secrets, fields, code):
+    (result,) = run(node, (submitter, sealed_submit(submitter, secrets, **fields)))
+    assert (result.codespace, result.code) == ("inference", code), result.log
+
+
+def test_public_job_rejects_sealed_fields(node, submitter, secrets):
+    msg = submit_msg(submitter, reply_pubkey=secrets.reply_pubkey)
+    (result,) = run(node, (submitter, msg))
+    assert (result.codespace, result.code) == ("inference", 17)
+
+
+def test_sealed_jobs_disabled_when_the_window_is_zero(tmp_path, secrets):
+    chain_ = make_job_chain(tmp_path / "n", inference={"seal_window_blocks": 0})
+    try:
+        submitter = chain_.keys[7]
+        (result,) = run(chain_, (submitter, sealed_submit(submitter, secrets)))
+        assert (result.codespace, result.code) == ("inference", 16)
+    finally:
+        chain_.store.close()
+
+
+def test_sealed_deadline_must_cover_the_seal_window(node, submitter, secrets):
+    # commit 3 + reveal 3 + seal 4 = 10 blocks of rounds: a 10-block deadline is too short
+    (result,) = run(node, (submitter, sealed_submit(submitter, secrets, deadline_blocks=10)))
+    assert (result.codespace, result.code) == ("inference", 11)
+
+
+# --- the rounds of a sealed job --------------------------------------------------------------
+
+
+def sealed_claim(secrets, tokens=OUTPUT) -> bytes:
+    keyed = sealing.compute_keyed_output_hash(secrets.output_key, tokens)
+    return sealing.compute_sealed_output_hash(keyed, len(tokens))
+
+
+def sealed_commit(worker, job_id, secrets, tokens=OUTPUT):
+    commitment = agreement_logic.compute_commitment(
+        sealed_claim(secrets, tokens),
+        fingerprint(worker, job_id, tokens),
+        salt(worker, job_id),
+        worker.address,
+    )
+    return commit_msg(worker, job_id, commitment=commitment)
+
+
+def sealed_reveal(worker, job_id, secrets, route_index, hop_index, tokens=OUTPUT, **fields):
+    values = {
+        "output_tokens": [],
+        "keyed_output_hash": sealing.compute_keyed_output_hash(secrets.output_key, tokens),
+        "output_token_count": len(tokens),
+        "sealed_output": b"",
+        "shard_fingerprint": fingerprint(worker, job_id, tokens),
+    }
+    if hop_index == 0:
+        place = sealing.Place(CHAIN_ID, job_id, route_index, 0, sealing.PURPOSE_OUTPUT)
+        payload = sealing.encode_output_payload(tokens)
+        values["sealed_output"] = sealing.seal(secrets.reply_pubkey, payload, place)
+    values.update(fields)
+    return reveal_msg(worker, job_id, **values)
+
+
+def sealed_and_committed(node, submitter, secrets) -> int:
+    job_id = submit_sealed(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    workers = [w for route in hops(node, job_id) for w in route]
+    ok(node, *[(w, sealed_commit(w, job_id, secrets)) for w in workers])
+    return job_id
+
+
+def test_sealed_job_finalizes_on_keyed_hashes_and_the_submitter_opens_the_output(
+    node, submitter, secrets
+):
+    from tests.modules.jobs import history
+
+    job_id = sealed_and_committed(node, submitter, secrets)
+    reveals = [
+        (w, sealed_reveal(w, job_id, secrets, r, h))
+        for r, route in enumerate(hops(node, job_id))
+        for h, w in enumerate(route)
+    ]
+    ok(node, *reveals)
+    node.block()
+    done = job(node, job_id)
+    assert done.state == T.JOB_STATE_FINALIZED
+    assert done.output_hash == sealed_claim(secrets)
+    past = history(node, job_id)
+    assert all(not o.tokens and not o.text for o in past.outputs)
+    assert [o.billable_tokens for o in past.outputs] == [len(OUTPUT)]
+    firsts = [r for r in past.reveals if r.hop_index == 0]
+    assert len(firsts) == 3
+    for reveal in firsts:
+        place = sealing.Place(CHAIN_ID, job_id, reveal.route_index, 0, sealing.PURPOSE_OUTPUT)
+        opened = sealing.open_box(secrets.reply_private, reveal.sealed_output, place)
+        assert sealing.decode_output_payload(opened) == tuple(OUTPUT)
+
+
+def test_the_output_hash_does_not_confirm_a_guessed_output(node, submitter, secrets):
+    # an observer hashing the true output the public way, or with another key, gets elsewhere
+    public = agreement_logic.compute_output_hash(OUTPUT, b"")
+    other_key = sealing.JobSecrets(os.urandom(32))
+    assert sealed_claim(secrets) not in (public, sealed_claim(other_key))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"output_tokens": OUTPUT},
+        {"keyed_output_hash": b"\x00" * 31},
+        {"output_token_count": 17},
+        {"sealed_output": b""},
+        {"sealed_output": b"\x00" * 10},
+    ],
+)
+def test_sealed_reveal_rejects_malformed_fields(node, submitter, secrets, fields):
+    job_id = sealed_and_committed(node, submitter, secrets)
+    first = hops(node, job_id)[0][0]
+    (result,) = run(node, (first, sealed_reveal(first, job_id, secrets, 0, 0, **fields)))
+    assert (result.codespace, result.code) == ("agreement", 12), result.log
+
+
+def test_sealed_reveal_rejects_a_sealed_output_on_a_later_hop(node, submitter, secrets):
+    job_id = sealed_and_committed(node, submitter, secrets)
+    second = hops(node, job_id)[0][1]
+    box = sealing.seal(
+        secrets.reply_pubkey,
+        sealing.encode_output_payload(OUTPUT),
+        sealing.Place(CHAIN_ID, job_id, 0, 0, sealing.PURPOSE_OUTPUT),
+    )
+    msg = sealed_reveal(second, job_id, secrets, 0, 1, sealed_output=box)
+    (result,) = run(node, (second, msg))
+    assert (result.codespace, result.code) == ("agreement", 12)
+
+
+def test_public_reveal_rejects_sealed_fields(node, submitter):
+    ok(node, (submitter, submit_msg(submitter)))
+    workers = [w for route in hops(node, 1) for w in route]
+    ok(node, *[(w, commit_msg(w, 1)) for w in workers])
+    msg = reveal_msg(workers[0], 1, output_token_count=4)
+    (result,) = run(node, (workers[0], msg))
+    assert (result.codespace, result.code) == ("agreement", 12)
+
+
+def test_genesis_export_keeps_the_boxes(node, submitter, secrets):
+    from modules.inference import genesis
+    from tests.modules.serving import keeper, latest_ctx
+
+    job_id = submit_sealed(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    exported = genesis.export_genesis(latest_ctx(node), keeper(node, "inference"))
+    assert [int(s["job_id"]) for s in exported["seals"]] == [job_id]
