@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
-from chain import crypto
+from chain import crypto, sealing
 from chain.context import Context
 from chain.events import attr
 from infera.agreement.v1 import tx_pb2, types_pb2
@@ -109,7 +109,10 @@ def reveal_output(
 
     Fails when: the worker address is malformed; both output_tokens and output_bytes are set;
     the output is longer than max_new_tokens (4 x max_new_tokens bytes); the fingerprint is empty
-    or over MAX_FINGERPRINT_BYTES; the salt is not 32 bytes; the job does not exist; reveals are not open yet (commit round running) or
+    or over MAX_FINGERPRINT_BYTES; the salt is not 32 bytes; the job does not exist;
+    sealed jobs: a plaintext output is sent, the keyed output hash is not 32 bytes, the token
+    count is above max_new_tokens, or the sealed output is not exactly its size on the first
+    hop (empty on the others); public jobs: sealed fields are set; reveals are not open yet (commit round running) or
     over (job tallied, or the block is after reveal_end_height); the worker holds no hop of the
     job; the hop never committed; the hop already revealed; the recomputed commitment differs.
     """
@@ -129,15 +132,25 @@ def reveal_output(
     job = _load_job(ctx, keeper, msg.job_id)
     # check
     _check_reveal_window(ctx, job)
-    if logic.compute_billable_tokens(tokens, text) > job.max_new_tokens:
+    sealed = job.privacy == J.PRIVACY_MODE_SEALED
+    billable = msg.output_token_count if sealed else logic.compute_billable_tokens(tokens, text)
+    if billable > job.max_new_tokens:
         raise ErrInvalidOutput(f"output longer than max_new_tokens {job.max_new_tokens}")
     route_index, hop_index = _hop_of(job, worker)
+    if sealed:
+        _check_sealed_reveal(msg, hop_index)
+    elif msg.keyed_output_hash or msg.output_token_count or msg.sealed_output:
+        raise ErrInvalidOutput("sealed reveal fields on a public job")
     commitment = keeper.get_commitment(ctx, job.id, route_index, hop_index)
     if commitment is None:
         raise ErrNoCommitment(f"job {job.id} route {route_index} hop {hop_index}")
     if keeper.get_reveal(ctx, job.id, route_index, hop_index) is not None:
         raise ErrAlreadyRevealed(f"job {job.id} route {route_index} hop {hop_index}")
-    output_hash = logic.compute_output_hash(tokens, text)
+    output_hash = (
+        sealing.compute_sealed_output_hash(msg.keyed_output_hash, msg.output_token_count)
+        if sealed
+        else logic.compute_output_hash(tokens, text)
+    )
     opened = logic.compute_commitment(output_hash, msg.shard_fingerprint, msg.salt, worker_address)
     if opened != commitment.commitment:
         raise ErrCommitmentMismatch(f"job {job.id} route {route_index} hop {hop_index}")
@@ -153,10 +166,13 @@ def reveal_output(
             shard_fingerprint=msg.shard_fingerprint,
             salt=msg.salt,
             height=ctx.block.height,
+            sealed_output=msg.sealed_output,
         ),
     )
     if keeper.get_output(ctx, job.id, output_hash) is None:
-        keeper.set_output(ctx, job.id, _output(output_hash, tokens, text))
+        output = _output(output_hash, tokens, text)
+        output.billable_tokens = billable  # a sealed output is only its hash and its length
+        keeper.set_output(ctx, job.id, output)
     if _count(keeper.iterate_reveals(ctx, job.id)) == _count(
         keeper.iterate_commitments(ctx, job.id)
     ):
@@ -172,6 +188,18 @@ def reveal_output(
     )
     # respond
     return tx_pb2.MsgRevealOutputResponse(output_hash=output_hash)
+
+
+def _check_sealed_reveal(msg: tx_pb2.MsgRevealOutput, hop_index: int) -> None:
+    """A sealed hop reveals the keyed output hash and the token count, never the output; the
+    first hop also the output sealed to the submitter, exactly its size (chain/sealing.py)."""
+    if msg.output_tokens or msg.output_bytes:
+        raise ErrInvalidOutput("a sealed job's reveal carries no plaintext output")
+    if len(msg.keyed_output_hash) != logic.HASH_LENGTH:
+        raise ErrInvalidOutput(f"keyed output hash of {len(msg.keyed_output_hash)} bytes")
+    want = sealing.output_box_bytes(msg.output_token_count) if hop_index == 0 else 0
+    if len(msg.sealed_output) != want:
+        raise ErrInvalidOutput(f"sealed output of {len(msg.sealed_output)} bytes, want {want}")
 
 
 def _load_job(ctx: Context, keeper: AgreementKeeper, job_id: int) -> inference_pb2.Job:
