@@ -1,4 +1,5 @@
-"""staking block hooks: double-sign slashing at the start of a block, power updates at the end."""
+"""staking block hooks: double-sign slashing at the start of a block; matured unbondings and
+redelegations, then power updates, at the end."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import chain.pb  # noqa: F401
 from chain import crypto
 from chain.context import Context, ValidatorUpdate
 from chain.events import attr
-from chain.tx import Coin
-from modules.staking import events, keys, logic
+from modules.staking import delegation, events, logic
 from modules.staking.keeper import StakingKeeper
 from tendermint.abci import types_pb2 as abci
 
@@ -20,7 +20,9 @@ _PUNISHED = {abci.DUPLICATE_VOTE: "double_sign", abci.LIGHT_CLIENT_ATTACK: "ligh
 
 
 def process_misbehavior(ctx: Context, keeper: StakingKeeper, misbehavior: Sequence[Any]) -> None:
-    """Slash and jail every validator CometBFT caught double-signing (evidence is final)."""
+    """Slash, jail and tombstone every validator CometBFT caught double-signing (evidence is
+    final). The slash reaches unbonding and redelegation entries started at or after the
+    infraction height; a tombstoned validator never unjails, so it is punished once."""
     params = keeper.get_params(ctx)
     for evidence in sorted(misbehavior, key=lambda m: (m.height, m.validator.address)):
         reason = _PUNISHED.get(evidence.type)
@@ -28,17 +30,12 @@ def process_misbehavior(ctx: Context, keeper: StakingKeeper, misbehavior: Sequen
         if reason is None or operator is None:
             continue
         validator = keeper.get_validator(ctx, operator)
-        if validator is None or validator.jailed:
+        if validator is None or validator.tombstoned:
             continue  # already punished for this key; CometBFT may report evidence twice
-        amount = logic.compute_slash_amount(
-            int(validator.tokens), params.slash_fraction_double_sign
+        amount = delegation.slash(
+            ctx, keeper, operator, int(evidence.height), params.slash_fraction_double_sign
         )
-        if amount > 0:
-            keeper.bank.burn_coins(ctx, keys.BONDED_POOL, [Coin(params.bond_denom, amount)])
-        validator.tokens = str(int(validator.tokens) - amount)
-        validator.slashed = str(int(validator.slashed or "0") + amount)
-        validator.jailed = True
-        keeper.set_validator(ctx, operator, validator)
+        delegation.jail(ctx, keeper, operator, tombstone=True)
         ctx.events.emit(
             events.SLASH,
             attr("validator", validator.operator_address, index=True),
@@ -46,6 +43,12 @@ def process_misbehavior(ctx: Context, keeper: StakingKeeper, misbehavior: Sequen
             attr("slashed", amount),
             attr("jailed", "true"),
         )
+
+
+def process_maturity(ctx: Context, keeper: StakingKeeper) -> None:
+    """Pay back unbondings and end redelegations whose completion time has come."""
+    delegation.complete_unbondings(ctx, keeper)
+    delegation.complete_redelegations(ctx, keeper)
 
 
 def process_power_updates(ctx: Context, keeper: StakingKeeper) -> None:

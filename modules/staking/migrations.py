@@ -17,10 +17,14 @@ import chain.pb  # noqa: F401
 from chain.context import Context
 from chain.store import prefix_end
 from chain.text import parse_uint
-from modules.staking import keys
+from infera.staking.v1 import types_pb2
+from modules.staking import keys, logic
 from modules.staking.keeper import StakingKeeper, is_candidate
+from modules.staking.params import fill_defaults
 
-CONSENSUS_VERSION = 2  # 1: no by_tokens index; 2: staking/by_tokens/ index (commit 570ef22)
+# 1: no by_tokens index; 2: staking/by_tokens/ index (commit 570ef22); 3: delegations (shares,
+# commission, tombstone, unbonding and redelegation records, the unbonding pool)
+CONSENSUS_VERSION = 3
 
 
 def stored_version(ctx: Context) -> int:
@@ -48,8 +52,47 @@ def migrate_1_to_2(ctx: Context, keeper: StakingKeeper) -> None:
             ctx.store.set(keys.by_tokens_key(int(validator.tokens), operator), b"\x01")
 
 
+def migrate_2_to_3(ctx: Context, keeper: StakingKeeper) -> None:
+    """Give every validator record shares and its operator's self-delegation of all its
+    tokens (the only bond there was), the default commission, and a tombstone where it was
+    jailed (version 2 jailed only double-signers); params gain unbonding_time_ns and
+    max_entries at their defaults."""
+    keeper.set_params(ctx, fill_defaults(keeper.get_params(ctx)))
+    for operator, validator in list(keeper.iterate_validators(ctx)):
+        upgrade_validator_record(validator)
+        keeper.set_validator(ctx, operator, validator)
+        self_delegation(ctx, keeper, operator, validator)
+
+
+def upgrade_validator_record(validator: types_pb2.Validator) -> None:
+    """Fill the fields a version-2 record lacks (also used for genesis files without them)."""
+    if not validator.delegator_shares:
+        validator.delegator_shares = str(int(validator.tokens) * logic.SHARES_PER_TOKEN)
+        validator.tombstoned = validator.tombstoned or validator.jailed
+    if not validator.HasField("commission"):
+        rate, max_rate, max_change = logic.DEFAULT_COMMISSION
+        validator.commission.rate = rate
+        validator.commission.max_rate = max_rate
+        validator.commission.max_change_rate = max_change
+
+
+def self_delegation(
+    ctx: Context, keeper: StakingKeeper, operator: bytes, validator: types_pb2.Validator
+) -> None:
+    """The operator's delegation of all the validator's shares."""
+    delegation = types_pb2.Delegation(
+        delegator_address=validator.operator_address,
+        validator_address=validator.operator_address,
+        shares=validator.delegator_shares,
+    )
+    keeper.set_delegation(ctx, operator, operator, delegation)
+
+
 # from-version -> migration to from-version + 1
-MIGRATIONS: dict[int, Callable[[Context, StakingKeeper], None]] = {1: migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Context, StakingKeeper], None]] = {
+    1: migrate_1_to_2,
+    2: migrate_2_to_3,
+}
 
 
 def run_pending(ctx: Context, keeper: StakingKeeper) -> list[int]:

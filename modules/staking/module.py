@@ -27,12 +27,37 @@ class StakingModule:
         self.keeper = keeper
 
     def msg_routes(self) -> Sequence[MsgRoute]:
+        k = self.keeper
         return (
             MsgRoute(
                 "/infera.staking.v1.MsgCreateValidator",
                 tx_pb2.MsgCreateValidator,
-                lambda ctx, msg: msg_server.create_validator(ctx, self.keeper, msg),
+                lambda ctx, msg: msg_server.create_validator(ctx, k, msg),
                 ("operator_address",),
+            ),
+            MsgRoute(
+                "/infera.staking.v1.MsgEditValidator",
+                tx_pb2.MsgEditValidator,
+                lambda ctx, msg: msg_server.edit_validator(ctx, k, msg),
+                ("operator_address",),
+            ),
+            MsgRoute(
+                "/infera.staking.v1.MsgDelegate",
+                tx_pb2.MsgDelegate,
+                lambda ctx, msg: msg_server.delegate(ctx, k, msg),
+                ("delegator_address",),
+            ),
+            MsgRoute(
+                "/infera.staking.v1.MsgUndelegate",
+                tx_pb2.MsgUndelegate,
+                lambda ctx, msg: msg_server.undelegate(ctx, k, msg),
+                ("delegator_address",),
+            ),
+            MsgRoute(
+                "/infera.staking.v1.MsgBeginRedelegate",
+                tx_pb2.MsgBeginRedelegate,
+                lambda ctx, msg: msg_server.begin_redelegate(ctx, k, msg),
+                ("delegator_address",),
             ),
         )
 
@@ -54,6 +79,21 @@ class StakingModule:
                 query_pb2.QueryParamsRequest,
                 lambda ctx, req: query_server.params(ctx, k, req),
             ),
+            QueryRoute(
+                _SVC + "Delegation",
+                query_pb2.QueryDelegationRequest,
+                lambda ctx, req: query_server.delegation(ctx, k, req),
+            ),
+            QueryRoute(
+                _SVC + "DelegatorDelegations",
+                query_pb2.QueryDelegatorDelegationsRequest,
+                lambda ctx, req: query_server.delegator_delegations(ctx, k, req),
+            ),
+            QueryRoute(
+                _SVC + "UnbondingDelegation",
+                query_pb2.QueryUnbondingDelegationRequest,
+                lambda ctx, req: query_server.unbonding_delegation(ctx, k, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:
@@ -69,4 +109,5 @@ class StakingModule:
         abci.process_misbehavior(ctx, self.keeper, misbehavior)
 
     def end_block(self, ctx: Context) -> None:
+        abci.process_maturity(ctx, self.keeper)
         abci.process_power_updates(ctx, self.keeper)

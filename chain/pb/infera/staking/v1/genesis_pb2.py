@@ -25,13 +25,13 @@ _sym_db = _symbol_database.Default()
 from infera.staking.v1 import types_pb2 as infera_dot_staking_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/staking/v1/genesis.proto\x12\x11infera.staking.v1\x1a\x1dinfera/staking/v1/types.proto\"k\n\x0cGenesisState\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.staking.v1.Params\x12\x30\n\nvalidators\x18\x02 \x03(\x0b\x32\x1c.infera.staking.v1.Validatorb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/staking/v1/genesis.proto\x12\x11infera.staking.v1\x1a\x1dinfera/staking/v1/types.proto\"\x9e\x02\n\x0cGenesisState\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.staking.v1.Params\x12\x30\n\nvalidators\x18\x02 \x03(\x0b\x32\x1c.infera.staking.v1.Validator\x12\x32\n\x0b\x64\x65legations\x18\x03 \x03(\x0b\x32\x1d.infera.staking.v1.Delegation\x12\x45\n\x15unbonding_delegations\x18\x04 \x03(\x0b\x32&.infera.staking.v1.UnbondingDelegation\x12\x36\n\rredelegations\x18\x05 \x03(\x0b\x32\x1f.infera.staking.v1.Redelegationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.staking.v1.genesis_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GENESISSTATE']._serialized_start=85
-  _globals['_GENESISSTATE']._serialized_end=192
+  _globals['_GENESISSTATE']._serialized_start=86
+  _globals['_GENESISSTATE']._serialized_end=372
 # @@protoc_insertion_point(module_scope)

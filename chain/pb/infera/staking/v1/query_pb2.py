@@ -26,7 +26,7 @@ from infera.base.v1 import pagination_pb2 as infera_dot_base_dot_v1_dot_paginati
 from infera.staking.v1 import types_pb2 as infera_dot_staking_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/staking/v1/query.proto\x12\x11infera.staking.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1dinfera/staking/v1/types.proto\"I\n\x16QueryValidatorsRequest\x12/\n\npagination\x18\x01 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"}\n\x17QueryValidatorsResponse\x12\x30\n\nvalidators\x18\x01 \x03(\x0b\x32\x1c.infera.staking.v1.Validator\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"1\n\x15QueryValidatorRequest\x12\x18\n\x10operator_address\x18\x01 \x01(\t\"I\n\x16QueryValidatorResponse\x12/\n\tvalidator\x18\x01 \x01(\x0b\x32\x1c.infera.staking.v1.Validator\"\x14\n\x12QueryParamsRequest\"@\n\x13QueryParamsResponse\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.staking.v1.Params2\xa7\x02\n\x05Query\x12\x63\n\nValidators\x12).infera.staking.v1.QueryValidatorsRequest\x1a*.infera.staking.v1.QueryValidatorsResponse\x12`\n\tValidator\x12(.infera.staking.v1.QueryValidatorRequest\x1a).infera.staking.v1.QueryValidatorResponse\x12W\n\x06Params\x12%.infera.staking.v1.QueryParamsRequest\x1a&.infera.staking.v1.QueryParamsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/staking/v1/query.proto\x12\x11infera.staking.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1dinfera/staking/v1/types.proto\"I\n\x16QueryValidatorsRequest\x12/\n\npagination\x18\x01 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"}\n\x17QueryValidatorsResponse\x12\x30\n\nvalidators\x18\x01 \x03(\x0b\x32\x1c.infera.staking.v1.Validator\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"1\n\x15QueryValidatorRequest\x12\x18\n\x10operator_address\x18\x01 \x01(\t\"I\n\x16QueryValidatorResponse\x12/\n\tvalidator\x18\x01 \x01(\x0b\x32\x1c.infera.staking.v1.Validator\"\x14\n\x12QueryParamsRequest\"@\n\x13QueryParamsResponse\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.staking.v1.Params\"N\n\x16QueryDelegationRequest\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\"\\\n\x17QueryDelegationResponse\x12\x31\n\ndelegation\x18\x01 \x01(\x0b\x32\x1d.infera.staking.v1.Delegation\x12\x0e\n\x06tokens\x18\x02 \x01(\t\"n\n QueryDelegatorDelegationsRequest\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12/\n\npagination\x18\x02 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"\x89\x01\n!QueryDelegatorDelegationsResponse\x12\x32\n\x0b\x64\x65legations\x18\x01 \x03(\x0b\x32\x1d.infera.staking.v1.Delegation\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"W\n\x1fQueryUnbondingDelegationRequest\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\"]\n QueryUnbondingDelegationResponse\x12\x39\n\tunbonding\x18\x01 \x01(\x0b\x32&.infera.staking.v1.UnbondingDelegation2\x90\x05\n\x05Query\x12\x63\n\nValidators\x12).infera.staking.v1.QueryValidatorsRequest\x1a*.infera.staking.v1.QueryValidatorsResponse\x12`\n\tValidator\x12(.infera.staking.v1.QueryValidatorRequest\x1a).infera.staking.v1.QueryValidatorResponse\x12W\n\x06Params\x12%.infera.staking.v1.QueryParamsRequest\x1a&.infera.staking.v1.QueryParamsResponse\x12\x63\n\nDelegation\x12).infera.staking.v1.QueryDelegationRequest\x1a*.infera.staking.v1.QueryDelegationResponse\x12\x81\x01\n\x14\x44\x65legatorDelegations\x12\x33.infera.staking.v1.QueryDelegatorDelegationsRequest\x1a\x34.infera.staking.v1.QueryDelegatorDelegationsResponse\x12~\n\x13UnbondingDelegation\x12\x32.infera.staking.v1.QueryUnbondingDelegationRequest\x1a\x33.infera.staking.v1.QueryUnbondingDelegationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,6 +45,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYPARAMSREQUEST']._serialized_end=464
   _globals['_QUERYPARAMSRESPONSE']._serialized_start=466
   _globals['_QUERYPARAMSRESPONSE']._serialized_end=530
-  _globals['_QUERY']._serialized_start=533
-  _globals['_QUERY']._serialized_end=828
+  _globals['_QUERYDELEGATIONREQUEST']._serialized_start=532
+  _globals['_QUERYDELEGATIONREQUEST']._serialized_end=610
+  _globals['_QUERYDELEGATIONRESPONSE']._serialized_start=612
+  _globals['_QUERYDELEGATIONRESPONSE']._serialized_end=704
+  _globals['_QUERYDELEGATORDELEGATIONSREQUEST']._serialized_start=706
+  _globals['_QUERYDELEGATORDELEGATIONSREQUEST']._serialized_end=816
+  _globals['_QUERYDELEGATORDELEGATIONSRESPONSE']._serialized_start=819
+  _globals['_QUERYDELEGATORDELEGATIONSRESPONSE']._serialized_end=956
+  _globals['_QUERYUNBONDINGDELEGATIONREQUEST']._serialized_start=958
+  _globals['_QUERYUNBONDINGDELEGATIONREQUEST']._serialized_end=1045
+  _globals['_QUERYUNBONDINGDELEGATIONRESPONSE']._serialized_start=1047
+  _globals['_QUERYUNBONDINGDELEGATIONRESPONSE']._serialized_end=1140
+  _globals['_QUERY']._serialized_start=1143
+  _globals['_QUERY']._serialized_end=1799
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,21 @@ class QueryStub(object):
                 request_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryParamsRequest.SerializeToString,
                 response_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryParamsResponse.FromString,
                 _registered_method=True)
+        self.Delegation = channel.unary_unary(
+                '/infera.staking.v1.Query/Delegation',
+                request_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegationRequest.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegationResponse.FromString,
+                _registered_method=True)
+        self.DelegatorDelegations = channel.unary_unary(
+                '/infera.staking.v1.Query/DelegatorDelegations',
+                request_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegatorDelegationsRequest.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegatorDelegationsResponse.FromString,
+                _registered_method=True)
+        self.UnbondingDelegation = channel.unary_unary(
+                '/infera.staking.v1.Query/UnbondingDelegation',
+                request_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryUnbondingDelegationRequest.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryUnbondingDelegationResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServicer(object):
@@ -78,6 +93,27 @@ class QueryServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Delegation(self, request, context):
+        """Delegation returns one delegation and what its shares are worth in tokens.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DelegatorDelegations(self, request, context):
+        """DelegatorDelegations lists a delegator's delegations (validator order, one page at a time).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnbondingDelegation(self, request, context):
+        """UnbondingDelegation returns a delegator's unbonding entries from one validator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +131,21 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.Params,
                     request_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryParamsRequest.FromString,
                     response_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryParamsResponse.SerializeToString,
+            ),
+            'Delegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delegation,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegationRequest.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegationResponse.SerializeToString,
+            ),
+            'DelegatorDelegations': grpc.unary_unary_rpc_method_handler(
+                    servicer.DelegatorDelegations,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegatorDelegationsRequest.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegatorDelegationsResponse.SerializeToString,
+            ),
+            'UnbondingDelegation': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnbondingDelegation,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryUnbondingDelegationRequest.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_query__pb2.QueryUnbondingDelegationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +230,87 @@ class Query(object):
             '/infera.staking.v1.Query/Params',
             infera_dot_staking_dot_v1_dot_query__pb2.QueryParamsRequest.SerializeToString,
             infera_dot_staking_dot_v1_dot_query__pb2.QueryParamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Query/Delegation',
+            infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegationRequest.SerializeToString,
+            infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DelegatorDelegations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Query/DelegatorDelegations',
+            infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegatorDelegationsRequest.SerializeToString,
+            infera_dot_staking_dot_v1_dot_query__pb2.QueryDelegatorDelegationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnbondingDelegation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Query/UnbondingDelegation',
+            infera_dot_staking_dot_v1_dot_query__pb2.QueryUnbondingDelegationRequest.SerializeToString,
+            infera_dot_staking_dot_v1_dot_query__pb2.QueryUnbondingDelegationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from infera.base.v1 import coin_pb2 as infera_dot_base_dot_v1_dot_coin__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ainfera/staking/v1/tx.proto\x12\x11infera.staking.v1\x1a\x19infera/base/v1/coin.proto\"\x82\x01\n\x12MsgCreateValidator\x12\x18\n\x10operator_address\x18\x01 \x01(\t\x12\x18\n\x10\x63onsensus_pubkey\x18\x02 \x01(\x0c\x12\'\n\tself_bond\x18\x03 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x0f\n\x07moniker\x18\x04 \x01(\t\"\x1c\n\x1aMsgCreateValidatorResponse2n\n\x03Msg\x12g\n\x0f\x43reateValidator\x12%.infera.staking.v1.MsgCreateValidator\x1a-.infera.staking.v1.MsgCreateValidatorResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ainfera/staking/v1/tx.proto\x12\x11infera.staking.v1\x1a\x19infera/base/v1/coin.proto\"\xdc\x01\n\x12MsgCreateValidator\x12\x18\n\x10operator_address\x18\x01 \x01(\t\x12\x18\n\x10\x63onsensus_pubkey\x18\x02 \x01(\x0c\x12\'\n\tself_bond\x18\x03 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x0f\n\x07moniker\x18\x04 \x01(\t\x12\x17\n\x0f\x63ommission_rate\x18\x05 \x01(\t\x12\x1b\n\x13\x63ommission_max_rate\x18\x06 \x01(\t\x12\"\n\x1a\x63ommission_max_change_rate\x18\x07 \x01(\t\"\x1c\n\x1aMsgCreateValidatorResponse\"V\n\x10MsgEditValidator\x12\x18\n\x10operator_address\x18\x01 \x01(\t\x12\x0f\n\x07moniker\x18\x02 \x01(\t\x12\x17\n\x0f\x63ommission_rate\x18\x03 \x01(\t\"\x1a\n\x18MsgEditValidatorResponse\"i\n\x0bMsgDelegate\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\x12$\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x14.infera.base.v1.Coin\"\x15\n\x13MsgDelegateResponse\"k\n\rMsgUndelegate\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\x12$\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x14.infera.base.v1.Coin\"C\n\x15MsgUndelegateResponse\x12\x1a\n\x12\x63ompletion_time_ns\x18\x01 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x02 \x01(\t\"\x93\x01\n\x12MsgBeginRedelegate\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x1d\n\x15validator_src_address\x18\x02 \x01(\t\x12\x1d\n\x15validator_dst_address\x18\x03 \x01(\t\x12$\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x14.infera.base.v1.Coin\"8\n\x1aMsgBeginRedelegateResponse\x12\x1a\n\x12\x63ompletion_time_ns\x18\x01 \x01(\x03\x32\xe8\x03\n\x03Msg\x12g\n\x0f\x43reateValidator\x12%.infera.staking.v1.MsgCreateValidator\x1a-.infera.staking.v1.MsgCreateValidatorResponse\x12\x61\n\rEditValidator\x12#.infera.staking.v1.MsgEditValidator\x1a+.infera.staking.v1.MsgEditValidatorResponse\x12R\n\x08\x44\x65legate\x12\x1e.infera.staking.v1.MsgDelegate\x1a&.infera.staking.v1.MsgDelegateResponse\x12X\n\nUndelegate\x12 .infera.staking.v1.MsgUndelegate\x1a(.infera.staking.v1.MsgUndelegateResponse\x12g\n\x0f\x42\x65ginRedelegate\x12%.infera.staking.v1.MsgBeginRedelegate\x1a-.infera.staking.v1.MsgBeginRedelegateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,25 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.staking.v1.tx_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MSGCREATEVALIDATOR']._serialized_start=77
-  _globals['_MSGCREATEVALIDATOR']._serialized_end=207
-  _globals['_MSGCREATEVALIDATORRESPONSE']._serialized_start=209
-  _globals['_MSGCREATEVALIDATORRESPONSE']._serialized_end=237
-  _globals['_MSG']._serialized_start=239
-  _globals['_MSG']._serialized_end=349
+  _globals['_MSGCREATEVALIDATOR']._serialized_end=297
+  _globals['_MSGCREATEVALIDATORRESPONSE']._serialized_start=299
+  _globals['_MSGCREATEVALIDATORRESPONSE']._serialized_end=327
+  _globals['_MSGEDITVALIDATOR']._serialized_start=329
+  _globals['_MSGEDITVALIDATOR']._serialized_end=415
+  _globals['_MSGEDITVALIDATORRESPONSE']._serialized_start=417
+  _globals['_MSGEDITVALIDATORRESPONSE']._serialized_end=443
+  _globals['_MSGDELEGATE']._serialized_start=445
+  _globals['_MSGDELEGATE']._serialized_end=550
+  _globals['_MSGDELEGATERESPONSE']._serialized_start=552
+  _globals['_MSGDELEGATERESPONSE']._serialized_end=573
+  _globals['_MSGUNDELEGATE']._serialized_start=575
+  _globals['_MSGUNDELEGATE']._serialized_end=682
+  _globals['_MSGUNDELEGATERESPONSE']._serialized_start=684
+  _globals['_MSGUNDELEGATERESPONSE']._serialized_end=751
+  _globals['_MSGBEGINREDELEGATE']._serialized_start=754
+  _globals['_MSGBEGINREDELEGATE']._serialized_end=901
+  _globals['_MSGBEGINREDELEGATERESPONSE']._serialized_start=903
+  _globals['_MSGBEGINREDELEGATERESPONSE']._serialized_end=959
+  _globals['_MSG']._serialized_start=962
+  _globals['_MSG']._serialized_end=1450
 # @@protoc_insertion_point(module_scope)

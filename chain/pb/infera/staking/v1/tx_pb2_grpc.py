@@ -40,6 +40,26 @@ class MsgStub(object):
                 request_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgCreateValidator.SerializeToString,
                 response_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgCreateValidatorResponse.FromString,
                 _registered_method=True)
+        self.EditValidator = channel.unary_unary(
+                '/infera.staking.v1.Msg/EditValidator',
+                request_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgEditValidator.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgEditValidatorResponse.FromString,
+                _registered_method=True)
+        self.Delegate = channel.unary_unary(
+                '/infera.staking.v1.Msg/Delegate',
+                request_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgDelegate.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgDelegateResponse.FromString,
+                _registered_method=True)
+        self.Undelegate = channel.unary_unary(
+                '/infera.staking.v1.Msg/Undelegate',
+                request_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgUndelegate.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgUndelegateResponse.FromString,
+                _registered_method=True)
+        self.BeginRedelegate = channel.unary_unary(
+                '/infera.staking.v1.Msg/BeginRedelegate',
+                request_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgBeginRedelegate.SerializeToString,
+                response_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgBeginRedelegateResponse.FromString,
+                _registered_method=True)
 
 
 class MsgServicer(object):
@@ -53,6 +73,34 @@ class MsgServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EditValidator(self, request, context):
+        """EditValidator changes the moniker and/or the commission rate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Delegate(self, request, context):
+        """Delegate bonds tokens to a validator for shares.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Undelegate(self, request, context):
+        """Undelegate starts unbonding tokens; they return after params.unbonding_time_ns.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BeginRedelegate(self, request, context):
+        """BeginRedelegate moves bonded tokens from one validator to another at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MsgServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +108,26 @@ def add_MsgServicer_to_server(servicer, server):
                     servicer.CreateValidator,
                     request_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgCreateValidator.FromString,
                     response_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgCreateValidatorResponse.SerializeToString,
+            ),
+            'EditValidator': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditValidator,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgEditValidator.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgEditValidatorResponse.SerializeToString,
+            ),
+            'Delegate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delegate,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgDelegate.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgDelegateResponse.SerializeToString,
+            ),
+            'Undelegate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Undelegate,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgUndelegate.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgUndelegateResponse.SerializeToString,
+            ),
+            'BeginRedelegate': grpc.unary_unary_rpc_method_handler(
+                    servicer.BeginRedelegate,
+                    request_deserializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgBeginRedelegate.FromString,
+                    response_serializer=infera_dot_staking_dot_v1_dot_tx__pb2.MsgBeginRedelegateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +158,114 @@ class Msg(object):
             '/infera.staking.v1.Msg/CreateValidator',
             infera_dot_staking_dot_v1_dot_tx__pb2.MsgCreateValidator.SerializeToString,
             infera_dot_staking_dot_v1_dot_tx__pb2.MsgCreateValidatorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditValidator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Msg/EditValidator',
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgEditValidator.SerializeToString,
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgEditValidatorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delegate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Msg/Delegate',
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgDelegate.SerializeToString,
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgDelegateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Undelegate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Msg/Undelegate',
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgUndelegate.SerializeToString,
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgUndelegateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BeginRedelegate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.staking.v1.Msg/BeginRedelegate',
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgBeginRedelegate.SerializeToString,
+            infera_dot_staking_dot_v1_dot_tx__pb2.MsgBeginRedelegateResponse.FromString,
             options,
             channel_credentials,
             insecure,

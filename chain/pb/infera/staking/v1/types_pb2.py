@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/staking/v1/types.proto\x12\x11infera.staking.v1\"\x81\x01\n\tValidator\x12\x18\n\x10operator_address\x18\x01 \x01(\t\x12\x18\n\x10\x63onsensus_pubkey\x18\x02 \x01(\x0c\x12\x0e\n\x06tokens\x18\x03 \x01(\t\x12\x0e\n\x06jailed\x18\x04 \x01(\x08\x12\x0f\n\x07moniker\x18\x05 \x01(\t\x12\x0f\n\x07slashed\x18\x06 \x01(\t\"\x88\x01\n\x06Params\x12\x12\n\nbond_denom\x18\x01 \x01(\t\x12\x16\n\x0emax_validators\x18\x02 \x01(\r\x12\x15\n\rmin_self_bond\x18\x03 \x01(\t\x12\x17\n\x0fpower_reduction\x18\x04 \x01(\x04\x12\"\n\x1aslash_fraction_double_sign\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/staking/v1/types.proto\x12\x11infera.staking.v1\"\xe2\x01\n\tValidator\x12\x18\n\x10operator_address\x18\x01 \x01(\t\x12\x18\n\x10\x63onsensus_pubkey\x18\x02 \x01(\x0c\x12\x0e\n\x06tokens\x18\x03 \x01(\t\x12\x0e\n\x06jailed\x18\x04 \x01(\x08\x12\x0f\n\x07moniker\x18\x05 \x01(\t\x12\x0f\n\x07slashed\x18\x06 \x01(\t\x12\x18\n\x10\x64\x65legator_shares\x18\x07 \x01(\t\x12\x31\n\ncommission\x18\x08 \x01(\x0b\x32\x1d.infera.staking.v1.Commission\x12\x12\n\ntombstoned\x18\t \x01(\x08\"]\n\nCommission\x12\x0c\n\x04rate\x18\x01 \x01(\t\x12\x10\n\x08max_rate\x18\x02 \x01(\t\x12\x17\n\x0fmax_change_rate\x18\x03 \x01(\t\x12\x16\n\x0eupdate_time_ns\x18\x04 \x01(\x03\"R\n\nDelegation\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\x12\x0e\n\x06shares\x18\x03 \x01(\t\"o\n\x0eUnbondingEntry\x12\x17\n\x0f\x63reation_height\x18\x01 \x01(\x03\x12\x1a\n\x12\x63ompletion_time_ns\x18\x02 \x01(\x03\x12\x17\n\x0finitial_balance\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\t\"\x7f\n\x13UnbondingDelegation\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\x12\x32\n\x07\x65ntries\x18\x03 \x03(\x0b\x32!.infera.staking.v1.UnbondingEntry\"u\n\x11RedelegationEntry\x12\x17\n\x0f\x63reation_height\x18\x01 \x01(\x03\x12\x1a\n\x12\x63ompletion_time_ns\x18\x02 \x01(\x03\x12\x17\n\x0finitial_balance\x18\x03 \x01(\t\x12\x12\n\nshares_dst\x18\x04 \x01(\t\"\x9e\x01\n\x0cRedelegation\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x1d\n\x15validator_src_address\x18\x02 \x01(\t\x12\x1d\n\x15validator_dst_address\x18\x03 \x01(\t\x12\x35\n\x07\x65ntries\x18\x04 \x03(\x0b\x32$.infera.staking.v1.RedelegationEntry\"\xb8\x01\n\x06Params\x12\x12\n\nbond_denom\x18\x01 \x01(\t\x12\x16\n\x0emax_validators\x18\x02 \x01(\r\x12\x15\n\rmin_self_bond\x18\x03 \x01(\t\x12\x17\n\x0fpower_reduction\x18\x04 \x01(\x04\x12\"\n\x1aslash_fraction_double_sign\x18\x05 \x01(\t\x12\x19\n\x11unbonding_time_ns\x18\x06 \x01(\x03\x12\x13\n\x0bmax_entries\x18\x07 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.staking.v1.types_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VALIDATOR']._serialized_start=53
-  _globals['_VALIDATOR']._serialized_end=182
-  _globals['_PARAMS']._serialized_start=185
-  _globals['_PARAMS']._serialized_end=321
+  _globals['_VALIDATOR']._serialized_end=279
+  _globals['_COMMISSION']._serialized_start=281
+  _globals['_COMMISSION']._serialized_end=374
+  _globals['_DELEGATION']._serialized_start=376
+  _globals['_DELEGATION']._serialized_end=458
+  _globals['_UNBONDINGENTRY']._serialized_start=460
+  _globals['_UNBONDINGENTRY']._serialized_end=571
+  _globals['_UNBONDINGDELEGATION']._serialized_start=573
+  _globals['_UNBONDINGDELEGATION']._serialized_end=700
+  _globals['_REDELEGATIONENTRY']._serialized_start=702
+  _globals['_REDELEGATIONENTRY']._serialized_end=819
+  _globals['_REDELEGATION']._serialized_start=822
+  _globals['_REDELEGATION']._serialized_end=980
+  _globals['_PARAMS']._serialized_start=983
+  _globals['_PARAMS']._serialized_end=1167
 # @@protoc_insertion_point(module_scope)
