@@ -7,6 +7,7 @@ loaded, and block hooks run, in this order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chain import crypto
 from chain.ante import FEE_COLLECTOR, AnteHandler, SignatureCache
@@ -15,23 +16,34 @@ from chain.context import Context
 from chain.module import Module, Router
 from chain.runner import TxRunner
 from chain.store import CommitStore
+from chain.upgrades import UpgradeRegistry, registry_from_environment
 from modules.agreement import keys as agreement_keys
 from modules.agreement.hooks import RoundHooks
 from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
+from modules.agreement import params as agreement_params
 from modules.agreement.verdicts import VerdictSource, VerdictVotes
 from modules.auth.keeper import AccountKeeper
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
 from modules.bank.module import BankModule
 from modules.beacon.keeper import BeaconKeeper
+from modules.beacon import params as beacon_params
 from modules.beacon.module import BeaconModule
 from modules.beacon.votes import BeaconVotes
+from modules.gov import keys as gov_keys
+from modules.gov import params as gov_params
+from modules.gov.keeper import GovKeeper
+from modules.gov.module import GovModule
+from modules.gov.types import ParamsTarget
 from modules.inference import keys as inference_keys
+from modules.inference import params as inference_params
 from modules.inference.keeper import InferenceKeeper
 from modules.inference.module import InferenceModule
+from modules.models import params as models_params
 from modules.models.keeper import ModelsKeeper
 from modules.models.module import ModelsModule
+from modules.sharding import params as sharding_params
 from modules.sharding.keeper import ShardingKeeper
 from modules.sharding.module import ShardingModule
 from modules.staking import keys as staking_keys
@@ -41,8 +53,10 @@ from modules.tee.keeper import TeeKeeper
 from modules.tee.module import TeeModule
 from modules.tee.routing import AttestedWorkers
 from modules.workers import keys as workers_keys
+from modules.workers import params as workers_params
 from modules.workers.keeper import WorkersKeeper
 from modules.workers.module import WorkersModule
+from modules.zk import params as zk_params
 from modules.zk.keeper import ZkKeeper
 from modules.zk.module import ZkModule
 
@@ -50,10 +64,12 @@ from modules.zk.module import ZkModule
 MODULE_ACCOUNTS = (
     FEE_COLLECTOR,
     staking_keys.BONDED_POOL,
+    staking_keys.UNBONDING_POOL,
     workers_keys.BONDED_POOL,
     workers_keys.UNBONDING_POOL,
     inference_keys.ESCROW_ACCOUNT,
     agreement_keys.AUDIT_HOLD_ACCOUNT,
+    gov_keys.GOV_MODULE,
 )
 
 
@@ -66,6 +82,7 @@ class Keepers:
     staking: StakingKeeper
     agreement: AgreementKeeper
     beacon: BeaconKeeper
+    gov: GovKeeper
 
     def validator_pubkey(self, ctx: Context, consensus_address: bytes) -> bytes | None:
         """The ed25519 key of the validator with this CometBFT address, if any."""
@@ -74,7 +91,18 @@ class Keepers:
         return None if validator is None else bytes(validator.consensus_pubkey)
 
 
-def build_modules() -> tuple[list[Module], Keepers]:
+def _params_target(keeper: Any, params_module: Any) -> ParamsTarget:
+    """What gov's MsgUpdateParams needs of a module: its Params type, its own validation and
+    its keeper's getter and setter."""
+    return ParamsTarget(
+        params_class=type(params_module.default_params()),
+        validate=params_module.validate_params,
+        get=keeper.get_params,
+        set=keeper.set_params,
+    )
+
+
+def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module], Keepers]:
     accounts = AccountKeeper()
     bank = BankKeeper(accounts, blocked=[crypto.module_address(m) for m in MODULE_ACCOUNTS])
     staking = StakingKeeper(bank)
@@ -97,9 +125,27 @@ def build_modules() -> tuple[list[Module], Keepers]:
     inference.set_hooks(RoundHooks(agreement))
     modules += [InferenceModule(inference), AgreementModule(agreement)]
     # zk settles the jobs of models with a verifying key by a proof (after agreement's rounds).
-    modules.append(ZkModule(ZkKeeper(models, inference)))
+    zk = ZkKeeper(models, inference)
+    modules.append(ZkModule(zk))
+    # gov closes ended proposals last; its pre-blocker (the upgrade gate) runs before all.
+    gov = GovKeeper(bank, staking, upgrades or registry_from_environment())
+    modules.append(GovModule(gov))
+    # Modules whose params gov may change: each validates its own (params.validate_params).
+    # staking and auth have no validation entry point yet, so gov cannot change them.
+    targets = {
+        "agreement": (agreement, agreement_params),
+        "beacon": (beacon, beacon_params),
+        "inference": (inference, inference_params),
+        "models": (models, models_params),
+        "sharding": (sharding, sharding_params),
+        "workers": (workers, workers_params),
+        "zk": (zk, zk_params),
+        "gov": (gov, gov_params),
+    }
+    for name, (keeper, params_module) in targets.items():
+        gov.params_targets[name] = _params_target(keeper, params_module)
     keepers = Keepers(
-        accounts=accounts, bank=bank, staking=staking, agreement=agreement, beacon=beacon
+        accounts=accounts, bank=bank, staking=staking, agreement=agreement, beacon=beacon, gov=gov
     )
     return modules, keepers
 
@@ -109,18 +155,22 @@ def build_app(
     options: AppOptions | None = None,
     verdict_source: VerdictSource | None = None,
     beacon_secret: int | None = None,
+    upgrades: UpgradeRegistry | None = None,
 ) -> InferaApp:
     """The full Infera application over ``store``.
 
     ``verdict_source`` is this validator's verifier (node-local; see chain/verdict_inbox.py);
     without one the validator abstains from dispute and audit votes. ``beacon_secret`` is its
     BLS secret (node-local, modules/beacon); without one it signs no beacon shares.
+    ``upgrades`` is this binary's upgrade handlers (chain/upgrades.py; default: the shipped
+    ones plus the test plugin of ``INFERA_UNSAFE_UPGRADE_PLUGIN``).
     """
     options = options or AppOptions()
-    modules, keepers = build_modules()
+    modules, keepers = build_modules(upgrades)
     router = Router()
     for module in modules:
         router.add_module(module)
+    keepers.gov.router = router  # gov checks and runs proposal messages through it
     ante = AnteHandler(accounts=keepers.accounts, bank=keepers.bank, signatures=SignatureCache())
     runner = TxRunner(router=router, ante=ante, max_tx_bytes=options.max_tx_bytes)
     return InferaApp(
@@ -132,4 +182,5 @@ def build_app(
         validator_pubkey=keepers.validator_pubkey,
         vote_extensions=VerdictVotes(keepers.agreement, verdict_source),
         beacon=BeaconVotes(keepers.beacon, beacon_secret),
+        pre_blockers=[m.pre_block for m in modules if hasattr(m, "pre_block")],
     )
