@@ -29,6 +29,7 @@ from chain.module import Module, Router
 from chain.queries import QueryService
 from chain.runner import TxOutcome, TxRunner
 from chain.store import CacheStore, CommitStore, KVStore, StoreSnapshot
+from chain.upgrades import UpgradeNeeded
 from chain.vote_extensions import (
     MAX_EXTENSION_BYTES,
     BeaconHandler,
@@ -85,6 +86,7 @@ class InferaApp:
         vote_extensions: VoteExtensionHandler | None = None,
         validator_pubkey: Callable[[Context, bytes], bytes | None] | None = None,
         beacon: BeaconHandler | None = None,
+        pre_blockers: Sequence[Callable[[Context], None]] = (),
     ) -> None:
         self.store = store
         self.modules = list(modules)
@@ -93,6 +95,8 @@ class InferaApp:
         self.options = options or AppOptions()
         self.vote_extensions = vote_extensions or NoVoteExtensions()
         self.beacon = beacon  # None: extensions carry no beacon shares, none are aggregated
+        # Run before every module's begin-block (Cosmos PreBlocker): gov's upgrade gate.
+        self.pre_blockers = list(pre_blockers)
         # consensus address -> ed25519 public key, for checking extension signatures
         self.validator_pubkey = validator_pubkey or (lambda ctx, address: None)
         self.queries = QueryService(store=store, router=router, block_info=self._snapshot_block)
@@ -350,6 +354,14 @@ class InferaApp:
             self.chain_id, req.height, _time_ns(req.time), req.hash, req.proposer_address
         )
         ctx = Context(store=branch, block=block, mode=ExecMode.FINALIZE)
+        try:
+            for pre_block in self.pre_blockers:
+                pre_block(ctx)
+        except UpgradeNeeded as halt:
+            # This binary must not execute the block (chain/upgrades.py): refuse it, so that
+            # the ABCI exception stops CometBFT (and the node) with nothing of the block kept.
+            log.error(str(halt), height=req.height)
+            raise
         for module in self.modules:
             module.begin_block(ctx, list(req.misbehavior))
         txs, results = list(req.txs), []

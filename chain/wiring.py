@@ -18,17 +18,17 @@ from chain.runner import TxRunner
 from chain.store import CommitStore
 from chain.upgrades import UpgradeRegistry, registry_from_environment
 from modules.agreement import keys as agreement_keys
+from modules.agreement import params as agreement_params
 from modules.agreement.hooks import RoundHooks
 from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
-from modules.agreement import params as agreement_params
 from modules.agreement.verdicts import VerdictSource, VerdictVotes
 from modules.auth.keeper import AccountKeeper
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
 from modules.bank.module import BankModule
-from modules.beacon.keeper import BeaconKeeper
 from modules.beacon import params as beacon_params
+from modules.beacon.keeper import BeaconKeeper
 from modules.beacon.module import BeaconModule
 from modules.beacon.votes import BeaconVotes
 from modules.gov import keys as gov_keys

@@ -1,0 +1,1 @@
+"""gov: proposals, deposits, stake-weighted votes, param changes and software-upgrade plans."""

@@ -1,0 +1,45 @@
+"""What gov needs from other modules (injected by chain/wiring.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from chain.context import Context
+from chain.module import MsgRoute
+from chain.tx import Coin
+
+
+class BankKeeper(Protocol):
+    def get_balance(self, ctx: Context, address: bytes, denom: str) -> int: ...
+
+    def send_coins_to_module(
+        self, ctx: Context, sender: bytes, module: str, coins: Sequence[Coin]
+    ) -> None: ...
+
+    def send_coins_from_module(
+        self, ctx: Context, module: str, recipient: bytes, coins: Sequence[Coin]
+    ) -> None: ...
+
+    def burn_coins(self, ctx: Context, module: str, coins: Sequence[Coin]) -> None: ...
+
+
+class StakingKeeper(Protocol):
+    """Bonded validators: those CometBFT counts now (last power > 0), with their tokens."""
+
+    def iterate_last_powers(self, ctx: Context) -> Iterator[bytes]: ...
+
+    def get_validator(self, ctx: Context, operator: bytes) -> Any: ...
+
+
+class Delegations(Protocol):
+    """A voter's delegations: (validator operator, shares), in operator-address order. Not
+    wired while staking has no delegations (README "Voting power")."""
+
+    def delegations_of(self, ctx: Context, delegator: bytes) -> Sequence[tuple[bytes, int]]: ...
+
+
+class MsgRouter(Protocol):
+    """The app's message router: proposal messages are checked and executed through it."""
+
+    def msg_route(self, type_url: str) -> MsgRoute: ...

@@ -1,0 +1,71 @@
+"""Default gov params and their validation (README "Params" says why each default)."""
+
+from __future__ import annotations
+
+import chain.pb  # noqa: F401
+
+from chain.fixed import ONE, Decimal
+from chain.tx import parse_coins
+from infera.base.v1 import coin_pb2
+from infera.gov.v1 import types_pb2
+
+BOND_DENOM = "uinfera"
+DAY_S = 24 * 3600
+MAX_PERIOD_S = 365 * DAY_S  # a year of block time: any longer is a typo
+MAX_PROPOSAL_MESSAGES = 64  # a tx's message limit (chain.tx.MAX_MESSAGES)
+MAX_DEPOSITORS = 10_000
+MAX_ENDS_PER_BLOCK = 1_000
+MAX_METADATA_LEN = 10_000
+
+
+def default_params() -> types_pb2.Params:
+    return types_pb2.Params(
+        min_deposit=coin_pb2.Coin(denom=BOND_DENOM, amount="10000000"),  # 10 INFERA
+        max_deposit_period_s=2 * DAY_S,  # the SDK's default
+        voting_period_s=2 * DAY_S,  # the SDK's default
+        quorum="0.334",  # the SDK's defaults (x/gov v1)
+        threshold="0.5",
+        veto_threshold="0.334",
+        min_initial_deposit_ratio="0.25",  # SDK default 0: here a spam proposal locks 2.5 INFERA
+        min_deposit_ratio="0.01",  # the SDK's default: a deposit below 0.1 INFERA is refused
+        burn_vote_quorum=False,  # the SDK's defaults
+        burn_proposal_deposit_prevote=True,  # SDK default false: a proposal nobody backs burns
+        burn_vote_veto=True,
+        max_messages=10,
+        max_depositors=100,
+        max_ends_per_block=10,
+        max_metadata_len=255,  # the SDK's MaxMetadataLen
+    )
+
+
+def validate_params(params: types_pb2.Params) -> None:
+    """Raise ValueError when the params cannot work (genesis and MsgUpdateParams)."""
+    (deposit,) = _one_coin(params.min_deposit)
+    if deposit <= 0:
+        raise ValueError("min_deposit must be positive")
+    for name in ("max_deposit_period_s", "voting_period_s"):
+        if not 1 <= getattr(params, name) <= MAX_PERIOD_S:
+            raise ValueError(f"gov param {name} must be in 1..{MAX_PERIOD_S} seconds")
+    for name in ("quorum", "threshold", "veto_threshold"):
+        if not 0 < Decimal.parse(getattr(params, name)).raw <= ONE:
+            raise ValueError(f"gov param {name} must be in (0, 1]")
+    for name in ("min_initial_deposit_ratio", "min_deposit_ratio"):
+        if not 0 <= Decimal.parse(getattr(params, name)).raw <= ONE:
+            raise ValueError(f"gov param {name} must be in [0, 1]")
+    bounds = {
+        "max_messages": MAX_PROPOSAL_MESSAGES,
+        "max_depositors": MAX_DEPOSITORS,
+        "max_ends_per_block": MAX_ENDS_PER_BLOCK,
+        "max_metadata_len": MAX_METADATA_LEN,
+    }
+    for name, high in bounds.items():
+        if not 1 <= getattr(params, name) <= high:
+            raise ValueError(f"gov param {name} must be in 1..{high}")
+
+
+def _one_coin(coin: coin_pb2.Coin) -> tuple[int]:
+    try:
+        (parsed,) = parse_coins([coin])
+    except Exception as exc:
+        raise ValueError(f"min_deposit: {exc}") from None
+    return (parsed.amount,)
