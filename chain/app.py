@@ -21,7 +21,7 @@ import chain.pb  # noqa: F401
 
 import structlog
 
-from chain.context import BlockInfo, Context, ExecMode
+from chain.context import BlockInfo, CommitVote, Context, ExecMode
 from chain.errors import ChainError
 from chain.events import EventManager
 from chain.gas import INFINITE_GAS
@@ -51,7 +51,7 @@ from chain.vote_extensions import (
 )
 from tendermint.abci import types_pb2 as abci
 from tendermint.crypto import keys_pb2
-from tendermint.types import params_pb2
+from tendermint.types import params_pb2, validator_pb2
 
 log = structlog.get_logger("chain.app")
 
@@ -351,7 +351,12 @@ class InferaApp:
         """Execute a decided block on the pending branch and return the staged app hash."""
         branch = self._pending_branch()
         block = BlockInfo(
-            self.chain_id, req.height, _time_ns(req.time), req.hash, req.proposer_address
+            self.chain_id,
+            req.height,
+            _time_ns(req.time),
+            req.hash,
+            req.proposer_address,
+            _commit_votes(req.decided_last_commit),
         )
         ctx = Context(store=branch, block=block, mode=ExecMode.FINALIZE)
         try:
@@ -475,6 +480,18 @@ class InferaApp:
             self.chain_id = (self.store.get_meta(META_CHAIN_ID) or b"").decode()
             self._check = CacheStore(self.store.latest())
         return response
+
+
+def _commit_votes(commit: abci.CommitInfo) -> tuple[CommitVote, ...]:
+    """The decided last commit as plain data for the modules (CometBFT's vote order)."""
+    return tuple(
+        CommitVote(
+            address=bytes(vote.validator.address),
+            power=int(vote.validator.power),
+            signed=vote.block_id_flag == validator_pb2.BLOCK_ID_FLAG_COMMIT,
+        )
+        for vote in commit.votes
+    )
 
 
 def _time_ns(timestamp: Any) -> int:

@@ -25,6 +25,16 @@ class ExecMode(enum.Enum):
 
 
 @dataclass(frozen=True)
+class CommitVote:
+    """One validator's entry in the decided commit of the previous height (FinalizeBlock's
+    ``decided_last_commit``): who it is, its power then, and whether it signed."""
+
+    address: bytes  # consensus address (20 bytes)
+    power: int  # voting power at the previous height
+    signed: bool  # block_id_flag is COMMIT (ABSENT and NIL are not a signature for the block)
+
+
+@dataclass(frozen=True)
 class BlockInfo:
     """What the chain knows about the block being executed (all from the block header)."""
 
@@ -33,6 +43,9 @@ class BlockInfo:
     time_ns: int  # block time, unix nanoseconds (from the header, identical on every node)
     hash: bytes = b""  # this block's hash (32 bytes; empty during genesis and checks)
     proposer: bytes = b""  # proposer's consensus address (20 bytes)
+    # The previous height's decided commit, in CometBFT's order (empty outside FinalizeBlock and
+    # at the first height): distribution pays by it, slashing counts missed blocks from it.
+    last_commit: tuple[CommitVote, ...] = ()
 
 
 @dataclass
