@@ -1,0 +1,1 @@
+"""The explorer: server-rendered pages over the node's gRPC port (docs/explorer.md)."""
