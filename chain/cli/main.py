@@ -16,7 +16,20 @@ from pathlib import Path
 
 import typer
 
-from chain.cli import gateway, infera_tx, keys, prove, query, tee, testnet, tx, verifier, worker, zk
+from chain.cli import (
+    gateway,
+    infera_tx,
+    keys,
+    prove,
+    query,
+    rest,
+    tee,
+    testnet,
+    tx,
+    verifier,
+    worker,
+    zk,
+)
 from chain.cli.common import DEFAULT_HOME, CLIError, HomeOption, NodeOption, OutputOption, emit
 from chain.cli.rpc import CometRPC, RPCError
 from chain.genesis import GenesisError
@@ -39,6 +52,7 @@ app.add_typer(testnet.app, name="testnet")
 app.add_typer(worker.app, name="worker")  # infera worker run (chain/cli/worker.py)
 verifier.register(app)  # infera verifier run (chain/cli/verifier.py)
 gateway.register(app)  # infera gateway (chain/cli/gateway.py, docs/gateway.md)
+rest.register(app)  # infera rest: REST (LCD) + explorer (chain/cli/rest.py, docs/rest.md)
 zk.register(tx.app, query.app, worker.app)  # tx/query zk, worker zk-run (chain/cli/zk.py)
 tee.register(tx.app, query.app, app)  # tx/query tee, infera tee report-data (chain/cli/tee.py)
 
