@@ -1,0 +1,192 @@
+"""State sync on real CometBFT: four validators make snapshots; a fifth node joins by one.
+
+The joiner is a plain full node (`prepare_home` + the network's genesis) whose config.toml has
+``[statesync] enable = true`` with two validators' RPC servers and a trusted height and block
+hash read from a validator. It must restore the snapshot (its block history starts after the
+snapshot height, so it did not replay from genesis), follow the chain with the validators' app
+hashes, answer queries like them, and accept transactions.
+
+``add_full_node`` and ``enable_snapshots`` are also used by ``bench/bench_state_sync.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from chain.nodeconfig import (
+    CONFIG_TOML,
+    GENESIS_JSON,
+    SNAPSHOTS,
+    Ports,
+    configure_state_sync,
+    load_app_config,
+    set_toml_values,
+    write_app_config,
+)
+from chain.nodeinit import prepare_home
+from tests.integration.conftest import (
+    TIMEOUT_COMMIT,
+    LocalNetwork,
+    NodeProcess,
+    TxFactory,
+    balance,
+    broadcast_all,
+    free_port_base,
+    tx_hash,
+    wait_committed,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+INTERVAL = 10  # snapshot every 10 heights
+CHUNK_BYTES = 4096  # small chunks: the testnet's state makes several of them
+
+
+def enable_snapshots(net: LocalNetwork, interval: int, chunk_bytes: int) -> None:
+    """Turn on snapshots in every validator's app.toml (before the network starts)."""
+    for node in net.nodes:
+        config = load_app_config(node.home)
+        config = dataclasses.replace(
+            config, snapshot_interval=interval, snapshot_chunk_bytes=chunk_bytes
+        )
+        write_app_config(node.home, config)
+
+
+def add_full_node(net: LocalNetwork, root: Path, name: str) -> NodeProcess:
+    """A non-validator node with the network's genesis, peered with every validator."""
+    ports = Ports.from_base(free_port_base(1), 0)
+    home = root / name
+    prepare_home(home, moniker=name, ports=ports, timeout_commit=TIMEOUT_COMMIT)
+    shutil.copy(net.nodes[0].home / GENESIS_JSON, home / GENESIS_JSON)
+    peers = ",".join(f"{_node_id(n.home)}@127.0.0.1:{_p2p_port(n.home)}" for n in net.nodes)
+    set_toml_values(home / CONFIG_TOML, {"p2p": {"persistent_peers": peers}})
+    app = load_app_config(home)
+    write_app_config(home, dataclasses.replace(app, grpc_address=f"127.0.0.1:{ports.grpc}"))
+    return NodeProcess(name, home, ports.rpc_url)
+
+
+def _node_id(home: Path) -> str:
+    from chain.nodeconfig import node_id
+
+    return node_id(home)
+
+
+def _p2p_port(home: Path) -> int:
+    from chain.nodeconfig import parse_tcp_address, read_cometbft_config
+
+    return parse_tcp_address(read_cometbft_config(home)["p2p"]["laddr"])[1]
+
+
+def trust_point(node: NodeProcess) -> tuple[int, str]:
+    """A recent height and its block hash, read from a validator (the operator's trust)."""
+    height = node.height() - 1
+    block = node.rpc.call("block", height=str(height))
+    return height, block["block_id"]["hash"]
+
+
+def snapshot_heights(node: NodeProcess) -> list[int]:
+    """Heights of the node's complete snapshots (folders named by 20 digits), ascending."""
+    folder = node.home / SNAPSHOTS
+    names = [p.name for p in folder.iterdir()] if folder.exists() else []
+    return sorted(int(name) for name in names if re.fullmatch(r"[0-9]{20}", name))
+
+
+def wait_snapshot(node: NodeProcess, timeout: float = 90) -> int:
+    """The height of the node's first complete snapshot at least 3 heights below the tip (the
+    light client needs headers up to snapshot + 2)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        heights = snapshot_heights(node)
+        if heights and node.height() >= heights[-1] + 3:
+            return heights[-1]
+        time.sleep(0.3)
+    raise AssertionError(f"{node.name} made no snapshot:\n{node.log_tail()}")
+
+
+def join_by_state_sync(net: LocalNetwork, joiner: NodeProcess) -> None:
+    """Point the joiner's [statesync] at two validators with a trusted height/hash."""
+    height, block_hash = trust_point(net.nodes[0])
+    configure_state_sync(
+        joiner.home,
+        rpc_servers=[net.nodes[0].rpc_url, net.nodes[1].rpc_url],
+        trust_height=height,
+        trust_hash=block_hash,
+        discovery_time="5s",
+    )
+
+
+def earliest_height(node: NodeProcess) -> int:
+    return int(node.rpc.status()["sync_info"]["earliest_block_height"])
+
+
+@pytest.fixture
+def snapshotting_network(tmp_path: Path):
+    net = LocalNetwork.testnet(tmp_path, validators=4)
+    enable_snapshots(net, INTERVAL, CHUNK_BYTES)
+    joiners: list[NodeProcess] = []
+    try:
+        net.start()
+        yield net, joiners
+    finally:
+        for joiner in joiners:
+            if joiner.running:
+                joiner.stop()
+        net.close()
+
+
+def test_new_node_state_syncs_and_follows_the_validators(snapshotting_network, tmp_path) -> None:
+    net, joiners = snapshotting_network
+    factory = TxFactory(net.nodes[0].rpc, net.chain_id, net.accounts)
+    sends = [factory.send(a, net.accounts[0].address, 1_000 + i) for i, a in
+             enumerate(net.accounts[1:])]  # fmt: skip
+    broadcast_all(net.nodes[0].rpc, sends)
+    wait_committed(net.nodes[0].rpc, [tx_hash(t) for t in sends])
+    snapshot = wait_snapshot(net.nodes[0])
+    # every validator made the same snapshot (same bytes), so chunks may come from any of them
+    metadata = {(n.home / SNAPSHOTS / f"{snapshot:020d}" / "metadata").read_bytes() for n in
+                net.nodes}  # fmt: skip
+    assert len(metadata) == 1
+
+    joiner = add_full_node(net, tmp_path, "joiner")
+    joiners.append(joiner)
+    join_by_state_sync(net, joiner)
+    joiner.start()
+    joiner.wait_height(net.nodes[0].height(), timeout=120)  # restored, then caught up
+
+    restored = earliest_height(joiner)
+    assert restored > 1  # no replay from genesis: its block history starts after the snapshot
+    assert restored >= snapshot
+    assert "state restored from snapshot" in (joiner.home / "node.log").read_text()
+    target = joiner.height() + 3  # blocks it executed itself after the restore
+    joiner.wait_height(target)
+    validator = net.nodes[1]
+    validator.wait_height(target)
+    ours = net.headers(joiner, restored, target)
+    theirs = net.headers(validator, restored, target)
+    assert sorted(ours) == list(range(restored, target + 1)) and len(ours) >= 4
+    assert [ours[h]["app_hash"] for h in ours] == [theirs[h]["app_hash"] for h in ours]
+    assert [ours[h]["last_block_id"] for h in ours] == [theirs[h]["last_block_id"] for h in ours]
+
+    # queries on the state-synced node answer like a validator's, at the same height
+    for account in net.accounts[:3]:
+        assert balance(joiner.rpc, account.address, target) == balance(
+            validator.rpc, account.address, target
+        )
+    # and it admits transactions (CheckTx with the chain id it learnt) that the chain commits
+    late = factory.send(net.accounts[2], net.accounts[5].address, 77)
+    broadcast_all(joiner.rpc, [late])
+    result = wait_committed(validator.rpc, [tx_hash(late)])[tx_hash(late)]
+    assert int(result["tx_result"].get("code") or 0) == 0
+    final = int(result["height"]) + 1
+    joiner.wait_height(final)
+    validator.wait_height(final)
+    assert (
+        net.headers(joiner, final, final)[final]["app_hash"]
+        == net.headers(validator, final, final)[final]["app_hash"]
+    )
