@@ -4,17 +4,44 @@ BLS12-381 with the proof-of-possession scheme (``py_ecc.bls.G2ProofOfPossession`
 draft Ethereum uses): public keys in G1 (48 bytes), signatures in G2 (96 bytes). BLS signatures
 are unique: for one key and one message there is exactly one valid signature, so a validator
 can sign its share or abstain, never pick among values.
+
+Cost (bench/bench_beacon.py, README "Cost"): the py-ecc API re-decompresses and re-validates
+every key and signature on every call, so a block cost O(n) subgroup checks. Here each node keeps
+process-local caches of the decompressed points (a registered key is validated once, a share is
+decompressed once, in VerifyVoteExtension, the hashed message once per height, shared with
+signing), so FinalizeBlock does n point additions, one subgroup check and one two-pairing
+check. Caches change no result: they hold pure functions of their keys.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_typing import BLSPubkey, BLSSignature
 from py_ecc.bls import G2ProofOfPossession as bls
-from py_ecc.bls.g2_primitives import signature_to_G2
+from py_ecc.bls.g2_primitives import (
+    G2_to_signature,
+    is_inf,
+    pubkey_to_G1,
+    signature_to_G2,
+    subgroup_check,
+)
+from py_ecc.bls.hash_to_curve import hash_to_G2
+from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
+from py_ecc.optimized_bls12_381 import (
+    G1,
+    Z1,
+    Z2,
+    add,
+    final_exponentiate,
+    multiply,
+    neg,
+    pairing,
+)
 
 PUBKEY_LENGTH = 48
 SHARE_LENGTH = 96
@@ -46,8 +73,45 @@ def compute_pubkey(secret: int) -> bytes:
     return bytes(bls.SkToPk(secret))
 
 
+# Process-local caches of pure functions (bounded; results never depend on them).
+@functools.lru_cache(maxsize=16)
+def _message_point(message: bytes) -> Any:
+    """hash_to_G2 of the message under the signature DST (~130 ms in py-ecc: once per height,
+    shared by signing the share and verifying the aggregate)."""
+    return hash_to_G2(message, bls.DST, bls.xmd_hash_function)  # type: ignore[arg-type]  # py-ecc annotates the constructor as HASH
+
+
+@functools.lru_cache(maxsize=1024)
+def _pubkey_point(pubkey: bytes) -> Any:
+    """The G1 point of a public key after KeyValidate (decompression, not infinity, subgroup),
+    or None when it fails. Registered keys passed this at registration; ~12 ms, once."""
+    try:
+        point = pubkey_to_G1(BLSPubkey(pubkey))
+    except Exception:  # py_ecc raises assorted errors on malformed points
+        return None
+    if is_inf(point) or not subgroup_check(point):
+        return None
+    return point
+
+
+@functools.lru_cache(maxsize=4096)
+def _share_point(share: bytes) -> Any:
+    """The G2 point of a 96-byte share (decompression only, ~7 ms), or None when malformed.
+    Subgroup membership is checked on the aggregate (as FastAggregateVerify does)."""
+    if len(share) != SHARE_LENGTH:
+        return None
+    try:
+        return signature_to_G2(BLSSignature(share))
+    except Exception:
+        return None
+
+
 def compute_share(secret: int, chain_id: str, height: int) -> bytes:
-    return bytes(bls.Sign(secret, compute_message(chain_id, height)))
+    """The validator's signature over (chain id, height): the same bytes as
+    ``bls.Sign(secret, message)`` (hash to G2, multiply by the secret, compress)."""
+    return bytes(
+        G2_to_signature(multiply(_message_point(compute_message(chain_id, height)), secret))
+    )
 
 
 def compute_proof_of_possession(secret: int) -> bytes:
@@ -67,13 +131,7 @@ def is_valid_registration(pubkey: bytes, proof: bytes) -> bool:
 def is_well_formed_share(share: bytes) -> bool:
     """96 bytes that decompress to a G2 point (about 6 ms; the signature itself is checked
     once per block, aggregated)."""
-    if len(share) != SHARE_LENGTH:
-        return False
-    try:
-        signature_to_G2(BLSSignature(share))
-    except Exception:
-        return False
-    return True
+    return _share_point(bytes(share)) is not None
 
 
 def compute_valid_shares(shares: Sequence[Share], message: bytes) -> list[Share]:
@@ -82,17 +140,28 @@ def compute_valid_shares(shares: Sequence[Share], message: bytes) -> list[Share]
     once per block in which it appears)."""
     if not shares:
         return []
-    aggregate = bls.Aggregate([BLSSignature(s.signature) for s in shares])
-    if bls.FastAggregateVerify([BLSPubkey(s.pubkey) for s in shares], message, aggregate):
+    if _verifies(shares, message):
         return list(shares)
-    return [s for s in shares if _verifies(s, message)]
+    if len(shares) == 1:
+        return []
+    return [s for s in shares if _verifies([s], message)]
 
 
-def _verifies(share: Share, message: bytes) -> bool:
-    try:
-        return bool(bls.Verify(BLSPubkey(share.pubkey), message, BLSSignature(share.signature)))
-    except Exception:
+def _verifies(shares: Sequence[Share], message: bytes) -> bool:
+    """FastAggregateVerify over cached points: every key valid and every share decompressing,
+    the aggregate signature in G2's subgroup, and e(sum sig, G1) = e(H(m), sum pk)."""
+    signature, pubkey = Z2, Z1
+    for s in shares:
+        key_point, share_point = _pubkey_point(s.pubkey), _share_point(s.signature)
+        if key_point is None or share_point is None:
+            return False
+        signature, pubkey = add(signature, share_point), add(pubkey, key_point)
+    if is_inf(pubkey) or not subgroup_check(signature):
         return False
+    check = pairing(signature, G1, final_exponentiate=False) * pairing(
+        _message_point(message), neg(pubkey), final_exponentiate=False
+    )
+    return bool(final_exponentiate(check) == FQ12.one())
 
 
 def compute_beacon(shares: Sequence[Share], total_power: int) -> bytes | None:
@@ -102,5 +171,10 @@ def compute_beacon(shares: Sequence[Share], total_power: int) -> bytes | None:
     if total_power <= 0 or 3 * power <= 2 * total_power:
         return None
     ordered = sorted(shares, key=lambda s: s.validator_address)
-    aggregate = bls.Aggregate([BLSSignature(s.signature) for s in ordered])
-    return hashlib.sha256(DOMAIN + bytes(aggregate)).digest()
+    aggregate = Z2
+    for s in ordered:  # the same point as bls.Aggregate, from the cached decompressions
+        point = _share_point(s.signature)
+        if point is None:
+            raise ValueError("compute_beacon needs well-formed shares")
+        aggregate = add(aggregate, point)
+    return hashlib.sha256(DOMAIN + bytes(G2_to_signature(aggregate))).digest()
