@@ -358,10 +358,26 @@ class Worker:
             rejoin_timeout_s=self.config.rejoin_timeout_s,
         )
         log.info("job %d: driving route %d over %d hops", job.id, route_index, len(hops))
-        return await drive_route(
-            shard, request, channels=self.server.channels, executor=self.server.executor,
-            signer=self.server.frame_signer,
-        )  # fmt: skip
+        # The submitter may watch a public job's tokens as they come (Pipeline.WatchTokens,
+        # token_watch.py); a sealed job's never go out in plaintext.
+        if job.privacy != inference_types.PRIVACY_MODE_PUBLIC:
+            return await drive_route(
+                shard, request, channels=self.server.channels, executor=self.server.executor,
+                signer=self.server.frame_signer,
+            )  # fmt: skip
+        hub = self.server.tokens
+        hub.open(job.id, route_index, _raw_address(job.submitter))
+        try:
+            result = await drive_route(
+                shard, request, channels=self.server.channels, executor=self.server.executor,
+                signer=self.server.frame_signer,
+                on_token=lambda step, token: hub.push(job.id, route_index, step, token),
+            )  # fmt: skip
+        except BaseException as err:
+            hub.finish(job.id, route_index, error=f"{type(err).__name__}: {err}")
+            raise
+        hub.finish(job.id, route_index, stopped_at_eos=result.stopped_at_eos)
+        return result
 
     def _candidates(
         self, job: inference_types.Job, hops: tuple[HopSpec, ...]

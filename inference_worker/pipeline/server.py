@@ -32,6 +32,8 @@ than the idle timeout are dropped with EXPIRED. A stream that ends drops the ses
 which closes their links, so a dead upstream hop frees the whole rest of the route.
 
 `Generate` runs a whole route with this worker as the first hop (`route.drive_route`).
+`WatchTokens` streams the tokens of a route this worker drives to the job's submitter
+(`token_watch.TokenHub`, `self.tokens`: the driver records them there).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from inference_worker.pipeline.sessions import (
     session_output,
 )
 from inference_worker.pipeline.shard import ShardError
+from inference_worker.pipeline.token_watch import TokenHub, WatchRefused
 from inference_worker.verify.commits import compute_output_hash
 from inference_worker.verify.fingerprint import (
     KeptStates,
@@ -90,6 +93,15 @@ from inference_worker.verify.fingerprint import (
 from inference_worker.verify.reveal import encode_reveal
 
 log = logging.getLogger("infera.worker.server")
+
+
+WATCH_STATUS = {
+    WatchRefused.MALFORMED: grpc.StatusCode.INVALID_ARGUMENT,
+    WatchRefused.NO_IDENTITY: grpc.StatusCode.FAILED_PRECONDITION,
+    WatchRefused.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    WatchRefused.DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    WatchRefused.BUSY: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 class PipelineServer(pb_grpc.PipelineServicer):
@@ -114,6 +126,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="shard")  # one compute at a time
         self._background: set[asyncio.Task[None]] = set()
         self._janitor: asyncio.Task[None] | None = None
+        self.tokens = TokenHub(frame_signer.address if frame_signer else None)  # WatchTokens
 
     # --- Stream ------------------------------------------------------------------------------
 
@@ -474,6 +487,15 @@ class PipelineServer(pb_grpc.PipelineServicer):
         self._start_janitor()
         async for event in serve_generate(self, request):
             yield event
+
+    async def WatchTokens(
+        self, request: pb.WatchTokensRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.GenerateEvent]:
+        try:
+            async for event in self.tokens.watch(request):
+                yield event
+        except WatchRefused as err:
+            await context.abort(WATCH_STATUS[err.reason], str(err))
 
     async def shutdown(self) -> None:
         """Drop every session and close the outgoing channels."""
