@@ -18,6 +18,7 @@ import typer
 
 from chain.cli import (
     gateway,
+    gov,
     infera_tx,
     keys,
     prove,
@@ -54,6 +55,7 @@ verifier.register(app)  # infera verifier run (chain/cli/verifier.py)
 gateway.register(app)  # infera gateway (chain/cli/gateway.py, docs/gateway.md)
 rest.register(app)  # infera rest: REST (LCD) + explorer (chain/cli/rest.py, docs/rest.md)
 zk.register(tx.app, query.app, worker.app)  # tx/query zk, worker zk-run (chain/cli/zk.py)
+gov.register(tx.app, query.app)  # tx/query gov (chain/cli/gov.py, modules/gov/README.md)
 tee.register(tx.app, query.app, app)  # tx/query tee, infera tee report-data (chain/cli/tee.py)
 
 LogLevelOption = typer.Option(None, "--log-level", help="debug, info, warning, error.")
