@@ -2,7 +2,7 @@
 
 Gas is priced from bench/bench_tee.py (README "Gas"): GAS_PER_MS of verification CPU, so a block
 of 100,000,000 gas (the presets' block.max_gas) holds at most ~1 s of attestation checks, applied
-to the slowest measured run per type with a x2 margin for slower validators.
+to the measured CPU p99 per type with a x2 margin for slower validators.
 """
 
 import re
@@ -46,9 +46,9 @@ def default_params() -> types_pb2.Params:
         measurements=[],  # network allowlist (hex): empty = only models' own lists admit
         epoch_blocks=3600,  # blocks per epoch (~1 h at 1 s blocks)
         validity_epochs=24,  # an attestation lives at most 24 epochs (~1 day), then re-attest
-        gas_intel=400_000,  # bench/bench_tee.py: TDX/SGX max ~2 ms -> x2 -> 4 ms
-        gas_snp=3_000_000,  # SNP max ~15 ms -> x2 -> 30 ms
-        gas_nvidia=1_200_000,  # NVIDIA max ~6 ms -> x2 -> 12 ms
+        gas_intel=700_000,  # bench/bench_tee.py: TDX CPU p99 ~2.9-3.1 ms x 2 -> 6.2 ms, rounded up
+        gas_snp=500_000,  # SNP CPU p99 ~1.8 ms x 2 -> 3.6 ms, rounded up
+        gas_nvidia=1_400_000,  # NVIDIA CPU p99 ~5.7-6.0 ms x 2 -> 12 ms, rounded up
         gas_insecure_test=10_000,  # a 120-byte parse
         gas_per_byte=10,  # parsing the report, collateral JSON and certificates
         max_report_bytes=16_384,  # TDX quote ~5 KB, SNP report 1184 B, NVIDIA SPDM ~4.2 KB
