@@ -34,6 +34,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
 
+import chain.pb  # noqa: F401  (puts the bundled tendermint protos on the path)
+
 import structlog
 
 from tendermint.abci import types_pb2 as abci
