@@ -1,1 +1,1 @@
-"""tee module (in progress): pure vendor verifiers of TEE attestation reports (issue 17)."""
+"""tee module: TEE attestation reports verified in consensus, and TEE-required routing (issue 17)."""
