@@ -14,6 +14,10 @@ sequence from the message and signs again. One ``Client`` may be shared between 
 
 Typed helpers for every message and query are in ``chain.client_helpers``; ``execute`` and
 ``query`` are the general forms.
+
+Sealed jobs (docs/private-jobs.md): ``submit_sealed_job`` sends only commitments and returns
+the job's secrets (keep them: they open the output); ``seal_job`` waits for the routes and sends
+each hop its box; ``sealed_output`` opens the finalized output. ``run_sealed_job`` does all three.
 """
 
 from __future__ import annotations
@@ -34,12 +38,18 @@ from cosmpy.aerial.tx import SigningCfg, Transaction, TxFee
 from cosmpy.aerial.wallet import LocalWallet, Wallet
 from google.protobuf.message import Message
 
+from chain import sealing
 from chain.client_helpers import MsgHelpers, QueryHelpers
 from cosmos.auth.v1beta1 import auth_pb2
 from cosmos.auth.v1beta1 import query_pb2 as auth_query
 from cosmos.base.abci.v1beta1 import abci_pb2
 from cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from cosmos.tx.v1beta1 import service_pb2
+from infera.agreement.v1 import query_pb2 as agreement_query
+from infera.base.v1 import coin_pb2 as infera_coin
+from infera.inference.v1 import query_pb2 as inference_query
+from infera.inference.v1 import tx_pb2 as inference_tx
+from infera.inference.v1 import types_pb2 as inference_types
 
 HEIGHT_HEADER = "x-cosmos-block-height"
 CODE_WRONG_SEQUENCE = 32  # sdk codespace: "incorrect account sequence"
@@ -111,7 +121,162 @@ class TxResult:
         )
 
 
-class Client(QueryHelpers, MsgHelpers):
+@dataclass(frozen=True)
+class SealedSubmission:
+    """A submitted sealed job: its id, the secrets that open it, the padded prompt room."""
+
+    job_id: int
+    secrets: sealing.JobSecrets
+    prompt_room: int
+    result: TxResult
+
+
+class SealedJobHelpers(QueryHelpers, MsgHelpers):
+    """Sealed jobs from the submitter's side (mixed into ``Client``)."""
+
+    poll_interval: float
+
+    @property
+    def chain_id(self) -> str:
+        raise NotImplementedError
+
+    def submit_sealed_job(
+        self,
+        wallet: Wallet,
+        *,
+        model_id: str,
+        prompt: bytes,
+        max_new_tokens: int,
+        max_fee: int,
+        redundancy: int = 0,
+        deadline_blocks: int = 0,
+        decoding: inference_types.Decoding | None = None,
+        pad_to: int = 0,
+        job_key: bytes | None = None,
+        **options: Any,
+    ) -> SealedSubmission:
+        """Submit a sealed job: on chain only the prompt commitment, the prompt room
+        (``max(len(prompt), pad_to)`` bytes, priced like a prompt) and the reply key."""
+        secrets = sealing.JobSecrets(job_key or _random_key())
+        room = max(len(prompt), pad_to)
+        msg = inference_tx.MsgSubmitJob(
+            submitter=str(wallet.address()),
+            model_id=model_id,
+            max_new_tokens=max_new_tokens,
+            redundancy=redundancy,
+            max_fee=infera_coin.Coin(denom=self.fee_denom, amount=str(max_fee)),
+            deadline_blocks=deadline_blocks,
+            privacy=inference_types.PRIVACY_MODE_SEALED,
+            prompt_commitment=secrets.prompt_commitment(prompt),
+            sealed_prompt_bytes=room,
+            reply_pubkey=secrets.reply_pubkey,
+        )
+        if decoding is not None:
+            msg.decoding.CopyFrom(decoding)
+        result = self.execute(wallet, [msg], **options)
+        job_id = int(result.attribute("infera.job_submitted", "job_id") or 0)
+        return SealedSubmission(job_id, secrets, room, result)
+
+    def sealed_boxes(
+        self, job: Any, secrets: sealing.JobSecrets, prompt: bytes, prompt_room: int
+    ) -> list[inference_types.SealedRoute]:
+        """One box per hop of every route of ``job``, sealed to each hop's registered key."""
+        routes = []
+        for route_index, route in enumerate(job.routes):
+            boxes = []
+            for hop_index, hop in enumerate(route.hops):
+                worker = self.worker(hop.worker)
+                if worker is None:
+                    raise ClientError(f"worker {hop.worker} of job {job.id} is unknown")
+                if hop_index == 0:
+                    payload = sealing.encode_prompt_payload(secrets.output_key, prompt, prompt_room)
+                    purpose = sealing.PURPOSE_PROMPT
+                else:
+                    payload = sealing.encode_key_payload(secrets.output_key)
+                    purpose = sealing.PURPOSE_KEY
+                place = sealing.Place(self.chain_id, job.id, route_index, hop_index, purpose)
+                boxes.append(sealing.seal(bytes(worker.encryption_pubkey), payload, place))
+            routes.append(inference_types.SealedRoute(boxes=boxes))
+        return routes
+
+    def seal_job(
+        self,
+        wallet: Wallet,
+        submission: SealedSubmission,
+        prompt: bytes,
+        *,
+        timeout: float = 60.0,
+        **options: Any,
+    ) -> TxResult:
+        """Wait until the job has its routes, then send MsgSealPrompt (the rounds open)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(submission.job_id)
+            if job is not None and job.state != inference_types.JOB_STATE_SUBMITTED:
+                break
+            if time.monotonic() > deadline:
+                raise ClientError(f"job {submission.job_id} got no routes in {timeout} s")
+            time.sleep(self.poll_interval)
+        if job.state != inference_types.JOB_STATE_ASSIGNED:
+            raise ClientError(f"job {job.id} is {inference_types.JobState.Name(job.state)}")
+        routes = self.sealed_boxes(job, submission.secrets, prompt, submission.prompt_room)
+        msg = inference_tx.MsgSealPrompt(
+            submitter=str(wallet.address()), job_id=job.id, routes=routes
+        )
+        return self.execute(wallet, [msg], **options)
+
+    def job_seals(self, job_id: int) -> inference_types.JobSeals:
+        return self.query(
+            "/infera.inference.v1.Query/JobSeals",
+            inference_query.QueryJobSealsRequest(job_id=job_id),
+            inference_query.QueryJobSealsResponse,
+        ).seals
+
+    def sealed_output(self, job_id: int, secrets: sealing.JobSecrets) -> tuple[int, ...] | None:
+        """The finalized output tokens of a sealed job, opened with its secrets: the first
+        route's sealed output whose keyed hash is the job's output hash (a first hop that
+        sealed something else is skipped); None while the job is not FINALIZED."""
+        job = self.job(job_id)
+        if job is None or job.state != inference_types.JOB_STATE_FINALIZED:
+            return None
+        history = self.query(
+            "/infera.agreement.v1.Query/JobHistory",
+            agreement_query.QueryJobHistoryRequest(job_id=job_id),
+            agreement_query.QueryJobHistoryResponse,
+        )
+        for reveal in history.reveals:
+            if reveal.hop_index != 0 or not reveal.sealed_output:
+                continue
+            place = sealing.Place(
+                self.chain_id, job_id, reveal.route_index, 0, sealing.PURPOSE_OUTPUT
+            )
+            try:
+                opened = sealing.open_box(secrets.reply_private, reveal.sealed_output, place)
+                tokens = sealing.decode_output_payload(opened)
+            except sealing.SealingError:
+                continue
+            keyed = sealing.compute_keyed_output_hash(secrets.output_key, tokens)
+            if sealing.compute_sealed_output_hash(keyed, len(tokens)) == job.output_hash:
+                return tokens
+        return None
+
+    def run_sealed_job(
+        self, wallet: Wallet, *, prompt: bytes, seal_timeout: float = 60.0, **submit: Any
+    ) -> SealedSubmission:
+        """Submit a sealed job and seal it once assigned; returns the submission (keep its
+        secrets to open the output with ``sealed_output``)."""
+        submission = self.submit_sealed_job(wallet, prompt=prompt, **submit)
+        self.seal_job(wallet, submission, prompt, timeout=seal_timeout)
+        return submission
+
+
+def _random_key() -> bytes:
+    import secrets as _secrets
+
+    return _secrets.token_bytes(sealing.KEY_BYTES)
+
+
+class Client(SealedJobHelpers):
     """A connection to one node's gRPC port (``host:port``)."""
 
     def __init__(

@@ -27,6 +27,7 @@ from cosmpy.aerial.wallet import LocalWallet
 
 from chain.cli.rpc import CometRPC, RPCError
 from chain.client import Client, TxError, TxResult
+from infera.agreement.v1 import tx_pb2 as agreement_tx
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.models.v1 import types_pb2 as models_types
 from infera.workers.v1 import types_pb2 as workers_types
@@ -98,6 +99,14 @@ class ChainLink:
         history = self.job_history(job_id)
         return any((r.route_index, r.hop_index) == (route, hop) for r in history.reveals)
 
+    def job_seals(self, job_id: int) -> inference_types.JobSeals:
+        """A sealed job's boxes (empty routes before the submitter sealed it)."""
+        return self.client.job_seals(job_id)
+
+    @property
+    def chain_id(self) -> str:
+        return self.client.chain_id
+
     def tx(self, txhash: str) -> TxResult | None:
         """The committed result of a transaction, None while it is not included."""
         return self.client.get_tx(txhash)
@@ -147,6 +156,28 @@ class ChainLink:
             salt=salt,
             wait=False,
         )
+
+    def reveal_sealed(
+        self,
+        job_id: int,
+        *,
+        keyed_output_hash: bytes,
+        token_count: int,
+        sealed_output: bytes,
+        fingerprint: bytes,
+        salt: bytes,
+    ) -> TxResult:
+        """Broadcast a sealed job's reveal (no plaintext output); returns after CheckTx."""
+        msg = agreement_tx.MsgRevealOutput(
+            worker=self.address,
+            job_id=job_id,
+            keyed_output_hash=keyed_output_hash,
+            output_token_count=token_count,
+            sealed_output=sealed_output,
+            shard_fingerprint=fingerprint,
+            salt=salt,
+        )
+        return self.client.execute(self.wallet, [msg], wait=False)
 
     # --- events ----------------------------------------------------------------------------
 

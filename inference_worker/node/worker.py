@@ -19,7 +19,12 @@
    (never two commits), and reveals with the salt it committed with (never a lost commitment).
    A first hop that restarts before its output is known drives its route again (deterministic:
    same tokens); another hop waits for its driver to rejoin it and replay the session.
-6. **Adversary** (tests only): with worker.toml's ``[adversary]`` (and INFERA_UNSAFE_ADVERSARY=1)
+6. **Sealed jobs** (docs/private-jobs.md): the worker waits for the submitter's MsgSealPrompt,
+   opens its own box with its encryption key (STATE_DIR/encryption.key): the first hop gets the
+   prompt and the job's output key, later hops only the key. It commits to and reveals the
+   keyed output hash; the first hop seals the output tokens to the submitter's reply key.
+   Neither the prompt nor the output is logged or sent to the chain in plaintext.
+7. **Adversary** (tests only): with worker.toml's ``[adversary]`` (and INFERA_UNSAFE_ADVERSARY=1)
    the worker serves a cheating shard, commits to a colluders' lie or misbehaves instead of
    revealing; `cheating.py` holds each departure from the honest path.
 """
@@ -29,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +47,7 @@ import chain.pb  # noqa: F401  (puts the generated packages on sys.path)
 import torch
 import transformers
 
+from chain import sealing
 from chain.client import ClientError, TxResult
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.workers.v1 import types_pb2 as workers_types
@@ -103,6 +111,7 @@ class Worker:
         self._refusals: dict[tuple[int, str], int] = {}  # (job, "commit"/"reveal") -> in a row
         self._tasks: set[asyncio.Task[Any]] = set()
         self._height_saved = 0
+        self._opened: dict[int, tuple[bytes, bytes | None]] = {}  # sealed job -> (key, prompt)
         self.adversary = config.adversary or AdversaryConfig()  # honest unless configured
 
     # --- startup -----------------------------------------------------------------------------
@@ -265,6 +274,12 @@ class Worker:
             if job is None:
                 self._abandon(record, "the chain does not know the job")
                 return
+            if logic_is_sealed(job):
+                job = await self._await_seal(job)
+                if job is None:
+                    self._abandon(record, "the submitter did not seal the job in time")
+                    return
+                await asyncio.to_thread(self._open_seal, job, record)
             if record.phase == commits.ASSIGNED:
                 output = await self._output(job, record)
                 if output is None:
@@ -276,7 +291,12 @@ class Worker:
                         tokens, record.route_index, self.adversary.protocol, self._vocab_size(job)
                     )
                 address = _raw_address(self.chain.address)
-                record = record.with_output(tokens, fingerprint, address)
+                if logic_is_sealed(job):
+                    record = _with_sealed_output(
+                        record, tokens, fingerprint, address, self._opened[job.id][0]
+                    )
+                else:
+                    record = record.with_output(tokens, fingerprint, address)
                 self.store.put(record)
                 log.info("job %d: output of %d tokens, committing", job.id, len(tokens))
             record = await self._commit(record)
@@ -342,7 +362,7 @@ class Worker:
             route_index=route_index,
             model_id=job.model_id,
             hops=hops,
-            prompt_ids=tuple(tokenizer.encode(job.prompt)),
+            prompt_ids=tuple(tokenizer.encode(self._prompt_of(job))),
             max_new_tokens=job.max_new_tokens,
             eos_ids=frozenset(eos_token_ids(shard.config)),
             decoding=DecodingSpec(
@@ -408,6 +428,76 @@ class Worker:
                 return span
         raise RouteError(f"this worker does not serve {model_id} [{start}, {end})")
 
+    # --- sealed jobs -------------------------------------------------------------------------
+
+    async def _await_seal(self, job: inference_types.Job) -> inference_types.Job | None:
+        """The job once its submitter sealed it; None when the seal window passed without
+        it or the job closed."""
+        assert self.chain is not None
+        while job.sealed.sealed_height == 0:
+            if job.state in TERMINAL:
+                return None
+            if await asyncio.to_thread(self.chain.height) > job.sealed.seal_end_height:
+                return None
+            await asyncio.sleep(POLL_S)
+            fresh = await asyncio.to_thread(self.chain.job, job.id)
+            if fresh is None:
+                return None
+            job = fresh
+        return job
+
+    def _open_seal(self, job: inference_types.Job, record: JobRecord) -> None:
+        """Open this hop's box (cached): the output key, and on a first hop the prompt."""
+        if job.id in self._opened:
+            return
+        assert self.chain is not None
+        seals = self.chain.job_seals(job.id)
+        box = seals.routes[record.route_index].boxes[record.hop_index]
+        first = record.hop_index == 0
+        place = sealing.Place(
+            self.chain.chain_id,
+            job.id,
+            record.route_index,
+            record.hop_index,
+            sealing.PURPOSE_PROMPT if first else sealing.PURPOSE_KEY,
+        )
+        opened = sealing.open_box(_encryption_private(self.config.state_dir), box, place)
+        if first:
+            self._opened[job.id] = sealing.decode_prompt_payload(opened)
+        else:
+            self._opened[job.id] = (sealing.decode_key_payload(opened), None)
+        log.info("job %d: opened the sealed box of route %d hop %d", job.id, place.route, place.hop)
+
+    def _prompt_of(self, job: inference_types.Job) -> bytes:
+        if not logic_is_sealed(job):
+            return bytes(job.prompt)
+        prompt = self._opened[job.id][1]
+        if prompt is None:
+            raise RouteError(f"job {job.id}: only a first hop holds the prompt")
+        return prompt
+
+    def _sealed_reveal(self, job: inference_types.Job, record: JobRecord) -> Callable[[], TxResult]:
+        """The reveal of a sealed hop: keyed output hash, token count, and on a first hop the
+        output sealed to the submitter's reply key."""
+        assert self.chain is not None
+        output_key = self._opened[job.id][0]
+        sealed_output = b""
+        if record.hop_index == 0:
+            place = sealing.Place(
+                self.chain.chain_id, job.id, record.route_index, 0, sealing.PURPOSE_OUTPUT
+            )
+            payload = sealing.encode_output_payload(record.tokens)
+            sealed_output = sealing.seal(bytes(job.sealed.reply_pubkey), payload, place)
+        return functools.partial(
+            self.chain.reveal_sealed,
+            record.job_id,
+            keyed_output_hash=sealing.compute_keyed_output_hash(output_key, record.tokens),
+            token_count=len(record.tokens),
+            sealed_output=sealed_output,
+            fingerprint=bytes.fromhex(record.fingerprint),
+            salt=bytes.fromhex(record.salt),
+        )
+
     # --- commit and reveal -------------------------------------------------------------------
 
     async def _commit(self, record: JobRecord) -> JobRecord:
@@ -463,17 +553,18 @@ class Worker:
                 if status == "pending":
                     await asyncio.sleep(POLL_S)
                     continue
-            result = await self._broadcast(
-                record,
-                "reveal",
-                functools.partial(
+            send = (
+                self._sealed_reveal(job, record)
+                if logic_is_sealed(job)
+                else functools.partial(
                     chain.reveal,
                     record.job_id,
                     tokens=record.tokens,
                     fingerprint=bytes.fromhex(record.fingerprint),
                     salt=bytes.fromhex(record.salt),
-                ),
+                )
             )
+            result = await self._broadcast(record, "reveal", send)
             if result is None:
                 continue
             record = self._save(record.advance(commits.REVEAL_SENT, reveal_txhash=result.txhash))
@@ -595,13 +686,40 @@ def _load_wallet(config: WorkerConfig) -> Any:
     return Keyring(config.keyring_home).get(config.key).wallet()
 
 
-def _encryption_pubkey(state_dir: Path) -> bytes:
-    """This worker's X25519 public key; the private key is kept in STATE_DIR/encryption.key."""
-    from nacl.public import PrivateKey
-
+def _encryption_private(state_dir: Path) -> bytes:
+    """This worker's raw X25519 private key (32 bytes) in STATE_DIR/encryption.key, made once."""
     path = Path(state_dir) / "encryption.key"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(bytes(PrivateKey.generate()))
+        path.write_bytes(sealing.generate_private_key())
         path.chmod(0o600)
-    return bytes(PrivateKey(path.read_bytes()).public_key)
+    return path.read_bytes()
+
+
+def _encryption_pubkey(state_dir: Path) -> bytes:
+    """This worker's X25519 public key (registered on chain; submitters seal boxes to it)."""
+    return sealing.public_key(_encryption_private(state_dir))
+
+
+def logic_is_sealed(job: inference_types.Job) -> bool:
+    return job.privacy == inference_types.PRIVACY_MODE_SEALED
+
+
+def _with_sealed_output(
+    record: JobRecord, tokens: Any, fingerprint: bytes, worker: bytes, output_key: bytes
+) -> JobRecord:
+    """``JobRecord.with_output`` for a sealed job: the commitment binds the sealed output hash
+    (keyed hash and token count), the one the chain recomputes from the reveal."""
+    salt = secrets.token_bytes(32)
+    keyed = sealing.compute_keyed_output_hash(output_key, tokens)
+    output_hash = sealing.compute_sealed_output_hash(keyed, len(tokens))
+    commitment = hashlib.sha256(
+        output_hash + hashlib.sha256(fingerprint).digest() + salt + worker
+    ).digest()
+    return record.advance(
+        commits.OUTPUT,
+        tokens=tuple(int(t) for t in tokens),
+        fingerprint=fingerprint.hex(),
+        salt=salt.hex(),
+        commitment=commitment.hex(),
+    )

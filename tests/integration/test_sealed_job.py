@@ -1,0 +1,259 @@
+"""End to end, sealed: a real single-validator chain and three real `infera worker run` processes
+serving a tiny seeded Llama on one route of three hops.
+
+A sealed job (chain.client.Client.run_sealed_job) finalizes; the submitter opens its output and
+gets the text a public job on the same prompt gets. Before the public job is sent, every byte of
+the node's home (CometBFT block store, tx index, state, and the app's LevelDB), every event of
+every block, and every worker's log and state folder are searched for the prompt text and for
+its token ids in the encodings they travel in (4-byte big-endian, protobuf varint, int64 little
+endian as in torch tensors, decimal lists): none is found. Not checked here: the frames a
+non-first hop receives (they carry hidden states, not ids, but no capture exists yet).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import chain.pb  # noqa: F401
+
+import pytest
+
+from chain.client import Client
+from infera.inference.v1 import types_pb2 as T
+from tests.integration.conftest import (
+    TIMEOUT_COMMIT,
+    NodeProcess,
+    init_solo_node,
+    load_dev_accounts,
+)
+from tests.integration.test_e2e_inference import (
+    MODEL_ID,
+    register_model,
+    write_worker_config,
+)
+
+pytestmark = pytest.mark.integration
+
+pytest.importorskip("torch")
+
+CHAIN_ID = "infera-sealed"
+SPANS = [(0, 1), (1, 3), (3, 5)]  # one route of three hops
+PROMPT = b"Quietly sealed prompt: zebra quartz"
+MAX_NEW = 12
+DEADLINE = 300  # blocks: seal 40 + commit 200 + reveal 40 + room
+
+
+def patch_genesis(home: Path) -> None:
+    path = home / "config" / "genesis.json"
+    genesis = json.loads(path.read_text())
+    state = genesis["app_state"]
+    state["agreement"] = {
+        "params": {
+            "commit_window_blocks": 200,
+            "commit_milli_blocks_per_token": 0,
+            "reveal_window_blocks": 40,
+            "audit_probability": "0",
+        }
+    }
+    from google.protobuf import json_format
+
+    from modules.inference.params import default_params
+
+    inference = state.setdefault("inference", {})
+    defaults = json_format.MessageToDict(default_params(), preserving_proto_field_name=True)
+    inference["params"] = {**defaults, **inference.get("params", {}), "seal_window_blocks": 40}
+    path.write_text(json.dumps(genesis, indent=2))
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    from inference_worker.models import make_tiny_model
+
+    root = tmp_path_factory.mktemp("sealed")
+    home, rpc, grpc_address = init_solo_node(root, CHAIN_ID, TIMEOUT_COMMIT)
+    patch_genesis(home)
+    node = NodeProcess("solo", home, rpc)
+    accounts = load_dev_accounts(home / "dev-accounts.json")
+    model_dir = make_tiny_model("llama", root / "model", seed=1234)
+    workers = [
+        write_worker_config(root, f"w{i}-{a}-{b}", accounts[1 + i], (a, b), rpc, grpc_address)
+        for i, (a, b) in enumerate(SPANS)
+    ]
+    client = Client(grpc_address, chain_id=CHAIN_ID)
+    node.start()
+    try:
+        node.wait_height(2)
+        register_model(client, Client.wallet(accounts[0].mnemonic), model_dir)
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_log(r"watching job assignments", timeout=240)
+        yield {
+            "node": node,
+            "home": home,
+            "rpc": rpc,
+            "root": root,
+            "model_dir": model_dir,
+            "workers": workers,
+            "client": client,
+            "wallet": Client.wallet(accounts[7].mnemonic),
+        }
+    finally:
+        stop_all(workers)
+        client.close()
+        if node.process is not None:
+            node.stop()
+
+
+def stop_all(workers) -> None:
+    """SIGTERM every worker first, then wait for each (in parallel, not one after another)."""
+    import os
+    import signal
+    import subprocess
+
+    running = [w for w in workers if w.process is not None and w.process.poll() is None]
+    for worker in running:
+        os.killpg(worker.process.pid, signal.SIGTERM)
+    for worker in running:
+        try:
+            worker.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def wait_final(client: Client, job_id: int, timeout: float = 240) -> T.Job:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.job(job_id)
+        if job is not None and job.state in (T.JOB_STATE_FINALIZED, T.JOB_STATE_EXPIRED):
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} stuck: {job}"
+        time.sleep(0.3)
+
+
+def needles(prompt_ids: list[int]) -> dict[str, bytes]:
+    """The prompt and its token ids in every encoding they could travel or be stored in."""
+    ids = prompt_ids
+    return {
+        "text": PROMPT,
+        "text-tail": PROMPT[-12:],
+        "ids-u32be": b"".join(struct.pack(">I", i) for i in ids),
+        "ids-varint": bytes(ids) if max(ids) < 128 else b"",  # packed repeated uint32
+        "ids-i64le": b"".join(struct.pack("<q", i) for i in ids),
+        "ids-decimal": ", ".join(map(str, ids)).encode(),
+        "ids-decimal-compact": ",".join(map(str, ids)).encode(),
+    }
+
+
+def search(paths: list[Path], patterns: dict[str, bytes]) -> list[str]:
+    """'file: pattern' for every file under ``paths`` holding one of ``patterns``."""
+    found = []
+    for root in paths:
+        for file in sorted(p for p in root.rglob("*") if p.is_file()):
+            data = file.read_bytes()
+            found += [f"{file}: {name}" for name, pat in patterns.items() if pat and pat in data]
+    return found
+
+
+def leveldb_dumps(home: Path, into: Path) -> list[Path]:
+    """Every key and value of every LevelDB under ``home`` (the app's state and CometBFT's
+    block store, state, tx index, evidence), read through plyvel from a copy (the node holds
+    the lock; table files are snappy-compressed, so a raw search alone could miss values)."""
+    import shutil
+
+    import plyvel
+
+    dumps = []
+    for index, current in enumerate(sorted(home.rglob("CURRENT"))):
+        copy = into / f"db{index}"
+        shutil.copytree(current.parent, copy)
+        (copy / "LOCK").unlink(missing_ok=True)
+        db = plyvel.DB(str(copy))
+        try:
+            dump = into / f"db{index}.dump"
+            with dump.open("wb") as out:
+                for key, value in db.iterator():
+                    out.write(key + b"\x00" + value + b"\x00")
+        finally:
+            db.close()
+        shutil.rmtree(copy)
+        dumps.append(dump)
+    return dumps
+
+
+def all_events(rpc: str, height: int) -> bytes:
+    """Every tx and end-block event of blocks 1..height, as CometBFT's RPC returns them."""
+    from chain.cli.rpc import CometRPC
+
+    rpc_client = CometRPC(rpc, timeout=10)
+    out = []
+    try:
+        for h in range(1, height + 1):
+            out.append(json.dumps(rpc_client.call("block_results", height=str(h))).encode())
+    finally:
+        rpc_client.close()
+    return b"\n".join(out)
+
+
+def test_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path):
+    from inference_worker.pipeline.route import PromptTokenizer
+
+    client, wallet = network["client"], network["wallet"]
+    tokenizer = PromptTokenizer(network["model_dir"], 96)
+    prompt_ids = list(tokenizer.encode(PROMPT))
+    submission = client.run_sealed_job(
+        wallet,
+        model_id=MODEL_ID,
+        prompt=PROMPT,
+        max_new_tokens=MAX_NEW,
+        max_fee=10 * (MAX_NEW + 64),
+        redundancy=1,
+        deadline_blocks=DEADLINE,
+        decoding=T.Decoding(mode=T.DECODING_MODE_GREEDY),
+        pad_to=64,
+    )
+    sealed_job = wait_final(client, submission.job_id)
+    assert sealed_job.state == T.JOB_STATE_FINALIZED, sealed_job.reason
+    assert sealed_job.prompt == b""
+    tokens = client.sealed_output(submission.job_id, submission.secrets)
+    assert tokens is not None
+    sealed_text = tokenizer.decode(list(tokens))
+
+    # every byte the chain, its events and the workers hold: no prompt, no prompt ids
+    patterns = needles(prompt_ids)
+    events = tmp_path / "events.json"
+    events.write_bytes(all_events(network["rpc"], client.latest_height()))
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    assert len(leveldb_dumps(network["home"], dumps)) >= 2  # the app's and CometBFT's
+    worker_dirs = [w.config.parent for w in network["workers"]]
+    leaks = search([network["home"], tmp_path, *worker_dirs], patterns)
+    assert leaks == []
+
+    # the same prompt as a public job: the same text
+    public = client.submit_job(
+        wallet,
+        model_id=MODEL_ID,
+        prompt=PROMPT,
+        max_new_tokens=MAX_NEW,
+        max_fee=10 * (MAX_NEW + 64),
+        redundancy=1,
+        deadline_blocks=DEADLINE,
+        decoding=T.Decoding(mode=T.DECODING_MODE_GREEDY),
+    )
+    public_id = int(public.attribute("infera.job_submitted", "job_id") or 0)
+    public_job = wait_final(client, public_id)
+    assert public_job.state == T.JOB_STATE_FINALIZED, public_job.reason
+    outputs = client.job_history(public_id).outputs
+    assert [tokenizer.decode(list(o.tokens)) for o in outputs] == [sealed_text]
+    # control: the same search over the same dumps finds the public job's prompt in the app
+    # state (its Job) and in CometBFT's block store (its tx)
+    control = tmp_path / "control"
+    control.mkdir()
+    leveldb_dumps(network["home"], control)
+    assert len(search([control], {"text": PROMPT})) >= 2
