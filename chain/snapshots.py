@@ -14,7 +14,9 @@ metadata against ``Snapshot.hash`` and the app hash CometBFT's light client veri
 ApplySnapshotChunk checks the chunk's length and hash against the metadata before parsing it
 (bad: refetch it and reject the sender); after the last chunk the whole key set is staged and
 its root must equal the trusted app hash, and only then is it committed, in the store's one
-atomic write. A failure or a crash before that leaves the store empty, so CometBFT can retry.
+atomic write. A failure or a crash before that leaves the store empty, so CometBFT can retry;
+a crash after it (before CometBFT saved its own state) leaves the restored height, and the same
+snapshot offered again is accepted without rewriting the store.
 
 Making (``SnapshotManager.maybe_snapshot``, called after Commit): every ``interval`` heights a
 LevelDB snapshot of the committed version is pinned at once and exported on a background
@@ -94,6 +96,9 @@ class RestoreTarget(Protocol):
 
     @property
     def last_height(self) -> int: ...
+
+    @property
+    def last_app_hash(self) -> bytes: ...
 
     def stage(self, version: int, changes: Mapping[bytes, bytes | None]) -> bytes: ...
 
@@ -281,6 +286,9 @@ class _Restore:
     metadata: SnapshotMetadata
     trusted_app_hash: bytes
     parser: StreamParser
+    # The store already holds this snapshot's height and app hash: the node restored it and
+    # died before CometBFT recorded its own state. Chunks are checked, the store is kept.
+    already_restored: bool = False
     next_index: int = 0
 
 
@@ -463,14 +471,15 @@ class SnapshotManager:
     ) -> abci.ResponseOfferSnapshot:
         """Accept a well-formed offer whose metadata matches the trusted app hash."""
         self._restore = None
-        if store.last_height != 0:
-            log.error("snapshot offered to a node that has state", height=store.last_height)
-            return _Offer(result=_Offer.ABORT)
         checked = check_offer(req, expected_meta)
         if isinstance(checked, int):
             log.warning("snapshot refused", height=req.snapshot.height, result=checked)
             return _Offer(result=checked)
-        self._restore = _Restore(checked, bytes(req.app_hash), StreamParser(checked))
+        done = (store.last_height, store.last_app_hash) == (checked.height, bytes(req.app_hash))
+        if store.last_height != 0 and not done:
+            log.warning("snapshot offered to a node that has state", height=store.last_height)
+            return _Offer(result=_Offer.REJECT)  # CometBFT may offer the one it restored
+        self._restore = _Restore(checked, bytes(req.app_hash), StreamParser(checked), done)
         log.info("snapshot accepted", height=checked.height, chunks=len(checked.chunk_hashes))
         return _Offer(result=_Offer.ACCEPT)
 
@@ -493,6 +502,12 @@ class SnapshotManager:
             return _Apply(
                 result=_Apply.RETRY, refetch_chunks=[req.index], reject_senders=[req.sender]
             )
+        if restore.already_restored:
+            restore.next_index += 1
+            if restore.next_index == len(restore.metadata.chunk_hashes):
+                self._restore = None
+                log.info("snapshot was already restored", height=restore.metadata.height)
+            return _Apply(result=_Apply.ACCEPT)
         try:
             restore.parser.feed(chunk)
             restore.next_index += 1

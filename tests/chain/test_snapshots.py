@@ -196,9 +196,31 @@ def test_offer_of_another_chain_is_rejected(source, target) -> None:
     assert t_manager.offer(t_store, request, {b"chain_id": b"infera-test"}).result == OFFER.ACCEPT
 
 
-def test_offer_to_a_node_with_state_aborts(source) -> None:
+def test_offer_to_a_node_with_other_state_is_rejected(tmp_path: Path, source) -> None:
+    store, _, snapshot = source
+    other = build_store(tmp_path / "other.db", seed=2, versions=7)
+    request = offer_request(snapshot, store.last_app_hash)
+
+    assert SnapshotManager(tmp_path / "o").offer(other, request, {}).result == OFFER.REJECT
+    other.close()
+
+
+def test_crash_after_the_restore_commit_accepts_the_same_snapshot_again(
+    tmp_path: Path, source, target
+) -> None:
     store, manager, snapshot = source
-    assert manager.offer(store, offer_request(snapshot, store.last_app_hash), {}).result == 2
+    chunks = chunks_of(manager, snapshot)
+    restore(target, snapshot, chunks, store.last_app_hash)
+    # the process died before CometBFT saved its state: it state-syncs again after a restart
+    restarted = (target[0], SnapshotManager(tmp_path / "restarted"))
+
+    results = restore(restarted, snapshot, chunks, store.last_app_hash)
+
+    assert results == [APPLY.ACCEPT] * len(chunks)
+    assert (target[0].last_height, target[0].last_app_hash) == (5, store.last_app_hash)
+    bad = abci.RequestApplySnapshotChunk(index=0, chunk=b"forged", sender="liar")
+    restarted[1].offer(target[0], offer_request(snapshot, store.last_app_hash), {})
+    assert restarted[1].apply_chunk(target[0], bad).result == APPLY.RETRY  # still verified
 
 
 def forged_snapshot(
