@@ -31,6 +31,10 @@ from modules.beacon import params as beacon_params
 from modules.beacon.keeper import BeaconKeeper
 from modules.beacon.module import BeaconModule
 from modules.beacon.votes import BeaconVotes
+from modules.distribution import keys as distribution_keys
+from modules.distribution.hooks import DistributionHooks
+from modules.distribution.keeper import DistributionKeeper
+from modules.distribution.module import DistributionModule
 from modules.gov import keys as gov_keys
 from modules.gov import params as gov_params
 from modules.gov.keeper import GovKeeper
@@ -65,6 +69,7 @@ MODULE_ACCOUNTS = (
     FEE_COLLECTOR,
     staking_keys.BONDED_POOL,
     staking_keys.UNBONDING_POOL,
+    distribution_keys.DISTRIBUTION_ACCOUNT,
     workers_keys.BONDED_POOL,
     workers_keys.UNBONDING_POOL,
     inference_keys.ESCROW_ACCOUNT,
@@ -114,6 +119,11 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     sharding = ShardingKeeper(AttestedWorkers(workers, tee), models)
     beacon = BeaconKeeper()
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
+    # distribution pays each block's fees by the last commit; it settles a delegation's rewards
+    # around every change of its shares (staking hooks, F1).
+    distribution = DistributionKeeper(bank, staking)
+    staking.hooks = DistributionHooks(distribution)
+    modules.append(DistributionModule(distribution))
     modules.append(BeaconModule(beacon, staking))
     modules += [ModelsModule(models), WorkersModule(workers), TeeModule(tee)]
     modules.append(ShardingModule(sharding))
