@@ -40,6 +40,7 @@ MAX_OPEN = 25  # open disputes / audits shown
 JOB_WINDOWS = (100, 1_000, 10_000, 0)  # blocks back searched for recent jobs (0: all)
 JOB_PAGE = 200  # jobs per Jobs page
 JOB_PAGES = 5  # most pages read per window
+NO_ATTESTATION = "(codespace tee, code 20)"  # ErrAttestationNotFound, as gRPC reports it
 
 
 @dataclass(frozen=True)
@@ -158,13 +159,22 @@ class ChainReader:
             self.optional("/infera.workers.v1.Query/WorkerStats",
                           workers_query.QueryWorkerStatsRequest(operator=worker.operator),
                           workers_query.QueryWorkerStatsResponse),
-            self.optional("/infera.tee.v1.Query/Attestation",
-                          tee_query.QueryAttestationRequest(operator=worker.operator),
-                          tee_query.QueryAttestationResponse),
+            self.attestation(worker.operator),
         )  # fmt: skip
         return WorkerView(worker, stats.stake if stats else worker.bonded,
                           int(stats.reputation) if stats else 0, bool(stats and stats.active),
-                          attestation_text(attestation))  # fmt: skip
+                          attestation)  # fmt: skip
+
+    async def attestation(self, operator: str) -> str:
+        """The worker's TEE attestation in words; "none" when it has none or the chain has no
+        tee module. A failed lookup is shown, not raised: one worker never breaks the page."""
+        try:
+            answer = await self.optional("/infera.tee.v1.Query/Attestation",
+                                         tee_query.QueryAttestationRequest(operator=operator),
+                                         tee_query.QueryAttestationResponse)  # fmt: skip
+        except RestError as err:
+            return "none" if NO_ATTESTATION in err.message else f"unknown ({err.message})"
+        return attestation_text(answer)
 
     async def job(self, job_id: int) -> JobView | None:
         history = await self.optional("/infera.agreement.v1.Query/JobHistory",

@@ -111,7 +111,7 @@ def coverage_cell(layer: Any) -> str:
     )
     return (
         f'<span class="layer {level}" data-layer="{layer.layer}" data-workers="{count}" '
-        f'data-throughput="{layer.throughput}" title="{e(title)}">{layer.layer}<small>×{count}</small></span>'
+        f'data-throughput="{layer.throughput}" title="{e(title)}">{layer.layer}<small>×{count} · {layer.throughput}</small></span>'
     )  # fmt: skip
 
 
@@ -266,7 +266,8 @@ def render_job(view: JobView, proof_key: bytes, height: int, refresh_s: int) -> 
         f'<h2>State proof</h2><p id="proof">The job record is the state key <code>{proof_key.hex()}</code>. '
         f'<a href="/infera/store/v1/proven?key={key64}">Value and Merkle proof</a> (JSON, against the '
         f"app hash signed in the header of the next block); check it with a light client: "
-        f"<code>infera query store hex:{proof_key.hex()} --prove</code>. Read at height {height}.</p>"
+        f"<code>infera query store hex:{proof_key.hex()} --prove --node RPC --grpc GRPC</code>. "
+        f"Read at height {height}.</p>"
         + (history_sections(h) if h is not None else "")
         + "</section>"
     )  # fmt: skip
@@ -285,10 +286,10 @@ def history_sections(h: Any) -> str:
              f"<td>{e(', '.join(f'route {c.route_index} hop {c.hop_index}' for c in v.culprits)) or 'none'}</td></tr>"
              for v in h.votes)  # fmt: skip
     out = (
-        "<h2>Agreement history</h2>"
+        "<h2>Agreement history</h2><h3>Commitments</h3>"
         + table(["route", "hop", "worker", "commitment", "height"], commits, "commitments")
-        + table(["route", "hop", "worker", "output hash", "height"], reveals, "reveals")
-        + table(["output hash", "tokens", "billable"], outputs, "outputs")
+        + "<h3>Reveals</h3>" + table(["route", "hop", "worker", "output hash", "height"], reveals, "reveals")
+        + "<h3>Outputs</h3>" + table(["output hash", "tokens", "billable"], outputs, "outputs")
         + "<h3>Verdicts</h3>" + table(["validator", "power", "height", "passing outputs", "culprits"], votes, "votes")
     )  # fmt: skip
     if h.HasField("dispute"):
@@ -306,10 +307,17 @@ def history_sections(h: Any) -> str:
     return out
 
 
+def payout_kind(p: Any) -> str:
+    if p.verifier:
+        return "verifier"
+    if not p.layers:
+        return "protocol share"
+    return f"route {p.route_index} hop {p.hop_index} ({p.layers} layers)"
+
+
 def settlement_section(s: Any) -> str:
     payouts = (f"<tr><td class=\"addr\">{e(p.recipient)}</td><td>{e(p.amount)}</td>"
-               f"<td>{'verifier' if p.verifier else f'route {p.route_index} hop {p.hop_index} ({p.layers} layers)'}</td></tr>"
-               for p in s.payouts)  # fmt: skip
+               f"<td>{payout_kind(p)}</td></tr>" for p in s.payouts)  # fmt: skip
     penalties = (f"<tr><td class=\"addr\">{e(p.worker)}</td><td>{e(p.slashed)}</td><td>{e(p.reason)}</td></tr>"
                  for p in s.penalties)  # fmt: skip
     outcome = agreement_types.Outcome.Name(s.outcome).removeprefix("OUTCOME_")
