@@ -7,13 +7,17 @@ VALIDATORS ?= 1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-zk test test-kernels test-slow test-all fuzz lint format proto proto-check bench clean
+.PHONY: help install install-browser demo demo-zk test test-kernels test-slow test-all fuzz lint format proto proto-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 install: ## set up everything (cached): venv, CometBFT, generated code
 	@bash scripts/install.sh
+
+install-browser: ## Debian's Chromium for the explorer's browser test (needs root; once per machine)
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+	@/usr/bin/chromium --version
 
 demo: install ## run the main job end to end on a local network (VALIDATORS=4 for four)
 	@$(PY) scripts/demo.py --validators $(VALIDATORS)
