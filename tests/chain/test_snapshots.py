@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 from hashlib import sha256
 from pathlib import Path
 
@@ -368,3 +369,20 @@ def test_interrupted_export_is_never_listed_and_is_cleaned_up(tmp_path: Path) ->
 
     assert manager.list_snapshots().snapshots == []
     assert list(directory.iterdir()) == []
+
+
+def test_hostile_chunk_count_is_refused_without_allocating(source, target) -> None:
+    store, _, good = source
+    t_store, t_manager = target
+    hostile = abci.Snapshot()
+    hostile.CopyFrom(good)
+    hostile.chunks = 2**32 - 1  # would be 128 GiB of chunk hashes, 4 Gi chunk slots
+    request = offer_request(hostile, store.last_app_hash)
+
+    tracemalloc.start()
+    result = t_manager.offer(t_store, request, {}).result
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    assert result == OFFER.REJECT
+    assert peak < 64 << 10  # bytes: nothing sized by the declared count
