@@ -14,7 +14,9 @@ with the live chain), and the first also until its state was restored (the app's
 Both times include the node's start-up (Python imports, CometBFT start, peer dialing) and, for
 state sync, CometBFT's snapshot discovery (``discovery_time``, 5 s here). The snapshot's size, chunk count and entry
 count are read from the validator's snapshot folder. Prints a table; writes
-bench/results/state_sync.json.
+bench/results/state_sync.json. Also, in this process without CometBFT, the export and the
+verified restore (every chunk hashed, the tree rebuilt, one commit) of stores of
+``--store-keys`` random keys with 64-byte values: the part of a join that grows with the state.
 
     python bench/bench_state_sync.py            # 2,000 sends, >= 300 blocks
     python bench/bench_state_sync.py --quick    # 300 sends, >= 80 blocks
@@ -139,6 +141,54 @@ def snapshot_figures(node: NodeProcess, height: int) -> dict[str, int]:
     }
 
 
+def in_process(keys: int, chunk_bytes: int) -> dict[str, float | int]:
+    """Export and restore a store of ``keys`` keys (64-byte values) without CometBFT: the
+    app's own cost, which grows with the state while the network part above does not."""
+    from chain.snapshots import SnapshotManager
+    from chain.store import CommitStore
+    from tendermint.abci import types_pb2 as abci
+
+    rng = random.Random(keys)
+    with tempfile.TemporaryDirectory(prefix="bench-ss-store-") as tmp:
+        root = pathlib.Path(tmp)
+        source = CommitStore(str(root / "source.db"))
+        for start in range(0, keys, 100_000):  # commit in slices, as blocks would
+            count = min(100_000, keys - start)
+            source.stage(
+                1 + start // 100_000, {rng.randbytes(32): rng.randbytes(64) for _ in range(count)}
+            )
+            source.commit()
+        made = SnapshotManager(root / "snaps", interval=1, chunk_bytes=chunk_bytes)
+        began = time.perf_counter()
+        made.maybe_snapshot(source)
+        made.wait()
+        export_s = time.perf_counter() - began
+        snapshot = made.list_snapshots().snapshots[0]
+        target = CommitStore(str(root / "target.db"))
+        joiner = SnapshotManager(root / "joiner")
+        began = time.perf_counter()
+        offer = abci.RequestOfferSnapshot(snapshot=snapshot, app_hash=source.last_app_hash)
+        assert joiner.offer(target, offer, {}).result == abci.ResponseOfferSnapshot.ACCEPT
+        for index in range(snapshot.chunks):
+            load = abci.RequestLoadSnapshotChunk(height=snapshot.height, format=1, chunk=index)
+            chunk = made.load_chunk(load).chunk
+            apply = abci.RequestApplySnapshotChunk(index=index, chunk=chunk, sender="bench")
+            assert (
+                joiner.apply_chunk(target, apply).result == abci.ResponseApplySnapshotChunk.ACCEPT
+            )
+        restore_s = time.perf_counter() - began
+        assert target.last_app_hash == source.last_app_hash
+        source.close()
+        target.close()
+    return {
+        "keys": keys,
+        "chunks": snapshot.chunks,
+        "stream_bytes": keys * (4 + 32 + 4 + 64),
+        "export_seconds": round(export_s, 2),
+        "restore_seconds": round(restore_s, 2),
+    }
+
+
 def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-ss-") as tmp:
         root = pathlib.Path(tmp)
@@ -168,9 +218,11 @@ def run(args: argparse.Namespace) -> dict:
                 if joiner.running:
                     joiner.stop()
             net.close()
+    stores = [in_process(keys, 4 << 20) for keys in args.store_keys]
     return {
         "host": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
         "settings": vars(args),
+        "in_process": stores,
         "snapshot": snapshot,
         "state_sync": by_snapshot,
         "replay_from_genesis": by_replay,
@@ -193,6 +245,14 @@ def print_table(result: dict) -> None:
         f"{snap['chunks']} chunks of <= {snap['chunk_bytes']} bytes, "
         f"metadata {snap['metadata_bytes']} bytes"
     )
+    print()
+    print("| keys in state (in-process) | stream bytes | chunks (4 MiB) | export s | restore s |")
+    print("|---|---|---|---|---|")
+    for row in result["in_process"]:
+        print(
+            f"| {row['keys']:,} | {row['stream_bytes']:,} | {row['chunks']} "
+            f"| {row['export_seconds']} | {row['restore_seconds']} |"
+        )
 
 
 def main() -> None:
@@ -201,10 +261,14 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=300, help="run the chain to this height")
     parser.add_argument("--interval", type=int, default=50, help="snapshot interval (heights)")
     parser.add_argument("--chunk-bytes", type=int, default=65_536, help="snapshot chunk size")
+    parser.add_argument(
+        "--store-keys", type=int, nargs="*", default=[10_000, 100_000],
+        help="in-process export/restore of stores of these sizes (keys)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="300 sends, 80 blocks")
     args = parser.parse_args()
     if args.quick:
-        args.sends, args.blocks, args.interval = 300, 80, 20
+        args.sends, args.blocks, args.interval, args.store_keys = 300, 80, 20, [10_000]
     result = run(args)
     print_table(result)
     RESULTS.parent.mkdir(exist_ok=True)
