@@ -139,23 +139,21 @@ def compute_tally(
 ) -> tuple[logic.TallyCounts, int]:
     """(counts, total bonded tokens) over the bonded validators and the proposal's votes."""
     validators: dict[bytes, logic.BondedValidator] = {}
-    for operator in keeper.staking.iterate_last_powers(ctx):
-        validator = keeper.staking.get_validator(ctx, operator)
-        if validator is None or validator.jailed:
-            continue
-        shares = getattr(validator, "delegator_shares", "") or "0"
+    for operator, validator, _ in keeper.staking.iterate_bonded_validators(ctx):
+        if validator.jailed:
+            continue  # jailed in this block: power 0 from its end
         validators[operator] = logic.BondedValidator(
-            tokens=parse_uint(validator.tokens or "0"), delegator_shares=parse_uint(shares)
+            tokens=parse_uint(validator.tokens or "0"),
+            delegator_shares=parse_uint(validator.delegator_shares or "0"),
         )
     votes = []
     for voter, vote in list(keeper.iterate_votes(ctx, proposal_id)):
         votes.append((voter, logic.compute_options(vote.options)))
         if delete_votes:
             keeper.delete_vote(ctx, proposal_id, voter)
-    delegations = keeper.delegations
 
     def delegations_of(voter: bytes) -> list[tuple[bytes, int]]:
-        return [] if delegations is None else list(delegations.delegations_of(ctx, voter))
+        return keeper.get_delegations_of(ctx, voter)
 
     counts = logic.compute_tally(validators, votes, delegations_of)
     return counts, sum(v.tokens for v in validators.values())

@@ -25,18 +25,16 @@ class BankKeeper(Protocol):
 
 
 class StakingKeeper(Protocol):
-    """Bonded validators: those CometBFT counts now (last power > 0), with their tokens."""
+    """Bonded validators (those CometBFT counts now) with their tokens and shares, and each
+    voter's delegations with their shares."""
 
-    def iterate_last_powers(self, ctx: Context) -> Iterator[bytes]: ...
+    def iterate_bonded_validators(self, ctx: Context) -> Iterator[tuple[bytes, Any, int]]: ...
 
     def get_validator(self, ctx: Context, operator: bytes) -> Any: ...
 
-
-class Delegations(Protocol):
-    """A voter's delegations: (validator operator, shares), in operator-address order. Not
-    wired while staking has no delegations (README "Voting power")."""
-
-    def delegations_of(self, ctx: Context, delegator: bytes) -> Sequence[tuple[bytes, int]]: ...
+    def iterate_delegations(
+        self, ctx: Context, delegator: bytes = b""
+    ) -> Iterator[tuple[bytes, bytes, Any]]: ...  # (delegator, operator, Delegation{shares})
 
 
 class MsgRouter(Protocol):

@@ -14,7 +14,7 @@ from chain.text import parse_uint
 from chain.upgrades import UpgradeRegistry
 from infera.gov.v1 import types_pb2
 from modules.gov import keys
-from modules.gov.expected import BankKeeper, Delegations, MsgRouter, StakingKeeper
+from modules.gov.expected import BankKeeper, MsgRouter, StakingKeeper
 from modules.gov.types import ParamsTarget
 
 ADDRESS = crypto.module_address(keys.GOV_MODULE)  # the authority of passed proposals
@@ -26,12 +26,10 @@ class GovKeeper:
         bank: BankKeeper,
         staking: StakingKeeper,
         upgrades: UpgradeRegistry,
-        delegations: Delegations | None = None,
     ) -> None:
         self.bank = bank
         self.staking = staking
         self.upgrades = upgrades  # this binary's upgrade handlers (node-local code)
-        self.delegations = delegations  # None: validators' own tokens only (README)
         self.params_targets: dict[str, ParamsTarget] = {}  # module name -> its params
         self.router: MsgRouter | None = None  # set by the wiring once every module is routed
 
@@ -124,6 +122,13 @@ class GovKeeper:
 
     def delete_vote(self, ctx: Context, proposal_id: int, voter: bytes) -> None:
         ctx.store.delete(keys.vote_key(proposal_id, voter))
+
+    def get_delegations_of(self, ctx: Context, voter: bytes) -> list[tuple[bytes, int]]:
+        """(validator operator, shares) of each of the voter's delegations, operator order."""
+        return [
+            (operator, parse_uint(delegation.shares or "0"))
+            for _, operator, delegation in self.staking.iterate_delegations(ctx, voter)
+        ]
 
     # -- upgrade plan --------------------------------------------------------------------------
 

@@ -254,7 +254,7 @@ def vote_weighted(
     Fails when: the voter is malformed; the options are not 1 to 4 distinct known options with
     weights in (0, 1] summing to 1; the metadata is too long; the proposal does not exist or is
     not in its voting period (block time >= voting end); the voter has no voting power (is
-    neither a validator nor, where delegations are wired, a delegator).
+    neither a delegator nor a validator).
     """
     # verify
     voter = crypto.from_bech32(msg.voter)
@@ -294,11 +294,12 @@ def _decimal(raw: int) -> str:
 
 
 def _has_voting_power(ctx: Context, keeper: GovKeeper, voter: bytes) -> bool:
-    """A validator record (bonded or not yet) or, where wired, a delegation. Everyone else's
-    vote would count 0; refusing it keeps the tally bounded by stake (README "Bounds")."""
-    if keeper.staking.get_validator(ctx, voter) is not None:
+    """A delegator (operators have their self-delegation) or a validator. Everyone else's vote
+    would count 0; refusing it keeps the tally to voters with stake (README "Bounds"). Reading
+    every delegation of the voter here charges the vote for the reads its tally will repeat."""
+    if keeper.get_delegations_of(ctx, voter):
         return True
-    return keeper.delegations is not None and bool(keeper.delegations.delegations_of(ctx, voter))
+    return keeper.staking.get_validator(ctx, voter) is not None
 
 
 def _check_authority(keeper: GovKeeper, authority: str) -> None:

@@ -165,3 +165,47 @@ def test_at_most_max_ends_per_block_proposals_close_in_one_block(tmp_path):
     res = run(chain, VAL[0], vote_msg(VAL[0], 5, YES))
     assert (res.codespace, res.code) == ("gov", 4)
     assert open_count() == 0
+
+
+def test_a_delegator_who_votes_overrides_its_validator_for_its_stake(tmp_path):
+    from infera.base.v1 import coin_pb2
+    from infera.staking.v1 import tx_pb2 as staking_tx
+    from tests.harness import DENOM
+
+    chain = gov_chain(tmp_path)
+    delegator = Key("user1")
+    delegate = staking_tx.MsgDelegate(
+        delegator_address=delegator.bech32,
+        validator_address=VAL[0].bech32,
+        amount=coin_pb2.Coin(denom=DENOM, amount=str(10**9)),
+    )
+    assert run(chain, delegator, delegate).code == 0  # val0 now bonds 2 x 10^9
+    chain.block()  # the power update reaches the bonded set
+    proposal_id, start = _submit(chain)
+    assert run(chain, VAL[0], vote_msg(VAL[0], proposal_id, YES)).code == 0
+    assert run(chain, delegator, vote_msg(delegator, proposal_id, NO)).code == 0
+    advance_to(chain, start + VOTING_S)
+    tally = proposal(chain, proposal_id).final_tally_result
+    assert (tally.yes_count, tally.no_count) == (str(10**9), str(10**9))
+
+
+def test_a_delegator_who_does_not_vote_inherits_its_validators_vote(tmp_path):
+    from infera.base.v1 import coin_pb2
+    from infera.staking.v1 import tx_pb2 as staking_tx
+    from tests.harness import DENOM
+
+    chain = gov_chain(tmp_path)
+    delegator = Key("user1")
+    delegate = staking_tx.MsgDelegate(
+        delegator_address=delegator.bech32,
+        validator_address=VAL[0].bech32,
+        amount=coin_pb2.Coin(denom=DENOM, amount=str(10**9)),
+    )
+    assert run(chain, delegator, delegate).code == 0
+    chain.block()
+    proposal_id, start = _submit(chain)
+    assert run(chain, VAL[0], vote_msg(VAL[0], proposal_id, YES)).code == 0
+    advance_to(chain, start + VOTING_S)
+    closed = proposal(chain, proposal_id)
+    assert closed.final_tally_result.yes_count == str(2 * 10**9)
+    assert closed.status == types_pb2.PROPOSAL_STATUS_PASSED  # 2/4 of bonded stake voted
