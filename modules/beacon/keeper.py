@@ -16,9 +16,18 @@ class BeaconKeeper:
     def get_key(self, ctx: Context, consensus_address: bytes) -> bytes | None:
         return ctx.store.get(keys.KEY + consensus_address)
 
-    def set_key(self, ctx: Context, consensus_address: bytes, pubkey: bytes) -> None:
+    def set_key(self, ctx: Context, consensus_address: bytes, pubkey: bytes, proof: bytes) -> None:
+        """Register ``pubkey`` (whose ``proof`` of possession was verified) for the validator;
+        the proof is kept so that a genesis export can be imported (it is checked again)."""
         ctx.store.set(keys.KEY + consensus_address, pubkey)
+        ctx.store.set(keys.PROOF + consensus_address, proof)
         ctx.store.set(keys.OWNER + pubkey, consensus_address)
+
+    def get_proof(self, ctx: Context, consensus_address: bytes) -> bytes | None:
+        return ctx.store.get(keys.PROOF + consensus_address)
+
+    def set_active(self, ctx: Context) -> None:
+        ctx.store.set(keys.ACTIVE, b"1")
 
     def get_key_owner(self, ctx: Context, pubkey: bytes) -> bytes | None:
         return ctx.store.get(keys.OWNER + pubkey)

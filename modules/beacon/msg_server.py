@@ -46,7 +46,7 @@ def register_bls_key(
     if not logic.is_valid_registration(pubkey, proof):
         raise ErrInvalidKey("proof of possession does not verify")
     # mutate
-    keeper.set_key(ctx, address, pubkey)
+    keeper.set_key(ctx, address, pubkey, proof)
     # events
     ctx.events.emit(
         EVENT_REGISTER_KEY,
