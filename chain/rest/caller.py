@@ -2,11 +2,14 @@
 
 One ``grpc.aio`` channel, made on the serving event loop; requests and responses travel as bytes
 (``GrpcCaller.call_raw``) or as messages (``GrpcCaller.call``). A gRPC status becomes a
-``RestError`` with the same code and the node's message.
+``RestError`` with the same code and the node's message. At most ``max_in_flight`` calls are sent
+at once (the rest wait here): the node's query pool refuses calls beyond 64 running or waiting
+(RESOURCE_EXHAUSTED), and one explorer page fans out to a few calls per worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TypeVar
 
@@ -27,8 +30,9 @@ M = TypeVar("M", bound=Message)
 class GrpcCaller:
     """The node's gRPC services, called from one event loop."""
 
-    def __init__(self, address: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, address: str, timeout_s: float = 30.0, max_in_flight: int = 16) -> None:
         self.address, self.timeout_s = address, timeout_s
+        self.in_flight = asyncio.Semaphore(max_in_flight)  # calls sent and not answered yet
         options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -43,12 +47,13 @@ class GrpcCaller:
         the node says it read, 0 when it says none)."""
         metadata = ((HEIGHT_HEADER, str(height)),) if height > 0 else ()
         method = self.channel.unary_unary(path)
-        call = method(request, metadata=metadata, timeout=self.timeout_s)
-        try:
-            response = await call
-            initial = await call.initial_metadata()
-        except grpc.aio.AioRpcError as err:
-            raise RestError(err.code(), err.details() or err.code().name) from None
+        async with self.in_flight:
+            call = method(request, metadata=metadata, timeout=self.timeout_s)
+            try:
+                response = await call
+                initial = await call.initial_metadata()
+            except grpc.aio.AioRpcError as err:
+                raise RestError(err.code(), err.details() or err.code().name) from None
         read = 0
         for key, value in initial or ():
             if key == HEIGHT_HEADER and HEIGHT_RE.fullmatch(str(value)):

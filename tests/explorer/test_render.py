@@ -151,3 +151,24 @@ def test_static_css_is_served_locally(explorer):
     css = explorer.get("/explorer/static/explorer.css")
     assert css.status_code == 200 and ".cov-0" in css.text
     assert explorer.get("/", follow_redirects=False).headers["location"] == "/explorer"
+
+
+def test_concurrent_overview_requests_share_one_read():
+    import asyncio
+
+    from chain.explorer.app import OverviewCache
+
+    reads = []
+
+    class Reader:
+        async def overview(self):
+            reads.append(1)
+            await asyncio.sleep(0.01)
+            return hostile_overview()
+
+    async def scenario() -> list:
+        cache = OverviewCache()
+        return await asyncio.gather(*(cache.get(Reader()) for _ in range(10)))
+
+    views = asyncio.run(scenario())
+    assert len(reads) == 1 and all(v is views[0] for v in views)

@@ -200,3 +200,35 @@ def test_route_table_is_built_from_annotations_and_generic_infera_paths():
     assert latest.index("/cosmos/base/tendermint/v1beta1/blocks/latest") < latest.index(
         "/cosmos/base/tendermint/v1beta1/blocks/{height}"
     )
+
+
+def test_caller_sends_at_most_max_in_flight_calls_at_once():
+    import asyncio
+    from types import SimpleNamespace
+
+    from chain.rest.caller import GrpcCaller
+
+    state = {"active": 0, "peak": 0}
+
+    class Call:  # a grpc.aio unary call that takes 10 ms
+        def __await__(self):
+            return self.run().__await__()
+
+        async def run(self) -> bytes:
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+            await asyncio.sleep(0.01)
+            state["active"] -= 1
+            return b""
+
+        async def initial_metadata(self):
+            return ()
+
+    async def scenario() -> None:
+        caller = GrpcCaller("127.0.0.1:1", max_in_flight=3)
+        await caller.channel.close()
+        caller.channel = SimpleNamespace(unary_unary=lambda path: lambda *a, **k: Call())
+        await asyncio.gather(*(caller.call_raw("/x.Y/Z", b"") for _ in range(30)))
+
+    asyncio.run(scenario())
+    assert state["peak"] == 3
