@@ -171,7 +171,8 @@ def build_app(
 
     ``verdict_source`` is this validator's verifier (node-local; see chain/verdict_inbox.py);
     without one the validator abstains from dispute and audit votes. ``beacon_secret`` is its
-    BLS secret (node-local, modules/beacon); without one it signs no beacon shares.
+    BLS secret (node-local, modules/beacon); without one it signs no beacon shares, with one it
+    signs from the first height after the chain registers its key (genesis or later).
     ``upgrades`` is this binary's upgrade handlers (chain/upgrades.py; default: the shipped
     ones plus the test plugin of ``INFERA_UNSAFE_UPGRADE_PLUGIN``).
     """
@@ -191,6 +192,6 @@ def build_app(
         options=options,
         validator_pubkey=keepers.validator_pubkey,
         vote_extensions=VerdictVotes(keepers.agreement, verdict_source),
-        beacon=BeaconVotes(keepers.beacon, beacon_secret),
+        beacon=BeaconVotes(keepers.beacon, beacon_secret, store.latest),  # signs once registered
         pre_blockers=[m.pre_block for m in modules if hasattr(m, "pre_block")],
     )
