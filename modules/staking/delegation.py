@@ -308,3 +308,20 @@ def unjail(ctx: Context, keeper: StakingKeeper, operator: bytes) -> None:
     if validator is not None:
         validator.jailed = False
         keeper.set_validator(ctx, operator, validator)
+
+
+class Actions:
+    """slash / jail / unjail bound to the keeper, for modules that punish (the slashing
+    module's ``expected.StakingActions``)."""
+
+    def __init__(self, keeper: StakingKeeper) -> None:
+        self.keeper = keeper
+
+    def slash(self, ctx: Context, operator: bytes, infraction_height: int, fraction: str) -> int:
+        return slash(ctx, self.keeper, operator, infraction_height, fraction)
+
+    def jail(self, ctx: Context, operator: bytes) -> None:
+        jail(ctx, self.keeper, operator)
+
+    def unjail(self, ctx: Context, operator: bytes) -> None:
+        unjail(ctx, self.keeper, operator)

@@ -23,5 +23,3 @@ ErrCommissionChange = register(CODESPACE, 16, "commission change not allowed")
 ErrDelegationRefused = register(
     CODESPACE, 17, "validator has no tokens left for its shares: delegation would get 0 shares"
 )
-ErrNotJailed = register(CODESPACE, 18, "validator is not jailed")
-ErrTombstoned = register(CODESPACE, 19, "validator double-signed and can never unjail")

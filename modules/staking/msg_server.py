@@ -153,8 +153,9 @@ def delegate(
     """Bond ``amount`` from the delegator's balance to a validator for shares.
 
     Fails when: an address is malformed; the amount is not a positive amount of the bond denom;
-    the validator does not exist or is jailed (a jailed validator earns nothing and its power is
-    0: taking stake there only helps it dodge the unbonding of its own delegators); the
+    the validator does not exist, is tombstoned, or is jailed and the delegator is not its
+    operator (a jailed validator earns nothing and its power is 0; its operator may top up its
+    self-bond to unjail); the
     validator's tokens were slashed to 0 (the shares would be 0); the balance is too low.
     """
     # verify
@@ -166,8 +167,8 @@ def delegate(
     validator = _get_validator(ctx, keeper, operator, msg.validator_address)
     # check
     _check_bond_denom(amount, params)
-    if validator.jailed:
-        raise ErrValidatorJailed(msg.validator_address)
+    if validator.tombstoned or (validator.jailed and delegator != operator):
+        raise ErrValidatorJailed(msg.validator_address)  # its operator may top up to unjail
     # mutate (with hooks)
     shares = delegation.bond_tokens(
         ctx, keeper, delegator, operator, validator, amount.amount, from_account=True
