@@ -50,7 +50,10 @@ from modules.models.module import ModelsModule
 from modules.sharding import params as sharding_params
 from modules.sharding.keeper import ShardingKeeper
 from modules.sharding.module import ShardingModule
+from modules.slashing.keeper import SlashingKeeper
+from modules.slashing.module import SlashingModule
 from modules.staking import keys as staking_keys
+from modules.staking.delegation import Actions as StakingActions
 from modules.staking.keeper import StakingKeeper
 from modules.staking.module import StakingModule
 from modules.tee.keeper import TeeKeeper
@@ -124,6 +127,8 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     distribution = DistributionKeeper(bank, staking)
     staking.hooks = DistributionHooks(distribution)
     modules.append(DistributionModule(distribution))
+    # slashing (liveness) counts the last commit's votes; it jails and slashes through staking.
+    modules.append(SlashingModule(SlashingKeeper(staking, StakingActions(staking))))
     modules.append(BeaconModule(beacon, staking))
     modules += [ModelsModule(models), WorkersModule(workers), TeeModule(tee)]
     modules.append(ShardingModule(sharding))
