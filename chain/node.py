@@ -185,11 +185,12 @@ class Node:
             # validator's vote extensions stay empty (it abstains on disputes and audits).
             inbox = VerdictInbox(s.home / VERDICT_INBOX)
             # The BLS beacon secret is derived from priv_validator_key.json (chain/nodeinit.py),
-            # the key `infera init --beacon`/`infera testnet --beacon` registered in genesis. A
-            # chain without registered keys runs no beacon: signing shares would only cost CPU.
-            from chain.nodeinit import beacon_secret, genesis_has_beacon_keys
+            # the key `infera init --beacon`/`infera testnet --beacon` register in genesis and
+            # `infera tx beacon register-key` registers later. The node signs shares only once
+            # the chain registers that key (modules/beacon/votes.py): no CPU spent before.
+            from chain.nodeinit import beacon_secret
 
-            secret = beacon_secret(s.home) if genesis_has_beacon_keys(s.home) else None
+            secret = beacon_secret(s.home)
             app = build_app(store, options, verdict_source=inbox, beacon_secret=secret)
             _attach_state_sync(app, s)
             if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
