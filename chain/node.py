@@ -190,7 +190,13 @@ class Node:
             # the chain registers that key (modules/beacon/votes.py): no CPU spent before.
             from chain.nodeinit import beacon_secret
 
-            secret = beacon_secret(s.home)
+            try:
+                secret: int | None = beacon_secret(s.home)
+            except ConfigError as exc:  # no local key file (a remote signer): no beacon shares
+                log.warning(
+                    "no BLS beacon secret; this node signs no beacon shares", error=str(exc)
+                )
+                secret = None
             app = build_app(store, options, verdict_source=inbox, beacon_secret=secret)
             _attach_state_sync(app, s)
             if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
