@@ -17,6 +17,7 @@ from pathlib import Path
 import typer
 
 from chain.cli import (
+    beacon,
     gateway,
     gov,
     infera_tx,
@@ -55,6 +56,7 @@ verifier.register(app)  # infera verifier run (chain/cli/verifier.py)
 gateway.register(app)  # infera gateway (chain/cli/gateway.py, docs/gateway.md)
 rest.register(app)  # infera rest: REST (LCD) + explorer (chain/cli/rest.py, docs/rest.md)
 zk.register(tx.app, query.app, worker.app)  # tx/query zk, worker zk-run (chain/cli/zk.py)
+beacon.register(tx.app, query.app)  # tx/query beacon (chain/cli/beacon.py)
 gov.register(tx.app, query.app)  # tx/query gov (chain/cli/gov.py, modules/gov/README.md)
 tee.register(tx.app, query.app, app)  # tx/query tee, infera tee report-data (chain/cli/tee.py)
 
