@@ -172,3 +172,33 @@ def test_concurrent_overview_requests_share_one_read():
 
     views = asyncio.run(scenario())
     assert len(reads) == 1 and all(v is views[0] for v in views)
+
+
+def test_open_disputes_and_audits_show_kind_deadline_votes_and_verdict():
+    from chain.explorer.render import verifications_section
+
+    disputed = inference_types.Job(
+        id=11, state=inference_types.JOB_STATE_DISPUTED, deadline_height=90
+    )
+    dispute = agreement_query.QueryJobHistoryResponse(job=disputed)
+    dispute.dispute.CopyFrom(agreement_types.Dispute(job_id=11, opened_height=50))
+    dispute.votes.add(
+        validator="AB12", power=10, culprits=[agreement_types.Culprit(route_index=1, hop_index=2)]
+    )
+    audited = inference_types.Job(id=12, state=inference_types.JOB_STATE_FINALIZED)
+    audit = agreement_query.QueryJobHistoryResponse(job=audited)
+    audit.audit.CopyFrom(
+        agreement_types.Audit(
+            job_id=12, opened_height=60, deadline_height=80, decided=True, failed=True
+        )
+    )
+    html = verifications_section([JobView(disputed, dispute), JobView(audited, audit)])
+    assert "Open disputes and audits (2)" in html
+    assert (
+        '<tr data-verification="11">' in html
+        and "<td>dispute</td><td>50</td><td>90</td><td>1</td><td>pending</td>" in html
+    )
+    assert "<td>audit</td><td>60</td><td>80</td><td>0</td><td>FAILED</td>" in html
+    page = render_job(JobView(disputed, dispute), job_key(11), height=70, refresh_s=0)
+    assert "route 1 hop 2" in page and "dispute opened at 50: open" in page
+    assert "http-equiv" not in page  # --refresh 0: no auto-refresh
