@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
+from chain import sealing
 from chain.context import Context
 from infera.inference.v1 import types_pb2 as inference_pb2
 from modules.agreement import logic, settlement, verifications
 from modules.agreement.keeper import AgreementKeeper
+
+OPEN_GAS_FLAT = 10_000  # per sealed output opened on disclosure (one X25519 and one AEAD pass)
+OPEN_GAS_PER_BYTE = 30  # per byte of sealed output opened
 
 
 class RoundHooks:
@@ -43,3 +47,37 @@ class RoundHooks:
             verifications.keep_open(ctx, self.keeper, job_id)
             return
         settlement.settle_job(ctx, self.keeper, job)
+
+    def open_disclosed_outputs(
+        self, ctx: Context, job: inference_pb2.Job, reply_private: bytes, output_key: bytes
+    ) -> int:
+        """Open the first hops' sealed outputs of a disclosed sealed job and store the tokens
+        of every stored output whose sealed hash they reproduce (a first hop that sealed other
+        tokens than it committed to opens nothing). Metered per box and per byte."""
+        opened = 0
+        for reveal in self.keeper.iterate_reveals(ctx, job.id):
+            if reveal.hop_index != 0 or not reveal.sealed_output:
+                continue
+            ctx.gas.consume(
+                OPEN_GAS_FLAT + OPEN_GAS_PER_BYTE * len(reveal.sealed_output),
+                "sealed job disclosure: open output",
+            )
+            output = self.keeper.get_output(ctx, job.id, reveal.output_hash)
+            if output is None or output.tokens:
+                continue
+            place = sealing.Place(
+                ctx.block.chain_id, job.id, reveal.route_index, 0, sealing.PURPOSE_OUTPUT
+            )
+            try:
+                tokens = sealing.decode_output_payload(
+                    sealing.open_box(reply_private, reveal.sealed_output, place)
+                )
+            except sealing.SealingError:
+                continue
+            keyed = sealing.compute_keyed_output_hash(output_key, tokens)
+            if sealing.compute_sealed_output_hash(keyed, len(tokens)) != reveal.output_hash:
+                continue
+            output.tokens.extend(tokens)
+            self.keeper.set_output(ctx, job.id, output)
+            opened += 1
+        return opened

@@ -71,6 +71,9 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
         if keeper.beacon is not None:
             randomness = keeper.beacon.get_randomness(ctx, job.commit_end_height)
         drawn = randomness is None or logic.is_audited(randomness, job.id, params.audit_probability)
+        # An undisclosed sealed job has nothing a verifier could re-score: no random audit
+        # (docs/private-jobs.md); divergence still sends it to verification.
+        drawn = drawn and not _is_undisclosed_sealed(job)
         _finalize(
             ctx, keeper, job, winner, settlement, audited=drawn or diverged, diverged=diverged
         )
@@ -80,6 +83,10 @@ def settle_job(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) ->
         settlement.outcome = types_pb2.OUTCOME_NO_QUORUM
         keeper.inference.expire_job(ctx, job, f"fewer than {quorum} routes revealed an output")
     keeper.set_settlement(ctx, settlement)
+
+
+def _is_undisclosed_sealed(job: inference_pb2.Job) -> bool:
+    return job.privacy == inference_pb2.PRIVACY_MODE_SEALED and not job.sealed.disclosed_height
 
 
 def _routes_diverge(
