@@ -12,3 +12,5 @@ JOB_CANCELLED = "infera.job_cancelled"
 JOB_EXPIRED = "infera.job_expired"
 # job_id*, model_id*, submitter*, worker* (one per hop), commit_end_height, reveal_end_height
 JOB_SEALED = "infera.job_sealed"
+# job_id*, model_id*, submitter*, outputs_opened
+JOB_DISCLOSED = "infera.job_disclosed"

@@ -86,6 +86,14 @@ class JobHooks(Protocol):
         job still under verification, move its deadline past the verdict window."""
         ...
 
+    def open_disclosed_outputs(
+        self, ctx: Context, job: types_pb2.Job, reply_private: bytes, output_key: bytes
+    ) -> int:
+        """A sealed job was disclosed: open its first hops' sealed outputs with the disclosed
+        keys and store the tokens of every stored output they match; returns how many
+        outputs were opened (metered: gas per byte opened)."""
+        ...
+
 
 class BeaconKeeper(Protocol):
     """The randomness beacon (modules/beacon)."""

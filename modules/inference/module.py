@@ -43,6 +43,12 @@ class InferenceModule:
                 lambda ctx, msg: msg_server.seal_prompt(ctx, k, msg),
                 ("submitter",),
             ),
+            MsgRoute(
+                "/infera.inference.v1.MsgDiscloseSealedJob",
+                tx_pb2.MsgDiscloseSealedJob,
+                lambda ctx, msg: msg_server.disclose_sealed_job(ctx, k, msg),
+                ("submitter",),
+            ),
         )
 
     def query_routes(self) -> Sequence[QueryRoute]:

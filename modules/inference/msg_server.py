@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
-from chain import crypto
+from chain import crypto, sealing
 from chain.context import Context
 from chain.events import attr
 from chain.tx import parse_coins
@@ -14,10 +14,12 @@ from modules.inference.errors import (
     ErrEmptyPrompt,
     ErrFeeBelowPrice,
     ErrInvalidDeadline,
+    ErrInvalidDisclosure,
     ErrInvalidMaxNewTokens,
     ErrJobNotCancellable,
     ErrJobNotFound,
     ErrModelRetired,
+    ErrNotDisclosable,
     ErrNotSealable,
     ErrNotSubmitter,
     ErrPromptTooLarge,
@@ -239,3 +241,49 @@ def seal_prompt(
     return tx_pb2.MsgSealPromptResponse(
         commit_end_height=job.commit_end_height, reveal_end_height=job.reveal_end_height
     )
+
+
+def disclose_sealed_job(
+    ctx: Context, keeper: InferenceKeeper, msg: tx_pb2.MsgDiscloseSealedJob
+) -> tx_pb2.MsgDiscloseSealedJobResponse:
+    """Make a sealed job public: check the job key and prompt against its commitments, store
+    the prompt on the job, open the routes' sealed outputs on chain (agreement hook).
+
+    Fails when: the address is malformed; the job key is not 32 bytes or the prompt is longer
+    than the job's prompt room (20); the job does not exist; the signer is not its submitter;
+    the job is not sealed, was never sealed (no boxes) or is already disclosed (21); the key
+    does not give the job's reply key or the prompt's HMAC is not the prompt commitment (20).
+    """
+    # verify
+    signer = crypto.from_bech32(msg.submitter)
+    if len(msg.job_key) != sealing.KEY_BYTES:
+        raise ErrInvalidDisclosure(f"job key of {len(msg.job_key)} bytes")
+    # load
+    job = keeper.get_job(ctx, msg.job_id)
+    # check
+    if job is None:
+        raise ErrJobNotFound(f"job {msg.job_id}")
+    if crypto.from_bech32(job.submitter) != signer:
+        raise ErrNotSubmitter(f"job {job.id} belongs to {job.submitter}")
+    if not logic.is_sealed(job) or not job.sealed.sealed_height or job.sealed.disclosed_height:
+        raise ErrNotDisclosable(f"job {job.id} is not a sealed, undisclosed job")
+    if len(msg.prompt) > job.sealed.prompt_bytes:
+        raise ErrInvalidDisclosure(f"prompt longer than the job's {job.sealed.prompt_bytes} bytes")
+    secrets = sealing.JobSecrets(msg.job_key)
+    if secrets.reply_pubkey != job.sealed.reply_pubkey:
+        raise ErrInvalidDisclosure("the key does not derive the job's reply key")
+    if secrets.prompt_commitment(msg.prompt) != job.sealed.prompt_commitment:
+        raise ErrInvalidDisclosure("the prompt does not open the prompt commitment")
+    # mutate
+    job.prompt = msg.prompt
+    job.sealed.disclosed_job_key = msg.job_key
+    job.sealed.disclosed_height = ctx.block.height
+    keeper.set_job(ctx, job)
+    # hooks
+    opened = keeper.hooks.open_disclosed_outputs(
+        ctx, job, secrets.reply_private, secrets.output_key
+    )
+    # events
+    ctx.events.emit(events.JOB_DISCLOSED, *job_attributes(job), attr("outputs_opened", opened))
+    # respond
+    return tx_pb2.MsgDiscloseSealedJobResponse(outputs_opened=opened)

@@ -366,3 +366,129 @@ def test_genesis_export_keeps_the_boxes(node, submitter, secrets):
     ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
     exported = genesis.export_genesis(latest_ctx(node), keeper(node, "inference"))
     assert [int(s["job_id"]) for s in exported["seals"]] == [job_id]
+
+
+# --- disclosure, audits, disputes --------------------------------------------------------------
+
+
+def disclose_msg(submitter, job_id, secrets, prompt=PROMPT):
+    return inference_tx.MsgDiscloseSealedJob(
+        submitter=submitter.bech32, job_id=job_id, job_key=secrets.job_key, prompt=prompt
+    )
+
+
+def reveal_all(node, job_id, secrets, claims=None):
+    """Every hop reveals; ``claims`` maps a route to other tokens than OUTPUT."""
+    claims = claims or {}
+    ok(
+        node,
+        *[
+            (w, sealed_reveal(w, job_id, secrets, r, h, tokens=claims.get(r, OUTPUT)))
+            for r, route in enumerate(hops(node, job_id))
+            for h, w in enumerate(route)
+        ],
+    )
+
+
+def test_disclosure_makes_a_finalized_sealed_job_public(node, submitter, secrets):
+    from tests.modules.jobs import history
+
+    job_id = sealed_and_committed(node, submitter, secrets)
+    reveal_all(node, job_id, secrets)
+    node.block()
+    (result,) = ok(node, (submitter, disclose_msg(submitter, job_id, secrets)))
+    disclosed = job(node, job_id)
+    assert disclosed.prompt == PROMPT
+    assert disclosed.sealed.disclosed_job_key == secrets.job_key
+    assert [list(o.tokens) for o in history(node, job_id).outputs] == [OUTPUT]
+    assert any(e.type == "infera.job_disclosed" for e in result.events)
+
+
+@pytest.mark.parametrize("what", ["key", "prompt", "signer", "twice"])
+def test_disclosure_rejects_what_does_not_match(node, submitter, secrets, what):
+    job_id = sealed_and_committed(node, submitter, secrets)
+    signer, msg, code = submitter, disclose_msg(submitter, job_id, secrets), 20
+    if what == "key":
+        msg = disclose_msg(submitter, job_id, sealing.JobSecrets(os.urandom(32)))
+    elif what == "prompt":
+        msg = disclose_msg(submitter, job_id, secrets, prompt=b"a guessed prompt")
+    elif what == "signer":
+        signer = node.keys[8]
+        msg = disclose_msg(signer, job_id, secrets)
+        code = 14
+    else:
+        ok(node, (submitter, msg))
+        code = 21
+    (result,) = run(node, (signer, msg))
+    assert (result.codespace, result.code) == ("inference", code), result.log
+    if what != "twice":
+        assert job(node, job_id).prompt == b""
+
+
+def test_disclosure_rejects_an_unsealed_or_public_job(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)  # assigned, never sealed
+    (unsealed,) = run(node, (submitter, disclose_msg(submitter, job_id, secrets)))
+    assert (unsealed.codespace, unsealed.code) == ("inference", 21)
+    ok(node, (submitter, submit_msg(submitter)))
+    (public,) = run(node, (submitter, disclose_msg(submitter, 2, secrets)))
+    assert (public.codespace, public.code) == ("inference", 21)
+
+
+def test_undisclosed_sealed_job_is_not_drawn_for_a_random_audit(tmp_path, secrets):
+    from tests.modules.serving import keeper, latest_ctx
+
+    chain_ = make_job_chain(
+        tmp_path / "n",
+        inference={"seal_window_blocks": SEAL_WINDOW, "max_deadline_blocks": 60},
+        agreement={"audit_probability": "1"},
+    )
+    try:
+        submitter = chain_.keys[7]
+        job_id = sealed_and_committed(chain_, submitter, secrets)
+        reveal_all(chain_, job_id, secrets)
+        chain_.block()
+        assert job(chain_, job_id).state == T.JOB_STATE_FINALIZED
+        agreement = keeper(chain_, "agreement")
+        assert agreement.get_audit(latest_ctx(chain_), job_id) is None  # paid, not held
+        # the twin: a public job on the same chain is drawn (probability 1)
+        ok(chain_, (submitter, submit_msg(submitter)))
+        public_id = job_id + 1
+        workers = [w for route in hops(chain_, public_id) for w in route]
+        ok(chain_, *[(w, commit_msg(w, public_id)) for w in workers])
+        ok(chain_, *[(w, reveal_msg(w, public_id)) for w in workers])
+        chain_.block()
+        assert agreement.get_audit(latest_ctx(chain_), public_id) is not None
+    finally:
+        chain_.store.close()
+
+
+def test_disputed_sealed_job_is_opened_by_disclosure_and_settles_without_it(
+    node, submitter, secrets
+):
+    from tests.modules.jobs import history, outlast_verdict_windows
+
+    job_id = submit_sealed(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    lie = [9, 9, 9, 9]
+    claims = {0: lie, 1: [8, 8, 8, 8], 2: OUTPUT}  # three different outputs: no quorum
+    ok(
+        node,
+        *[
+            (w, sealed_commit(w, job_id, secrets, tokens=claims[r]))
+            for r, route in enumerate(hops(node, job_id))
+            for w in route
+        ],
+    )
+    reveal_all(node, job_id, secrets, claims)
+    node.block()
+    assert job(node, job_id).state == T.JOB_STATE_DISPUTED
+    # disclosure opens every route's claim for the validators' re-scoring
+    (result,) = ok(node, (submitter, disclose_msg(submitter, job_id, secrets)))
+    opened = sorted(list(o.tokens) for o in history(node, job_id).outputs)
+    assert opened == sorted(claims.values())
+    # no verdict comes (no validator runs a verifier here): refunded, nobody paid, no crash
+    outlast_verdict_windows(node, job_id)
+    advance_to(node, job(node, job_id).deadline_height)
+    final = job(node, job_id)
+    assert final.state == T.JOB_STATE_EXPIRED
+    assert final.refunded == str(MAX_FEE)

@@ -74,3 +74,21 @@ class MsgSealPromptResponse(_message.Message):
     commit_end_height: int
     reveal_end_height: int
     def __init__(self, commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ...) -> None: ...
+
+class MsgDiscloseSealedJob(_message.Message):
+    __slots__ = ("submitter", "job_id", "job_key", "prompt")
+    SUBMITTER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_KEY_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    submitter: str
+    job_id: int
+    job_key: bytes
+    prompt: bytes
+    def __init__(self, submitter: _Optional[str] = ..., job_id: _Optional[int] = ..., job_key: _Optional[bytes] = ..., prompt: _Optional[bytes] = ...) -> None: ...
+
+class MsgDiscloseSealedJobResponse(_message.Message):
+    __slots__ = ("outputs_opened",)
+    OUTPUTS_OPENED_FIELD_NUMBER: _ClassVar[int]
+    outputs_opened: int
+    def __init__(self, outputs_opened: _Optional[int] = ...) -> None: ...

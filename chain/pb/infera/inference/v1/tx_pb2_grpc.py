@@ -50,6 +50,11 @@ class MsgStub(object):
                 request_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPrompt.SerializeToString,
                 response_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPromptResponse.FromString,
                 _registered_method=True)
+        self.DiscloseSealedJob = channel.unary_unary(
+                '/infera.inference.v1.Msg/DiscloseSealedJob',
+                request_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgDiscloseSealedJob.SerializeToString,
+                response_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgDiscloseSealedJobResponse.FromString,
+                _registered_method=True)
 
 
 class MsgServicer(object):
@@ -77,6 +82,13 @@ class MsgServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiscloseSealedJob(self, request, context):
+        """DiscloseSealedJob makes a sealed job public (e.g. so validators can verify a dispute).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MsgServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_MsgServicer_to_server(servicer, server):
                     servicer.SealPrompt,
                     request_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPrompt.FromString,
                     response_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPromptResponse.SerializeToString,
+            ),
+            'DiscloseSealedJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiscloseSealedJob,
+                    request_deserializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgDiscloseSealedJob.FromString,
+                    response_serializer=infera_dot_inference_dot_v1_dot_tx__pb2.MsgDiscloseSealedJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class Msg(object):
             '/infera.inference.v1.Msg/SealPrompt',
             infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPrompt.SerializeToString,
             infera_dot_inference_dot_v1_dot_tx__pb2.MsgSealPromptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiscloseSealedJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.inference.v1.Msg/DiscloseSealedJob',
+            infera_dot_inference_dot_v1_dot_tx__pb2.MsgDiscloseSealedJob.SerializeToString,
+            infera_dot_inference_dot_v1_dot_tx__pb2.MsgDiscloseSealedJobResponse.FromString,
             options,
             channel_credentials,
             insecure,
