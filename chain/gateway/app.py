@@ -1,18 +1,22 @@
 """The Starlette app: ``GET /v1/models`` and ``POST /v1/chat/completions`` (docs/gateway.md).
 
-A chat request becomes one MsgSubmitJob signed by the gateway's key; the handler polls the job
-until it is FINALIZED (200 with the winning output), EXPIRED/CANCELLED (502) or the timeout
-passes (504, the job id in the message: the job goes on, the client may query it).
+A chat request becomes one MsgSubmitJob signed by the gateway's key; the handler waits for the
+job (woken by the node's block events, chain/gateway/events.py, or polling) until it is
+FINALIZED (200 with the winning output), EXPIRED/CANCELLED (502) or the timeout passes (504,
+the job id in the message: the job goes on, the client may query it). With ``stream: true``
+every check and the submission happen first (HTTP errors), then the answer streams as
+server-sent events: route 0's tokens as they are generated, then the chain's verdict
+(chain/gateway/stream.py).
 ``GET /metrics`` (no API key; off with ``Settings.metrics = False``) serves the gateway's
 Prometheus metrics (chain/gateway/metrics.py).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +25,16 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from chain.client import ClientError, QueryError
 from chain.gateway.backend import Backend, JobOutcome, ModelInfo, is_unavailable
 from chain.gateway.errors import GatewayError
+from chain.gateway.events import JobEvents
 from chain.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat
+from chain.gateway.stream import ChatStream, StreamJob
 from chain.gateway.tokenizer import Tokenizer
 from infera.inference.v1 import types_pb2 as inference_types
 from modules.inference.logic import compute_prompt_tokens_estimate, compute_required_fee
@@ -36,6 +42,7 @@ from modules.inference.logic import compute_prompt_tokens_estimate, compute_requ
 log = structlog.get_logger("gateway")
 RETRY_AFTER_S = 5  # seconds a client waits after a 429 (workers announce spans within blocks)
 ENDED = {inference_types.JOB_STATE_EXPIRED, inference_types.JOB_STATE_CANCELLED}
+SETTLED = ENDED | {inference_types.JOB_STATE_FINALIZED}
 
 
 @dataclass(frozen=True)
@@ -46,8 +53,9 @@ class Settings:
     max_body_bytes: int = 65536  # request body, bytes
     max_tokens: int = 256  # cap on (and default of) max_tokens
     timeout_s: float = 120.0  # how long a request waits for its job to finalize, seconds
-    poll_s: float = 0.25  # job polling interval, seconds
+    poll_s: float = 0.25  # job polling interval without block events, seconds
     metrics: bool = True  # count requests and jobs, serve GET /metrics (no API key)
+    keepalive_s: float = 15.0  # streams: a ": keep-alive" comment after this long silent, seconds
 
 
 def create_app(
@@ -55,18 +63,22 @@ def create_app(
     tokenizers: Mapping[str, Tokenizer],
     settings: Settings,
     metrics: GatewayMetrics | None = None,
+    events: JobEvents | None = None,
 ) -> Starlette:
     """The gateway for ``backend``, serving the models in ``tokenizers`` that are on chain.
 
     With ``settings.metrics`` the app counts into ``metrics`` (a fresh registry if None), also
-    found as ``app.state.metrics``; without it nothing is counted and /metrics is a 404."""
+    found as ``app.state.metrics``; without it nothing is counted and /metrics is a 404.
+    ``events`` (started and stopped with the app) wakes waiting requests on block events; None:
+    polling every ``settings.poll_s``."""
     if not settings.api_keys:
         raise ValueError("the gateway needs at least one API key")
     if settings.metrics and metrics is None:
         metrics = GatewayMetrics()
     if not settings.metrics:
         metrics = None
-    gateway = Gateway(backend, dict(tokenizers), settings, metrics)
+    events = events or JobEvents(None, poll_s=settings.poll_s)
+    gateway = Gateway(backend, dict(tokenizers), settings, metrics, events)
     routes = [
         Route("/v1/models", guarded(gateway, gateway.list_models), methods=["GET"]),
         Route("/v1/chat/completions", guarded(gateway, gateway.chat), methods=["POST"]),
@@ -75,8 +87,18 @@ def create_app(
     if metrics is not None:
         routes.append(Route("/metrics", metrics_endpoint(metrics), methods=["GET"]))
         middleware.append(Middleware(MetricsMiddleware, metrics=metrics))
-    app = Starlette(routes=routes, middleware=middleware)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await events.start()
+        try:
+            yield
+        finally:
+            await events.stop()
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.metrics = metrics
+    app.state.events = events
     return app
 
 
@@ -88,16 +110,17 @@ def metrics_endpoint(metrics: GatewayMetrics) -> Callable[[Request], Awaitable[R
     return endpoint
 
 
-Handler = Callable[[Request], Awaitable[dict[str, Any]]]
+Handler = Callable[[Request], Awaitable[dict[str, Any] | Response]]
 
 
-def guarded(gateway: Gateway, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+def guarded(gateway: Gateway, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """``handler`` behind the API-key check, its errors in the OpenAI schema."""
 
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         try:
             gateway.authorize(request.headers.get("authorization", ""))
-            return JSONResponse(await handler(request))
+            answer = await handler(request)
+            return answer if isinstance(answer, Response) else JSONResponse(answer)
         except GatewayError as err:
             return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
         except QueryError as err:
@@ -120,9 +143,11 @@ class Gateway:
         tokenizers: dict[str, Tokenizer],
         settings: Settings,
         metrics: GatewayMetrics | None = None,
+        events: JobEvents | None = None,
     ):
         self.backend, self.tokenizers, self.settings = backend, tokenizers, settings
         self.metrics = metrics
+        self.events = events or JobEvents(None, poll_s=settings.poll_s)
 
     def authorize(self, header: str) -> None:
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
@@ -135,7 +160,8 @@ class Gateway:
         data = [model_card(m) for m in models if m.id in self.tokenizers]
         return {"object": "list", "data": data}
 
-    async def chat(self, request: Request) -> dict[str, Any]:
+    async def chat(self, request: Request) -> dict[str, Any] | Response:
+        started = time.monotonic()
         params = await run_in_threadpool(self.backend.inference_params)
         limits = Limits(
             max_body_bytes=self.settings.max_body_bytes,
@@ -162,7 +188,7 @@ class Gateway:
                                f"no {model.min_redundancy} disjoint routes of active workers cover "
                                f"{model.id!r} now; retry later", "model",
                                {"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
-        started = time.monotonic()
+        submitted = time.monotonic()
         job_id, txhash = await run_in_threadpool(
             lambda: self.backend.submit(
                 model=model,
@@ -175,6 +201,9 @@ class Gateway:
         log.info("job submitted", job_id=job_id, model=model.id, txhash=txhash, max_fee=fee)
         if self.metrics is not None:
             self.metrics.job_submitted()
+        if chat.stream:
+            job = StreamJob(chat, tokenizer, prompt, job_id, txhash, started)
+            return self.stream(job)
         try:
             outcome = await self.wait(job_id)
         except GatewayError as err:  # job_not_finalized (EXPIRED/CANCELLED) or timeout
@@ -185,7 +214,7 @@ class Gateway:
             if self.metrics is not None:
                 self.metrics.job_failed("chain_error")
             raise
-        seconds = time.monotonic() - started
+        seconds = time.monotonic() - submitted
         log.info("job finalized", job_id=job_id, seconds=round(seconds, 3))
         if self.metrics is not None:
             self.metrics.job_finalized(seconds, len(outcome.tokens))
@@ -199,9 +228,28 @@ class Gateway:
                                f"the model {model_id!r} is not served by this gateway", "model")  # fmt: skip
         return model, tokenizer
 
+    def stream(self, job: StreamJob) -> StreamingResponse:
+        stream = ChatStream(
+            job, backend=self.backend, wait=self.wait, wait_assigned=self.wait_assigned,
+            keepalive_s=self.settings.keepalive_s, metrics=self.metrics,
+            deadline=time.monotonic() + self.settings.timeout_s,
+        )  # fmt: skip
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream.events(), media_type="text/event-stream", headers=headers)
+
+    async def wait_assigned(self, job_id: int, deadline: float) -> JobOutcome:
+        """The job once it names its routes, or has ended, or at ``deadline`` (monotonic)."""
+        while True:
+            mark = self.events.mark()
+            outcome = await run_in_threadpool(self.backend.outcome, job_id)
+            if outcome.routes or outcome.state in SETTLED or time.monotonic() >= deadline:
+                return outcome
+            await self.events.wait(job_id, mark)
+
     async def wait(self, job_id: int) -> JobOutcome:
         deadline = time.monotonic() + self.settings.timeout_s
         while True:
+            mark = self.events.mark()
             outcome = await run_in_threadpool(self.backend.outcome, job_id)
             if outcome.state == inference_types.JOB_STATE_FINALIZED:
                 return outcome
@@ -213,7 +261,7 @@ class Gateway:
                 raise GatewayError(504, "timeout",
                                    f"job {job_id} did not finalize within {self.settings.timeout_s} s;"
                                    " it goes on: query it with infera query inference job")  # fmt: skip
-            await asyncio.sleep(self.settings.poll_s)
+            await self.events.wait(job_id, mark)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

@@ -1,18 +1,27 @@
 """What the gateway needs from the chain, and the real implementation over ``chain.client``.
 
+Besides the chain's gRPC port, a streamed answer reads one route's tokens from that route's
+first hop (``Pipeline.WatchTokens``, inference_worker/pipeline/token_watch.py), signed with the
+gateway's account key, the job's submitter: the worker serves no one else.
+
 The app talks to a ``Backend`` only, so its request handling is tested without a network
 (tests/gateway/test_app.py) and against a real chain (tests/gateway/test_openai_client.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import struct
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import coincurve
 import grpc
 from cosmpy.aerial.wallet import LocalWallet
 
 from chain.client import Client, QueryError, TxError
+from chain.crypto import from_bech32
 from chain.gateway.errors import GatewayError
 from infera.inference.v1 import types_pb2 as inference_types
 
@@ -20,6 +29,7 @@ SDK_INSUFFICIENT_FUNDS = 5  # codespace "sdk"
 SDK_INSUFFICIENT_FEE = 13
 NO_COVERAGE = "(codespace sharding, code 5)"  # ErrInsufficientCoverage, as gRPC reports it
 PAYMENT_FAILURES = {("sdk", SDK_INSUFFICIENT_FUNDS), ("sdk", SDK_INSUFFICIENT_FEE)}
+WATCH_DOMAIN = b"infera.watch.v1\x00"  # as inference_worker/pipeline/token_watch.py
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,14 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class RouteHead:
+    """The first hop of one of a job's routes: the worker that drives it and holds its tokens."""
+
+    worker: str  # operator address (bech32)
+    endpoint: str  # its Pipeline gRPC host:port
+
+
+@dataclass(frozen=True)
 class JobOutcome:
     """A job as the chain last reported it."""
 
@@ -43,6 +61,15 @@ class JobOutcome:
     output_hash: bytes  # FINALIZED only
     final_height: int
     tokens: tuple[int, ...]  # the winning output's tokens (FINALIZED only)
+    routes: tuple[RouteHead, ...] = ()  # each route's first hop, once the job is assigned
+
+
+class WatchError(Exception):
+    """A route's token stream failed; ``retry``: the worker does not drive the route yet."""
+
+    def __init__(self, message: str, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 class Backend(Protocol):
@@ -67,6 +94,11 @@ class Backend(Protocol):
 
     def outcome(self, job_id: int) -> JobOutcome: ...
 
+    def watch_tokens(self, job_id: int, route_index: int, head: RouteHead) -> AsyncIterator[int]:
+        """The route's tokens as its first hop generates them (not verified); raises
+        WatchError. An async generator: the caller closes it to stop watching."""
+        ...
+
 
 def model_info(model: Any) -> ModelInfo:
     return ModelInfo(
@@ -84,6 +116,7 @@ class ChainBackend:
     def __init__(self, client: Client, wallet: LocalWallet) -> None:
         self.client, self.wallet = client, wallet
         self.address = str(wallet.address())
+        self._key = bytes(wallet.signer().private_key_bytes)  # signs WatchTokens requests
 
     def inference_params(self) -> Any:
         return self.client.params("inference")
@@ -132,8 +165,49 @@ class ChainBackend:
             history = self.client.job_history(job_id)
             won = [o for o in history.outputs if o.output_hash == job.output_hash]
             tokens = tuple(int(t) for t in won[0].tokens) if won else ()
+        routes = tuple(
+            RouteHead(r.hops[0].worker, r.hops[0].endpoint) for r in job.routes if r.hops
+        )
         return JobOutcome(job_id, job.state, job.reason, bytes(job.output_hash),
-                          int(job.final_height), tokens)  # fmt: skip
+                          int(job.final_height), tokens, routes)  # fmt: skip
+
+    async def watch_tokens(
+        self, job_id: int, route_index: int, head: RouteHead
+    ) -> AsyncIterator[int]:
+        from infera.worker.v1 import pipeline_pb2 as pb
+        from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
+
+        try:
+            worker = from_bech32(head.worker)
+        except Exception:
+            raise WatchError(f"route {route_index} names no worker address") from None
+        request = pb.WatchTokensRequest(
+            session=pb.SessionKey(job_id=job_id, route_index=route_index),
+            signature=sign_watch(self._key, worker, job_id, route_index),
+        )
+        async with grpc.aio.insecure_channel(head.endpoint) as channel:
+            try:
+                async for event in pb_grpc.PipelineStub(channel).WatchTokens(request):
+                    if event.HasField("token"):
+                        yield int(event.token.token_id)
+                    elif event.HasField("error"):
+                        raise WatchError(f"route {route_index} failed: {event.error.message}")
+                    else:
+                        return
+            except grpc.aio.AioRpcError as err:
+                retry = err.code() == grpc.StatusCode.NOT_FOUND
+                raise WatchError(f"{err.code().name}: {err.details()}", retry=retry) from None
+
+
+def watch_digest(worker: bytes, job_id: int, route_index: int) -> bytes:
+    """What a WatchTokens request's signature signs (pipeline.proto WatchTokensRequest)."""
+    return hashlib.sha256(WATCH_DOMAIN + worker + struct.pack(">QI", job_id, route_index)).digest()
+
+
+def sign_watch(private_key: bytes, worker: bytes, job_id: int, route_index: int) -> bytes:
+    """The submitter's 65-byte recoverable signature of a WatchTokens request."""
+    digest = watch_digest(worker, job_id, route_index)
+    return bytes(coincurve.PrivateKey(private_key).sign_recoverable(digest, hasher=None))
 
 
 def tx_failure(err: TxError) -> GatewayError:

@@ -3,7 +3,8 @@
 ``GatewayMetrics`` keeps its own ``CollectorRegistry`` (one per gateway app, so that tests may run
 many in one process). ``MetricsMiddleware`` counts every HTTP request by route and status and
 times it; the chat handler reports jobs submitted, finalized (time from submit to FINALIZED and
-the tokens returned) and failed by reason. No exception inside an update leaves it: a failed
+the tokens returned) and failed by reason; a streamed answer also reports its time to first
+token (request start to the first content chunk) and its duration by outcome. No exception inside an update leaves it: a failed
 update is logged and counted in ``infera_gateway_metrics_errors_total``, and the request goes on.
 """
 
@@ -63,6 +64,16 @@ class GatewayMetrics:
             "infera_gateway_jobs_failed", "Submitted jobs not answered, by reason", ["reason"],
             registry=r,
         )  # fmt: skip
+        self.stream_first_token_seconds = Histogram(
+            "infera_gateway_stream_first_token_seconds",
+            "Streamed answers: time from the request to the first content chunk (unverified "
+            "route tokens)", buckets=REQUEST_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.stream_seconds = Histogram(
+            "infera_gateway_stream_duration_seconds",
+            "Streamed answers: time from the request to the end of the stream, by outcome",
+            ["outcome"], buckets=JOB_BUCKETS, registry=r,
+        )  # fmt: skip
         self.errors = Counter(
             "infera_gateway_metrics_errors", "Metric updates that failed (ignored)", registry=r
         )
@@ -80,6 +91,13 @@ class GatewayMetrics:
 
     def job_failed(self, reason: str) -> None:
         self._guard(self._job_failed, reason)
+
+    def stream_first_token(self, seconds: float) -> None:
+        self._guard(self.stream_first_token_seconds.observe, seconds)
+
+    def stream_ended(self, outcome: str, seconds: float) -> None:
+        """``outcome``: finalized, mismatch, disconnected or the error code that ended it."""
+        self._guard(self._stream_ended, outcome, seconds)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition of the registry and its content type."""
@@ -106,6 +124,9 @@ class GatewayMetrics:
         self.jobs_finalized.inc()
         self.job_seconds.observe(seconds)
         self.tokens.inc(tokens)
+
+    def _stream_ended(self, outcome: str, seconds: float) -> None:
+        self.stream_seconds.labels(outcome=outcome).observe(seconds)
 
     def _job_failed(self, reason: str) -> None:
         self.jobs_failed.labels(reason=reason).inc()

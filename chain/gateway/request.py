@@ -2,8 +2,8 @@
 
 Only what maps onto an Infera job is accepted: one choice, greedy (temperature absent or 0) or
 sampling (temperature > 0, in thousandths), ``max_tokens``/``max_completion_tokens`` bounded by
-the chain's ``inference.max_new_tokens`` and the gateway's own cap. ``stream: true`` is refused
-with 400 for now (docs/gateway.md).
+the chain's ``inference.max_new_tokens`` and the gateway's own cap. ``stream`` (a boolean) and
+``stream_options`` (``include_usage``, streams only) choose a server-sent-events answer.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ ROLES = ("system", "user", "assistant")
 MODEL_RE = re.compile(r"[a-z0-9._-]{1,64}")  # the chain's model id alphabet (fullmatch)
 MAX_MESSAGES = 64
 IGNORED = frozenset(  # accepted and ignored: they do not change what the chain computes
-    {"user", "metadata", "store", "stream_options", "presence_penalty", "frequency_penalty"}
+    {"user", "metadata", "store", "presence_penalty", "frequency_penalty"}
 )
 KNOWN = frozenset({"model", "messages", "max_tokens", "max_completion_tokens", "temperature",
-                   "top_p", "n", "stream", "stop", "seed", "top_k"}) | IGNORED  # fmt: skip
+                   "top_p", "n", "stream", "stream_options", "stop", "seed", "top_k"}) | IGNORED  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class ChatRequest:
     max_tokens: int
     temperature_milli: int  # 0 = greedy
     top_k: int  # sampling only; 0 = whole vocabulary
+    stream: bool = False  # answer as server-sent events
+    include_usage: bool = False  # streams only: a last chunk with usage and no choices
 
 
 def parse_body(raw: bytes, max_body_bytes: int) -> dict[str, Any]:
@@ -66,8 +68,7 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> ChatRequest:
     unknown = sorted(set(body) - KNOWN)
     if unknown:
         raise bad_request(f"unsupported parameter {unknown[0]!r}", unknown[0])
-    if body.get("stream") not in (None, False):
-        raise bad_request("stream=true is not supported yet by this gateway", "stream")
+    stream, include_usage = parse_stream(body)
     if body.get("n") not in (None, 1):
         raise bad_request("only n=1 is supported", "n")
     if body.get("stop") not in (None, [], ""):
@@ -84,7 +85,26 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> ChatRequest:
         max_tokens=parse_max_tokens(body, limits),
         temperature_milli=temperature_milli,
         top_k=parse_top_k(body.get("top_k"), temperature_milli, limits),
+        stream=stream,
+        include_usage=include_usage,
     )
+
+
+def parse_stream(body: dict[str, Any]) -> tuple[bool, bool]:
+    """(stream, include_usage); stream_options only with stream (as OpenAI)."""
+    stream, options = body.get("stream"), body.get("stream_options")
+    if stream is not None and not isinstance(stream, bool):
+        raise bad_request("stream must be a boolean", "stream")
+    if options is None:
+        return bool(stream), False
+    if not stream:
+        raise bad_request("stream_options is only allowed with stream=true", "stream_options")
+    if not isinstance(options, dict) or set(options) - {"include_usage"}:
+        raise bad_request("stream_options takes only include_usage", "stream_options")
+    usage = options.get("include_usage", False)
+    if not isinstance(usage, bool):
+        raise bad_request("stream_options.include_usage must be a boolean", "stream_options")
+    return True, usage
 
 
 def parse_messages(value: Any) -> tuple[tuple[str, str], ...]:

@@ -151,7 +151,10 @@ def test_models_lists_the_registered_models_this_gateway_can_serve():
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"stream": True}, "stream"),
+        ({"stream": "yes"}, "stream"),
+        ({"stream_options": {"include_usage": True}}, "stream_options"),  # without stream
+        ({"stream": True, "stream_options": {"include_usage": 1}}, "stream_options"),
+        ({"stream": True, "stream_options": {"chunk": 1}}, "stream_options"),
         ({"n": 2}, "n"),
         ({"max_tokens": 0}, "max_tokens"),
         ({"max_tokens": 65}, "max_tokens"),  # above the chain's max_new_tokens
