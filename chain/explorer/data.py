@@ -16,6 +16,7 @@ from typing import Any
 import chain.pb  # noqa: F401
 
 import grpc
+import structlog
 
 from chain.rest.caller import GrpcCaller
 from chain.rest.errors import RestError
@@ -32,6 +33,7 @@ from infera.staking.v1 import query_pb2 as staking_query
 from infera.tee.v1 import query_pb2 as tee_query
 from infera.workers.v1 import query_pb2 as workers_query
 
+log = structlog.get_logger("explorer")
 MAX_MODELS = 50
 MAX_WORKERS = 200
 MAX_VALIDATORS = 100
@@ -40,7 +42,8 @@ MAX_OPEN = 25  # open disputes / audits shown
 JOB_WINDOWS = (100, 1_000, 10_000, 0)  # blocks back searched for recent jobs (0: all)
 JOB_PAGE = 200  # jobs per Jobs page
 JOB_PAGES = 5  # most pages read per window
-NO_ATTESTATION = "(codespace tee, code 20)"  # ErrAttestationNotFound, as gRPC reports it
+ITEM_ERRORS = frozenset({grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND,
+                         grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,14 @@ class ChainReader:
         self.caller = caller
 
     async def optional(self, path: str, request: Any, response_class: type[Any]) -> Any | None:
-        """``path``'s answer, or None when the node lacks the method or the item."""
+        """``path``'s answer, or None when the node lacks the method or the item, or refuses the
+        request (one model or worker never breaks the page); node failures still raise."""
         try:
             return await self.caller.call(path, request, response_class)
         except RestError as err:
-            if err.status in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND):
+            if err.status in ITEM_ERRORS:
+                if err.status == grpc.StatusCode.INVALID_ARGUMENT:
+                    log.info("explorer item skipped", path=path, error=err.message)
                 return None
             raise
 
@@ -166,14 +172,11 @@ class ChainReader:
                           attestation)  # fmt: skip
 
     async def attestation(self, operator: str) -> str:
-        """The worker's TEE attestation in words; "none" when it has none or the chain has no
-        tee module. A failed lookup is shown, not raised: one worker never breaks the page."""
-        try:
-            answer = await self.optional("/infera.tee.v1.Query/Attestation",
-                                         tee_query.QueryAttestationRequest(operator=operator),
-                                         tee_query.QueryAttestationResponse)  # fmt: skip
-        except RestError as err:
-            return "none" if NO_ATTESTATION in err.message else f"unknown ({err.message})"
+        """The worker's TEE attestation in words; "none" when it has none (tee code 20, which
+        ``optional`` takes as no item) or the chain has no tee module."""
+        answer = await self.optional("/infera.tee.v1.Query/Attestation",
+                                     tee_query.QueryAttestationRequest(operator=operator),
+                                     tee_query.QueryAttestationResponse)  # fmt: skip
         return attestation_text(answer)
 
     async def job(self, job_id: int) -> JobView | None:

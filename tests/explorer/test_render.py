@@ -202,3 +202,47 @@ def test_open_disputes_and_audits_show_kind_deadline_votes_and_verdict():
     page = render_job(JobView(disputed, dispute), job_key(11), height=70, refresh_s=0)
     assert "route 1 hop 2" in page and "dispute opened at 50: open" in page
     assert "http-equiv" not in page  # --refresh 0: no auto-refresh
+
+
+def test_one_refused_item_query_does_not_break_the_overview():
+    import asyncio
+
+    import grpc
+
+    from chain.explorer.data import ChainReader
+    from chain.rest.errors import RestError
+    from cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
+    from infera.models.v1 import query_pb2 as models_query
+    from infera.workers.v1 import query_pb2 as workers_query
+
+    block = tm_query.GetLatestBlockResponse()
+    block.sdk_block.header.height, block.sdk_block.header.chain_id = 42, "c"
+    answers = {
+        "GetLatestBlock": block,
+        "Models": models_query.QueryModelsResponse(
+            models=[models_types.Model(id="m", num_layers=2)]
+        ),
+        "Workers": workers_query.QueryWorkersResponse(
+            workers=[workers_types.Worker(operator=WORKER)]
+        ),
+        "Coverage": RestError(grpc.StatusCode.INVALID_ARGUMENT, "refused"),
+        "Attestation": RestError(
+            grpc.StatusCode.INVALID_ARGUMENT, "no attestation (codespace tee, code 20)"
+        ),
+        "OpenVerifications": RestError(grpc.StatusCode.UNIMPLEMENTED, "no such method"),
+    }
+
+    class Caller:
+        async def call(self, path, request, response_class):
+            answer = answers.get(path.rsplit("/", 1)[1])
+            if isinstance(answer, Exception):
+                raise answer
+            return answer if answer is not None else response_class()
+
+    view = asyncio.run(ChainReader(Caller()).overview())
+    assert view.height == 42 and view.models[0].coverage is None
+    assert view.workers[0].attestation == "none" and view.open_verifications == []
+    assert "coverage unavailable" in render_overview(view, refresh_s=5)
+    answers["Workers"] = RestError(grpc.StatusCode.UNAVAILABLE, "node down")
+    with pytest.raises(RestError):  # the node itself failing is the 503 page, not a blank list
+        asyncio.run(ChainReader(Caller()).overview())
