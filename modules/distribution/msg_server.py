@@ -29,13 +29,7 @@ def withdraw_delegator_reward(
     # mutate: settle, then restart the accounting with the same shares
     amount = rewards.withdraw_delegation(ctx, keeper, operator, delegator)
     rewards.start_delegation(ctx, keeper, operator, delegator)
-    # events
-    ctx.events.emit(
-        events.WITHDRAW_REWARDS,
-        attr("delegator", msg.delegator_address, index=True),
-        attr("validator", msg.validator_address, index=True),
-        attr("amount", amount),
-    )
+    # events: withdraw_rewards (emitted by rewards.withdraw_delegation)
     # respond
     return tx_pb2.MsgWithdrawDelegatorRewardResponse(amount=str(amount))
 

@@ -14,9 +14,10 @@ import chain.pb  # noqa: F401
 
 from chain import crypto
 from chain.context import Context
+from chain.events import attr
 from chain.tx import Coin
 from infera.distribution.v1 import types_pb2
-from modules.distribution import keys, logic
+from modules.distribution import events, keys, logic
 from modules.distribution.keeper import DistributionKeeper
 
 
@@ -108,6 +109,12 @@ def withdraw_delegation(
     if reward > 0:
         keeper.set_outstanding(ctx, operator, outstanding - reward)
         _pay(ctx, keeper, delegator, reward)
+    ctx.events.emit(  # also when staking settles a delegation before changing its shares
+        events.WITHDRAW_REWARDS,
+        attr("delegator", crypto.to_bech32(delegator), index=True),
+        attr("validator", crypto.to_bech32(operator), index=True),
+        attr("amount", reward),
+    )
     return reward
 
 
