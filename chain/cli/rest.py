@@ -1,7 +1,7 @@
 """``infera rest``: the REST (LCD) server and the explorer, over one node's gRPC port.
 
     infera rest [--grpc HOST:PORT] [--listen 127.0.0.1:1317] [--explorer/--no-explorer]
-        [--refresh 5] [--max-body-bytes 1048576] [--timeout 30]
+        [--refresh 5] [--max-body-bytes 1048576] [--timeout 30] [--cors]
 
 Serves the Cosmos grpc-gateway paths (``/cosmos/...``) and every ``infera.*`` query
 (``/infera/<module>/v1/<method>``) on ``--listen`` (the SDK's API port is 1317), and the
@@ -36,6 +36,9 @@ def rest(
     refresh: int = typer.Option(5, "--refresh", min=0, help="Explorer auto-refresh, seconds."),
     max_body_bytes: int = typer.Option(1 << 20, "--max-body-bytes", min=1024),
     timeout: float = typer.Option(30.0, "--timeout", min=1.0, help="Seconds per gRPC call."),
+    cors: bool = typer.Option(
+        False, "--cors/--no-cors", help="Allow any web origin (browser wallets, web explorers)."
+    ),
 ) -> None:
     """Serve the Cosmos REST (LCD) paths, the infera.* queries and the explorer."""
     import uvicorn
@@ -49,6 +52,6 @@ def rest(
     if not GRPC_ADDRESS_RE.fullmatch(address):
         raise CLIError(f"invalid --grpc address {grpc_address!r}: expected host:port")
     settings = Settings(grpc_address=address, max_body_bytes=max_body_bytes, timeout_s=timeout,
-                        explorer=explorer, explorer_refresh_s=refresh)  # fmt: skip
+                        explorer=explorer, explorer_refresh_s=refresh, cors=cors)  # fmt: skip
     host, port = listen_match.group(1), int(listen_match.group(2))
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

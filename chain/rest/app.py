@@ -19,6 +19,8 @@ import grpc
 import structlog
 from google.protobuf.message import DecodeError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -45,6 +47,7 @@ class Settings:
     timeout_s: float = 30.0  # one gRPC call, seconds
     explorer: bool = True  # serve the explorer under /explorer
     explorer_refresh_s: int = 5  # the explorer pages' auto-refresh period, seconds
+    cors: bool = False  # answer any web origin (the SDK's enabled-unsafe-cors), for browser wallets
 
 
 class RestServer:
@@ -161,6 +164,10 @@ def create_app(settings: Settings) -> Starlette:
         routes.extend(explorer_routes(server.grpc, settings.explorer_refresh_s))
         routes.append(Route("/", lambda request: RedirectResponse("/explorer"), methods=["GET"]))
     routes.append(Route("/{path:path}", server.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]))  # fmt: skip
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if settings.cors:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
+                                     allow_headers=["*"], expose_headers=[RESPONSE_HEIGHT_HEADER]))  # fmt: skip
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.rest = server
     return app

@@ -232,3 +232,15 @@ def test_caller_sends_at_most_max_in_flight_calls_at_once():
 
     asyncio.run(scenario())
     assert state["peak"] == 3
+
+
+def test_cors_only_when_asked(grpc_chain):  # noqa: F811
+    origin = {"Origin": "https://wallet.example", "Access-Control-Request-Method": "GET"}
+    for cors in (False, True):
+        settings = Settings(f"127.0.0.1:{grpc_chain.server.port}", explorer=False, cors=cors)
+        with TestClient(create_app(settings)) as client:
+            got = client.get("/cosmos/bank/v1beta1/supply", headers={"Origin": origin["Origin"]})
+            assert got.status_code == 200
+            assert (got.headers.get("access-control-allow-origin") == "*") is cors
+            preflight = client.options("/cosmos/tx/v1beta1/txs", headers=origin)
+            assert (preflight.headers.get("access-control-allow-origin") == "*") is cors
