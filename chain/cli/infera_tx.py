@@ -2,7 +2,10 @@
 
     infera tx inference submit-job MODEL PROMPT --max-new-tokens N --max-fee 1000uinfera
         [--redundancy R] [--deadline-blocks D] [--sample [--temperature 0.7] [--top-k 40]]
+        [--private sealed [--pad-to BYTES] [--key-file FILE]]
     infera tx inference cancel-job JOB_ID
+    infera tx inference disclose-job JOB_ID --key-file FILE
+    infera tx inference sealed-output JOB_ID --key-file FILE   (reads the chain; no tx)
     infera tx models register --file manifest.json [--id ID] [--price P] [--min-redundancy R]
         [--bytes-per-layer B] [--dtype D]
     infera tx models update MODEL [--price P] [--min-redundancy R]
@@ -242,11 +245,35 @@ def submit_job(
     memo: str = MemoOption,
     wait: bool = WaitOption,
     output: str = OutputOption,
+    private: str = typer.Option(
+        "",
+        "--private",
+        help="'sealed': only commitments go on chain; the prompt is sealed to each hop after"
+        " assignment and the output to you (docs/private-jobs.md). Default: public.",
+    ),
+    pad_to: int = typer.Option(
+        0, "--pad-to", min=0, max=U32, help="Sealed: prompt room in bytes (hides the length)."
+    ),
+    key_file: Path | None = typer.Option(
+        None,
+        "--key-file",
+        help="Sealed: where to keep the job key and prompt (default HOME/sealed/JOB_ID.json)."
+        " Needed to read the output or disclose the job.",
+    ),
 ) -> None:
     """Submit an inference job; prints its job_id (routes are assigned in the same block)."""
     flags = TxFlags(from_, home, grpc_address, gas, fees, memo, wait, output)
     rule = decoding(sample, temperature, top_k)
     fee = parse_amount(max_fee, "--max-fee")
+    if private not in ("", "sealed"):
+        raise CLIError(f"--private: expected 'sealed', got {private!r} (split is not built yet)")
+    if private == "sealed":
+        if not wait:
+            raise CLIError("--private sealed waits for the routes: drop --no-wait")
+        sealed = SealedRequest(model, prompt.encode(), max_new_tokens, fee, redundancy,
+                               deadline_blocks, rule, pad_to, key_file)  # fmt: skip
+        submit_sealed(flags, sealed)
+        return
 
     def build(client: Client, wallet: LocalWallet, options: dict[str, Any]) -> TxResult:
         return client.submit_job(
@@ -256,6 +283,121 @@ def submit_job(
         )  # fmt: skip
 
     send(flags, build)
+
+
+@dataclass(frozen=True)
+class SealedRequest:
+    """What ``submit-job --private sealed`` was asked for."""
+
+    model: str
+    prompt: bytes
+    max_new_tokens: int
+    fee: int  # uinfera
+    redundancy: int  # 0: the model's min_redundancy
+    deadline_blocks: int
+    rule: inference_types.Decoding
+    pad_to: int  # prompt room in bytes (0: the prompt's length)
+    key_file: Path | None  # None: HOME/sealed/JOB_ID.json
+
+
+def submit_sealed(flags: TxFlags, request: SealedRequest) -> None:
+    """Submit with commitments only, keep the secrets in the key file (0600), seal once the
+    routes are known, print both transactions."""
+    key = signing_key(flags.home, flags.key)
+    options: dict[str, Any] = {"gas": flags.gas or None, "memo": flags.memo}
+    wallet = key.wallet()
+    with connected(flags) as client:
+        submission = client.submit_sealed_job(
+            wallet, model_id=request.model, prompt=request.prompt,
+            max_new_tokens=request.max_new_tokens, max_fee=request.fee,
+            redundancy=request.redundancy or min_redundancy(client, request.model),
+            deadline_blocks=request.deadline_blocks, decoding=request.rule,
+            pad_to=request.pad_to, **options,
+        )  # fmt: skip
+        path = request.key_file or flags.home / "sealed" / f"{submission.job_id}.json"
+        write_key_file(path, client.chain_id, submission, request.prompt)
+        sealed = client.seal_job(wallet, submission, request.prompt, **options)
+    data = {"job_id": submission.job_id, "key_file": str(path),
+            "submit_txhash": submission.result.txhash, "seal_txhash": sealed.txhash,
+            "height": sealed.height, "code": sealed.code}  # fmt: skip
+    emit(data, flags.output, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+def write_key_file(path: Path, chain_id: str, submission: Any, prompt: bytes) -> None:
+    """The secrets of one sealed job, readable by the owner only."""
+    import json
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"chain_id": chain_id, "job_id": submission.job_id,
+            "job_key": submission.secrets.job_key.hex(), "prompt": prompt.hex()}  # fmt: skip
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(body, out)
+
+
+def read_key_file(path: Path, job_id: int) -> tuple[bytes, bytes]:
+    """(job key, prompt) from a key file written by submit-job --private sealed."""
+    import json
+
+    try:
+        body = json.loads(path.read_text())
+        job_key, prompt = bytes.fromhex(body["job_key"]), bytes.fromhex(body["prompt"])
+        if int(body["job_id"]) != job_id or len(job_key) != 32:
+            raise ValueError("the file is for another job, or its key is not 32 bytes")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CLIError(f"--key-file {path}: {err}") from None
+    return job_key, prompt
+
+
+@inference_app.command("disclose-job")
+def disclose_job(
+    job_id: int = typer.Argument(..., min=1, help="A sealed job of yours."),
+    key_file: Path = typer.Option(..., "--key-file", help="The job's key file."),
+    from_: str = FromOption,
+    home: Path = HomeOption,
+    grpc_address: str = GrpcOption,
+    gas: int = GasOption,
+    fees: str = FeesOption,
+    memo: str = MemoOption,
+    wait: bool = WaitOption,
+    output: str = OutputOption,
+) -> None:
+    """Make a sealed job PUBLIC for good (prompt and outputs on chain) so validators can
+    verify it, e.g. in a dispute."""
+    from infera.inference.v1 import tx_pb2 as inference_tx
+
+    flags = TxFlags(from_, home, grpc_address, gas, fees, memo, wait, output)
+    job_key, prompt = read_key_file(key_file, job_id)
+
+    def build(client: Client, wallet: LocalWallet, options: dict[str, Any]) -> TxResult:
+        msg = inference_tx.MsgDiscloseSealedJob(
+            submitter=str(wallet.address()), job_id=job_id, job_key=job_key, prompt=prompt
+        )
+        return client.execute(wallet, [msg], **options)
+
+    send(flags, build)
+
+
+@inference_app.command("sealed-output")
+def sealed_output(
+    job_id: int = typer.Argument(..., min=1, help="A finalized sealed job of yours."),
+    key_file: Path = typer.Option(..., "--key-file", help="The job's key file."),
+    grpc_address: str = GrpcOption,
+    output: str = OutputOption,
+) -> None:
+    """Open a finalized sealed job's output with its key file; prints the token ids (reads the
+    chain, sends nothing)."""
+    from chain.sealing import JobSecrets
+
+    job_key, _ = read_key_file(key_file, job_id)
+    flags = TxFlags("", Path("."), grpc_address, 0, "", "", True, output)
+    with connected(flags) as client:
+        tokens = client.sealed_output(job_id, JobSecrets(job_key))
+    if tokens is None:
+        raise CLIError(f"job {job_id} is not finalized, or no sealed output opens to its hash")
+    data = {"job_id": job_id, "output_tokens": list(tokens)}
+    emit(data, output, " ".join(map(str, tokens)))
 
 
 def min_redundancy(client: Client, model_id: str) -> int:

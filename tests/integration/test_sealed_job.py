@@ -257,3 +257,42 @@ def test_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path):
     control.mkdir()
     leveldb_dumps(network["home"], control)
     assert len(search([control], {"text": PROMPT})) >= 2
+
+
+def test_cli_submits_a_sealed_job_reads_its_output_and_discloses_it(network, tmp_path):
+    from typer.testing import CliRunner
+
+    from chain import sealing
+    from chain.cli import tx
+    from chain.cli.main import USER_ERRORS  # noqa: F401  (registers infera tx inference)
+
+    client, home, grpc = network["client"], network["home"], network["client"].address
+    prompt = "CLI sealed prompt"
+    key_file = tmp_path / "job.json"
+
+    def cli(*args: str) -> dict:
+        result = CliRunner().invoke(tx.app, [*args, "--grpc", grpc, "-o", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    submitted = cli(
+        "inference", "submit-job", MODEL_ID, prompt, "--max-new-tokens", "6",
+        "--max-fee", "2000uinfera", "--redundancy", "1", "--deadline-blocks", str(DEADLINE),
+        "--private", "sealed", "--pad-to", "48", "--key-file", str(key_file),
+        "--from", "dev6", "--home", str(home),
+    )  # fmt: skip
+    job_id = int(submitted["job_id"])
+    assert submitted["code"] == 0 and key_file.stat().st_mode & 0o077 == 0
+    job = wait_final(client, job_id)
+    assert job.state == T.JOB_STATE_FINALIZED, job.reason
+    assert job.prompt == b"" and job.sealed.prompt_bytes == 48
+    opened = cli("inference", "sealed-output", str(job_id), "--key-file", str(key_file))
+    secrets = sealing.JobSecrets(bytes.fromhex(json.loads(key_file.read_text())["job_key"]))
+    assert tuple(opened["output_tokens"]) == client.sealed_output(job_id, secrets)
+
+    cli("inference", "disclose-job", str(job_id), "--key-file", str(key_file),
+        "--from", "dev6", "--home", str(home))  # fmt: skip
+    public = client.job(job_id)
+    assert public.prompt == prompt.encode()
+    outputs = client.job_history(job_id).outputs
+    assert [list(o.tokens) for o in outputs] == [opened["output_tokens"]]
