@@ -29,11 +29,15 @@ from tests.chain.rest.helpers import rest_server
 from tests.integration.conftest import (
     TIMEOUT_COMMIT,
     NodeProcess,
+    _have_cometbft,
     init_solo_node,
     load_dev_accounts,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+NEEDS_COMETBFT = pytest.mark.skipif(
+    not _have_cometbft(), reason="cometbft not found: run `make install`"
+)
+pytestmark = [pytest.mark.integration, pytest.mark.slow, NEEDS_COMETBFT]
 
 pytest.importorskip("torch")
 

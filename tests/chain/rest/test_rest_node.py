@@ -22,12 +22,16 @@ from tests.integration.conftest import (
     DevAccount,
     NodeProcess,
     TxFactory,
+    _have_cometbft,
     init_solo_node,
     load_dev_accounts,
     tx_hash,
 )
 
-pytestmark = pytest.mark.integration
+NEEDS_COMETBFT = pytest.mark.skipif(
+    not _have_cometbft(), reason="cometbft not found: run `make install`"
+)
+pytestmark = [pytest.mark.integration, NEEDS_COMETBFT]
 
 CHAIN_ID = "infera-rest"
 
