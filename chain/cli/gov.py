@@ -85,7 +85,7 @@ def load_proposal(path: Path, proposer: str, deposit: int) -> tx_pb2.MsgSubmitPr
             packed = any_pb2.Any()
             json_format.ParseDict(entry, packed)
             messages.append(packed)
-    except (OSError, ValueError, json_format.ParseError, AttributeError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError, json_format.ParseError) as exc:
         raise CLIError(f"{path}: {exc}") from None
     return tx_pb2.MsgSubmitProposal(
         messages=messages,

@@ -30,9 +30,10 @@ USER = Key("user0")
 PLUGIN = "tests.modules.gov.upgrade_plugin"
 
 
-def _schedule(chain, name: str = upgrade_plugin.NAME) -> int:
-    """Pass a MsgSoftwareUpgrade; returns the plan's height (3 blocks after the vote ends)."""
-    height = chain.height + VOTING_S + 5
+def _schedule(chain, name: str = upgrade_plugin.NAME, margin: int = 5) -> int:
+    """Pass a MsgSoftwareUpgrade; returns the plan's height (``margin - 2`` blocks after the
+    vote ends)."""
+    height = chain.height + VOTING_S + margin
     upgrade = tx_pb2.MsgSoftwareUpgrade(
         authority=GOV, plan=types_pb2.Plan(name=name, height=height, info="get v2")
     )
@@ -125,3 +126,17 @@ def test_an_outsider_cannot_schedule_or_cancel_an_upgrade(tmp_path):
     assert (res.codespace, res.code) == ("gov", 12)
     res = run(chain, USER, tx_pb2.MsgCancelUpgrade(authority=USER.bech32))
     assert (res.codespace, res.code) == ("gov", 12)
+
+
+def test_a_passed_cancel_upgrade_drops_the_plan(tmp_path, monkeypatch):
+    monkeypatch.delenv(PLUGIN_ENV, raising=False)
+    chain = gov_chain(tmp_path)
+    height = _schedule(chain, margin=20)
+    cancel = tx_pb2.MsgCancelUpgrade(authority=GOV)
+    assert run(chain, USER, submit_msg(USER, cancel)).code == 0
+    start = chain.height
+    txs = [chain.tx(v, vote_msg(v, 2, YES)) for v in VAL]
+    assert all(r.code == 0 for r in chain.block(txs).tx_results)
+    advance_to(chain, start + VOTING_S)
+    assert keeper(chain, "gov").get_plan(query_ctx(chain)) is None
+    advance_to(chain, height + 1)  # the old binary passes the old plan's height
