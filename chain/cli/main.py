@@ -25,6 +25,7 @@ from chain.cli import (
     prove,
     query,
     rest,
+    staking,
     tee,
     testnet,
     tx,
@@ -59,6 +60,7 @@ zk.register(tx.app, query.app, worker.app)  # tx/query zk, worker zk-run (chain/
 beacon.register(tx.app, query.app)  # tx/query beacon (chain/cli/beacon.py)
 gov.register(tx.app, query.app)  # tx/query gov (chain/cli/gov.py, modules/gov/README.md)
 tee.register(tx.app, query.app, app)  # tx/query tee, infera tee report-data (chain/cli/tee.py)
+staking.register(tx.app, query.app)  # tx/query staking|distribution|slashing (chain/cli/staking.py)
 
 LogLevelOption = typer.Option(None, "--log-level", help="debug, info, warning, error.")
 LogFormatOption = typer.Option(
