@@ -3,6 +3,7 @@
     infera tx gov submit-proposal proposal.json --deposit 10000000uinfera --from K
     infera tx gov deposit PROPOSAL_ID 1000000uinfera --from K
     infera tx gov vote PROPOSAL_ID yes|no|abstain|no_with_veto --from K
+    infera tx gov weighted-vote PROPOSAL_ID yes=0.6,no=0.4 --from K
     infera query gov proposal PROPOSAL_ID | proposals | tally PROPOSAL_ID | params
     infera query gov plan | applied NAME
 
@@ -163,6 +164,39 @@ def vote(
     flags = TxFlags(from_, home, grpc_address, gas, fees, memo, wait, output)
     voter = signing_key(home, from_).address
     msg = tx_pb2.MsgVote(proposal_id=proposal_id, voter=voter, option=_OPTIONS[option])
+    _execute(flags, msg)
+
+
+def parse_weighted(text: str) -> list[types_pb2.WeightedVoteOption]:
+    """``yes=0.6,no=0.4`` -> weighted options (the chain checks the weights sum to 1)."""
+    options = []
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        if name not in _OPTIONS or not weight:
+            raise CLIError(f"expected OPTION=WEIGHT,... with options {', '.join(_OPTIONS)}")
+        options.append(types_pb2.WeightedVoteOption(option=_OPTIONS[name], weight=weight))
+    return options
+
+
+@tx_app.command("weighted-vote")
+def weighted_vote(
+    proposal_id: int = typer.Argument(..., min=1),
+    options: str = typer.Argument(..., help="e.g. yes=0.6,no=0.4 (weights sum to 1)"),
+    from_: str = FromOption,
+    home: Path = HomeOption,
+    grpc_address: str = GrpcOption,
+    gas: int = GasOption,
+    fees: str = FeesOption,
+    memo: str = MemoOption,
+    wait: bool = WaitOption,
+    output: str = OutputOption,
+) -> None:
+    """Split a vote over options (replaces an earlier vote)."""
+    flags = TxFlags(from_, home, grpc_address, gas, fees, memo, wait, output)
+    voter = signing_key(home, from_).address
+    msg = tx_pb2.MsgVoteWeighted(
+        proposal_id=proposal_id, voter=voter, options=parse_weighted(options)
+    )
     _execute(flags, msg)
 
 

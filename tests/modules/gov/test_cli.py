@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import json_format
 
 from chain.cli.common import CLIError
-from chain.cli.gov import GOV_ADDRESS, load_proposal
+from chain.cli.gov import GOV_ADDRESS, load_proposal, parse_weighted
 from infera.gov.v1 import tx_pb2
 from modules.agreement.params import default_params as agreement_defaults
 from tests.modules.gov.helpers import GOV
@@ -60,3 +60,11 @@ def test_an_upgrade_file_keeps_its_plan(tmp_path):
 def test_a_bad_file_is_a_cli_error(tmp_path, content):
     with pytest.raises(CLIError):
         load_proposal(_write(tmp_path, content), "p", 1)
+
+
+def test_weighted_options_parse_and_bad_ones_are_cli_errors():
+    options = parse_weighted("yes=0.6,no_with_veto=0.4")
+    assert [(o.option, o.weight) for o in options] == [(1, "0.6"), (4, "0.4")]
+    for bad in ("yes", "maybe=1", "yes=0.5,,no=0.5"):
+        with pytest.raises(CLIError):
+            parse_weighted(bad)
