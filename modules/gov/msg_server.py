@@ -143,7 +143,7 @@ def check_proposal_message(ctx: Context, keeper: GovKeeper, packed: any_pb2.Any)
         if crypto.from_bech32(getattr(msg, field)) != ADDRESS:
             raise ErrInvalidSigner(f"{field} = {getattr(msg, field)!r}")
     if isinstance(msg, tx_pb2.MsgUpdateParams):
-        _decoded_params(keeper, msg)
+        _decoded_params(ctx, keeper, msg)
     elif isinstance(msg, tx_pb2.MsgSoftwareUpgrade):
         _check_plan(ctx, keeper, msg.plan)
     return msg
@@ -307,7 +307,9 @@ def _check_authority(keeper: GovKeeper, authority: str) -> None:
         raise ErrInvalidSigner(f"invalid authority; expected {keeper.authority}, got {authority}")
 
 
-def _decoded_params(keeper: GovKeeper, msg: tx_pb2.MsgUpdateParams) -> tuple[Any, Any]:
+def _decoded_params(
+    ctx: Context, keeper: GovKeeper, msg: tx_pb2.MsgUpdateParams
+) -> tuple[Any, Any]:
     """(target, params): the module's params decoded from the Any and validated by the module."""
     target = keeper.params_targets.get(msg.module)
     if target is None:
@@ -317,7 +319,7 @@ def _decoded_params(keeper: GovKeeper, msg: tx_pb2.MsgUpdateParams) -> tuple[Any
     params = target.params_class()
     try:
         params.ParseFromString(msg.params.value)
-        target.validate(params)
+        target.validate(ctx, params)
     except (DecodeError, RuntimeError, ValueError, ChainError) as exc:
         raise ErrInvalidParams(f"{msg.module}: {exc}") from None
     return target, params
@@ -334,7 +336,7 @@ def update_params(
     """
     # verify
     _check_authority(keeper, msg.authority)
-    target, params = _decoded_params(keeper, msg)
+    target, params = _decoded_params(ctx, keeper, msg)
     # mutate
     target.set(ctx, params)
     # events

@@ -17,7 +17,7 @@ class ParamsTarget:
     (chain/wiring.py builds one per module)."""
 
     params_class: type[Message]
-    validate: Callable[[Any], None]  # raises ValueError (or ChainError) when invalid
+    validate: Callable[[Context, Any], None]  # raises ValueError (or ChainError) when invalid
     get: Callable[[Context], Message]
     set: Callable[[Context, Any], None]
 

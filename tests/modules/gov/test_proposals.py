@@ -248,3 +248,25 @@ def test_an_outsider_cannot_sign_as_the_gov_account(tmp_path):
     res = chain.block([raw]).tx_results[0]
     assert res.code != 0 and res.codespace == "sdk", res
     assert _audit_probability(chain) == agreement_defaults().audit_probability
+
+
+def test_slashing_and_tee_params_are_validated_by_their_modules(tmp_path):
+    from modules.slashing.params import default_params as slashing_defaults
+    from modules.tee.params import default_params as tee_defaults
+
+    chain = gov_chain(tmp_path)
+    slashing = slashing_defaults()
+    slashing.signed_blocks_window = 0  # slashing refuses an empty window
+    assert _refused(chain, submit_msg(USER, update_params_msg("slashing", slashing))) == (
+        "gov",
+        20,
+    )
+    tee = tee_defaults()
+    tee.allowed_types[:] = list(reversed(sorted(set(tee.allowed_types) | {1, 2})))  # unsorted
+    assert _refused(chain, submit_msg(USER, update_params_msg("tee", tee))) == ("gov", 20)
+    good = slashing_defaults()
+    good.signed_blocks_window = 500
+    proposal_id, start = _open(chain, update_params_msg("slashing", good))
+    _vote(chain, {0: YES, 1: YES}, proposal_id)
+    advance_to(chain, start + VOTING_S)
+    assert keeper(chain, "slashing").get_params(query_ctx(chain)).signed_blocks_window == 500
