@@ -50,12 +50,14 @@ from modules.models.module import ModelsModule
 from modules.sharding import params as sharding_params
 from modules.sharding.keeper import ShardingKeeper
 from modules.sharding.module import ShardingModule
+from modules.slashing import params as slashing_params
 from modules.slashing.keeper import SlashingKeeper
 from modules.slashing.module import SlashingModule
 from modules.staking import keys as staking_keys
 from modules.staking.delegation import Actions as StakingActions
 from modules.staking.keeper import StakingKeeper
 from modules.staking.module import StakingModule
+from modules.tee import params as tee_params
 from modules.tee.keeper import TeeKeeper
 from modules.tee.module import TeeModule
 from modules.tee.routing import AttestedWorkers
@@ -104,7 +106,7 @@ def _params_target(keeper: Any, params_module: Any) -> ParamsTarget:
     its keeper's getter and setter."""
     return ParamsTarget(
         params_class=type(params_module.default_params()),
-        validate=params_module.validate_params,
+        validate=lambda ctx, params: params_module.validate_params(params),
         get=keeper.get_params,
         set=keeper.set_params,
     )
@@ -128,7 +130,8 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     staking.hooks = DistributionHooks(distribution)
     modules.append(DistributionModule(distribution))
     # slashing (liveness) counts the last commit's votes; it jails and slashes through staking.
-    modules.append(SlashingModule(SlashingKeeper(staking, StakingActions(staking))))
+    slashing = SlashingKeeper(staking, StakingActions(staking))
+    modules.append(SlashingModule(slashing))
     modules.append(BeaconModule(beacon, staking))
     modules += [ModelsModule(models), WorkersModule(workers), TeeModule(tee)]
     modules.append(ShardingModule(sharding))
@@ -146,8 +149,9 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     gov = GovKeeper(bank, staking, upgrades or registry_from_environment())
     modules.append(GovModule(gov))
     # Modules whose params gov may change: each validates its own (params.validate_params).
-    # staking and auth have no validation entry point yet, so gov cannot change them.
+    # staking, distribution and auth have no validation entry point yet: gov cannot change them.
     targets = {
+        "slashing": (slashing, slashing_params),
         "agreement": (agreement, agreement_params),
         "beacon": (beacon, beacon_params),
         "inference": (inference, inference_params),
@@ -159,6 +163,12 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     }
     for name, (keeper, params_module) in targets.items():
         gov.params_targets[name] = _params_target(keeper, params_module)
+    gov.params_targets["tee"] = ParamsTarget(  # tee's rules depend on the chain id
+        params_class=type(tee_params.default_params()),
+        validate=lambda ctx, params: tee_params.validate_params(params, ctx.block.chain_id),
+        get=tee.get_params,
+        set=tee.set_params,
+    )
     keepers = Keepers(
         accounts=accounts, bank=bank, staking=staking, agreement=agreement, beacon=beacon, gov=gov
     )
