@@ -6,8 +6,10 @@ gets the text a public job on the same prompt gets. Before the public job is sen
 the node's home (CometBFT block store, tx index, state, and the app's LevelDB), every event of
 every block, and every worker's log and state folder are searched for the prompt text and for
 its token ids in the encodings they travel in (4-byte big-endian, protobuf varint, int64 little
-endian as in torch tensors, decimal lists): none is found. Not checked here: the frames a
-non-first hop receives (they carry hidden states, not ids, but no capture exists yet).
+endian as in torch tensors, decimal lists): none is found. So are the bytes hops 1 and 2
+receive (recorded by a TCP proxy each is registered behind): hidden states, never the ids. That
+is not privacy from those hops: hidden states of public weights give the tokens back
+(docs/private-jobs.md, "What it does not hide").
 """
 
 from __future__ import annotations
@@ -46,6 +48,72 @@ MAX_NEW = 12
 DEADLINE = 300  # blocks: seal 40 + commit 200 + reveal 40 + room
 
 
+class RecordingProxy:
+    """A TCP forwarder in front of a worker's gRPC port that keeps every byte sent TO the
+    worker (the frames it receives: plaintext HTTP/2, the links use insecure channels)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        import socket
+        import threading
+
+        self.upstream_port = upstream_port
+        self.received = bytearray()
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source, sink, record: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if record:
+                    with self._lock:
+                        self.received += data
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def snapshot(self) -> bytes:
+        with self._lock:
+            return bytes(self.received)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def behind_proxy(worker) -> RecordingProxy:
+    """Register ``worker`` at a recording proxy's port instead of its own listen port."""
+    import re
+
+    text = worker.config.read_text()
+    listen = int(re.search(r'listen = "127\.0\.0\.1:([0-9]+)"', text).group(1))
+    proxy = RecordingProxy(listen)
+    text = text.replace(
+        'state_dir = "state"\n', f'state_dir = "state"\nendpoint = "127.0.0.1:{proxy.port}"\n'
+    )
+    worker.config.write_text(text)
+    return proxy
+
+
 def patch_genesis(home: Path) -> None:
     path = home / "config" / "genesis.json"
     genesis = json.loads(path.read_text())
@@ -82,6 +150,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         write_worker_config(root, f"w{i}-{a}-{b}", accounts[1 + i], (a, b), rpc, grpc_address)
         for i, (a, b) in enumerate(SPANS)
     ]
+    proxies = [behind_proxy(w) for w in workers[1:]]  # the frames hops 1 and 2 receive
     client = Client(grpc_address, chain_id=CHAIN_ID)
     node.start()
     try:
@@ -100,9 +169,12 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             "workers": workers,
             "client": client,
             "wallet": Client.wallet(accounts[7].mnemonic),
+            "proxies": proxies,
         }
     finally:
         stop_all(workers)
+        for proxy in proxies:
+            proxy.close()
         client.close()
         if node.process is not None:
             node.stop()
@@ -231,6 +303,12 @@ def test_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path):
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     assert len(leveldb_dumps(network["home"], dumps)) >= 2  # the app's and CometBFT's
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for index, proxy in enumerate(network["proxies"], start=1):
+        received = proxy.snapshot()
+        assert len(received) > 10_000 and MODEL_ID.encode() in received  # the capture works
+        (frames / f"to-hop-{index}.bin").write_bytes(received)
     worker_dirs = [w.config.parent for w in network["workers"]]
     leaks = search([network["home"], tmp_path, *worker_dirs], patterns)
     assert leaks == []
