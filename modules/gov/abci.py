@@ -9,7 +9,7 @@ execution of <= max_messages messages, and <= max_depositors refunds or one burn
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import chain.pb  # noqa: F401
 
@@ -68,10 +68,45 @@ def process_ended_proposals(ctx: Context, keeper: GovKeeper) -> None:
     now = ctx.block.time_ns
     inactive = list(_take(keeper.iterate_ended(ctx, keys.INACTIVE_QUEUE, now), budget))
     for proposal_id in inactive:
-        _close_deposit_period(ctx, keeper, params, proposal_id)
+        _guarded(ctx, keeper, params, proposal_id, keys.INACTIVE_QUEUE, _close_deposit_period)
     active = list(_take(keeper.iterate_ended(ctx, keys.ACTIVE_QUEUE, now), budget - len(inactive)))
     for proposal_id in active:
-        _close_voting_period(ctx, keeper, params, proposal_id)
+        _guarded(ctx, keeper, params, proposal_id, keys.ACTIVE_QUEUE, _close_voting_period)
+
+
+def _guarded(
+    ctx: Context,
+    keeper: GovKeeper,
+    params: types_pb2.Params,
+    proposal_id: int,
+    queue: bytes,
+    close: Callable[[Context, GovKeeper, types_pb2.Params, int], None],
+) -> None:
+    """Close one proposal on a branch. A bug that raises fails that proposal (its deposits stay
+    in the gov account) instead of stopping FinalizeBlock on every node, block after block."""
+    child, cache = ctx.branch()
+    try:
+        close(child, keeper, params, proposal_id)
+    except Exception:
+        log.exception("closing a proposal crashed; marked failed", proposal_id=proposal_id)
+        _fail(ctx, keeper, proposal_id, queue)
+        return
+    cache.write()
+    ctx.events.extend(child.events)
+
+
+def _fail(ctx: Context, keeper: GovKeeper, proposal_id: int, queue: bytes) -> None:
+    proposal = keeper.get_proposal(ctx, proposal_id)
+    if proposal is None:
+        return
+    end = (
+        proposal.deposit_end_time_ns
+        if queue == keys.INACTIVE_QUEUE
+        else proposal.voting_end_time_ns
+    )
+    keeper.remove_queue(ctx, queue, end, proposal_id)
+    proposal.status, proposal.failed_reason = types_pb2.PROPOSAL_STATUS_FAILED, "internal error"
+    keeper.set_proposal(ctx, proposal)
 
 
 def _take(ids: Iterator[int], count: int) -> list[int]:

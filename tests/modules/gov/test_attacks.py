@@ -209,3 +209,23 @@ def test_a_delegator_who_does_not_vote_inherits_its_validators_vote(tmp_path):
     closed = proposal(chain, proposal_id)
     assert closed.final_tally_result.yes_count == str(2 * 10**9)
     assert closed.status == types_pb2.PROPOSAL_STATUS_PASSED  # 2/4 of bonded stake voted
+
+
+def test_a_crash_while_closing_fails_that_proposal_and_the_chain_goes_on(tmp_path, monkeypatch):
+    from modules.gov import abci
+
+    chain = gov_chain(tmp_path)
+    proposal_id, start = _submit(chain)
+    advance_to(chain, start + VOTING_S - 1)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(abci, "compute_tally", crash)
+    chain.block()  # the end-block survives
+    closed = proposal(chain, proposal_id)
+    assert closed.status == types_pb2.PROPOSAL_STATUS_FAILED
+    assert closed.failed_reason == "internal error"
+    monkeypatch.undo()
+    chain.block()  # not closed twice
+    assert proposal(chain, proposal_id).status == types_pb2.PROPOSAL_STATUS_FAILED
