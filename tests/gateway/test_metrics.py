@@ -136,3 +136,23 @@ def test_a_chain_failure_while_waiting_counts_as_chain_error_and_a_failed_submit
     assert chat(client_for(refused, metrics_registry=metrics)).status_code == 502
     assert value(metrics, "infera_gateway_jobs_submitted_total") == 1  # only LostChain's job
     assert requests(metrics, "/v1/chat/completions", 502) == 2
+
+
+def test_streams_report_time_to_first_token_and_duration_by_outcome():
+    from tests.gateway.test_stream import StreamChain, body
+
+    metrics = GatewayMetrics()
+    for chain in (StreamChain(), StreamChain(final="ho!")):
+        chain.finalize.set()
+        app = create_app(chain, {"tiny": ByteTokenizer()},
+                         Settings(api_keys=frozenset({KEY}), poll_s=0.01), metrics)  # fmt: skip
+        with TestClient(app).stream("POST", "/v1/chat/completions", json=body(),
+                                    headers=AUTH) as response:  # fmt: skip
+            assert response.status_code == 200
+            list(response.iter_lines())
+    duration = "infera_gateway_stream_duration_seconds_count"
+    assert value(metrics, "infera_gateway_stream_first_token_seconds_count") == 2
+    assert value(metrics, duration, outcome="finalized") == 1
+    assert value(metrics, duration, outcome="mismatch") == 1
+    assert value(metrics, "infera_gateway_jobs_finalized_total") == 1
+    assert value(metrics, "infera_gateway_jobs_failed_total", reason="stream_not_finalized") == 1
