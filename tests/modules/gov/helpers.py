@@ -102,5 +102,9 @@ def proposal(chain: TestChain, proposal_id: int) -> types_pb2.Proposal | None:
 
 
 def advance_to(chain: TestChain, height: int) -> None:
+    """Blocks up to ``height``; gov's invariants must hold after each."""
+    from modules.gov.invariants import check_invariants
+
     while chain.height < height:
         chain.block()
+        assert check_invariants(query_ctx(chain), keeper(chain, "gov")) == []

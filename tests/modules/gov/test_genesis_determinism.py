@@ -8,6 +8,7 @@ import chain.pb  # noqa: F401
 
 from google.protobuf import any_pb2
 
+from chain import crypto
 from chain.context import BlockInfo, Context, ExecMode
 from chain.store import MemStore
 from modules.gov import genesis
@@ -100,3 +101,23 @@ def test_hostile_proposal_contents_are_refused_with_codes(tmp_path):
     bad_authority = update_params_msg("agreement", _audit_change().params, authority="infera1x")
     assert run(chain, USER, submit_msg(USER, bad_authority)).codespace == "sdk"
     assert GOV.startswith("infera1")
+
+
+def test_invariants_catch_a_deposit_the_records_do_not_explain(tmp_path):
+    from chain.store import CacheStore
+    from chain.tx import Coin
+    from modules.gov.invariants import check_invariants
+    from tests.harness import DENOM
+
+    chain = gov_chain(tmp_path)
+    assert run(chain, USER, submit_msg(USER, _audit_change())).code == 0
+    ctx = query_ctx(chain)
+    gov = keeper(chain, "gov")
+    assert check_invariants(ctx, gov) == []
+    ctx.store = CacheStore(chain.store.latest())
+    keeper(chain, "bank").mint_coins(ctx, crypto.module_address("gov"), [Coin(DENOM, 1)])
+    proposal = gov.get_proposal(ctx, 1)
+    proposal.depositor_count = 5
+    gov.set_proposal(ctx, proposal)
+    broken = check_invariants(ctx, gov)
+    assert len(broken) == 2 and "gov account holds" in broken[1], broken
