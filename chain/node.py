@@ -70,6 +70,24 @@ class GarbageVoteExtensions:
         self.inner.process_votes(ctx, votes, total_power)
 
 
+class CorruptSnapshotChunks:
+    """Wraps a snapshot manager so that every chunk this node serves has one byte flipped."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def load_chunk(self, req: Any) -> Any:
+        response = self.inner.load_chunk(req)
+        if response.chunk:
+            chunk = bytearray(response.chunk)
+            chunk[len(chunk) // 2] ^= 0x01
+            response.chunk = bytes(chunk)
+        return response
+
+
 STOP_GRACE_SECONDS = 15.0  # CometBFT gets this long to stop after SIGTERM, then SIGKILL
 LOG_LINE_LIMIT = 16 << 20  # longest CometBFT log line read (a panic with a huge state dump)
 _PR_SET_PDEATHSIG = 1
@@ -213,6 +231,10 @@ class Node:
                 log.warning("UNSAFE fault injection: forged extended commits", env=FAULT_ENV)
                 key = load_validator_signing_key(s.home / PRIV_VALIDATOR_KEY)
                 ForgedCommitProposer(app, key).install()
+            elif os.environ.get(FAULT_ENV) == "corrupt-snapshot-chunks":
+                # Test-only lying snapshot peer: joining nodes must refetch from others.
+                log.warning("UNSAFE fault injection: corrupt snapshot chunks", env=FAULT_ENV)
+                app.snapshots = CorruptSnapshotChunks(app.snapshots)
             if s.app.metrics_enable:  # node-local Prometheus metrics (chain/metrics.py)
                 from chain.metrics import AppMetrics, parse_listen
 
