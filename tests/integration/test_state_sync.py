@@ -12,6 +12,7 @@ hashes, answer queries like them, and accept transactions.
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import shutil
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from chain import crypto
 from chain.nodeconfig import (
     CONFIG_TOML,
     GENESIS_JSON,
@@ -45,6 +47,7 @@ from tests.integration.conftest import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 INTERVAL = 10  # snapshot every 10 heights
+KEEP = 10  # snapshots kept: 100 heights (~30 s here) outlast a join; a pruned one stalls it
 CHUNK_BYTES = 4096  # small chunks: the testnet's state makes several of them
 
 
@@ -53,7 +56,10 @@ def enable_snapshots(net: LocalNetwork, interval: int, chunk_bytes: int) -> None
     for node in net.nodes:
         config = load_app_config(node.home)
         config = dataclasses.replace(
-            config, snapshot_interval=interval, snapshot_chunk_bytes=chunk_bytes
+            config,
+            snapshot_interval=interval,
+            snapshot_keep_recent=KEEP,
+            snapshot_chunk_bytes=chunk_bytes,
         )
         write_app_config(node.home, config)
 
@@ -190,3 +196,72 @@ def test_new_node_state_syncs_and_follows_the_validators(snapshotting_network, t
         net.headers(joiner, final, final)[final]["app_hash"]
         == net.headers(validator, final, final)[final]["app_hash"]
     )
+
+
+@pytest.fixture
+def lying_peer_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Four validators; only node0 (honest) and node1 (serves every chunk with a flipped byte)
+    make snapshots, in 1 KiB chunks: a joiner fetches many chunks from both."""
+    from chain.node import FAULT_ENV
+
+    net = LocalNetwork.testnet(tmp_path, validators=4)
+    for node in net.nodes[:2]:
+        config = dataclasses.replace(
+            load_app_config(node.home),
+            snapshot_interval=INTERVAL,
+            snapshot_keep_recent=KEEP,
+            snapshot_chunk_bytes=1024,
+        )
+        write_app_config(node.home, config)
+    joiners: list[NodeProcess] = []
+    try:
+        for index, node in enumerate(net.nodes):
+            if index == 1:
+                monkeypatch.setenv(FAULT_ENV, "corrupt-snapshot-chunks")
+            node.start()
+            monkeypatch.delenv(FAULT_ENV, raising=False)
+        for node in net.nodes:
+            node.wait_height(2, timeout=60)
+        yield net, joiners
+    finally:
+        for joiner in joiners:
+            if joiner.running:
+                joiner.stop()
+        net.close()
+
+
+def test_chunks_from_a_lying_peer_are_refetched_and_the_join_succeeds(
+    lying_peer_network, tmp_path: Path
+) -> None:
+    from chain.nodeconfig import node_id
+
+    net, joiners = lying_peer_network
+    factory = TxFactory(net.nodes[0].rpc, net.chain_id, net.accounts)
+    rng = random.Random(3)
+    sends = [  # 48 new accounts: the state grows to a dozen or more 1 KiB chunks
+        factory.send(net.accounts[i % 8], crypto.to_bech32(rng.randbytes(20)), 500)
+        for i in range(48)
+    ]
+    broadcast_all(net.nodes[0].rpc, sends)
+    last = wait_committed(net.nodes[0].rpc, [tx_hash(t) for t in sends])
+    after = max(int(r["height"]) for r in last.values())
+    net.nodes[0].wait_height(after + INTERVAL + 3, timeout=60)  # a snapshot holding them
+    snapshot = wait_snapshot(net.nodes[0])
+    chunks = len(list((net.nodes[0].home / SNAPSHOTS / f"{snapshot:020d}").iterdir())) - 1
+    assert snapshot > after and chunks >= 12  # P(the liar serves none of them) <= 2^-12
+    joiner = add_full_node(net, tmp_path, "joiner")
+    joiners.append(joiner)
+    join_by_state_sync(net, joiner)
+
+    joiner.start()
+    joiner.wait_height(net.nodes[0].height(), timeout=120)
+
+    log = (joiner.home / "node.log").read_text()
+    liar = node_id(net.nodes[1].home)
+    refused = [line for line in log.splitlines() if "bad snapshot chunk" in line]
+    assert refused and all(liar in line for line in refused)  # only the liar's chunks
+    assert "state restored from snapshot" in log
+    top = joiner.height()
+    net.nodes[2].wait_height(top)
+    ours = net.headers(joiner, top, top)[top]["app_hash"]
+    assert ours == net.headers(net.nodes[2], top, top)[top]["app_hash"]
