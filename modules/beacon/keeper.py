@@ -7,9 +7,14 @@ from collections.abc import Sequence
 import chain.pb  # noqa: F401
 
 from chain.context import Context
+from chain.events import attr
 from infera.beacon.v1 import types_pb2
 from modules.beacon import keys, logic
 from modules.beacon.params import default_params
+
+# Heights a validator's shares are ignored after one failed verification (README "Cost").
+BAD_SHARE_EXCLUSION_HEIGHTS = 100_000
+EVENT_BAD_SHARE = "beacon_bad_share"
 
 
 class BeaconKeeper:
@@ -82,18 +87,47 @@ class BeaconKeeper:
             return value
         return None if self.is_active(ctx) else ctx.block.hash
 
+    def get_excluded_until(self, ctx: Context, consensus_address: bytes) -> int:
+        """The last height whose shares of this validator are ignored (0: none)."""
+        raw = ctx.store.get(keys.EXCLUDED + consensus_address)
+        return 0 if raw is None else int.from_bytes(raw, "big")
+
     def process_shares(
         self, ctx: Context, height: int, shares: Sequence[tuple[bytes, int, bytes]], total: int
     ) -> bytes | None:
         """Verify the (validator address, power, share) of ``height``'s commit and store the
-        beacon when the valid shares of registered keys hold more than 2/3 of ``total``."""
+        beacon when the valid shares of registered keys hold more than 2/3 of ``total``.
+
+        A validator whose share fails verification has its shares ignored for the next
+        BAD_SHARE_EXCLUSION_HEIGHTS heights (README "Cost"): locating a bad share costs about
+        2 log2(n) pairing checks, and this way each validator can make the chain pay that at
+        most once per window. Being ignored is abstaining, which it could do anyway."""
         candidates = []
         for address, power, signature in sorted(shares):
             pubkey = self.get_key(ctx, address)
-            if pubkey is not None and signature:
-                candidates.append(logic.Share(address, power, pubkey, signature))
+            if pubkey is None or not signature:
+                continue
+            until = self.get_excluded_until(ctx, address)
+            if until:
+                if height <= until:
+                    continue
+                ctx.store.delete(keys.EXCLUDED + address)  # expired
+            candidates.append(logic.Share(address, power, pubkey, signature))
         message = logic.compute_message(ctx.block.chain_id, height)
-        value = logic.compute_beacon(logic.compute_valid_shares(candidates, message), total)
+        valid = logic.compute_valid_shares(candidates, message)
+        if len(valid) < len(candidates):
+            good = {s.validator_address for s in valid}
+            until = height + BAD_SHARE_EXCLUSION_HEIGHTS
+            for share in candidates:
+                if share.validator_address not in good:
+                    ctx.store.set(keys.EXCLUDED + share.validator_address, until.to_bytes(8, "big"))
+                    ctx.events.emit(
+                        EVENT_BAD_SHARE,
+                        attr("consensus_address", share.validator_address.hex(), index=True),
+                        attr("height", str(height)),
+                        attr("excluded_until", str(until)),
+                    )
+        value = logic.compute_beacon(valid, total)
         if value is not None:
             self.set_beacon(ctx, height, value)
         return value
