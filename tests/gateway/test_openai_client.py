@@ -3,9 +3,14 @@ three real `infera worker run` processes serving a tiny seeded Llama on one rout
 
 * chat.completions.create returns exactly the text of the output the chain finalized (the
   winning output of the job named by the response id), which is also the local greedy reference;
-* curl gets the same schema and text;
+* streamed (stream=True, include_usage): the chunks come in the order clients depend on, the
+  first text arrives before the chain has finalized the job (route tokens, unverified), and the
+  streamed text is the finalized text, which the final chunk says;
+* curl gets the same schema and text, streamed (curl -N) and not;
 * a model no worker serves is 429 with Retry-After (no job is submitted);
-* a wrong API key, an unknown model and stream=true come back as the client's typed errors.
+* a wrong API key and an unknown model come back as the client's typed errors.
+
+The gateway waits on the node's block events (--rpc websocket), not by polling.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class Gateway:
     log: Path
 
 
-def start_gateway(root: Path, grpc_address: str, mnemonic: str, model_dir: Path):
+def start_gateway(root: Path, grpc_address: str, rpc: str, mnemonic: str, model_dir: Path):
     home = root / "gateway"
     Keyring(home).add("gw", mnemonic)
     keys = home / "api-keys"
@@ -75,7 +80,7 @@ def start_gateway(root: Path, grpc_address: str, mnemonic: str, model_dir: Path)
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "chain.cli.main", "gateway", "--home", str(home),
-             "--key", "gw", "--api-keys", str(keys), "--grpc", grpc_address,
+             "--key", "gw", "--api-keys", str(keys), "--grpc", grpc_address, "--rpc", rpc,
              "--model", f"{MODEL_ID}={model_dir}", "--model", f"{IDLE_MODEL}={model_dir}",
              "--listen", f"127.0.0.1:{port}",
              "--max-tokens", "16", "--timeout", "240"],
@@ -129,7 +134,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         register_idle_model(client, Client.wallet(accounts[0].mnemonic), model_dir)
         for worker in workers:
             worker.start()
-        process, url, log = start_gateway(root, grpc_address, accounts[7].mnemonic, model_dir)
+        process, url, log = start_gateway(root, grpc_address, rpc, accounts[7].mnemonic, model_dir)
         for worker in workers:
             worker.wait_log(r"watching job assignments", timeout=240)
         yield Gateway(url, client, model_dir, log)
@@ -211,7 +216,52 @@ def test_the_openai_client_sees_typed_errors(gateway):
         client.chat.completions.create(model=IDLE_MODEL, messages=messages)
     assert caught.value.code == "no_capacity"
     assert caught.value.response.headers["retry-after"] == "5"
-    with pytest.raises(openai.BadRequestError, match="stream"):
-        client.chat.completions.create(model=MODEL_ID, messages=messages, stream=True)
     with pytest.raises(openai.BadRequestError, match="max_tokens"):
         client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=17)
+
+
+def test_the_openai_client_streams_route_tokens_before_finalization_then_the_verdict(gateway):
+    client = openai.OpenAI(base_url=gateway.url, api_key=API_KEY, max_retries=0, timeout=300)
+    stream = client.chat.completions.create(
+        model=MODEL_ID, messages=[{"role": "user", "content": PROMPT}], max_tokens=8,
+        stream=True, stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks, state_at_first_text = [], None
+    for chunk in stream:
+        chunks.append(chunk)
+        if state_at_first_text is None and chunk.choices and chunk.choices[0].delta.content:
+            state_at_first_text = gateway.client.job(int(chunk.id)).state
+    first, *content, final, usage = chunks
+    job_id = int(first.id)
+    assert first.choices[0].delta.role == "assistant" and first.choices[0].delta.content == ""
+    assert all(c.choices[0].finish_reason is None for c in content) and content
+    text, count = finalized_text(gateway, job_id)
+    assert "".join(c.choices[0].delta.content or "" for c in content) == text
+    assert final.choices[0].finish_reason == "length" and not final.choices[0].delta.content
+    infera = final.model_extra["infera"]
+    assert infera["finalized"] is True and infera["job_id"] == job_id
+    assert infera["output_hash"] == gateway.client.job(job_id).output_hash.hex()
+    assert infera["streamed_tokens"] == count == 8  # every token came from the route's stream
+    assert usage.choices == [] and usage.usage.completion_tokens == 8
+    # the first text was on the wire while the chain had not finalized the job yet
+    assert state_at_first_text is not None
+    assert state_at_first_text != inference_types.JOB_STATE_FINALIZED
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
+def test_curl_n_streams_server_sent_events_ending_in_done(gateway):
+    body = json.dumps({"model": MODEL_ID, "max_tokens": 4, "stream": True,
+                       "messages": [{"role": "user", "content": "curl"}]})  # fmt: skip
+    out = subprocess.run(
+        ["curl", "-sS", "-N", "-H", f"Authorization: Bearer {API_KEY}", "-H",
+         "Content-Type: application/json", "-d", body, f"{gateway.url}/chat/completions"],
+        capture_output=True, check=True, timeout=300,
+    ).stdout.decode()  # fmt: skip
+    data = [line[6:] for line in out.splitlines() if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    chunks = [json.loads(d) for d in data[:-1]]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+    assert chunks[-1]["infera"]["finalized"] is True
+    text, _ = finalized_text(gateway, int(chunks[0]["id"]))
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == text
