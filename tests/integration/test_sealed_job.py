@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import chain.pb  # noqa: F401
@@ -138,9 +139,16 @@ def patch_genesis(home: Path) -> None:
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    with sealed_network(tmp_path_factory.mktemp("sealed")) as net:
+        yield net
+
+
+@contextmanager
+def sealed_network(root: Path) -> Iterator[dict]:
+    """The node, its three workers (hops 1 and 2 behind recording proxies) and an SDK client;
+    also used by bench/bench_private_jobs.py."""
     from inference_worker.models import make_tiny_model
 
-    root = tmp_path_factory.mktemp("sealed")
     home, rpc, grpc_address = init_solo_node(root, CHAIN_ID, TIMEOUT_COMMIT)
     patch_genesis(home)
     node = NodeProcess("solo", home, rpc)
