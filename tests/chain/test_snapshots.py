@@ -386,3 +386,25 @@ def test_hostile_chunk_count_is_refused_without_allocating(source, target) -> No
 
     assert result == OFFER.REJECT
     assert peak < 64 << 10  # bytes: nothing sized by the declared count
+
+
+def test_export_sees_its_height_while_later_blocks_commit(tmp_path: Path, target) -> None:
+    store = build_store(tmp_path / "busy.db", versions=3)
+    store.stage(4, {f"big/{i:05d}".encode(): b"v" * 64 for i in range(10_000)})
+    store.commit(extra_meta=META)
+    expected = store.last_app_hash
+    manager = SnapshotManager(tmp_path / "busy", interval=4, chunk_bytes=1 << 16, meta_keys=META)
+    assert manager.maybe_snapshot(store)  # the export runs on its thread from here
+    for version in range(5, 9):  # meanwhile the chain goes on, rewriting the same keys
+        store.stage(
+            version, {f"big/{i:05d}".encode(): bytes([version]) for i in range(0, 10_000, 7)}
+        )
+        store.commit(extra_meta=META)
+    manager.wait()
+    snapshot = manager.list_snapshots().snapshots[0]
+
+    results = restore(target, snapshot, chunks_of(manager, snapshot), expected)
+
+    assert snapshot.height == 4 and set(results) == {APPLY.ACCEPT}
+    assert target[0].last_app_hash == expected != store.last_app_hash
+    store.close()
