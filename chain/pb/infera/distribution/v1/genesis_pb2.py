@@ -25,13 +25,19 @@ _sym_db = _symbol_database.Default()
 from infera.distribution.v1 import types_pb2 as infera_dot_distribution_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$infera/distribution/v1/genesis.proto\x12\x16infera.distribution.v1\x1a\"infera/distribution/v1/types.proto\"V\n\x0cGenesisState\x12.\n\x06params\x18\x01 \x01(\x0b\x32\x1e.infera.distribution.v1.Params\x12\x16\n\x0e\x63ommunity_pool\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$infera/distribution/v1/genesis.proto\x12\x16infera.distribution.v1\x1a\"infera/distribution/v1/types.proto\"\xe3\x01\n\x0cGenesisState\x12.\n\x06params\x18\x01 \x01(\x0b\x32\x1e.infera.distribution.v1.Params\x12\x16\n\x0e\x63ommunity_pool\x18\x02 \x01(\t\x12\x42\n\nvalidators\x18\x03 \x03(\x0b\x32..infera.distribution.v1.ValidatorRewardsRecord\x12G\n\x0estarting_infos\x18\x04 \x03(\x0b\x32/.infera.distribution.v1.DelegatorStartingRecord\"\xdc\x01\n\x16ValidatorRewardsRecord\x12\x19\n\x11validator_address\x18\x01 \x01(\t\x12@\n\x07\x63urrent\x18\x02 \x01(\x0b\x32/.infera.distribution.v1.ValidatorCurrentRewards\x12\x12\n\ncommission\x18\x03 \x01(\t\x12\x13\n\x0boutstanding\x18\x04 \x01(\t\x12<\n\nhistorical\x18\x05 \x03(\x0b\x32(.infera.distribution.v1.HistoricalRecord\"g\n\x10HistoricalRecord\x12\x0e\n\x06period\x18\x01 \x01(\x04\x12\x43\n\x07rewards\x18\x02 \x01(\x0b\x32\x32.infera.distribution.v1.ValidatorHistoricalRewards\"\x8c\x01\n\x17\x44\x65legatorStartingRecord\x12\x19\n\x11\x64\x65legator_address\x18\x01 \x01(\t\x12\x19\n\x11validator_address\x18\x02 \x01(\t\x12;\n\x04info\x18\x03 \x01(\x0b\x32-.infera.distribution.v1.DelegatorStartingInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.distribution.v1.genesis_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GENESISSTATE']._serialized_start=100
-  _globals['_GENESISSTATE']._serialized_end=186
+  _globals['_GENESISSTATE']._serialized_start=101
+  _globals['_GENESISSTATE']._serialized_end=328
+  _globals['_VALIDATORREWARDSRECORD']._serialized_start=331
+  _globals['_VALIDATORREWARDSRECORD']._serialized_end=551
+  _globals['_HISTORICALRECORD']._serialized_start=553
+  _globals['_HISTORICALRECORD']._serialized_end=656
+  _globals['_DELEGATORSTARTINGRECORD']._serialized_start=659
+  _globals['_DELEGATORSTARTINGRECORD']._serialized_end=799
 # @@protoc_insertion_point(module_scope)
