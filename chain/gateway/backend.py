@@ -30,6 +30,7 @@ SDK_INSUFFICIENT_FEE = 13
 NO_COVERAGE = "(codespace sharding, code 5)"  # ErrInsufficientCoverage, as gRPC reports it
 PAYMENT_FAILURES = {("sdk", SDK_INSUFFICIENT_FUNDS), ("sdk", SDK_INSUFFICIENT_FEE)}
 WATCH_DOMAIN = b"infera.watch.v1\x00"  # as inference_worker/pipeline/token_watch.py
+MAX_WORKER_CHANNELS = 64  # gRPC channels to route first hops kept open (oldest closed first)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class ChainBackend:
         self.client, self.wallet = client, wallet
         self.address = str(wallet.address())
         self._key = bytes(wallet.signer().private_key_bytes)  # signs WatchTokens requests
+        self._channels: dict[str, grpc.aio.Channel] = {}  # endpoint -> channel (one event loop)
 
     def inference_params(self) -> Any:
         return self.client.params("inference")
@@ -185,18 +187,29 @@ class ChainBackend:
             session=pb.SessionKey(job_id=job_id, route_index=route_index),
             signature=sign_watch(self._key, worker, job_id, route_index),
         )
-        async with grpc.aio.insecure_channel(head.endpoint) as channel:
-            try:
-                async for event in pb_grpc.PipelineStub(channel).WatchTokens(request):
-                    if event.HasField("token"):
-                        yield int(event.token.token_id)
-                    elif event.HasField("error"):
-                        raise WatchError(f"route {route_index} failed: {event.error.message}")
-                    else:
-                        return
-            except grpc.aio.AioRpcError as err:
-                retry = err.code() == grpc.StatusCode.NOT_FOUND
-                raise WatchError(f"{err.code().name}: {err.details()}", retry=retry) from None
+        call = pb_grpc.PipelineStub(await self._channel(head.endpoint)).WatchTokens(request)
+        try:
+            async for event in call:
+                if event.HasField("token"):
+                    yield int(event.token.token_id)
+                elif event.HasField("error"):
+                    raise WatchError(f"route {route_index} failed: {event.error.message}")
+                else:
+                    return
+        except grpc.aio.AioRpcError as err:
+            retry = err.code() == grpc.StatusCode.NOT_FOUND
+            raise WatchError(f"{err.code().name}: {err.details()}", retry=retry) from None
+        finally:
+            call.cancel()  # a watch left early (client gone) ends on the worker too
+
+    async def _channel(self, endpoint: str) -> grpc.aio.Channel:
+        """A kept channel to ``endpoint`` (no connection setup per stream)."""
+        channel = self._channels.pop(endpoint, None) or grpc.aio.insecure_channel(endpoint)
+        self._channels[endpoint] = channel  # most recently used last
+        while len(self._channels) > MAX_WORKER_CHANNELS:
+            oldest = next(iter(self._channels))
+            await self._channels.pop(oldest).close()
+        return channel
 
 
 def watch_digest(worker: bytes, job_id: int, route_index: int) -> bytes:
