@@ -1,6 +1,7 @@
-"""Governance on a real CometBFT node, driven by the CLI: a param change passes and takes effect;
+"""Governance on real CometBFT nodes, driven by the CLI: a param change passes and takes effect;
 a software-upgrade plan stops the node at its height with a clear message, the same binary
-stops again, and a binary with the handler (the test plugin) runs it once and the chain resumes.
+stops again, and a binary with the handler (the test plugin) runs it once and the chain resumes;
+four validators halt at the plan height and resume together with one app hash.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ VOTING_S = 20  # seconds of block time: room for the CLI submit and vote on a lo
 PLUGIN = "tests.modules.gov.upgrade_plugin"
 
 
-def _patch_genesis(home: Path) -> None:
+def _patch_genesis(home: Path, voting_s: int = VOTING_S) -> None:
     path = home / "config" / "genesis.json"
     genesis = json.loads(path.read_text())
     params = gov_defaults()
     params.min_deposit.amount = "1000"
-    params.voting_period_s = VOTING_S
-    params.max_deposit_period_s = VOTING_S
+    params.voting_period_s = voting_s
+    params.max_deposit_period_s = voting_s
     dumped = json_format.MessageToDict(params, preserving_proto_field_name=True)
     genesis["app_state"]["gov"] = {"params": dumped}
     path.write_text(json.dumps(genesis))
@@ -142,3 +143,47 @@ def test_param_change_and_upgrade_halt_and_resume(tmp_path, monkeypatch):
     finally:
         if node.process is not None:
             node.stop()
+
+
+def test_four_validators_halt_at_the_upgrade_and_resume_together(tmp_path, monkeypatch):
+    """Every validator stops at the plan height; restarted with the handler they agree on the
+    upgrade block's app hash and go on."""
+    from tests.integration.conftest import LocalNetwork
+
+    monkeypatch.delenv(PLUGIN_ENV, raising=False)
+    net = LocalNetwork.testnet(tmp_path, validators=4)
+    description = json.loads((net.root / "testnet.json").read_text())
+    grpc = description["nodes"][0]["grpc"]
+    for node in net.nodes:
+        _patch_genesis(node.home, voting_s=40)
+    try:
+        net.start()
+        first, started = net.nodes[0].height(), time.monotonic()
+        time.sleep(3)
+        rate = (net.nodes[0].height() - first) / (time.monotonic() - started)
+        height = net.nodes[0].height() + int(rate * 70) + 10  # after the 40 s vote, with margin
+        plan = {"name": upgrade_plugin.NAME, "height": str(height), "info": "run v2"}
+        file = tmp_path / "upgrade.json"
+        message = {"@type": "/infera.gov.v1.MsgSoftwareUpgrade", "plan": plan}
+        file.write_text(json.dumps({"title": "v2", "summary": "s", "messages": [message]}))
+        node0 = net.nodes[0]
+        submitted = _cli(
+            node0, grpc, "tx", "gov", "submit-proposal", str(file), "--deposit", "1000uinfera",
+            "--from", "dev0",
+        )  # fmt: skip
+        proposal_id = str(submitted["proposal_id"])
+        for node in net.nodes[:3]:  # 3 of 4 equal validators: quorum and threshold met
+            _cli(node, grpc, "tx", "gov", "vote", proposal_id, "yes", "--from", "validator")
+        for node in net.nodes:
+            assert node.process is not None
+            assert node.process.wait(timeout=240) != 0, f"{node.name} did not stop"
+            node.process = None
+            assert "NEEDED at height: " + str(height) in (node.home / "node.log").read_text()
+        monkeypatch.setenv(PLUGIN_ENV, PLUGIN)
+        net.start(min_height=height + 3, timeout=180)
+        assert net.assert_same_app_hashes(height + 3) >= height + 3
+        out = infera("query", "gov", "applied", upgrade_plugin.NAME, "--node",
+                     net.nodes[3].rpc_url, "-o", "json")  # fmt: skip
+        assert int(json.loads(out.stdout)["height"]) == height
+    finally:
+        net.close()
