@@ -15,7 +15,7 @@ from chain.text import parse_uint
 from infera.distribution.v1 import genesis_pb2
 from modules.distribution import keys, rewards
 from modules.distribution.keeper import DistributionKeeper
-from modules.distribution.params import default_params
+from modules.distribution.params import default_params, validate_params
 
 CONSENSUS_VERSION = 1
 
@@ -25,7 +25,9 @@ def init_genesis(ctx: Context, keeper: DistributionKeeper, data: dict[str, Any])
     validator and delegation started at period 0). The distribution account must hold the pool
     plus all outstanding rewards. Runs after staking's genesis."""
     genesis = json_format.ParseDict(data, genesis_pb2.GenesisState())
-    keeper.set_params(ctx, genesis.params if genesis.HasField("params") else default_params())
+    params = genesis.params if genesis.HasField("params") else default_params()
+    validate_params(params)
+    keeper.set_params(ctx, params)
     pool = parse_uint(genesis.community_pool or "0")
     keeper.set_community_pool(ctx, pool)
     owed = pool + sum(_load_validator(ctx, keeper, record) for record in genesis.validators)

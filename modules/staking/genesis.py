@@ -15,7 +15,7 @@ from chain.text import parse_uint
 from infera.staking.v1 import genesis_pb2
 from modules.staking import abci, keys, migrations
 from modules.staking.keeper import StakingKeeper
-from modules.staking.params import default_params, fill_defaults
+from modules.staking.params import default_params, fill_defaults, validate_params
 
 
 def init_genesis(ctx: Context, keeper: StakingKeeper, data: dict[str, Any]) -> None:
@@ -25,6 +25,7 @@ def init_genesis(ctx: Context, keeper: StakingKeeper, data: dict[str, Any]) -> N
     genesis = json_format.ParseDict(data, genesis_pb2.GenesisState())
     params = fill_defaults(genesis.params if genesis.HasField("params") else default_params())
     params.min_self_bond = str(parse_uint(params.min_self_bond))  # ASCII digits, canonical
+    validate_params(params)
     keeper.set_params(ctx, params)
     migrations.init_version(ctx)
     bonded = sum(_init_validator(ctx, keeper, v, genesis) for v in genesis.validators)

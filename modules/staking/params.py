@@ -29,3 +29,32 @@ def fill_defaults(params: types_pb2.Params) -> types_pb2.Params:
     if params.max_entries == 0:
         params.max_entries = defaults.max_entries
     return params
+
+
+def validate_params(params: types_pb2.Params) -> None:
+    """Raise ``ValueError`` when params are unusable (genesis, governance)."""
+    from chain.fixed import ONE, Decimal
+    from chain.text import parse_uint
+    from chain.tx import is_valid_denom
+
+    if not is_valid_denom(params.bond_denom):
+        raise ValueError(f"invalid bond_denom {params.bond_denom!r}")
+    if not 1 <= params.max_validators <= 10_000:
+        raise ValueError("max_validators must be 1..10000")
+    parse_uint(params.min_self_bond)
+    if params.power_reduction < 1:
+        raise ValueError("power_reduction must be >= 1")
+    if Decimal.parse(params.slash_fraction_double_sign).raw > ONE:
+        raise ValueError("slash_fraction_double_sign must be a decimal in [0, 1]")
+    if params.unbonding_time_ns < 1:
+        raise ValueError("unbonding_time_ns must be positive")
+    if not 1 <= params.max_entries <= 100:
+        raise ValueError("max_entries must be 1..100")
+
+
+def validate_params_change(old: types_pb2.Params, new: types_pb2.Params) -> None:
+    """What a running chain may not change: the bond denom (bonded tokens would be stranded in
+    the old one) and the power reduction (every validator's power would jump at once)."""
+    validate_params(new)
+    if new.bond_denom != old.bond_denom or new.power_reduction != old.power_reduction:
+        raise ValueError("bond_denom and power_reduction cannot change on a running chain")

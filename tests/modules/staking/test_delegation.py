@@ -269,3 +269,20 @@ def _double_sign(chain_: TestChain, val: Key, height: int):
     evidence.validator.address = crypto.consensus_address(validator_pubkey(val.name))
     evidence.validator.power = VALIDATOR_BOND // 10**6
     return evidence
+
+
+def test_governance_may_change_unbonding_time_but_not_the_bond_denom(chain_):
+    gov = next(m for m in chain_.app.modules if m.name == "gov").keeper
+    target, ctx = gov.params_targets["staking"], ctx_of(chain_)
+    longer = target.get(ctx)
+    longer.unbonding_time_ns *= 2
+    target.validate(ctx, longer)  # accepted
+    for field, value in (("bond_denom", "uother"), ("power_reduction", 7), ("max_entries", 0)):
+        changed = target.get(ctx)
+        setattr(changed, field, value)
+        with pytest.raises(ValueError):
+            target.validate(ctx, changed)
+    tax = gov.params_targets["distribution"].get(ctx)
+    tax.community_tax = "1.5"
+    with pytest.raises(ValueError):
+        gov.params_targets["distribution"].validate(ctx, tax)
