@@ -32,6 +32,7 @@ from modules.beacon.keeper import BeaconKeeper
 from modules.beacon.module import BeaconModule
 from modules.beacon.votes import BeaconVotes
 from modules.distribution import keys as distribution_keys
+from modules.distribution import params as distribution_params
 from modules.distribution.hooks import DistributionHooks
 from modules.distribution.keeper import DistributionKeeper
 from modules.distribution.module import DistributionModule
@@ -54,6 +55,7 @@ from modules.slashing import params as slashing_params
 from modules.slashing.keeper import SlashingKeeper
 from modules.slashing.module import SlashingModule
 from modules.staking import keys as staking_keys
+from modules.staking import params as staking_params
 from modules.staking.delegation import Actions as StakingActions
 from modules.staking.keeper import StakingKeeper
 from modules.staking.module import StakingModule
@@ -112,6 +114,18 @@ def _params_target(keeper: Any, params_module: Any) -> ParamsTarget:
     )
 
 
+def _params_change_target(keeper: Any, params_module: Any) -> ParamsTarget:
+    """A module whose new params are also checked against its current ones."""
+    return ParamsTarget(
+        params_class=type(params_module.default_params()),
+        validate=lambda ctx, params: params_module.validate_params_change(
+            keeper.get_params(ctx), params
+        ),
+        get=keeper.get_params,
+        set=keeper.set_params,
+    )
+
+
 def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module], Keepers]:
     accounts = AccountKeeper()
     bank = BankKeeper(accounts, blocked=[crypto.module_address(m) for m in MODULE_ACCOUNTS])
@@ -149,7 +163,8 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     gov = GovKeeper(bank, staking, upgrades or registry_from_environment())
     modules.append(GovModule(gov))
     # Modules whose params gov may change: each validates its own (params.validate_params).
-    # staking, distribution and auth have no validation entry point yet: gov cannot change them.
+    # auth has no validation entry point yet: gov cannot change it. staking and distribution
+    # also refuse changes a running chain cannot take (their params.validate_params_change).
     targets = {
         "slashing": (slashing, slashing_params),
         "agreement": (agreement, agreement_params),
@@ -163,6 +178,11 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     }
     for name, (keeper, params_module) in targets.items():
         gov.params_targets[name] = _params_target(keeper, params_module)
+    for name, (keeper, params_module) in {
+        "staking": (staking, staking_params),
+        "distribution": (distribution, distribution_params),
+    }.items():
+        gov.params_targets[name] = _params_change_target(keeper, params_module)
     gov.params_targets["tee"] = ParamsTarget(  # tee's rules depend on the chain id
         params_class=type(tee_params.default_params()),
         validate=lambda ctx, params: tee_params.validate_params(params, ctx.block.chain_id),
