@@ -195,7 +195,8 @@ class SealedJobHelpers(QueryHelpers, MsgHelpers):
                     payload = sealing.encode_key_payload(secrets.output_key)
                     purpose = sealing.PURPOSE_KEY
                 place = sealing.Place(self.chain_id, job.id, route_index, hop_index, purpose)
-                boxes.append(sealing.seal(bytes(worker.encryption_pubkey), payload, place))
+                pubkey = bytes(worker.encryption_pubkey)
+                boxes.append(sealing.seal_for_hop(secrets, pubkey, payload, place))
             routes.append(inference_types.SealedRoute(boxes=boxes))
         return routes
 

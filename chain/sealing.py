@@ -4,10 +4,16 @@ Used by the client (sealing), the worker (opening) and the chain (sizes and the 
 hash; the chain never opens anything). Pure functions; every failure is a ``SealingError``, so
 random bytes given to any ``open_*`` or ``decode_*`` function never raise anything else.
 
-Encryption is HPKE (RFC 9180, base mode) from ``cryptography``: DHKEM(X25519, HKDF-SHA256),
-HKDF-SHA256, ChaCha20-Poly1305. A sealed box is ``enc (32 bytes) ‖ ciphertext ‖ tag (16)``. The
-HPKE ``info`` binds the box to its place: ``seal_info(Place)`` = domain, purpose, chain id, job
-id, route and hop, so a box copied to another job, route, hop, chain or purpose does not open.
+Encryption: ephemeral-static X25519, HKDF-SHA256, ChaCha20-Poly1305 (all from
+``cryptography``). A box is ``enc (32 bytes: the ephemeral public key) ‖ ciphertext ‖ tag
+(16)``; its key is ``HKDF-SHA256(X25519(ephemeral, recipient), salt = enc ‖ recipient key,
+info = "infera.seal.v1.key" ‖ seal_info(place))``, nonce zero (one message per key), and the
+same ``seal_info`` is the AEAD's associated data. ``seal_info(Place)`` = domain, purpose, chain
+id, job id, route and hop, so a box copied to another job, route, hop, chain or purpose does not
+open. A hop's box has a **derived** ephemeral key (``seal_for_hop``: HKDF of the job key, the
+place and the plaintext's sha256), so whoever learns the job key and the plaintext can rebuild
+the box byte for byte (``is_rebuilt_box``): that is how a hop's claim "my box does not open" is
+settled on disclosure. Output boxes, sealed by workers, use a random ephemeral key.
 
 Job secrets. The submitter draws one 32-byte ``job_key`` per job and keeps it. Everything else
 is derived from it with HKDF-SHA256 (``JobSecrets``):
@@ -35,12 +41,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32  # X25519 keys, job keys, output keys, hashes
-ENC_BYTES = 32  # HPKE encapsulated key (X25519)
+ENC_BYTES = 32  # the ephemeral X25519 public key
 TAG_BYTES = 16  # ChaCha20-Poly1305 tag
 BOX_OVERHEAD = ENC_BYTES + TAG_BYTES
 MAX_CHAIN_ID_BYTES = 64
@@ -62,7 +69,7 @@ PURPOSE_KEY = "key"  # a later hop's box
 PURPOSE_OUTPUT = "output"  # a route's output, to the submitter
 PURPOSES = (PURPOSE_PROMPT, PURPOSE_KEY, PURPOSE_OUTPUT)
 
-_SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+_NONCE = bytes(12)  # every box has its own key (fresh or derived ephemeral): one message each
 
 
 class SealingError(ValueError):
@@ -71,7 +78,8 @@ class SealingError(ValueError):
 
 @dataclass(frozen=True)
 class Place:
-    """Where a box belongs; bound into it (HPKE info). Output boxes use hop 0."""
+    """Where a box belongs; bound into it (key derivation and associated data). Output boxes
+    use hop 0."""
 
     chain_id: str
     job_id: int
@@ -81,7 +89,7 @@ class Place:
 
 
 def seal_info(place: Place) -> bytes:
-    """The HPKE info of a box: domain ‖ purpose ‖ 0 ‖ u8 len(chain id) ‖ chain id ‖ u64 job ‖
+    """The context bound into a box: domain ‖ purpose ‖ 0 ‖ u8 len(chain id) ‖ chain id ‖ u64 job ‖
     u32 route ‖ u32 hop."""
     chain_id = place.chain_id.encode("ascii", "replace")
     if place.purpose not in PURPOSES:
@@ -102,12 +110,22 @@ def seal_info(place: Place) -> bytes:
     )
 
 
-def seal(recipient_pubkey: bytes, plaintext: bytes, place: Place) -> bytes:
-    """A box only the holder of ``recipient_pubkey``'s private key opens, at ``place``."""
+def seal(
+    recipient_pubkey: bytes, plaintext: bytes, place: Place, *, ephemeral: bytes | None = None
+) -> bytes:
+    """A box only the holder of ``recipient_pubkey``'s private key opens, at ``place``;
+    ``ephemeral`` (a raw X25519 private key) makes it deterministic, else it is random."""
     if len(recipient_pubkey) != KEY_BYTES:
         raise SealingError(f"an X25519 public key is 32 bytes, got {len(recipient_pubkey)}")
-    public = X25519PublicKey.from_public_bytes(recipient_pubkey)
-    return _SUITE.encrypt(plaintext, public, info=seal_info(place))
+    info = seal_info(place)
+    private = X25519PrivateKey.from_private_bytes(ephemeral or generate_private_key())
+    enc = private.public_key().public_bytes_raw()
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(recipient_pubkey))
+    except ValueError as err:  # a low-order recipient key: all-zero shared secret
+        raise SealingError("the recipient key is not usable") from err
+    key = _box_key(shared, enc, recipient_pubkey, info)
+    return enc + ChaCha20Poly1305(key).encrypt(_NONCE, plaintext, info)
 
 
 def open_box(recipient_private: bytes, box: bytes, place: Place) -> bytes:
@@ -116,11 +134,46 @@ def open_box(recipient_private: bytes, box: bytes, place: Place) -> bytes:
         raise SealingError("an X25519 private key is 32 bytes")
     if len(box) < BOX_OVERHEAD:
         raise SealingError(f"a box is at least {BOX_OVERHEAD} bytes, got {len(box)}")
+    info = seal_info(place)
     private = X25519PrivateKey.from_private_bytes(recipient_private)
+    enc, sealed = box[:ENC_BYTES], box[ENC_BYTES:]
     try:
-        return _SUITE.decrypt(box, private, info=seal_info(place))
-    except (InvalidTag, ValueError) as err:  # ValueError: an enc that is not a valid point
+        shared = private.exchange(X25519PublicKey.from_public_bytes(enc))
+        key = _box_key(shared, enc, private.public_key().public_bytes_raw(), info)
+        return ChaCha20Poly1305(key).decrypt(_NONCE, sealed, info)
+    except (InvalidTag, ValueError) as err:  # ValueError: a low-order enc
         raise SealingError("the box does not open here with this key") from err
+
+
+def _box_key(shared: bytes, enc: bytes, recipient_pubkey: bytes, info: bytes) -> bytes:
+    return HKDF(
+        hashes.SHA256(), KEY_BYTES, salt=enc + recipient_pubkey, info=b"infera.seal.v1.key" + info
+    ).derive(shared)
+
+
+def seal_for_hop(
+    secrets: JobSecrets, recipient_pubkey: bytes, plaintext: bytes, place: Place
+) -> bytes:
+    """A hop's box, deterministic in (job key, recipient, plaintext, place): rebuildable."""
+    return seal(
+        recipient_pubkey, plaintext, place, ephemeral=_hop_ephemeral(secrets, plaintext, place)
+    )
+
+
+def is_rebuilt_box(
+    secrets: JobSecrets, recipient_pubkey: bytes, plaintext: bytes, place: Place, box: bytes
+) -> bool:
+    """Whether ``box`` is exactly the hop box the job key seals for this plaintext and place
+    (then it opens for the recipient); False for anything else, never an exception."""
+    try:
+        return seal_for_hop(secrets, recipient_pubkey, plaintext, place) == box
+    except SealingError:
+        return False
+
+
+def _hop_ephemeral(secrets: JobSecrets, plaintext: bytes, place: Place) -> bytes:
+    label = b"ephemeral.v1" + seal_info(place) + hashlib.sha256(plaintext).digest()
+    return _derive(secrets.job_key, label)
 
 
 def public_key(private: bytes) -> bytes:

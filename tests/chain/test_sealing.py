@@ -157,3 +157,28 @@ def test_random_keys_and_boxes_never_raise_anything_but_sealing_error(key, box):
         sealing.open_box(key, box, PLACE)
     except sealing.SealingError:
         pass
+
+
+def test_hop_boxes_are_rebuildable_from_the_job_key_and_nothing_else(recipient):
+    private, public = recipient
+    secrets = sealing.JobSecrets(os.urandom(32))
+    box = sealing.seal_for_hop(secrets, public, b"payload", PLACE)
+    assert sealing.open_box(private, box, PLACE) == b"payload"
+    assert sealing.seal_for_hop(secrets, public, b"payload", PLACE) == box  # deterministic
+    assert sealing.is_rebuilt_box(secrets, public, b"payload", PLACE, box)
+    other_place = sealing.Place("infera-test-1", 7, 1, 1, sealing.PURPOSE_PROMPT)
+    for wrong in (
+        (sealing.JobSecrets(os.urandom(32)), public, b"payload", PLACE),
+        (secrets, sealing.public_key(sealing.generate_private_key()), b"payload", PLACE),
+        (secrets, public, b"other", PLACE),
+        (secrets, public, b"payload", other_place),
+    ):
+        assert not sealing.is_rebuilt_box(*wrong, box)
+    garbage = os.urandom(len(box))
+    assert not sealing.is_rebuilt_box(secrets, public, b"payload", PLACE, garbage)
+    assert not sealing.is_rebuilt_box(secrets, b"\x00" * 32, b"payload", PLACE, box)  # low order
+
+
+def test_a_low_order_recipient_key_is_refused():
+    with pytest.raises(sealing.SealingError):
+        sealing.seal(b"\x00" * 32, b"x", PLACE)

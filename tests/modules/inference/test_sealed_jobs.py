@@ -91,7 +91,7 @@ def boxes_for(node, job_id, secrets, *, prompt=PROMPT, room=ROOM):
                 payload = sealing.encode_key_payload(secrets.output_key)
                 purpose = sealing.PURPOSE_KEY
             place = sealing.Place(CHAIN_ID, job_id, route_index, hop_index, purpose)
-            boxes.append(sealing.seal(pub, payload, place))
+            boxes.append(sealing.seal_for_hop(secrets, pub, payload, place))
         routes.append(T.SealedRoute(boxes=boxes))
     return routes
 
