@@ -18,13 +18,15 @@ from chain.tx import Coin
 from infera.workers.v1 import types_pb2
 from modules.workers import events, keys, logic
 from modules.workers.errors import ErrWorkerNotFound
-from modules.workers.expected import BankKeeper, ModelsKeeper
+from modules.workers.expected import Attestations, BankKeeper, ModelsKeeper
 
 
 class WorkersKeeper:
     def __init__(self, bank: BankKeeper, models: ModelsKeeper) -> None:
         self.bank = bank
         self.models = models
+        # set by the wiring (the tee module); None: the Worker query shows no attestation
+        self.attestations: Attestations | None = None
 
     # -- params --------------------------------------------------------------------------------
 

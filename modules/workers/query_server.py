@@ -16,7 +16,15 @@ from modules.workers.keeper import WorkersKeeper
 def worker(
     ctx: Context, keeper: WorkersKeeper, req: query_pb2.QueryWorkerRequest
 ) -> query_pb2.QueryWorkerResponse:
-    return query_pb2.QueryWorkerResponse(worker=_load(ctx, keeper, req.operator)[1])
+    """The record and, when the tee module is wired and the worker attested, its attestation
+    judged at the queried block."""
+    operator, found = _load(ctx, keeper, req.operator)
+    attestation = None
+    if keeper.attestations is not None:
+        attestation = keeper.attestations.get_worker_attestation(
+            ctx, operator, bytes(found.encryption_pubkey)
+        )
+    return query_pb2.QueryWorkerResponse(worker=found, attestation=attestation)
 
 
 def workers(

@@ -26,7 +26,7 @@ from infera.base.v1 import pagination_pb2 as infera_dot_base_dot_v1_dot_paginati
 from infera.workers.v1 import types_pb2 as infera_dot_workers_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/workers/v1/query.proto\x12\x11infera.workers.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1dinfera/workers/v1/types.proto\"&\n\x12QueryWorkerRequest\x12\x10\n\x08operator\x18\x01 \x01(\t\"@\n\x13QueryWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.infera.workers.v1.Worker\"F\n\x13QueryWorkersRequest\x12/\n\npagination\x18\x01 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"t\n\x14QueryWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.infera.workers.v1.Worker\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"+\n\x17QueryWorkerStatsRequest\x12\x10\n\x08operator\x18\x01 \x01(\t\"\xfa\x01\n\x18QueryWorkerStatsResponse\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\x0e\n\x06\x62onded\x18\x02 \x01(\t\x12\x11\n\tunbonding\x18\x03 \x01(\t\x12\r\n\x05stake\x18\x04 \x01(\t\x12\x12\n\nreputation\x18\x05 \x01(\x04\x12&\n\x05spans\x18\x06 \x03(\x0b\x32\x17.infera.workers.v1.Span\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x19\n\x11used_memory_bytes\x18\x08 \x01(\x04\x12\x14\n\x0cmemory_bytes\x18\t \x01(\x04\x12\x1d\n\x15last_heartbeat_height\x18\n \x01(\x03\"\x14\n\x12QueryParamsRequest\"@\n\x13QueryParamsResponse\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.workers.v1.Params2\xfd\x02\n\x05Query\x12W\n\x06Worker\x12%.infera.workers.v1.QueryWorkerRequest\x1a&.infera.workers.v1.QueryWorkerResponse\x12Z\n\x07Workers\x12&.infera.workers.v1.QueryWorkersRequest\x1a\'.infera.workers.v1.QueryWorkersResponse\x12\x66\n\x0bWorkerStats\x12*.infera.workers.v1.QueryWorkerStatsRequest\x1a+.infera.workers.v1.QueryWorkerStatsResponse\x12W\n\x06Params\x12%.infera.workers.v1.QueryParamsRequest\x1a&.infera.workers.v1.QueryParamsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dinfera/workers/v1/query.proto\x12\x11infera.workers.v1\x1a\x1finfera/base/v1/pagination.proto\x1a\x1dinfera/workers/v1/types.proto\"&\n\x12QueryWorkerRequest\x12\x10\n\x08operator\x18\x01 \x01(\t\"{\n\x13QueryWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.infera.workers.v1.Worker\x12\x39\n\x0b\x61ttestation\x18\x02 \x01(\x0b\x32$.infera.workers.v1.WorkerAttestation\"\xf1\x01\n\x11WorkerAttestation\x12\x10\n\x08tee_type\x18\x01 \x01(\t\x12\x10\n\x08verifier\x18\x02 \x01(\t\x12\x18\n\x10verifier_version\x18\x03 \x01(\t\x12\x12\n\ntcb_status\x18\x04 \x01(\t\x12\x13\n\x0bmeasurement\x18\x05 \x01(\x0c\x12\r\n\x05\x65poch\x18\x06 \x01(\x04\x12\x0e\n\x06height\x18\x07 \x01(\x03\x12\x16\n\x0e\x65xpires_height\x18\x08 \x01(\x03\x12\x14\n\x0c\x65xpires_time\x18\t \x01(\x03\x12\r\n\x05valid\x18\n \x01(\x08\x12\x19\n\x11\x62inds_current_key\x18\x0b \x01(\x08\"F\n\x13QueryWorkersRequest\x12/\n\npagination\x18\x01 \x01(\x0b\x32\x1b.infera.base.v1.PageRequest\"t\n\x14QueryWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.infera.workers.v1.Worker\x12\x30\n\npagination\x18\x02 \x01(\x0b\x32\x1c.infera.base.v1.PageResponse\"+\n\x17QueryWorkerStatsRequest\x12\x10\n\x08operator\x18\x01 \x01(\t\"\xfa\x01\n\x18QueryWorkerStatsResponse\x12\x10\n\x08operator\x18\x01 \x01(\t\x12\x0e\n\x06\x62onded\x18\x02 \x01(\t\x12\x11\n\tunbonding\x18\x03 \x01(\t\x12\r\n\x05stake\x18\x04 \x01(\t\x12\x12\n\nreputation\x18\x05 \x01(\x04\x12&\n\x05spans\x18\x06 \x03(\x0b\x32\x17.infera.workers.v1.Span\x12\x0e\n\x06\x61\x63tive\x18\x07 \x01(\x08\x12\x19\n\x11used_memory_bytes\x18\x08 \x01(\x04\x12\x14\n\x0cmemory_bytes\x18\t \x01(\x04\x12\x1d\n\x15last_heartbeat_height\x18\n \x01(\x03\"\x14\n\x12QueryParamsRequest\"@\n\x13QueryParamsResponse\x12)\n\x06params\x18\x01 \x01(\x0b\x32\x19.infera.workers.v1.Params2\xfd\x02\n\x05Query\x12W\n\x06Worker\x12%.infera.workers.v1.QueryWorkerRequest\x1a&.infera.workers.v1.QueryWorkerResponse\x12Z\n\x07Workers\x12&.infera.workers.v1.QueryWorkersRequest\x1a\'.infera.workers.v1.QueryWorkersResponse\x12\x66\n\x0bWorkerStats\x12*.infera.workers.v1.QueryWorkerStatsRequest\x1a+.infera.workers.v1.QueryWorkerStatsResponse\x12W\n\x06Params\x12%.infera.workers.v1.QueryParamsRequest\x1a&.infera.workers.v1.QueryParamsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,19 +36,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYWORKERREQUEST']._serialized_start=116
   _globals['_QUERYWORKERREQUEST']._serialized_end=154
   _globals['_QUERYWORKERRESPONSE']._serialized_start=156
-  _globals['_QUERYWORKERRESPONSE']._serialized_end=220
-  _globals['_QUERYWORKERSREQUEST']._serialized_start=222
-  _globals['_QUERYWORKERSREQUEST']._serialized_end=292
-  _globals['_QUERYWORKERSRESPONSE']._serialized_start=294
-  _globals['_QUERYWORKERSRESPONSE']._serialized_end=410
-  _globals['_QUERYWORKERSTATSREQUEST']._serialized_start=412
-  _globals['_QUERYWORKERSTATSREQUEST']._serialized_end=455
-  _globals['_QUERYWORKERSTATSRESPONSE']._serialized_start=458
-  _globals['_QUERYWORKERSTATSRESPONSE']._serialized_end=708
-  _globals['_QUERYPARAMSREQUEST']._serialized_start=710
-  _globals['_QUERYPARAMSREQUEST']._serialized_end=730
-  _globals['_QUERYPARAMSRESPONSE']._serialized_start=732
-  _globals['_QUERYPARAMSRESPONSE']._serialized_end=796
-  _globals['_QUERY']._serialized_start=799
-  _globals['_QUERY']._serialized_end=1180
+  _globals['_QUERYWORKERRESPONSE']._serialized_end=279
+  _globals['_WORKERATTESTATION']._serialized_start=282
+  _globals['_WORKERATTESTATION']._serialized_end=523
+  _globals['_QUERYWORKERSREQUEST']._serialized_start=525
+  _globals['_QUERYWORKERSREQUEST']._serialized_end=595
+  _globals['_QUERYWORKERSRESPONSE']._serialized_start=597
+  _globals['_QUERYWORKERSRESPONSE']._serialized_end=713
+  _globals['_QUERYWORKERSTATSREQUEST']._serialized_start=715
+  _globals['_QUERYWORKERSTATSREQUEST']._serialized_end=758
+  _globals['_QUERYWORKERSTATSRESPONSE']._serialized_start=761
+  _globals['_QUERYWORKERSTATSRESPONSE']._serialized_end=1011
+  _globals['_QUERYPARAMSREQUEST']._serialized_start=1013
+  _globals['_QUERYPARAMSREQUEST']._serialized_end=1033
+  _globals['_QUERYPARAMSRESPONSE']._serialized_start=1035
+  _globals['_QUERYPARAMSRESPONSE']._serialized_end=1099
+  _globals['_QUERY']._serialized_start=1102
+  _globals['_QUERY']._serialized_end=1483
 # @@protoc_insertion_point(module_scope)

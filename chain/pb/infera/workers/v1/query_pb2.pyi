@@ -14,10 +14,38 @@ class QueryWorkerRequest(_message.Message):
     def __init__(self, operator: _Optional[str] = ...) -> None: ...
 
 class QueryWorkerResponse(_message.Message):
-    __slots__ = ("worker",)
+    __slots__ = ("worker", "attestation")
     WORKER_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
     worker: _types_pb2.Worker
-    def __init__(self, worker: _Optional[_Union[_types_pb2.Worker, _Mapping]] = ...) -> None: ...
+    attestation: WorkerAttestation
+    def __init__(self, worker: _Optional[_Union[_types_pb2.Worker, _Mapping]] = ..., attestation: _Optional[_Union[WorkerAttestation, _Mapping]] = ...) -> None: ...
+
+class WorkerAttestation(_message.Message):
+    __slots__ = ("tee_type", "verifier", "verifier_version", "tcb_status", "measurement", "epoch", "height", "expires_height", "expires_time", "valid", "binds_current_key")
+    TEE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TCB_STATUS_FIELD_NUMBER: _ClassVar[int]
+    MEASUREMENT_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    BINDS_CURRENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    tee_type: str
+    verifier: str
+    verifier_version: str
+    tcb_status: str
+    measurement: bytes
+    epoch: int
+    height: int
+    expires_height: int
+    expires_time: int
+    valid: bool
+    binds_current_key: bool
+    def __init__(self, tee_type: _Optional[str] = ..., verifier: _Optional[str] = ..., verifier_version: _Optional[str] = ..., tcb_status: _Optional[str] = ..., measurement: _Optional[bytes] = ..., epoch: _Optional[int] = ..., height: _Optional[int] = ..., expires_height: _Optional[int] = ..., expires_time: _Optional[int] = ..., valid: bool = ..., binds_current_key: bool = ...) -> None: ...
 
 class QueryWorkersRequest(_message.Message):
     __slots__ = ("pagination",)
