@@ -101,3 +101,17 @@ class BeaconKeeper(Protocol):
     def get_randomness(self, ctx: Context, height: int) -> bytes | None:
         """Randomness revealed after block ``height`` was fixed (None: not yet revealed)."""
         ...
+
+
+class JobPolicy(Protocol):
+    """Rules another module adds to submission and sealing (wired in chain/wiring.py: the tee
+    module, modules/tee/hooks.py). Each raises that module's typed error to refuse."""
+
+    def check_submit(self, ctx: Context, model_id: str, privacy: int) -> None:
+        """Refuse a job of this privacy mode on this model (a TEE-required model: not sealed)."""
+        ...
+
+    def check_seal(self, ctx: Context, job: types_pb2.Job) -> None:
+        """Refuse to seal ``job`` now (a TEE-required model: a hop's attestation no longer
+        valid or no longer binding the key it registers, which is the key boxes are sealed to)."""
+        ...

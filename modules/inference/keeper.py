@@ -22,6 +22,7 @@ from modules.inference.expected import (
     BankKeeper,
     BeaconKeeper,
     JobHooks,
+    JobPolicy,
     ModelsKeeper,
     ShardingKeeper,
     WorkersKeeper,
@@ -43,6 +44,8 @@ class InferenceKeeper:
         self._hooks: JobHooks | None = None
         # set by the wiring; None: seeds come from the block hash (grindable by its proposer)
         self.beacon: BeaconKeeper | None = None
+        # set by the wiring (the tee module); None: no extra submission or sealing rules
+        self.policy: JobPolicy | None = None
 
     def set_hooks(self, hooks: JobHooks) -> None:
         """Called once by the wiring: the output-agreement module's round hooks."""

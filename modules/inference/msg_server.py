@@ -43,7 +43,8 @@ def submit_job(
     not longer than the job's commit and reveal rounds (0 asks for the rounds plus
     min_deadline_blocks); the max fee is malformed or not in the fee denom; the model is
     unknown or retired; the redundancy is below the model's min_redundancy;
-    the max fee is below the price ("fee below price"); the precision class is not one of the
+    the model requires TEEs and the job is not sealed (tee 23); the max fee is below the
+    price ("fee below price"); the precision class is not one of the
     model's (sharding's ErrInvalidPrecision); the model's coverage cannot give r disjoint routes
     of one class now (sharding's ErrInsufficientCoverage, or ErrTooManyCandidates); the tx's
     route selections together exceed sharding's per-tx search budget (ErrTxSearchBudgetExceeded,
@@ -73,6 +74,8 @@ def submit_job(
         raise ErrModelRetired(f"model {msg.model_id!r}")
     if msg.redundancy < model.min_redundancy:
         raise ErrRedundancyTooLow(f"{msg.redundancy} < {model.min_redundancy}")
+    if keeper.policy is not None:  # e.g. tee: a TEE-required model takes only sealed jobs
+        keeper.policy.check_submit(ctx, msg.model_id, msg.privacy)
     prompt_tokens = logic.compute_prompt_tokens_estimate(logic.compute_prompt_bytes(msg))
     required = logic.compute_required_fee(
         model.price_per_token, prompt_tokens, msg.max_new_tokens, msg.redundancy
@@ -204,8 +207,9 @@ def seal_prompt(
     Fails when: the address is malformed; the job does not exist; the signer is not its
     submitter; the job is not sealed, not ASSIGNED, already sealed, or its seal window is over
     (block after seal_end_height); the boxes do not match the routes (count per route and hop,
-    exact sizes). Gas: the boxes are written once (per-byte write gas), never rewritten with
-    the job.
+    exact sizes); on a TEE-required model, a hop's registered key is not the one its
+    attestation binds (tee 24) or it has no attestation valid now for the requirement (tee
+    25). Gas: the boxes are written once (per-byte write gas), never rewritten with the job.
     """
     # verify
     signer = crypto.from_bech32(msg.submitter)
@@ -223,6 +227,8 @@ def seal_prompt(
             f"seal window to {job.sealed.seal_end_height}"
         )
     logic.check_seals(job, msg.routes)
+    if keeper.policy is not None:  # e.g. tee: every hop still attested, bound to its key
+        keeper.policy.check_seal(ctx, job)
     # mutate
     keeper.set_seals(ctx, types_pb2.JobSeals(job_id=job.id, routes=msg.routes))
     job.sealed.sealed_height = ctx.block.height
