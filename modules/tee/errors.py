@@ -40,3 +40,12 @@ ErrInvalidRequirement = register(
 ErrAttestationNotFound = register(CODESPACE, 20, "no attestation for this operator")
 ErrRequirementNotFound = register(CODESPACE, 21, "model has no TEE requirement")
 ErrVerifierFault = register(CODESPACE, 22, "the verifier failed unexpectedly (fault barrier)")
+ErrPublicJobRefused = register(
+    CODESPACE, 23, "a model with a TEE requirement takes only sealed jobs (privacy SEALED)"
+)
+ErrSealKeyMismatch = register(
+    CODESPACE, 24, "a hop's registered encryption key is not the key its attestation binds"
+)
+ErrSealHopNotAttested = register(
+    CODESPACE, 25, "a hop has no attestation valid for the model's requirement at the seal"
+)
