@@ -60,6 +60,7 @@ from modules.staking.delegation import Actions as StakingActions
 from modules.staking.keeper import StakingKeeper
 from modules.staking.module import StakingModule
 from modules.tee import params as tee_params
+from modules.tee.hooks import TeeAttestations, TeeJobPolicy
 from modules.tee.keeper import TeeKeeper
 from modules.tee.module import TeeModule
 from modules.tee.routing import AttestedWorkers
@@ -136,6 +137,7 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     # sharding sees the workers through the tee route filter: a model with a TEE requirement is
     # routed only to workers with a currently valid attestation (modules/tee/routing.py).
     sharding = ShardingKeeper(AttestedWorkers(workers, tee), models)
+    workers.attestations = TeeAttestations(tee)  # the Worker query shows the attestation
     beacon = BeaconKeeper()
     modules: list[Module] = [AuthModule(accounts), BankModule(bank), StakingModule(staking)]
     # distribution pays each block's fees by the last commit; it settles a delegation's rewards
@@ -155,6 +157,9 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     agreement = AgreementKeeper(inference, workers, bank, staking)
     inference.beacon = agreement.beacon = beacon  # seeds and audit draws (modules/beacon)
     inference.set_hooks(RoundHooks(agreement))
+    # tee: a TEE-required model takes only sealed jobs; MsgSealPrompt re-checks every hop's
+    # attestation and key (modules/tee/hooks.py)
+    inference.policy = TeeJobPolicy(tee, workers)
     modules += [InferenceModule(inference), AgreementModule(agreement)]
     # zk settles the jobs of models with a verifying key by a proof (after agreement's rounds).
     zk = ZkKeeper(models, inference)
