@@ -19,13 +19,25 @@ percentiles, not a percentile of differences). The gateway's own figures are the
 overhead (they include the HTTP hop); issue 18's goal is median <= 5 ms and p99 <= 25 ms beyond
 the chain's latency.
 
-Not measured: the chain's own latency (commit and reveal blocks, seconds), streaming (the gateway
-does not stream yet, so there is no first token before the whole answer), a real model
+Streamed time to first token (``--stream``, also part of the default run): a third process is
+a real worker Pipeline server (inference_worker/pipeline/server.py, its chain key, no shards)
+whose TokenHub already holds every job's route tokens, as a route's first hop does once it has
+generated them. ``direct`` is what a submitter that talks to the route itself gets: a signed
+``Pipeline.WatchTokens`` call (kept gRPC channel) until the first token arrives. ``gateway`` is
+a streamed chat request (``stream: true``) to the real gateway app, over the instant chain
+whose job names that worker as route 0's first hop, until the first content chunk arrives; raw
+``httpx`` and the ``openai`` client (``stream=True``, first chunk with content). Alternating
+request by request as above. ``added`` is the gateway's TTFT percentile minus direct's: HTTP,
+the checks, the submission, the assignment query, the signed watch from the gateway and the
+SSE framing. The route's own generation time and the chain's blocks are out of both.
+
+Not measured: the chain's own latency (commit and reveal blocks, seconds), a real model
 tokenizer (the byte tokenizer of tests/gateway stands in; FolderTokenizer adds its encode/decode),
-concurrent requests.
+concurrent requests, the model's own time to its first token.
 
     python bench/bench_gateway.py              # 1000 requests per phase, 100 warm-up
     python bench/bench_gateway.py --quick      # 200 per phase, 30 warm-up
+    python bench/bench_gateway.py --stream     # only the streamed time-to-first-token phases
 
 Writes bench/results/gateway.json (``--quick``: gateway_quick.json).
 """
@@ -95,13 +107,40 @@ class ByteTokenizer:
         return "".join(chr(t) for t in tokens)
 
 
+GATEWAY_SEED = b"bench gateway key"  # the gateway account's key: sha256 of this
+WORKER_SEED = b"bench worker key"
+STREAM_JOBS = 10_000  # job ids the worker holds tokens for (gateway jobs 1..; direct from here)
+
+
+def _keys() -> tuple[bytes, bytes]:
+    import hashlib
+
+    return hashlib.sha256(GATEWAY_SEED).digest(), hashlib.sha256(WORKER_SEED).digest()
+
+
 class InstantChain:
-    """A ``Backend`` (chain/gateway/backend.py) that answers every call at once."""
+    """A ``Backend`` (chain/gateway/backend.py) that answers every call at once; with a
+    ``worker`` endpoint its jobs name that worker as route 0's first hop (streams)."""
 
     address = "infera1gatewaybench"
 
-    def __init__(self) -> None:
+    def __init__(self, worker: str = "") -> None:
         from chain.gateway.backend import ModelInfo
+
+        self.routes: tuple[Any, ...] = ()
+        self.watcher: Any = None
+        if worker:
+            from cosmpy.aerial.wallet import LocalWallet
+            from cosmpy.crypto.keypairs import PrivateKey
+
+            from chain.crypto import to_bech32
+            from chain.gateway.backend import ChainBackend, RouteHead
+            from inference_worker.pipeline.frames import FrameSigner
+
+            gateway_key, worker_key = _keys()
+            self.watcher = ChainBackend(None, LocalWallet(PrivateKey(gateway_key), prefix="infera"))  # type: ignore[arg-type]
+            self.address = self.watcher.address
+            self.routes = (RouteHead(to_bech32(FrameSigner(worker_key).address), worker),)
 
         self.model_info = ModelInfo(MODEL_ID, "infera1owner", "2", 1, 3)
         self.params = SimpleNamespace(max_new_tokens=256, max_temperature_milli=2000,
@@ -133,7 +172,43 @@ class InstantChain:
 
         tokens = tuple(OUTPUT.encode())
         state = inference_types.JOB_STATE_FINALIZED
-        return JobOutcome(job_id, state, "", b"\x01" * 32, 12, tokens)
+        return JobOutcome(job_id, state, "", b"\x01" * 32, 12, tokens, self.routes)
+
+    def watch_tokens(self, job_id: int, route_index: int, head: Any) -> Any:
+        return self.watcher.watch_tokens(job_id, route_index, head)
+
+
+def serve_worker(port: int) -> None:
+    """A worker's Pipeline server whose hub holds every bench job's route tokens."""
+    import asyncio
+
+    import chain.pb  # noqa: F401
+
+    from chain.crypto import from_bech32
+    from inference_worker.pipeline.frames import FrameSigner
+    from inference_worker.pipeline.server import start_server
+    from inference_worker.pipeline.token_watch import TokenHub, WatchLimits
+
+    async def main() -> None:
+        gateway_key, worker_key = _keys()
+        signer = FrameSigner(worker_key)
+        server, service, _ = await start_server([], f"127.0.0.1:{port}", frame_signer=signer)
+        hub = TokenHub(signer.address, WatchLimits(max_routes_kept=2 * STREAM_JOBS + 1))
+        service.tokens = hub
+        from cosmpy.aerial.wallet import LocalWallet
+        from cosmpy.crypto.keypairs import PrivateKey
+
+        submitter = from_bech32(
+            str(LocalWallet(PrivateKey(gateway_key), prefix="infera").address())
+        )
+        for job_id in range(1, 2 * STREAM_JOBS):
+            hub.open(job_id, 0, submitter)
+            for step, token in enumerate(OUTPUT.encode()):
+                hub.push(job_id, 0, step, token)
+            hub.finish(job_id, 0)
+        await server.wait_for_termination()
+
+    asyncio.run(main())
 
 
 def floor_app() -> Any:
@@ -167,9 +242,10 @@ def serve(kind: str, port: int) -> None:
 
     with open(os.devnull, "w") as sink:  # the gateway's structlog lines: written, not shown
         os.dup2(sink.fileno(), 1)
-    if kind == "gateway":
+    if kind in ("gateway", "stream-gateway"):
         settings = Settings(api_keys=frozenset({API_KEY}))  # the CLI's defaults, metrics on
-        app = create_app(InstantChain(), {MODEL_ID: ByteTokenizer()}, settings)
+        worker = f"127.0.0.1:{port + 1}" if kind == "stream-gateway" else ""
+        app = create_app(InstantChain(worker), {MODEL_ID: ByteTokenizer()}, settings)
     else:
         app = floor_app()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -254,6 +330,139 @@ def run_client(client: str, urls: dict[str, str], n: int, warmup: int) -> list[R
     return rows
 
 
+def run_stream_client(client: str, urls: dict[str, str], n: int, warmup: int) -> list[Row]:
+    """Time to first token: ``direct`` (WatchTokens on the worker) vs ``gateway`` (a streamed
+    chat request), alternating request by request; ``client`` is the gateway's HTTP client."""
+    import chain.pb  # noqa: F401
+
+    import grpc
+    import httpx
+    import openai
+
+    from chain.gateway.backend import sign_watch
+    from infera.worker.v1 import pipeline_pb2 as pb
+    from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
+    from inference_worker.pipeline.frames import FrameSigner
+
+    gateway_key, worker_key = _keys()
+    worker = FrameSigner(worker_key).address
+    channel = grpc.insecure_channel(urls["direct"])
+    stub = pb_grpc.PipelineStub(channel)
+    body = {"model": MODEL_ID, "messages": MESSAGES, "max_tokens": MAX_TOKENS, "stream": True}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    http = httpx.Client(base_url=urls["gateway"], timeout=30.0)
+    sdk = openai.OpenAI(base_url=urls["gateway"] + "/v1", api_key=API_KEY, max_retries=0,
+                        timeout=30.0)  # fmt: skip
+    direct_job = [STREAM_JOBS]
+
+    def first_direct() -> str:
+        direct_job[0] += 1
+        job = direct_job[0]
+        request = pb.WatchTokensRequest(
+            session=pb.SessionKey(job_id=job, route_index=0),
+            signature=sign_watch(gateway_key, worker, job, 0),
+        )
+        call = stub.WatchTokens(request, timeout=30)
+        event = next(call)
+        call.cancel()
+        return chr(event.token.token_id)
+
+    def first_httpx() -> str:
+        with http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r:
+            for line in r.iter_lines():
+                if (
+                    line.startswith("data: ")
+                    and '"content":"' in line
+                    and '"content":""' not in line
+                ):
+                    return str(json.loads(line[6:])["choices"][0]["delta"]["content"])
+        return ""
+
+    def first_openai() -> str:
+        stream: Any = sdk.chat.completions.create(
+            model=MODEL_ID, messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True,  # type: ignore[arg-type]
+        )  # fmt: skip
+        try:
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    return str(chunk.choices[0].delta.content)
+        finally:
+            stream.close()
+        return ""
+
+    calls = {"direct": first_direct, "gateway": first_httpx if client == "httpx" else first_openai}
+    latencies: dict[str, list[float]] = {s: [] for s in calls}
+    errors = dict.fromkeys(calls, 0)
+    for i in range(warmup + n):
+        for server, call in calls.items():
+            start = time.perf_counter()
+            try:
+                text = call()
+            except Exception:  # noqa: BLE001 - counted, reported
+                errors[server] += 1
+                continue
+            elapsed = time.perf_counter() - start
+            if text != OUTPUT[0]:
+                errors[server] += 1
+            elif i >= warmup:
+                latencies[server].append(elapsed)
+    http.close()
+    sdk.close()
+    channel.close()
+    rows = []
+    for server in calls:
+        ms = sorted(x * 1e3 for x in latencies[server]) or [0.0]
+        total = sum(latencies[server])
+        rows.append(Row(server=f"ttft-{server}", client=client if server == "gateway" else "grpc",
+                        requests=len(latencies[server]), errors=errors[server],
+                        rps=len(latencies[server]) / total if total > 0 else 0.0,
+                        median_ms=_percentile(ms, 0.50), p95_ms=_percentile(ms, 0.95),
+                        p99_ms=_percentile(ms, 0.99), max_ms=ms[-1]))  # fmt: skip
+    return rows
+
+
+def run_stream(n: int, warmup: int) -> list[Row]:
+    """The streamed time-to-first-token phases (a worker process and a gateway process)."""
+    context = multiprocessing.get_context("spawn")
+    port = free_port()
+    while True:  # the gateway on port, its worker on port + 1
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port + 1))
+            break
+        except OSError:
+            port = free_port()
+    processes = [context.Process(target=serve_worker, args=(port + 1,), daemon=True),
+                 context.Process(target=serve, args=("stream-gateway", port), daemon=True)]  # fmt: skip
+    try:
+        for process, listen in zip(processes, (port + 1, port), strict=True):
+            process.start()
+            wait_listening(listen, process, timeout=180)
+        urls = {"direct": f"127.0.0.1:{port + 1}", "gateway": f"http://127.0.0.1:{port}"}
+        rows = []
+        for client in ("httpx", "openai"):
+            rows += run_stream_client(client, urls, n, warmup)
+            print(f"  stream {client}: done", flush=True)
+        return rows
+    finally:
+        for process in processes:
+            process.terminate()
+            process.join(timeout=10)
+
+
+def stream_added(rows: list[Row]) -> dict[str, dict[str, float]]:
+    """Per gateway client: its TTFT percentiles minus direct's (measured alongside it)."""
+    out: dict[str, dict[str, float]] = {}
+    for i in range(0, len(rows), 2):
+        direct, gw = rows[i], rows[i + 1]
+        out[gw.client] = {
+            "median_ms": gw.median_ms - direct.median_ms,
+            "p95_ms": gw.p95_ms - direct.p95_ms,
+            "p99_ms": gw.p99_ms - direct.p99_ms,
+        }
+    return out
+
+
 def run_all(n: int, warmup: int) -> list[Row]:
     context = multiprocessing.get_context("spawn")
     urls: dict[str, str] = {}
@@ -291,15 +500,21 @@ def added(rows: list[Row]) -> dict[str, dict[str, float]]:
     return out
 
 
-def print_table(rows: list[Row], extra: dict[str, dict[str, float]], load: str) -> None:
-    print(f"\nGateway overhead, instant chain, sequential requests over loopback (load {load})")
-    print(f"{'server':<9}{'client':<8}{'requests':>9}{'req/s':>8}{'median':>9}{'p95':>9}"
+def print_table(
+    rows: list[Row], extra: dict[str, dict[str, float]], load: str, *, stream: bool = False
+) -> None:
+    if stream:
+        print(f"\nStreamed time to first token, gateway vs WatchTokens on the worker (load {load})")
+    else:
+        print(f"\nGateway overhead, instant chain, sequential requests over loopback (load {load})")
+    versus = "direct" if stream else "the floor"
+    print(f"{'server':<15}{'client':<8}{'requests':>9}{'req/s':>8}{'median':>9}{'p95':>9}"
           f"{'p99':>9}{'max':>9}{'errors':>8}   (ms)")  # fmt: skip
     for r in rows:
-        print(f"{r.server:<9}{r.client:<8}{r.requests:>9}{r.rps:>8.0f}{r.median_ms:>9.2f}"
+        print(f"{r.server:<15}{r.client:<8}{r.requests:>9}{r.rps:>8.0f}{r.median_ms:>9.2f}"
               f"{r.p95_ms:>9.2f}{r.p99_ms:>9.2f}{r.max_ms:>9.2f}{r.errors:>8}")  # fmt: skip
     for client, d in extra.items():
-        print(f"added by the gateway over the floor ({client}): median {d['median_ms']:.2f} ms,"
+        print(f"added by the gateway over {versus} ({client}): median {d['median_ms']:.2f} ms,"
               f" p95 {d['p95_ms']:.2f} ms, p99 {d['p99_ms']:.2f} ms")  # fmt: skip
 
 
@@ -315,19 +530,30 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="200 requests per phase, 30 warm-up")
     parser.add_argument("--requests", type=int, default=1000, help="timed requests per phase")
     parser.add_argument("--warmup", type=int, default=100, help="dropped requests per phase")
+    parser.add_argument("--stream", action="store_true", help="only the streamed TTFT phases")
     args = parser.parse_args()
     n, warmup = (200, 30) if args.quick else (args.requests, args.warmup)
     load_before = load_average()
-    rows = run_all(n, warmup)
-    extra = added(rows)
+    rows = [] if args.stream else run_all(n, warmup)
+    stream_rows = run_stream(n, warmup)
+    extra = {} if args.stream else added(rows)
+    ttft_added = stream_added(stream_rows)
     load = f"{load_before} before, {load_average()} after"
-    print_table(rows, extra, load)
-    goal_met = all(
-        r.median_ms <= 5.0 and r.p99_ms <= 25.0 for r in rows if r.server == "gateway"
-    )  # the gateway's whole time, the HTTP hop included: conservative
-    print(f"issue 18 goal (median <= 5 ms, p99 <= 25 ms) on the gateway's whole time: "
-          f"{'met' if goal_met else 'NOT met'}")  # fmt: skip
-    path = RESULTS / ("gateway" + "_quick" * args.quick + ".json")
+    if rows:
+        print_table(rows, extra, load)
+        goal_met = all(
+            r.median_ms <= 5.0 and r.p99_ms <= 25.0 for r in rows if r.server == "gateway"
+        )  # the gateway's whole time, the HTTP hop included: conservative
+        print(f"issue 18 goal (median <= 5 ms, p99 <= 25 ms) on the gateway's whole time: "
+              f"{'met' if goal_met else 'NOT met'}")  # fmt: skip
+    else:
+        goal_met = None
+    print_table(stream_rows, ttft_added, load, stream=True)
+    ttft_goal = all(d["median_ms"] <= 5.0 and d["p99_ms"] <= 25.0 for d in ttft_added.values())
+    print(f"issue 18 goal on the added time to first token (median <= 5 ms, p99 <= 25 ms): "
+          f"{'met' if ttft_goal else 'NOT met'}")  # fmt: skip
+    name = "gateway" + "_stream" * args.stream + "_quick" * args.quick
+    path = RESULTS / (name + ".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
@@ -343,12 +569,15 @@ def main() -> int:
                 "rows": [asdict(r) for r in rows],
                 "added_over_floor": extra,
                 "goal_met": goal_met,
+                "stream_rows": [asdict(r) for r in stream_rows],
+                "ttft_added_over_direct": ttft_added,
+                "ttft_goal_met": ttft_goal,
             },
             indent=2,
         )
     )
     print(f"wrote {path}")
-    return 1 if any(r.errors or not r.requests for r in rows) else 0
+    return 1 if any(r.errors or not r.requests for r in rows + stream_rows) else 0
 
 
 if __name__ == "__main__":
