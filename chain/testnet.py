@@ -111,6 +111,55 @@ def create_testnet(
     return description
 
 
+def add_full_node(
+    output: Path, *, name: str, state_sync: bool = False, base_port: int | None = None
+) -> dict[str, Any]:
+    """Make ``OUTPUT/NAME``, a non-validator node of the testnet: its genesis, every validator
+    as a persistent peer, ports after the validators' (or ``base_port`` .. +3). With
+    ``state_sync`` its config.toml joins by state sync (docs/state-sync.md): node0's and node1's
+    RPC servers and a trusted height and block hash read from node0, which must be running."""
+    from chain.cli.rpc import CometRPC
+    from chain.nodeconfig import GENESIS_JSON, configure_state_sync, read_cometbft_config
+
+    description = load_testnet(output)
+    validators = description["nodes"]
+    index = len(validators) + len(description.get("full_nodes", []))
+    host = validators[0]["grpc"].rsplit(":", 1)[0]
+    ports = (
+        Ports.from_base(validators[0]["p2p"], index, host)
+        if base_port is None
+        else Ports.from_base(base_port, 0, host)
+    )
+    first = Path(validators[0]["home"])
+    timeout_commit = str(read_cometbft_config(first)["consensus"]["timeout_commit"])
+    peers = ",".join(f"{v['node_id']}@{host}:{v['p2p']}" for v in validators)
+    home = output / name
+    node = prepare_home(
+        home, moniker=name, ports=ports, timeout_commit=timeout_commit, persistent_peers=peers
+    )
+    (home / GENESIS_JSON).write_bytes((first / GENESIS_JSON).read_bytes())
+    entry = {"name": name, "home": str(home.resolve()), "node_id": node.node_id,
+             "p2p": ports.p2p, "rpc": ports.rpc_url, "state_sync": state_sync}  # fmt: skip
+    if state_sync:
+        if len(validators) < 2:
+            raise ConfigError("state sync needs two validators' RPC servers")
+        rpc = CometRPC(validators[0]["rpc"], timeout=10)
+        height = rpc.height() - 1
+        if height < 1:
+            raise ConfigError("the testnet has no committed block yet: start it first")
+        trust_hash = rpc.call("block", height=str(height))["block_id"]["hash"]
+        configure_state_sync(
+            home,
+            rpc_servers=[validators[0]["rpc"], validators[1]["rpc"]],
+            trust_height=height,
+            trust_hash=trust_hash,
+        )
+        entry.update(trust_height=height, trust_hash=trust_hash)
+    description.setdefault("full_nodes", []).append(entry)
+    (output / TESTNET_JSON).write_text(json.dumps(description, indent=2) + "\n")
+    return entry
+
+
 def load_testnet(output: Path) -> dict[str, Any]:
     path = output / TESTNET_JSON
     try:

@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 
 from chain.cli.common import CLIError, OutputOption, emit
-from chain.testnet import create_testnet, run_testnet, stop_testnet
+from chain.testnet import add_full_node, create_testnet, run_testnet, stop_testnet
 
 app = typer.Typer(
     help="Local multi-validator networks on 127.0.0.1.\n\n"
     "infera testnet --validators N --output DIR [--start]   create (and run) a network\n\n"
     "infera testnet start DIR                               run every node until Ctrl-C\n\n"
-    "infera testnet stop DIR                                stop a running network",
+    "infera testnet stop DIR                                stop a running network\n\n"
+    "infera testnet add-node DIR --name N [--state-sync]    a full node (then: infera start)",
     invoke_without_command=True,
 )
 
@@ -82,3 +83,28 @@ def stop_cmd(
     if not stop_testnet(directory):
         raise CLIError(f"no running testnet in {directory}")
     emit({"stopped": str(directory)}, output, f"stopped the testnet in {directory}")
+
+
+@app.command("add-node")
+def add_node_cmd(
+    directory: Path = typer.Argument(..., help="The testnet folder."),
+    name: str = typer.Option(..., "--name", help="The new node's folder name and moniker."),
+    state_sync: bool = typer.Option(
+        False,
+        "--state-sync",
+        help="Join by state sync: node0's and node1's RPC and a trusted height/hash from node0 "
+        "(the network must be running and making snapshots: app.toml [state-sync]).",
+    ),
+    base_port: int = typer.Option(
+        None, "--base-port", help="Its ports: base (p2p), +1 (RPC), +2 (ABCI), +3 (gRPC)."
+    ),
+    output: str = OutputOption,
+) -> None:
+    """Add a non-validator full node to a testnet (run it with `infera start --home DIR/NAME`)."""
+    entry = add_full_node(directory, name=name, state_sync=state_sync, base_port=base_port)
+    how = f"state sync from height {entry['trust_height']}" if state_sync else "replay from genesis"
+    text = (
+        f"added full node {name} in {entry['home']} (rpc {entry['rpc']}; joins by {how})\n"
+        f"run it with: infera start --home {entry['home']}"
+    )
+    emit(entry, output, text)
