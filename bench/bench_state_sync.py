@@ -5,9 +5,9 @@ heights (app.toml ``[state-sync]``, chunks of ``--chunk-bytes``), is loaded with
 bank sends to fresh addresses (each one a new account: the state grows) and run to at least
 ``--blocks`` heights. Then, one after the other on the same chain:
 
-1. a new full node joins by state sync (config.toml ``[statesync]``: two validators' RPC servers,
-   a trusted height and hash read from a validator);
-2. another new full node joins without it: it replays every block from genesis (blocksync).
+1. a new full node joins by state sync (``infera testnet add-node --state-sync``: config.toml
+   ``[statesync]`` with two validators' RPC servers, a trusted height and hash read from one);
+2. another new full node (``infera testnet add-node``) joins without it: it replays every block from genesis (blocksync).
 
 Each is timed from its start until it holds a validator's height of that moment (it caught up
 with the live chain), and the first also until its state was restored (the app's log line).
@@ -51,7 +51,6 @@ from tests.integration.test_state_sync import (  # noqa: E402
     add_full_node,
     earliest_height,
     enable_snapshots,
-    join_by_state_sync,
     snapshot_heights,
 )
 
@@ -202,14 +201,13 @@ def run(args: argparse.Namespace) -> dict:
             while not snapshot_heights(net.nodes[0]):
                 time.sleep(0.5)
 
-            synced = add_full_node(net, root, "statesync")
+            synced = add_full_node(net, "statesync", state_sync=True)
             joiners.append(synced)
-            join_by_state_sync(net, synced)
             by_snapshot = time_join(synced, net.nodes[1], restored_marker=True)
             snapshot = snapshot_figures(net.nodes[0], int(by_snapshot["snapshot_height"]))
             synced.stop()
 
-            replay = add_full_node(net, root, "replay")
+            replay = add_full_node(net, "replay", state_sync=False)
             joiners.append(replay)
             by_replay = time_join(replay, net.nodes[1], restored_marker=False)
             replay.stop()

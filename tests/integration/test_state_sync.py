@@ -1,8 +1,8 @@
 """State sync on real CometBFT: four validators make snapshots; a fifth node joins by one.
 
-The joiner is a plain full node (`prepare_home` + the network's genesis) whose config.toml has
-``[statesync] enable = true`` with two validators' RPC servers and a trusted height and block
-hash read from a validator. It must restore the snapshot (its block history starts after the
+The joiner is a full node made by ``infera testnet add-node --state-sync`` (the network's
+genesis, every validator as a peer) whose config.toml has ``[statesync] enable = true`` with two
+validators' RPC servers and a trusted height and block hash read from a validator. It must restore the snapshot (its block history starts after the
 snapshot height, so it did not replay from genesis), follow the chain with the validators' app
 hashes, answer queries like them, and accept transactions.
 
@@ -12,9 +12,9 @@ hashes, answer queries like them, and accept transactions.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -23,23 +23,19 @@ import pytest
 from chain import crypto
 from chain.nodeconfig import (
     CONFIG_TOML,
-    GENESIS_JSON,
     SNAPSHOTS,
-    Ports,
-    configure_state_sync,
     load_app_config,
     set_toml_values,
     write_app_config,
 )
-from chain.nodeinit import prepare_home
 from tests.integration.conftest import (
-    TIMEOUT_COMMIT,
     LocalNetwork,
     NodeProcess,
     TxFactory,
     balance,
     broadcast_all,
     free_port_base,
+    infera,
     tx_hash,
     wait_committed,
 )
@@ -64,36 +60,20 @@ def enable_snapshots(net: LocalNetwork, interval: int, chunk_bytes: int) -> None
         write_app_config(node.home, config)
 
 
-def add_full_node(net: LocalNetwork, root: Path, name: str) -> NodeProcess:
-    """A non-validator node with the network's genesis, peered with every validator."""
-    ports = Ports.from_base(free_port_base(1), 0)
-    home = root / name
-    prepare_home(home, moniker=name, ports=ports, timeout_commit=TIMEOUT_COMMIT)
-    shutil.copy(net.nodes[0].home / GENESIS_JSON, home / GENESIS_JSON)
-    peers = ",".join(f"{_node_id(n.home)}@127.0.0.1:{_p2p_port(n.home)}" for n in net.nodes)
-    set_toml_values(home / CONFIG_TOML, {"p2p": {"persistent_peers": peers}})
-    app = load_app_config(home)
-    write_app_config(home, dataclasses.replace(app, grpc_address=f"127.0.0.1:{ports.grpc}"))
-    return NodeProcess(name, home, ports.rpc_url)
-
-
-def _node_id(home: Path) -> str:
-    from chain.nodeconfig import node_id
-
-    return node_id(home)
-
-
-def _p2p_port(home: Path) -> int:
-    from chain.nodeconfig import parse_tcp_address, read_cometbft_config
-
-    return parse_tcp_address(read_cometbft_config(home)["p2p"]["laddr"])[1]
-
-
-def trust_point(node: NodeProcess) -> tuple[int, str]:
-    """A recent height and its block hash, read from a validator (the operator's trust)."""
-    height = node.height() - 1
-    block = node.rpc.call("block", height=str(height))
-    return height, block["block_id"]["hash"]
+def add_full_node(net: LocalNetwork, name: str, *, state_sync: bool) -> NodeProcess:
+    """``infera testnet add-node`` on free ports: a non-validator node with the network's genesis,
+    peered with every validator; with ``state_sync``, [statesync] from node0's RPC (trusted
+    height and hash) and node1's, snapshot discovery shortened to 5 s for the tests."""
+    result = infera(
+        "testnet", "add-node", str(net.root), "--name", name,
+        "--base-port", str(free_port_base(1)), "--output", "json",
+        *(["--state-sync"] if state_sync else []),
+    )  # fmt: skip
+    entry = json.loads(result.stdout)
+    home = Path(entry["home"])
+    if state_sync:
+        set_toml_values(home / CONFIG_TOML, {"statesync": {"discovery_time": "5s"}})
+    return NodeProcess(name, home, entry["rpc"])
 
 
 def snapshot_heights(node: NodeProcess) -> list[int]:
@@ -113,18 +93,6 @@ def wait_snapshot(node: NodeProcess, timeout: float = 90) -> int:
             return heights[-1]
         time.sleep(0.3)
     raise AssertionError(f"{node.name} made no snapshot:\n{node.log_tail()}")
-
-
-def join_by_state_sync(net: LocalNetwork, joiner: NodeProcess) -> None:
-    """Point the joiner's [statesync] at two validators with a trusted height/hash."""
-    height, block_hash = trust_point(net.nodes[0])
-    configure_state_sync(
-        joiner.home,
-        rpc_servers=[net.nodes[0].rpc_url, net.nodes[1].rpc_url],
-        trust_height=height,
-        trust_hash=block_hash,
-        discovery_time="5s",
-    )
 
 
 def earliest_height(node: NodeProcess) -> int:
@@ -159,9 +127,8 @@ def test_new_node_state_syncs_and_follows_the_validators(snapshotting_network, t
                 net.nodes}  # fmt: skip
     assert len(metadata) == 1
 
-    joiner = add_full_node(net, tmp_path, "joiner")
+    joiner = add_full_node(net, "joiner", state_sync=True)
     joiners.append(joiner)
-    join_by_state_sync(net, joiner)
     joiner.start()
     joiner.wait_height(net.nodes[0].height(), timeout=120)  # restored, then caught up
 
@@ -249,9 +216,8 @@ def test_chunks_from_a_lying_peer_are_refetched_and_the_join_succeeds(
     snapshot = wait_snapshot(net.nodes[0])
     chunks = len(list((net.nodes[0].home / SNAPSHOTS / f"{snapshot:020d}").iterdir())) - 1
     assert snapshot > after and chunks >= 12  # P(the liar serves none of them) <= 2^-12
-    joiner = add_full_node(net, tmp_path, "joiner")
+    joiner = add_full_node(net, "joiner", state_sync=True)
     joiners.append(joiner)
-    join_by_state_sync(net, joiner)
 
     joiner.start()
     joiner.wait_height(net.nodes[0].height(), timeout=120)
