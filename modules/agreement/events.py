@@ -32,3 +32,7 @@ VERDICT_RECORDED = "infera.verdict_recorded"
 VERIFIER_PAID = "infera.verifier_paid"
 # job_id*, windows: no decided verdict in the verdict windows; the submitter is refunded
 VERIFICATION_UNDECIDED = "infera.verification_undecided"
+# job_id*, worker*, route, hop: a sealed job's hop says its box does not open
+SEAL_CONTESTED = "infera.seal_contested"
+# job_id*, worker*, route, hop, slashed, reputation: a disclosure rebuilt a contested box
+FALSE_CONTEST = "infera.false_seal_contest"

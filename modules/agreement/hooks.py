@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import chain.pb  # noqa: F401
 
-from chain import sealing
+from chain import crypto, sealing
 from chain.context import Context
+from chain.events import attr
+from infera.agreement.v1 import types_pb2 as agreement_types
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import logic, settlement, verifications
+from modules.agreement import events, logic, reputations, settlement, verifications
 from modules.agreement.keeper import AgreementKeeper
 
 OPEN_GAS_FLAT = 10_000  # per sealed output opened on disclosure (one X25519 and one AEAD pass)
@@ -81,3 +83,33 @@ class RoundHooks:
             self.keeper.set_output(ctx, job.id, output)
             opened += 1
         return opened
+
+    def penalize_false_contests(
+        self, ctx: Context, job: inference_pb2.Job, hops: list[tuple[int, int]]
+    ) -> None:
+        """A disclosure rebuilt these contested hops' boxes: they did open. Each is slashed and
+        loses reputation as a hop that withheld its reveal (settlement's no_reveal rule), and
+        the penalty is added to the job's settlement when it has one."""
+        params = self.keeper.get_params(ctx)
+        settlement = self.keeper.get_settlement(ctx, job.id)
+        record = settlement or agreement_types.Settlement(job_id=job.id)
+        penalty = logic.decimal_ratio(params.reputation_penalty_cheat)
+        for route_index, hop_index in hops:
+            worker = job.routes[route_index].hops[hop_index].worker
+            slashed = self.keeper.workers.slash(
+                ctx, crypto.from_bech32(worker), params.slash_fraction_withhold, "false_contest"
+            )
+            record.penalties.add(worker=worker, route_index=route_index, hop_index=hop_index,
+                                 slashed=str(slashed), reason="false_contest")  # fmt: skip
+            reputation = reputations.adjust_reputation(ctx, self.keeper, worker, penalty, record)
+            ctx.events.emit(
+                events.FALSE_CONTEST,
+                attr("job_id", job.id, index=True),
+                attr("worker", worker, index=True),
+                attr("route", route_index),
+                attr("hop", hop_index),
+                attr("slashed", slashed),
+                attr("reputation", reputation),
+            )
+        if settlement is not None:
+            self.keeper.set_settlement(ctx, record)

@@ -206,3 +206,18 @@ def is_audited(block_hash: bytes, job_id: int, probability: str) -> bool:
     draw = hashlib.sha256(b"audit" + block_hash + job_id.to_bytes(8, "big")).digest()
     threshold = Decimal.parse(probability).mul_int_floor(2**64)
     return int.from_bytes(draw[:8], "big") < threshold
+
+
+def is_contested(job: inference_pb2.Job, route_index: int, hop_index: int) -> bool:
+    """Whether that hop of a sealed job said its box does not open (MsgContestSeal)."""
+    return any((c.route, c.hop) == (route_index, hop_index) for c in job.sealed.contested)
+
+
+def compute_excused(job: inference_pb2.Job) -> frozenset[Position]:
+    """Hops of a sealed job not penalized for absence: every contesting hop, and every hop of
+    a route whose first hop contested (without the prompt, none of them could work)."""
+    out = {(c.route, c.hop) for c in job.sealed.contested}
+    for contest in job.sealed.contested:
+        if contest.hop == 0 and contest.route < len(job.routes):
+            out |= {(contest.route, h) for h in range(len(job.routes[contest.route].hops))}
+    return frozenset(out)

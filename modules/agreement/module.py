@@ -37,6 +37,12 @@ class AgreementModule:
                 lambda ctx, msg: msg_server.reveal_output(ctx, k, msg),
                 ("worker",),
             ),
+            MsgRoute(
+                "/infera.agreement.v1.MsgContestSeal",
+                tx_pb2.MsgContestSeal,
+                lambda ctx, msg: msg_server.contest_seal(ctx, k, msg),
+                ("worker",),
+            ),
         )
 
     def query_routes(self) -> Sequence[QueryRoute]:

@@ -23,8 +23,10 @@ from modules.agreement.errors import (
     ErrJobNotFound,
     ErrNoCommitment,
     ErrNotAssignedWorker,
+    ErrNotContestable,
     ErrRevealWindowClosed,
     ErrRevealWindowNotOpen,
+    ErrSealContested,
 )
 from modules.agreement.keeper import AgreementKeeper
 
@@ -54,6 +56,8 @@ def commit_output(
     route_index, hop_index = _hop_of(job, worker)
     if keeper.get_commitment(ctx, job.id, route_index, hop_index) is not None:
         raise ErrAlreadyCommitted(f"job {job.id} route {route_index} hop {hop_index}")
+    if logic.is_contested(job, route_index, hop_index):
+        raise ErrSealContested(f"job {job.id} route {route_index} hop {hop_index}")
     # mutate
     keeper.set_commitment(
         ctx,
@@ -87,6 +91,44 @@ def commit_output(
     )
     # respond
     return tx_pb2.MsgCommitOutputResponse(route_index=route_index, hop_index=hop_index)
+
+
+def contest_seal(
+    ctx: Context, keeper: AgreementKeeper, msg: tx_pb2.MsgContestSeal
+) -> tx_pb2.MsgContestSealResponse:
+    """Record that a hop's sealed box does not open (it commits nothing for this job).
+
+    Fails when: the worker address is malformed; the job does not exist or has no routes; it
+    is not a sealed job, not sealed yet or already disclosed, or its commit window is over
+    (18); the worker holds no hop of the job; the hop committed (6) or contested (19) already.
+    """
+    # verify
+    worker = crypto.to_bech32(crypto.from_bech32(msg.worker))
+    # load
+    job = _load_job(ctx, keeper, msg.job_id)
+    # check
+    sealed = job.privacy == J.PRIVACY_MODE_SEALED and job.sealed.sealed_height > 0
+    open_commits = job.state in COMMIT_STATES and ctx.block.height <= job.commit_end_height
+    if not sealed or job.sealed.disclosed_height or not open_commits:
+        raise ErrNotContestable(f"job {job.id}: not a sealed job in its commit window")
+    route_index, hop_index = _hop_of(job, worker)
+    if keeper.get_commitment(ctx, job.id, route_index, hop_index) is not None:
+        raise ErrAlreadyCommitted(f"job {job.id} route {route_index} hop {hop_index}")
+    if logic.is_contested(job, route_index, hop_index):
+        raise ErrSealContested(f"job {job.id} route {route_index} hop {hop_index}")
+    # mutate
+    job.sealed.contested.add(route=route_index, hop=hop_index)
+    keeper.inference.set_job(ctx, job)
+    # events
+    ctx.events.emit(
+        events.SEAL_CONTESTED,
+        attr("job_id", job.id, index=True),
+        attr("worker", worker, index=True),
+        attr("route", route_index),
+        attr("hop", hop_index),
+    )
+    # respond
+    return tx_pb2.MsgContestSealResponse(route_index=route_index, hop_index=hop_index)
 
 
 def open_reveals(ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job) -> None:

@@ -152,7 +152,8 @@ def _penalize_absent(
     params: types_pb2.Params,
     settlement: types_pb2.Settlement,
 ) -> None:
-    """Slash and lower the reputation of every hop that revealed nothing.
+    """Slash and lower the reputation of every hop that revealed nothing, except the hops a
+    sealed job excuses (logic.compute_excused: a contested box, or the route's first hop's).
 
     A hop that never committed saw nothing of the others (their reveals open only after the
     commit round): it is absent (``slash_fraction_absent``, ``reputation_penalty_absent``). A
@@ -160,11 +161,12 @@ def _penalize_absent(
     the divergence rule before deciding not to show its own: it forfeits like a caught cheat
     (``slash_fraction_withhold`` >= ``slash_fraction_cheat``, ``reputation_penalty_cheat``)."""
     committed = {(c.route_index, c.hop_index) for c in keeper.iterate_commitments(ctx, job.id)}
+    excused = logic.compute_excused(job)  # sealed jobs: boxes said not to open
     absent = logic.decimal_ratio(params.reputation_penalty_absent)
     withheld = logic.decimal_ratio(params.reputation_penalty_cheat)
     for route_index, route in enumerate(job.routes):
         for hop_index, hop in enumerate(route.hops):
-            if (route_index, hop_index) in revealed:
+            if (route_index, hop_index) in revealed or (route_index, hop_index) in excused:
                 continue
             withholds = (route_index, hop_index) in committed
             reason = "no_reveal" if withholds else "no_commit"

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cinfera/agreement/v1/tx.proto\x12\x13infera.agreement.v1\"E\n\x0fMsgCommitOutput\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x12\n\ncommitment\x18\x03 \x01(\x0c\"A\n\x17MsgCommitOutputResponse\x12\x13\n\x0broute_index\x18\x01 \x01(\r\x12\x11\n\thop_index\x18\x02 \x01(\r\"\xd5\x01\n\x0fMsgRevealOutput\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x15\n\routput_tokens\x18\x03 \x03(\r\x12\x14\n\x0coutput_bytes\x18\x04 \x01(\x0c\x12\x19\n\x11shard_fingerprint\x18\x05 \x01(\x0c\x12\x0c\n\x04salt\x18\x06 \x01(\x0c\x12\x19\n\x11keyed_output_hash\x18\x07 \x01(\x0c\x12\x1a\n\x12output_token_count\x18\x08 \x01(\r\x12\x15\n\rsealed_output\x18\t \x01(\x0c\".\n\x17MsgRevealOutputResponse\x12\x13\n\x0boutput_hash\x18\x01 \x01(\x0c\x32\xcd\x01\n\x03Msg\x12\x62\n\x0c\x43ommitOutput\x12$.infera.agreement.v1.MsgCommitOutput\x1a,.infera.agreement.v1.MsgCommitOutputResponse\x12\x62\n\x0cRevealOutput\x12$.infera.agreement.v1.MsgRevealOutput\x1a,.infera.agreement.v1.MsgRevealOutputResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cinfera/agreement/v1/tx.proto\x12\x13infera.agreement.v1\"E\n\x0fMsgCommitOutput\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x12\n\ncommitment\x18\x03 \x01(\x0c\"A\n\x17MsgCommitOutputResponse\x12\x13\n\x0broute_index\x18\x01 \x01(\r\x12\x11\n\thop_index\x18\x02 \x01(\r\"\xd5\x01\n\x0fMsgRevealOutput\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\x12\x15\n\routput_tokens\x18\x03 \x03(\r\x12\x14\n\x0coutput_bytes\x18\x04 \x01(\x0c\x12\x19\n\x11shard_fingerprint\x18\x05 \x01(\x0c\x12\x0c\n\x04salt\x18\x06 \x01(\x0c\x12\x19\n\x11keyed_output_hash\x18\x07 \x01(\x0c\x12\x1a\n\x12output_token_count\x18\x08 \x01(\r\x12\x15\n\rsealed_output\x18\t \x01(\x0c\".\n\x17MsgRevealOutputResponse\x12\x13\n\x0boutput_hash\x18\x01 \x01(\x0c\"0\n\x0eMsgContestSeal\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\x04\"@\n\x16MsgContestSealResponse\x12\x13\n\x0broute_index\x18\x01 \x01(\r\x12\x11\n\thop_index\x18\x02 \x01(\r2\xae\x02\n\x03Msg\x12\x62\n\x0c\x43ommitOutput\x12$.infera.agreement.v1.MsgCommitOutput\x1a,.infera.agreement.v1.MsgCommitOutputResponse\x12\x62\n\x0cRevealOutput\x12$.infera.agreement.v1.MsgRevealOutput\x1a,.infera.agreement.v1.MsgRevealOutputResponse\x12_\n\x0b\x43ontestSeal\x12#.infera.agreement.v1.MsgContestSeal\x1a+.infera.agreement.v1.MsgContestSealResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MSGREVEALOUTPUT']._serialized_end=405
   _globals['_MSGREVEALOUTPUTRESPONSE']._serialized_start=407
   _globals['_MSGREVEALOUTPUTRESPONSE']._serialized_end=453
-  _globals['_MSG']._serialized_start=456
-  _globals['_MSG']._serialized_end=661
+  _globals['_MSGCONTESTSEAL']._serialized_start=455
+  _globals['_MSGCONTESTSEAL']._serialized_end=503
+  _globals['_MSGCONTESTSEALRESPONSE']._serialized_start=505
+  _globals['_MSGCONTESTSEALRESPONSE']._serialized_end=569
+  _globals['_MSG']._serialized_start=572
+  _globals['_MSG']._serialized_end=874
 # @@protoc_insertion_point(module_scope)

@@ -50,3 +50,19 @@ class MsgRevealOutputResponse(_message.Message):
     OUTPUT_HASH_FIELD_NUMBER: _ClassVar[int]
     output_hash: bytes
     def __init__(self, output_hash: _Optional[bytes] = ...) -> None: ...
+
+class MsgContestSeal(_message.Message):
+    __slots__ = ("worker", "job_id")
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    worker: str
+    job_id: int
+    def __init__(self, worker: _Optional[str] = ..., job_id: _Optional[int] = ...) -> None: ...
+
+class MsgContestSealResponse(_message.Message):
+    __slots__ = ("route_index", "hop_index")
+    ROUTE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    route_index: int
+    hop_index: int
+    def __init__(self, route_index: _Optional[int] = ..., hop_index: _Optional[int] = ...) -> None: ...

@@ -46,6 +46,11 @@ class MsgStub(object):
                 request_serializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgRevealOutput.SerializeToString,
                 response_deserializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgRevealOutputResponse.FromString,
                 _registered_method=True)
+        self.ContestSeal = channel.unary_unary(
+                '/infera.agreement.v1.Msg/ContestSeal',
+                request_serializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgContestSeal.SerializeToString,
+                response_deserializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgContestSealResponse.FromString,
+                _registered_method=True)
 
 
 class MsgServicer(object):
@@ -67,6 +72,13 @@ class MsgServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ContestSeal(self, request, context):
+        """ContestSeal: a hop of a sealed job says its box does not open (instead of committing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MsgServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +91,11 @@ def add_MsgServicer_to_server(servicer, server):
                     servicer.RevealOutput,
                     request_deserializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgRevealOutput.FromString,
                     response_serializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgRevealOutputResponse.SerializeToString,
+            ),
+            'ContestSeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ContestSeal,
+                    request_deserializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgContestSeal.FromString,
+                    response_serializer=infera_dot_agreement_dot_v1_dot_tx__pb2.MsgContestSealResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +154,33 @@ class Msg(object):
             '/infera.agreement.v1.Msg/RevealOutput',
             infera_dot_agreement_dot_v1_dot_tx__pb2.MsgRevealOutput.SerializeToString,
             infera_dot_agreement_dot_v1_dot_tx__pb2.MsgRevealOutputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContestSeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/infera.agreement.v1.Msg/ContestSeal',
+            infera_dot_agreement_dot_v1_dot_tx__pb2.MsgContestSeal.SerializeToString,
+            infera_dot_agreement_dot_v1_dot_tx__pb2.MsgContestSealResponse.FromString,
             options,
             channel_credentials,
             insecure,
