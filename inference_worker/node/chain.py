@@ -179,6 +179,12 @@ class ChainLink:
         )
         return self.client.execute(self.wallet, [msg], wait=False)
 
+    def contest_seal(self, job_id: int) -> TxResult:
+        """Tell the chain this worker's box of a sealed job does not open (then it commits
+        nothing; a disclosure that rebuilds the box would slash it)."""
+        msg = agreement_tx.MsgContestSeal(worker=self.address, job_id=job_id)
+        return self.client.execute(self.wallet, [msg])
+
     # --- events ----------------------------------------------------------------------------
 
     async def watch_assignments(

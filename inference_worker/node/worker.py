@@ -23,7 +23,8 @@
    opens its own box with its encryption key (STATE_DIR/encryption.key): the first hop gets the
    prompt and the job's output key, later hops only the key. It commits to and reveals the
    keyed output hash; the first hop seals the output tokens to the submitter's reply key.
-   Neither the prompt nor the output is logged or sent to the chain in plaintext.
+   Neither the prompt nor the output is logged or sent to the chain in plaintext. A box that
+   does not open is contested on chain (MsgContestSeal) instead of committing.
 7. **Adversary** (tests only): with worker.toml's ``[adversary]`` (and INFERA_UNSAFE_ADVERSARY=1)
    the worker serves a cheating shard, commits to a colluders' lie or misbehaves instead of
    revealing; `cheating.py` holds each departure from the honest path.
@@ -279,7 +280,13 @@ class Worker:
                 if job is None:
                     self._abandon(record, "the submitter did not seal the job in time")
                     return
-                await asyncio.to_thread(self._open_seal, job, record)
+                try:
+                    await asyncio.to_thread(self._open_seal, job, record)
+                except sealing.SealingError as err:
+                    if record.phase == commits.ASSIGNED:  # nothing committed: say so on chain
+                        await asyncio.to_thread(self.chain.contest_seal, job.id)
+                    self._abandon(record, f"the sealed box does not open ({err}); contested")
+                    return
             if record.phase == commits.ASSIGNED:
                 output = await self._output(job, record)
                 if output is None:

@@ -94,6 +94,12 @@ class JobHooks(Protocol):
         outputs were opened (metered: gas per byte opened)."""
         ...
 
+    def penalize_false_contests(
+        self, ctx: Context, job: types_pb2.Job, hops: list[tuple[int, int]]
+    ) -> None:
+        """A disclosure rebuilt these contested (route, hop) boxes: slash them as withholding."""
+        ...
+
 
 class BeaconKeeper(Protocol):
     """The randomness beacon (modules/beacon)."""

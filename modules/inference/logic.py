@@ -117,7 +117,36 @@ def check_seals(job: types_pb2.Job, routes) -> None:
             raise ErrInvalidSeals(
                 f"route {index}: {len(sealed_route.boxes)} boxes for {len(route.hops)} hops"
             )
+        if sealed_route.recipients:
+            raise ErrInvalidSeals(f"route {index}: recipients are filled by the chain")
         for hop, box in enumerate(sealed_route.boxes):
             want = first if hop == 0 else sealing.KEY_BOX_BYTES
             if len(box) != want:
                 raise ErrInvalidSeals(f"route {index} hop {hop}: {len(box)} bytes, want {want}")
+
+
+REBUILD_GAS_FLAT = 10_000  # per contested box rebuilt on disclosure (one X25519, HKDF, AEAD)
+REBUILD_GAS_PER_BYTE = 30  # per byte of box rebuilt
+
+
+def compute_false_contests(
+    job: types_pb2.Job, seals: types_pb2.JobSeals, secrets: sealing.JobSecrets, chain_id: str
+) -> list[tuple[int, int]]:
+    """The contested hops whose boxes the disclosed job key rebuilds byte for byte from the
+    job's payloads and the recipients' keys at sealing: their boxes did open."""
+    out = []
+    for contest in job.sealed.contested:
+        route = seals.routes[contest.route]
+        first = contest.hop == 0
+        payload = (
+            sealing.encode_prompt_payload(secrets.output_key, job.prompt, job.sealed.prompt_bytes)
+            if first
+            else sealing.encode_key_payload(secrets.output_key)
+        )
+        purpose = sealing.PURPOSE_PROMPT if first else sealing.PURPOSE_KEY
+        place = sealing.Place(chain_id, job.id, contest.route, contest.hop, purpose)
+        box = route.boxes[contest.hop]
+        recipient = route.recipients[contest.hop] if contest.hop < len(route.recipients) else b""
+        if sealing.is_rebuilt_box(secrets, recipient, payload, place, box):
+            out.append((contest.route, contest.hop))
+    return out

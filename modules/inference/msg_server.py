@@ -230,7 +230,12 @@ def seal_prompt(
     if keeper.policy is not None:  # e.g. tee: every hop still attested, bound to its key
         keeper.policy.check_seal(ctx, job)
     # mutate
-    keeper.set_seals(ctx, types_pb2.JobSeals(job_id=job.id, routes=msg.routes))
+    seals = types_pb2.JobSeals(job_id=job.id, routes=msg.routes)
+    for sealed_route, route in zip(seals.routes, job.routes, strict=True):
+        for hop in route.hops:  # the keys the boxes are for: a disclosure rebuilds with them
+            worker = keeper.workers.get_worker(ctx, crypto.from_bech32(hop.worker))
+            sealed_route.recipients.append(worker.encryption_pubkey if worker else b"")
+    keeper.set_seals(ctx, seals)
     job.sealed.sealed_height = ctx.block.height
     job.commit_end_height, job.reveal_end_height = keeper.hooks.open_rounds(ctx, job)
     keeper.set_job(ctx, job)
@@ -259,6 +264,8 @@ def disclose_sealed_job(
     than the job's prompt room (20); the job does not exist; the signer is not its submitter;
     the job is not sealed, was never sealed (no boxes) or is already disclosed (21); the key
     does not give the job's reply key or the prompt's HMAC is not the prompt commitment (20).
+    Every hop that contested its box (agreement's MsgContestSeal) and whose box the key
+    rebuilds byte for byte is slashed as withholding (its box did open); gas per box rebuilt.
     """
     # verify
     signer = crypto.from_bech32(msg.submitter)
@@ -285,10 +292,22 @@ def disclose_sealed_job(
     job.sealed.disclosed_job_key = msg.job_key
     job.sealed.disclosed_height = ctx.block.height
     keeper.set_job(ctx, job)
+    seals = keeper.get_seals(ctx, job.id)
+    assert seals is not None  # a sealed job has its boxes
+    ctx.gas.consume(
+        sum(
+            logic.REBUILD_GAS_FLAT
+            + logic.REBUILD_GAS_PER_BYTE * len(seals.routes[c.route].boxes[c.hop])
+            for c in job.sealed.contested
+        ),
+        "sealed job disclosure: rebuild contested boxes",
+    )
+    false_contests = logic.compute_false_contests(job, seals, secrets, ctx.block.chain_id)
     # hooks
     opened = keeper.hooks.open_disclosed_outputs(
         ctx, job, secrets.reply_private, secrets.output_key
     )
+    keeper.hooks.penalize_false_contests(ctx, job, false_contests)
     # events
     ctx.events.emit(events.JOB_DISCLOSED, *job_attributes(job), attr("outputs_opened", opened))
     # respond

@@ -45,6 +45,7 @@ def node(tmp_path):
         tmp_path / "node",
         inference={"seal_window_blocks": SEAL_WINDOW, "max_deadline_blocks": 60},
     )
+    register_our_keys(chain_)
     yield chain_
     chain_.store.close()
 
@@ -73,8 +74,24 @@ def sealed_submit(submitter, secrets, **fields):
 
 
 def worker_private(key) -> bytes:
-    """A deterministic X25519 key per test worker (the harness registers none that we hold)."""
+    """A deterministic X25519 key per test worker (register_our_keys puts its public half on
+    chain in place of the harness's)."""
     return key.address.ljust(32, b"\x00")
+
+
+def register_our_keys(chain_) -> None:
+    from infera.workers.v1 import tx_pb2 as workers_tx
+    from tests.modules.jobs import worker_keys
+
+    ok(
+        chain_,
+        *[
+            (key, workers_tx.MsgUpdateWorker(
+                operator=key.bech32, encryption_pubkey=sealing.public_key(worker_private(key))
+            ))
+            for key in worker_keys(chain_)
+        ],
+    )  # fmt: skip
 
 
 def boxes_for(node, job_id, secrets, *, prompt=PROMPT, room=ROOM):
@@ -140,7 +157,9 @@ def test_seal_opens_the_rounds_and_stores_the_boxes(node, submitter, secrets):
     stored = job(node, job_id)
     assert stored.sealed.sealed_height == node.height
     assert stored.commit_end_height == node.height + 3  # COMMIT_WINDOW after the seal
-    assert list(seals(node, job_id).routes) == routes
+    stored_seals = seals(node, job_id).routes
+    assert [list(r.boxes) for r in stored_seals] == [list(r.boxes) for r in routes]
+    assert all(len(r.recipients) == len(r.boxes) for r in stored_seals)  # filled by the chain
     types = [e.type for e in result.events]
     assert "infera.job_sealed" in types
     # a hop opens its own box, and no other
@@ -442,6 +461,7 @@ def test_undisclosed_sealed_job_is_not_drawn_for_a_random_audit(tmp_path, secret
         inference={"seal_window_blocks": SEAL_WINDOW, "max_deadline_blocks": 60},
         agreement={"audit_probability": "1"},
     )
+    register_our_keys(chain_)
     try:
         submitter = chain_.keys[7]
         job_id = sealed_and_committed(chain_, submitter, secrets)
@@ -492,3 +512,128 @@ def test_disputed_sealed_job_is_opened_by_disclosure_and_settles_without_it(
     final = job(node, job_id)
     assert final.state == T.JOB_STATE_EXPIRED
     assert final.refunded == str(MAX_FEE)
+
+
+# --- a box that does not open: contest, excuse, and the false contest -------------------------
+
+
+def contest_msg(worker, job_id):
+    from infera.agreement.v1 import tx_pb2 as agreement_tx
+
+    return agreement_tx.MsgContestSeal(worker=worker.bech32, job_id=job_id)
+
+
+def slashed(node, key) -> int:
+    from tests.modules.serving import keeper, latest_ctx
+
+    return int(keeper(node, "workers").get_worker(latest_ctx(node), key.address).slashed or "0")
+
+
+def test_garbage_box_attack_a_contesting_route_is_excused(node, submitter, secrets):
+    # the attack: the submitter seals random bytes (of the right size) to route 0's first hop
+    job_id = submit_sealed(node, submitter, secrets)
+    routes = boxes_for(node, job_id, secrets)
+    garbage = os.urandom(len(routes[0].boxes[0]))
+    routes[0] = T.SealedRoute(boxes=[garbage, *routes[0].boxes[1:]])
+    ok(node, (submitter, seal_msg(submitter, job_id, routes)))
+    route0 = hops(node, job_id)[0]
+    place = sealing.Place(CHAIN_ID, job_id, 0, 0, sealing.PURPOSE_PROMPT)
+    with pytest.raises(sealing.SealingError):  # what the hop finds
+        sealing.open_box(worker_private(route0[0]), garbage, place)
+    ok(node, (route0[0], contest_msg(route0[0], job_id)))
+    others = [w for route in hops(node, job_id)[1:] for w in route]
+    ok(node, *[(w, sealed_commit(w, job_id, secrets)) for w in others])
+    advance_to(node, job(node, job_id).commit_end_height)
+    ok(
+        node,
+        *[
+            (w, sealed_reveal(w, job_id, secrets, r + 1, h))
+            for r, route in enumerate(hops(node, job_id)[1:])
+            for h, w in enumerate(route)
+        ],
+    )
+    node.block()
+    assert job(node, job_id).state == T.JOB_STATE_FINALIZED  # routes 1 and 2: the quorum
+    assert [slashed(node, w) for w in route0] == [0, 0]  # the whole route is excused
+    # the twin: without the contest the same route is slashed as absent
+    job2 = submit_sealed_again(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job2, boxes_for(node, job2, secrets))))
+    route0 = hops(node, job2)[0]
+    others = [w for route in hops(node, job2)[1:] for w in route]
+    ok(node, *[(w, sealed_commit(w, job2, secrets)) for w in others])
+    advance_to(node, job(node, job2).commit_end_height)
+    ok(
+        node,
+        *[
+            (w, sealed_reveal(w, job2, secrets, r + 1, h))
+            for r, route in enumerate(hops(node, job2)[1:])
+            for h, w in enumerate(route)
+        ],
+    )
+    node.block()
+    assert all(slashed(node, w) > 0 for w in route0)
+
+
+def submit_sealed_again(node, submitter, secrets) -> int:
+    (result,) = ok(node, (submitter, sealed_submit(submitter, secrets)))
+
+    return next(
+        int(a.value) for e in result.events if e.type == "infera.job_submitted"
+        for a in e.attributes if a.key == "job_id"
+    )  # fmt: skip
+
+
+def test_a_false_contest_is_slashed_when_the_submitter_discloses(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    route0 = hops(node, job_id)[0]
+    ok(node, (route0[0], contest_msg(route0[0], job_id)))  # its box opens: a lie
+    assert list(seals(node, job_id).routes[0].recipients) == [
+        sealing.public_key(worker_private(w)) for w in route0
+    ]
+    (result,) = ok(node, (submitter, disclose_msg(submitter, job_id, secrets)))
+    assert slashed(node, route0[0]) > 0 and slashed(node, route0[1]) == 0
+    assert any(e.type == "infera.false_seal_contest" for e in result.events)
+
+
+def test_a_true_contest_survives_the_disclosure(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    routes = boxes_for(node, job_id, secrets)
+    routes[1] = T.SealedRoute(boxes=[routes[1].boxes[0], os.urandom(sealing.KEY_BOX_BYTES)])
+    ok(node, (submitter, seal_msg(submitter, job_id, routes)))
+    hop = hops(node, job_id)[1][1]
+    ok(node, (hop, contest_msg(hop, job_id)))
+    (result,) = ok(node, (submitter, disclose_msg(submitter, job_id, secrets)))
+    assert slashed(node, hop) == 0
+    assert not any(e.type == "infera.false_seal_contest" for e in result.events)
+
+
+def test_contest_rejections(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    first = hops(node, job_id)[0][0]
+    ok(node, (first, sealed_commit(first, job_id, secrets)))
+    (committed,) = run(node, (first, contest_msg(first, job_id)))
+    assert (committed.codespace, committed.code) == ("agreement", 6)
+    job2 = submit_sealed_again(node, submitter, secrets)
+    hop = hops(node, job2)[0][0]
+    (unsealed,) = run(node, (hop, contest_msg(hop, job2)))
+    assert (unsealed.codespace, unsealed.code) == ("agreement", 18)
+    ok(node, (submitter, seal_msg(submitter, job2, boxes_for(node, job2, secrets))))
+    ok(node, (hop, contest_msg(hop, job2)))
+    (twice,) = run(node, (hop, contest_msg(hop, job2)))
+    assert (twice.codespace, twice.code) == ("agreement", 19)
+    (commit,) = run(node, (hop, sealed_commit(hop, job2, secrets)))
+    assert (commit.codespace, commit.code) == ("agreement", 19)
+    ok(node, (submitter, submit_msg(submitter)))
+    public_hop = hops(node, job2 + 1)[0][0]
+    (public,) = run(node, (public_hop, contest_msg(public_hop, job2 + 1)))
+    assert (public.codespace, public.code) == ("agreement", 18)
+
+
+def test_seal_rejects_recipients_from_the_submitter(node, submitter, secrets):
+    job_id = submit_sealed(node, submitter, secrets)
+    routes = boxes_for(node, job_id, secrets)
+    routes[0].recipients.extend([b"\x01" * 32, b"\x02" * 32])
+    (result,) = run(node, (submitter, seal_msg(submitter, job_id, routes)))
+    assert (result.codespace, result.code) == ("inference", 19)

@@ -136,7 +136,7 @@ class Job(_message.Message):
     def __init__(self, id: _Optional[int] = ..., submitter: _Optional[str] = ..., model_id: _Optional[str] = ..., prompt: _Optional[bytes] = ..., decoding: _Optional[_Union[Decoding, _Mapping]] = ..., max_new_tokens: _Optional[int] = ..., redundancy: _Optional[int] = ..., max_fee: _Optional[str] = ..., escrow: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., submit_height: _Optional[int] = ..., deadline_height: _Optional[int] = ..., assign_height: _Optional[int] = ..., seed: _Optional[bytes] = ..., routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ..., commit_end_height: _Optional[int] = ..., reveal_end_height: _Optional[int] = ..., reason: _Optional[str] = ..., output_hash: _Optional[bytes] = ..., final_height: _Optional[int] = ..., price_per_token: _Optional[str] = ..., num_layers: _Optional[int] = ..., prompt_tokens_estimate: _Optional[int] = ..., refunded: _Optional[str] = ..., commit_window_blocks: _Optional[int] = ..., reveal_window_blocks: _Optional[int] = ..., precision: _Optional[str] = ..., requested_precision: _Optional[str] = ..., privacy: _Optional[_Union[PrivacyMode, str]] = ..., sealed: _Optional[_Union[SealedJob, _Mapping]] = ...) -> None: ...
 
 class SealedJob(_message.Message):
-    __slots__ = ("prompt_commitment", "prompt_bytes", "reply_pubkey", "seal_end_height", "sealed_height", "disclosed_job_key", "disclosed_height")
+    __slots__ = ("prompt_commitment", "prompt_bytes", "reply_pubkey", "seal_end_height", "sealed_height", "disclosed_job_key", "disclosed_height", "contested")
     PROMPT_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_BYTES_FIELD_NUMBER: _ClassVar[int]
     REPLY_PUBKEY_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +144,7 @@ class SealedJob(_message.Message):
     SEALED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DISCLOSED_JOB_KEY_FIELD_NUMBER: _ClassVar[int]
     DISCLOSED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CONTESTED_FIELD_NUMBER: _ClassVar[int]
     prompt_commitment: bytes
     prompt_bytes: int
     reply_pubkey: bytes
@@ -151,13 +152,24 @@ class SealedJob(_message.Message):
     sealed_height: int
     disclosed_job_key: bytes
     disclosed_height: int
-    def __init__(self, prompt_commitment: _Optional[bytes] = ..., prompt_bytes: _Optional[int] = ..., reply_pubkey: _Optional[bytes] = ..., seal_end_height: _Optional[int] = ..., sealed_height: _Optional[int] = ..., disclosed_job_key: _Optional[bytes] = ..., disclosed_height: _Optional[int] = ...) -> None: ...
+    contested: _containers.RepeatedCompositeFieldContainer[HopRef]
+    def __init__(self, prompt_commitment: _Optional[bytes] = ..., prompt_bytes: _Optional[int] = ..., reply_pubkey: _Optional[bytes] = ..., seal_end_height: _Optional[int] = ..., sealed_height: _Optional[int] = ..., disclosed_job_key: _Optional[bytes] = ..., disclosed_height: _Optional[int] = ..., contested: _Optional[_Iterable[_Union[HopRef, _Mapping]]] = ...) -> None: ...
+
+class HopRef(_message.Message):
+    __slots__ = ("route", "hop")
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    HOP_FIELD_NUMBER: _ClassVar[int]
+    route: int
+    hop: int
+    def __init__(self, route: _Optional[int] = ..., hop: _Optional[int] = ...) -> None: ...
 
 class SealedRoute(_message.Message):
-    __slots__ = ("boxes",)
+    __slots__ = ("boxes", "recipients")
     BOXES_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
     boxes: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, boxes: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    recipients: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, boxes: _Optional[_Iterable[bytes]] = ..., recipients: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class JobSeals(_message.Message):
     __slots__ = ("job_id", "routes")
