@@ -118,7 +118,6 @@ def add_full_node(
     as a persistent peer, ports after the validators' (or ``base_port`` .. +3). With
     ``state_sync`` its config.toml joins by state sync (docs/state-sync.md): node0's and node1's
     RPC servers and a trusted height and block hash read from node0, which must be running."""
-    from chain.cli.rpc import CometRPC
     from chain.nodeconfig import GENESIS_JSON, configure_state_sync, read_cometbft_config
 
     description = load_testnet(output)
@@ -133,6 +132,7 @@ def add_full_node(
     first = Path(validators[0]["home"])
     timeout_commit = str(read_cometbft_config(first)["consensus"]["timeout_commit"])
     peers = ",".join(f"{v['node_id']}@{host}:{v['p2p']}" for v in validators)
+    trust = _trust_point(validators) if state_sync else None  # before anything is written
     home = output / name
     node = prepare_home(
         home, moniker=name, ports=ports, timeout_commit=timeout_commit, persistent_peers=peers
@@ -140,24 +140,30 @@ def add_full_node(
     (home / GENESIS_JSON).write_bytes((first / GENESIS_JSON).read_bytes())
     entry = {"name": name, "home": str(home.resolve()), "node_id": node.node_id,
              "p2p": ports.p2p, "rpc": ports.rpc_url, "state_sync": state_sync}  # fmt: skip
-    if state_sync:
-        if len(validators) < 2:
-            raise ConfigError("state sync needs two validators' RPC servers")
-        rpc = CometRPC(validators[0]["rpc"], timeout=10)
-        height = rpc.height() - 1
-        if height < 1:
-            raise ConfigError("the testnet has no committed block yet: start it first")
-        trust_hash = rpc.call("block", height=str(height))["block_id"]["hash"]
+    if trust is not None:
         configure_state_sync(
             home,
             rpc_servers=[validators[0]["rpc"], validators[1]["rpc"]],
-            trust_height=height,
-            trust_hash=trust_hash,
+            trust_height=trust[0],
+            trust_hash=trust[1],
         )
-        entry.update(trust_height=height, trust_hash=trust_hash)
+        entry.update(trust_height=trust[0], trust_hash=trust[1])
     description.setdefault("full_nodes", []).append(entry)
     (output / TESTNET_JSON).write_text(json.dumps(description, indent=2) + "\n")
     return entry
+
+
+def _trust_point(validators: list[dict[str, Any]]) -> tuple[int, str]:
+    """A recent height and its block hash from node0's RPC (the running network)."""
+    from chain.cli.rpc import CometRPC
+
+    if len(validators) < 2:
+        raise ConfigError("state sync needs two validators' RPC servers")
+    rpc = CometRPC(validators[0]["rpc"], timeout=10)
+    height = rpc.height() - 1
+    if height < 1:
+        raise ConfigError("the testnet has no committed block yet: start it first")
+    return height, str(rpc.call("block", height=str(height))["block_id"]["hash"])
 
 
 def load_testnet(output: Path) -> dict[str, Any]:
