@@ -304,3 +304,32 @@ def test_configure_state_sync_writes_config_toml(tmp_path: Path) -> None:
         )
     with pytest.raises(ConfigError):
         configure_state_sync(tmp_path, rpc_servers=servers, trust_height=42, trust_hash="x" * 64)
+
+
+# -- infera testnet add-node ------------------------------------------------------------------
+
+
+def test_add_full_node_joins_the_testnet_genesis_and_peers(tmp_path: Path) -> None:
+    import json
+
+    from chain.cli.rpc import NodeUnreachableError
+    from chain.nodeconfig import GENESIS_JSON, read_cometbft_config
+    from chain.testnet import add_full_node, create_testnet
+
+    out = tmp_path / "net"
+    description = create_testnet(out, validators=2, base_port=29_000, dev_accounts=1)
+
+    entry = add_full_node(out, name="full")
+
+    home = Path(entry["home"])
+    assert (home / GENESIS_JSON).read_bytes() == (out / "node0" / GENESIS_JSON).read_bytes()
+    config = read_cometbft_config(home)
+    peers = config["p2p"]["persistent_peers"].split(",")
+    assert sorted(peers) == sorted(
+        f"{n['node_id']}@127.0.0.1:{n['p2p']}" for n in description["nodes"]
+    )
+    assert entry["p2p"] == 29_020 and config["statesync"]["enable"] is False
+    assert json.loads((out / "testnet.json").read_text())["full_nodes"] == [entry]
+    with pytest.raises(NodeUnreachableError):  # --state-sync reads node0's RPC: not running
+        add_full_node(out, name="synced", state_sync=True)
+    assert not (out / "synced").exists()  # a failed add writes nothing
