@@ -108,7 +108,10 @@ def process(chain_: TestChain, txs: list[bytes]) -> int:
 
 def finalize(chain_: TestChain, txs: list[bytes]) -> abci.ResponseFinalizeBlock:
     chain_.height += 1
-    req = finalize_request(chain_.height, txs)
+    # the decided last commit CometBFT passes (as TestChain.block does: liveness and fee
+    # distribution read it, so twins compared by app hash must see the same one)
+    last = chain_.last_commit(chain_.height - 1) if chain_.height > 1 else None
+    req = finalize_request(chain_.height, txs, last_commit=last)
     response = dispatch(chain_.app, abci.Request(finalize_block=req))
     assert response.WhichOneof("value") == "finalize_block", response
     chain_.app.commit(abci.RequestCommit())
