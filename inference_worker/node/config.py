@@ -15,6 +15,10 @@ Example (relative paths are relative to the file's folder)::
     path = "models/smollm2"               # prepared folder (inference_worker.models)
     spans = [[0, 10]]                     # layer spans [start, end) served
 
+    [metrics]                             # Prometheus metrics (docs/metrics.md); optional
+    enable = true                         # default false
+    listen = "127.0.0.1:7071"             # host:port of GET /metrics ([::1]:port for IPv6)
+
 Everything else has a default (`WorkerConfig`). `load_config` checks types and values and says
 which field is wrong.
 
@@ -61,6 +65,14 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """worker.toml's ``[metrics]``: the worker's Prometheus endpoint (inference_worker/metrics.py)."""
+
+    enable: bool = False  # serve GET /metrics (off: no port taken; several workers on one host)
+    listen: str = "127.0.0.1:7071"  # host:port; no authentication, keep it node-local
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     """A worker's configuration; units in the comments."""
 
@@ -99,6 +111,8 @@ class WorkerConfig:
     session_idle_timeout_s: float = 300.0  # seconds without traffic before a session is dropped
     # --- local state
     state_dir: Path = Path("worker-state")  # commit records and the last seen height
+    # --- observation ([metrics] table)
+    metrics: MetricsConfig = MetricsConfig()  # Prometheus endpoint; off by default
     # --- test-only misbehaviour ([adversary]; needs INFERA_UNSAFE_ADVERSARY=1)
     adversary: AdversaryConfig | None = None  # None: an honest worker
 
@@ -132,6 +146,8 @@ def parse_config(data: dict[str, Any], *, base: Path) -> WorkerConfig:
             values[name] = tuple(_model(i, m, base) for i, m in enumerate(_list(name, value)))
         elif name == "adversary":
             values[name] = _adversary(value, base)
+        elif name == "metrics":
+            values[name] = _metrics(value)
         elif name in _PATHS:
             values[name] = _path(base, _typed(name, value, str))
         else:
@@ -184,6 +200,24 @@ def _model(index: int, raw: Any, base: Path) -> ModelConfig:
     return ModelConfig(
         model_id, _path(base, _typed(f"{where}.path", raw["path"], str)), tuple(spans)
     )
+
+
+def _metrics(raw: Any) -> MetricsConfig:
+    """The [metrics] table: enable (bool) and listen (host:port, checked here)."""
+    from chain.metrics import MetricsError, parse_listen
+
+    if not isinstance(raw, dict) or not set(raw) <= {"enable", "listen"}:
+        raise ConfigError("metrics: a table with enable and/or listen")
+    default = MetricsConfig()
+    config = MetricsConfig(
+        enable=_typed("metrics.enable", raw.get("enable", default.enable), bool),
+        listen=_typed("metrics.listen", raw.get("listen", default.listen), str),
+    )
+    try:
+        parse_listen(config.listen)
+    except MetricsError as err:
+        raise ConfigError(f"metrics.listen: {err}") from None
+    return config
 
 
 def _adversary(raw: Any, base: Path) -> AdversaryConfig:
