@@ -52,6 +52,7 @@ import torch
 
 from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
+from inference_worker.metrics import WorkerMetrics
 from inference_worker.pipeline.codec import CodecError
 from inference_worker.pipeline.frames import (
     ChainContext,
@@ -115,6 +116,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         on_session_done: Callable[[SessionRecord], None] | None = None,
         frame_signer: FrameSigner | None = None,
         require_signed_frames: bool = False,
+        metrics: WorkerMetrics | None = None,
     ):
         self.limits = limits or ServerLimits()
         self.on_session_done = on_session_done  # called on the event loop
@@ -122,6 +124,8 @@ class PipelineServer(pb_grpc.PipelineServicer):
         self.require_signed_frames = require_signed_frames  # refuse unsigned incoming frames
         self.spans = {(s.model_id, s.shard.span_start, s.shard.span_end): s for s in spans}
         self.sessions: dict[SessionId, Session] = {}
+        self.metrics = metrics or WorkerMetrics()  # Prometheus (inference_worker/metrics.py)
+        self.metrics.watch_sessions(lambda: len(self.sessions))
         self.channels = ChannelPool(self.limits.max_frame_bytes)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="shard")  # one compute at a time
         self._background: set[asyncio.Task[None]] = set()
@@ -199,6 +203,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             self._drop(session, message)
         if failed_hop is not None:
             index = failed_hop
+        self.metrics.frame_refused(code)
         error = pb.SessionError(
             session=pb_session_key(key), code=code, failed_hop=index, message=message
         )
@@ -262,6 +267,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
 
         def on_failure(hop: int, why: str) -> None:
             if self.sessions.get(session.key) is session:
+                self.metrics.error("downstream_failed")
                 error = pb.SessionError(
                     session=pb_session_key(session.key),
                     code=pb.ERROR_CODE_HOP_FAILED,
@@ -304,6 +310,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             )
         loop = asyncio.get_running_loop()
         seal = FrameSeal(rows=msg.fingerprint_rows, signature=msg.signature)
+        started = time.monotonic()
         out = await loop.run_in_executor(
             self.executor,
             run_hop,
@@ -314,6 +321,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
             session.open.codec,
             self.limits.max_frame_bytes,
         )
+        self.metrics.hop_forwarded(msg.step, time.monotonic() - started, token=isinstance(out, int))
         if self.sessions.get(session.key) is not session:
             return  # closed or replaced while computing
         session.seen += shape[1]
@@ -443,6 +451,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         saying `why`, for the next hops); with `code`, tell its owner why."""
         if self.sessions.get(session.key) is session:
             del self.sessions[session.key]
+            self.metrics.session_ended(code=code, normal=normal)
         session.owner.sessions.discard(session.key)
         if code is not None:
             error = pb.SessionError(
@@ -518,15 +527,18 @@ async def start_server(
     on_session_done: Callable[[SessionRecord], None] | None = None,
     frame_signer: FrameSigner | None = None,
     require_signed_frames: bool = False,
+    metrics: WorkerMetrics | None = None,
 ) -> tuple[grpc.aio.Server, PipelineServer, int]:
     """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port).
-    `frame_signer` signs this worker's frames; `require_signed_frames` refuses unsigned ones."""
+    `frame_signer` signs this worker's frames; `require_signed_frames` refuses unsigned ones;
+    `metrics` (default: a fresh one) counts what it serves."""
     service = PipelineServer(
         spans,
         limits,
         on_session_done=on_session_done,
         frame_signer=frame_signer,
         require_signed_frames=require_signed_frames,
+        metrics=metrics,
     )
     message_bytes = service.limits.max_frame_bytes + GRPC_SLACK_BYTES
     server = grpc.aio.server(
