@@ -43,14 +43,16 @@ async def serve_generate(
         tokens.put_nowait(pb.Token(session=key, step=step, token_id=token))
 
     driving = asyncio.get_running_loop().create_task(
-        drive_route(
-            span.shard,
-            route,
-            channels=server.channels,
-            executor=server.executor,
-            on_token=on_token,
-            signer=server.frame_signer,
-        )  # fmt: skip
+        server.metrics.track_route(  # counts it active, then its outcome and tokens/s
+            drive_route(
+                span.shard,
+                route,
+                channels=server.channels,
+                executor=server.executor,
+                on_token=on_token,
+                signer=server.frame_signer,
+            )  # fmt: skip
+        )
     )
     try:
         while not (driving.done() and tokens.empty()):
