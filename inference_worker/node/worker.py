@@ -52,6 +52,7 @@ from chain import sealing
 from chain.client import ClientError, TxResult
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.workers.v1 import types_pb2 as workers_types
+from inference_worker.metrics import WorkerMetrics
 from inference_worker.models import Manifest, WeightCommitmentError, read_manifest
 from inference_worker.node import cheating
 from inference_worker.node.chain import Assignment, ChainLink
@@ -114,11 +115,13 @@ class Worker:
         self._height_saved = 0
         self._opened: dict[int, tuple[bytes, bytes | None]] = {}  # sealed job -> (key, prompt)
         self.adversary = config.adversary or AdversaryConfig()  # honest unless configured
+        self.metrics = WorkerMetrics()  # Prometheus, served on [metrics] listen when enabled
 
     # --- startup -----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Start everything and serve until `stop` is set (or forever)."""
+        self.metrics.serve(self.config.metrics)  # a busy address fails before anything loads
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         self.chain = ChainLink(
@@ -139,6 +142,7 @@ class Worker:
             self.spans, self.config.listen, limits, on_session_done=self._on_session_done,
             frame_signer=FrameSigner(self.chain.wallet.signer().private_key_bytes),
             require_signed_frames=True,  # every worker on chain signs its frames (frames.py)
+            metrics=self.metrics,
         )  # fmt: skip
         log.info("serving %d span(s) on port %d", len(self.spans), port)
         try:
@@ -156,6 +160,7 @@ class Worker:
             await self.server.shutdown()
             await grpc_server.stop(grace=1)
             self.chain.close()
+            self.metrics.close()
 
     def _load_spans(self) -> list[HostedSpan]:
         """Load every configured span, verified against the model's commitments on chain."""
@@ -315,6 +320,7 @@ class Worker:
         except asyncio.CancelledError:
             raise
         except Exception as err:  # one job's failure must not stop the worker
+            self.metrics.error("job_failed")
             log.exception("job %d failed", record.job_id)
             self._abandon(record, f"{type(err).__name__}: {err}")
 
@@ -324,7 +330,7 @@ class Worker:
         """(tokens, fingerprint): drive the route on the first hop, else wait for the session."""
         if record.hop_index == 0:
             try:
-                result = await self._drive(job, record.route_index)
+                result = await self.metrics.track_route(self._drive(job, record.route_index))
             except (RouteError, ShardError, ValueError) as err:
                 log.warning("job %d route %d failed: %s", job.id, record.route_index, err)
                 return None
@@ -599,6 +605,7 @@ class Worker:
         try:
             result = await asyncio.to_thread(send, *args)
         except ClientError as err:
+            self.metrics.error("broadcast_refused")
             failures = self._refusals[key] = self._refusals.get(key, 0) + 1
             if failures >= BROADCAST_ATTEMPTS:
                 del self._refusals[key]
@@ -621,6 +628,7 @@ class Worker:
 
     def _save(self, record: JobRecord) -> JobRecord:
         self.store.put(record)
+        self.metrics.job_saved(record.phase)  # counts the revealed and abandoned ones
         return record
 
     def _abandon(self, record: JobRecord, why: str) -> JobRecord:
@@ -639,6 +647,7 @@ class Worker:
                     await asyncio.to_thread(self.chain.heartbeat)
                     last = height
             except Exception as err:  # a missed heartbeat is retried next round
+                self.metrics.error("heartbeat")
                 log.warning("heartbeat failed: %s", err)
             await asyncio.sleep(1.0)
 
