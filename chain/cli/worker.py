@@ -48,5 +48,5 @@ def run(
 
     try:
         asyncio.run(main())
-    except WorkerError as err:
+    except (WorkerError, ConfigError) as err:  # ConfigError: a busy [metrics] listen
         raise CLIError(str(err)) from None
