@@ -337,14 +337,23 @@ class SnapshotFiles:
         names = (p.name for p in self.directory.iterdir() if p.is_dir())
         return sorted(int(n) for n in names if re.fullmatch(r"[0-9]{20}", n))
 
-    def write(self, view: StoreView, chunk_bytes: int, meta_keys: Iterable[bytes]) -> bytes:
-        """Export ``view`` into a temporary folder, renamed once complete; the metadata bytes."""
+    def write(
+        self,
+        view: StoreView,
+        chunk_bytes: int,
+        meta_keys: Iterable[bytes],
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> bytes:
+        """Export ``view`` into a temporary folder, renamed once complete; the metadata bytes.
+        ``cancelled`` is asked before each chunk: True abandons the export (SnapshotError)."""
         final = self.path(view.height)
         tmp = final.with_name(final.name + _TMP)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
 
         def write_chunk(index: int, chunk: bytes) -> None:
+            if cancelled():
+                raise SnapshotError("export cancelled")
             (tmp / f"{index:06d}").write_bytes(chunk)
 
         metadata = export_snapshot(
@@ -397,6 +406,7 @@ class SnapshotManager:
         self.interval, self.keep_recent, self.chunk_bytes = interval, keep_recent, chunk_bytes
         self.meta_keys = tuple(sorted(meta_keys))
         self._worker: threading.Thread | None = None
+        self._closing = threading.Event()
         self._restore: _Restore | None = None
 
     # making
@@ -405,7 +415,7 @@ class SnapshotManager:
         """After Commit: at a snapshot height, pin the committed version now and export it on
         a background thread. Skipped (False) while the previous export still runs."""
         height = store.last_height
-        if self.interval == 0 or height % self.interval != 0:
+        if self.interval == 0 or height % self.interval != 0 or self._closing.is_set():
             return False
         if self._worker is not None and self._worker.is_alive():
             log.warning("snapshot skipped: the previous one is still being written", height=height)
@@ -419,7 +429,7 @@ class SnapshotManager:
 
     def _export(self, view: StoreView) -> None:
         try:
-            raw = self.files.write(view, self.chunk_bytes, self.meta_keys)
+            raw = self.files.write(view, self.chunk_bytes, self.meta_keys, self._closing.is_set)
             self.files.prune(self.keep_recent)
             log.info("snapshot made", height=view.height, metadata_bytes=len(raw))
         except Exception:  # a node-local failure (disk): log it, the chain goes on
@@ -428,9 +438,16 @@ class SnapshotManager:
             view.release()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for a running export (tests, shutdown)."""
+        """Wait for a running export (tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+    def close(self) -> None:
+        """Stop a running export (its ``.tmp`` folder is left for the next start to delete) and
+        wait for it: call before closing the store, whose LevelDB snapshot the export reads
+        (plyvel crashes the process when a database closes under a live iterator)."""
+        self._closing.set()
+        self.wait()
 
     # serving
 

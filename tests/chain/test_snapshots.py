@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import tracemalloc
 from hashlib import sha256
 from pathlib import Path
@@ -408,3 +409,43 @@ def test_export_sees_its_height_while_later_blocks_commit(tmp_path: Path, target
     assert snapshot.height == 4 and set(results) == {APPLY.ACCEPT}
     assert target[0].last_app_hash == expected != store.last_app_hash
     store.close()
+
+
+class SlowStore:
+    """A store whose snapshots read slowly (1 ms per entry): an export that takes seconds."""
+
+    def __init__(self, store: CommitStore) -> None:
+        self.store = store
+        self.last_height = store.last_height
+
+    def snapshot(self):
+        view = self.store.snapshot()
+        iterate = view.iterate
+
+        def slow(start, end, reverse=False):
+            for pair in iterate(start, end, reverse):
+                time.sleep(0.001)
+                yield pair
+
+        view.iterate = slow
+        return view
+
+
+def test_close_stops_a_running_export_before_the_store_closes(tmp_path: Path) -> None:
+    store = CommitStore(str(tmp_path / "big.db"))
+    store.stage(1, {f"k/{i:06d}".encode(): b"v" * 64 for i in range(5_000)})
+    store.commit()
+    manager = SnapshotManager(tmp_path / "snaps", interval=1, chunk_bytes=1024)
+    assert manager.maybe_snapshot(SlowStore(store))  # an export of about 5 s
+    time.sleep(0.2)
+
+    began = time.monotonic()
+    manager.close()  # returns once the export thread has stopped
+    stopped_in = time.monotonic() - began
+    store.close()  # safe now: no iterator is left on the database
+
+    assert stopped_in < 4, stopped_in  # s: it stopped at a chunk, not after the >= 5 s export
+    assert manager.list_snapshots().snapshots == []
+    assert not manager.maybe_snapshot(store)  # a closed manager starts nothing
+    assert SnapshotManager(tmp_path / "snaps").list_snapshots().snapshots == []
+    assert list((tmp_path / "snaps").iterdir()) == []  # the abandoned .tmp is gone
