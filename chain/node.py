@@ -192,6 +192,7 @@ class Node:
                 f"cannot open {s.home / APP_DB}: {exc} (is another node running on this home?)"
             ) from None
         exit_code = 0
+        app: InferaApp | None = None
         server: ABCIServer | None = None
         grpc: Any | None = None
         metrics_http: Any | None = None
@@ -277,6 +278,8 @@ class Node:
                 metrics_http.server_close()
             if server is not None:
                 await server.stop()
+            if app is not None and app.snapshots is not None:
+                app.snapshots.close()  # stop an export before its store closes under it
             store.close()
             log.info("node stopped", exit_code=exit_code)
         return exit_code
