@@ -637,3 +637,82 @@ def test_seal_rejects_recipients_from_the_submitter(node, submitter, secrets):
     routes[0].recipients.extend([b"\x01" * 32, b"\x02" * 32])
     (result,) = run(node, (submitter, seal_msg(submitter, job_id, routes)))
     assert (result.codespace, result.code) == ("inference", 19)
+
+
+# --- hostile inputs ------------------------------------------------------------------------
+
+
+def test_hostile_sealed_messages_never_cause_an_internal_error(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from infera.agreement.v1 import tx_pb2 as agreement_tx
+
+    chain_ = make_job_chain(
+        tmp_path / "n", inference={"seal_window_blocks": 30, "max_deadline_blocks": 60}
+    )
+    register_our_keys(chain_)
+    submitter, secrets = chain_.keys[7], sealing.JobSecrets(b"\x07" * 32)
+    ok(chain_, (submitter, sealed_submit(submitter, secrets, deadline_blocks=50)))
+    sizes = st.sampled_from([0, 1, 47, 48, sealing.KEY_BOX_BYTES, sealing.prompt_box_bytes(ROOM)])
+    box = sizes.flatmap(lambda n: st.binary(min_size=n, max_size=n))
+    route = st.builds(
+        T.SealedRoute,
+        boxes=st.lists(box, max_size=3),
+        recipients=st.lists(st.binary(max_size=33), max_size=1),
+    )
+    job_ids = st.sampled_from([0, 1, 2, 2**64 - 1])
+    signers = st.sampled_from(chain_.keys)
+    messages = st.one_of(
+        st.builds(
+            lambda k, j, r: (k, inference_tx.MsgSealPrompt(submitter=k.bech32, job_id=j, routes=r)),
+            signers, job_ids, st.lists(route, max_size=4),
+        ),
+        st.builds(
+            lambda k, j, key, p: (k, inference_tx.MsgDiscloseSealedJob(
+                submitter=k.bech32, job_id=j, job_key=key, prompt=p)),
+            signers, job_ids, st.sampled_from([b"", b"\x07" * 32, b"\x00" * 32, b"\x07" * 33]),
+            st.sampled_from([b"", PROMPT, b"x" * 40]),
+        ),
+        st.builds(
+            lambda k, j: (k, agreement_tx.MsgContestSeal(worker=k.bech32, job_id=j)),
+            signers, job_ids,
+        ),
+        st.builds(
+            lambda k, j, h, n, s: (k, agreement_tx.MsgRevealOutput(
+                worker=k.bech32, job_id=j, keyed_output_hash=h, output_token_count=n,
+                sealed_output=s, shard_fingerprint=b"\x01", salt=b"\x00" * 32)),
+            signers, job_ids, st.binary(max_size=40), st.integers(0, 2**32 - 1),
+            st.binary(max_size=80),
+        ),
+        st.builds(
+            lambda k, p, c, n, r: (k, submit_msg(
+                k, prompt=p, privacy=1, prompt_commitment=c, sealed_prompt_bytes=n,
+                reply_pubkey=r, deadline_blocks=50)),
+            signers, st.binary(max_size=3), st.binary(max_size=33), st.integers(0, 2**32 - 1),
+            st.binary(max_size=33),
+        ),
+    )  # fmt: skip
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(messages, min_size=1, max_size=3))
+    def hostile(batch):
+        for result in run(chain_, *batch):
+            assert (result.codespace, result.code) != ("sdk", 1), result.log
+            seen.add((result.codespace, result.code))
+
+    seen: set[tuple[str, int]] = set()
+
+    try:
+        hostile()
+        # the inputs reached the handlers' own checks, not only the ante handler
+        assert len({s for s in seen if s[0] in ("inference", "agreement")}) >= 4, seen
+        # and a well-formed seal still works after all that
+        routes = boxes_for(chain_, 1, secrets)
+        if (
+            job(chain_, 1).sealed.sealed_height == 0
+            and job(chain_, 1).state == T.JOB_STATE_ASSIGNED
+        ):
+            ok(chain_, (submitter, seal_msg(submitter, 1, routes)))
+    finally:
+        chain_.store.close()
