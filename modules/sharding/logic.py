@@ -260,7 +260,9 @@ def _compute_joint_routes(
         group = [i for i in open_routes if position[i] == layer]
         options: dict[bytes, Candidate] = {}
         for c in ordered:
-            if c.start == layer and c.operator not in used and c.operator not in options:
+            if c.start != layer or c.operator in used or c.operator in options:
+                continue
+            if c.weight > 0:  # never the case for active workers; a zero weight is never drawn
                 options[c.operator] = c
         if len(options) < len(group):
             return None, steps

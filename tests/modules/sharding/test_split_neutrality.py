@@ -178,3 +178,10 @@ def test_the_old_hop_by_hop_draw_was_not_neutral():
             pass
         held += sum(1 for route in search.routes() if route[0].operator in mine)
     assert held / (JOBS * R) > 0.3 + 5 * math.sqrt(0.9 / JOBS) / R
+
+
+def test_a_zero_weight_option_is_never_drawn_and_nothing_raises():
+    candidates = [Candidate(_op(f"z{i}"), 0, LAYERS, w, 500) for i, w in enumerate([0, 5, 5, 5])]
+    for job in range(50):
+        routes = compute_routes(candidates, LAYERS, R, Prng(b"zero/%d" % job), 300)
+        assert _op("z0") not in {route[0].operator for route in routes}
