@@ -33,7 +33,7 @@ from chain.gateway.backend import Backend, JobOutcome, ModelInfo, is_unavailable
 from chain.gateway.errors import GatewayError
 from chain.gateway.events import JobEvents
 from chain.gateway.metrics import GatewayMetrics, MetricsMiddleware
-from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat
+from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat, parse_completion
 from chain.gateway.stream import ChatStream, StreamJob
 from chain.gateway.tokenizer import Tokenizer
 from infera.inference.v1 import types_pb2 as inference_types
@@ -82,6 +82,7 @@ def create_app(
     routes = [
         Route("/v1/models", guarded(gateway, gateway.list_models), methods=["GET"]),
         Route("/v1/chat/completions", guarded(gateway, gateway.chat), methods=["POST"]),
+        Route("/v1/completions", guarded(gateway, gateway.completions), methods=["POST"]),
     ]
     middleware = []
     if metrics is not None:
@@ -161,6 +162,13 @@ class Gateway:
         return {"object": "list", "data": data}
 
     async def chat(self, request: Request) -> dict[str, Any] | Response:
+        return await self.answer(request, legacy=False)
+
+    async def completions(self, request: Request) -> dict[str, Any] | Response:
+        """Legacy ``/v1/completions``: the prompt string goes to the model as it is."""
+        return await self.answer(request, legacy=True)
+
+    async def answer(self, request: Request, *, legacy: bool) -> dict[str, Any] | Response:
         started = time.monotonic()
         params = await run_in_threadpool(self.backend.inference_params)
         limits = Limits(
@@ -171,13 +179,17 @@ class Gateway:
             max_top_k=int(params.max_top_k),
         )
         raw = await read_body(request, limits.max_body_bytes)
-        chat = parse_chat(parse_body(raw, limits.max_body_bytes), limits)
+        parse = parse_completion if legacy else parse_chat
+        chat = parse(parse_body(raw, limits.max_body_bytes), limits)
         model, tokenizer = await self.served_model(chat.model)
-        prompt = tokenizer.render(chat.messages)
+        if chat.prompt_text is not None:
+            prompt = chat.prompt_text.encode()
+        else:
+            prompt = tokenizer.render(chat.messages)
         if len(prompt) > int(params.max_prompt_bytes):
             raise GatewayError(400, "context_length_exceeded",
                                f"the prompt is {len(prompt)} bytes; the chain takes at most "
-                               f"{params.max_prompt_bytes}", "messages")  # fmt: skip
+                               f"{params.max_prompt_bytes}", "prompt" if legacy else "messages")  # fmt: skip
         fee = required_fee(model, prompt, chat.max_tokens)
         balance = await run_in_threadpool(self.backend.balance)
         if balance < fee:
@@ -218,6 +230,8 @@ class Gateway:
         log.info("job finalized", job_id=job_id, seconds=round(seconds, 3))
         if self.metrics is not None:
             self.metrics.job_finalized(seconds, len(outcome.tokens))
+        if legacy:
+            return text_completion(chat, outcome, tokenizer, prompt, txhash)
         return completion(chat, outcome, tokenizer, prompt, txhash)
 
     async def served_model(self, model_id: str) -> tuple[ModelInfo, Tokenizer]:
@@ -300,6 +314,18 @@ def model_card(model: ModelInfo) -> dict[str, Any]:
             "registered_height": model.registered_height,
         },
     }
+
+
+def text_completion(
+    chat: ChatRequest, outcome: JobOutcome, tokenizer: Tokenizer, prompt: bytes, txhash: str
+) -> dict[str, Any]:
+    """The OpenAI (legacy) text_completion object of a finalized job."""
+    body = completion(chat, outcome, tokenizer, prompt, txhash)
+    choice = body["choices"][0]
+    body["object"] = "text_completion"
+    body["choices"] = [{"text": choice["message"]["content"], "index": 0, "logprobs": None,
+                        "finish_reason": choice["finish_reason"]}]  # fmt: skip
+    return body
 
 
 def completion(

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = structlog.get_logger("gateway.metrics")
 
 # Path label values: the gateway's routes; any other path counts as "other" (bounded labels).
-ROUTES = frozenset({"/v1/models", "/v1/chat/completions", "/metrics"})
+ROUTES = frozenset({"/v1/models", "/v1/chat/completions", "/v1/completions", "/metrics"})
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 JOB_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 

@@ -48,6 +48,12 @@ class ChatRequest:
     top_k: int  # sampling only; 0 = whole vocabulary
     stream: bool = False  # answer as server-sent events
     include_usage: bool = False  # streams only: a last chunk with usage and no choices
+    prompt_text: str | None = None  # /v1/completions: the raw prompt (no chat rendering)
+
+
+COMPLETION_KNOWN = (KNOWN - {"messages", "max_completion_tokens"}) | {
+    "prompt", "echo", "best_of", "logprobs", "suffix"}  # fmt: skip
+COMPLETION_DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
 
 
 def parse_body(raw: bytes, max_body_bytes: int) -> dict[str, Any]:
@@ -88,6 +94,29 @@ def parse_chat(body: dict[str, Any], limits: Limits) -> ChatRequest:
         stream=stream,
         include_usage=include_usage,
     )
+
+
+def parse_completion(body: dict[str, Any], limits: Limits) -> ChatRequest:
+    """Validate a legacy completions body: one string prompt, as the chat checks otherwise."""
+    unknown = sorted(set(body) - COMPLETION_KNOWN)
+    if unknown:
+        raise bad_request(f"unsupported parameter {unknown[0]!r}", unknown[0])
+    for param, allowed in (("echo", (None, False)), ("best_of", (None, 1)),
+                           ("logprobs", (None,)), ("suffix", (None, ""))):  # fmt: skip
+        if body.get(param) not in allowed:
+            raise bad_request(f"{param} is not supported", param)
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1:
+        prompt = prompt[0]
+    if not isinstance(prompt, str) or not prompt:
+        raise bad_request("prompt must be one non-empty string", "prompt")
+    chat_body = {k: v for k, v in body.items() if k in KNOWN}
+    if "max_tokens" not in chat_body:
+        chat_body["max_tokens"] = min(COMPLETION_DEFAULT_MAX_TOKENS, limits.max_tokens,
+                                      limits.chain_max_new_tokens)  # fmt: skip
+    chat_body["messages"] = [{"role": "user", "content": prompt}]  # validated shape only
+    parsed = parse_chat(chat_body, limits)
+    return ChatRequest(**{**parsed.__dict__, "messages": (), "prompt_text": prompt})
 
 
 def parse_stream(body: dict[str, Any]) -> tuple[bool, bool]:

@@ -105,7 +105,8 @@ class ChatStream:
     async def _produce(self, put: Callable[[str | None], None]) -> str:
         """Puts every event, then None; returns the stream's outcome (for the metrics)."""
         try:
-            put(self.chunk({"role": "assistant", "content": ""}))
+            if self.job.chat.prompt_text is None:  # chat only: legacy completions have no role
+                put(self.chunk({"role": "assistant", "content": ""}))
             await self._relay_route(put)
             try:
                 final = await self._wait(self.job.job_id)
@@ -219,6 +220,10 @@ class ChatStream:
             "model": self.job.chat.model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
         }
+        if self.job.chat.prompt_text is not None:  # legacy /v1/completions chunk
+            body["object"] = "text_completion"
+            body["choices"] = [{"text": delta.get("content", ""), "index": 0, "logprobs": None,
+                                "finish_reason": finish_reason}]  # fmt: skip
         if self.job.chat.include_usage:
             body["usage"] = None
         if infera is not None:
@@ -227,9 +232,10 @@ class ChatStream:
 
     def _usage_chunk(self, completion_tokens: int) -> str:
         prompt_tokens = self.job.tokenizer.count(self.job.prompt)
+        legacy = self.job.chat.prompt_text is not None
         return sse({
             "id": str(self.job.job_id),
-            "object": "chat.completion.chunk",
+            "object": "text_completion" if legacy else "chat.completion.chunk",
             "created": self.job.created,
             "model": self.job.chat.model,
             "choices": [],
