@@ -160,12 +160,15 @@ def _verifies(shares: Sequence[Share], message: bytes) -> bool:
         if key_point is None or share_point is None:
             return False
         signature, pubkey = add(signature, share_point), add(pubkey, key_point)
-    if is_inf(pubkey) or not subgroup_check(signature):
+    try:  # py_ecc raises on points off the curve; decompressed points are on it, but never raise
+        if is_inf(pubkey) or not subgroup_check(signature):
+            return False
+        check = pairing(signature, G1, final_exponentiate=False) * pairing(
+            _message_point(message), neg(pubkey), final_exponentiate=False
+        )
+        return bool(final_exponentiate(check) == FQ12.one())
+    except Exception:
         return False
-    check = pairing(signature, G1, final_exponentiate=False) * pairing(
-        _message_point(message), neg(pubkey), final_exponentiate=False
-    )
-    return bool(final_exponentiate(check) == FQ12.one())
 
 
 def compute_beacon(shares: Sequence[Share], total_power: int) -> bytes | None:
