@@ -370,3 +370,29 @@ def test_the_backend_watches_a_real_worker_server_with_the_submitters_signature(
     got, refusals = asyncio.run(scenario())
     assert got == [5, 6, 7]
     assert refusals == [("PERMISSION_DENIED", False), ("NOT_FOUND", True)]
+
+
+def test_the_official_openai_client_streams_and_raises_at_the_error_event():
+    """openai's own Stream parser over the app (TestClient is an httpx.Client): a finalized
+    stream reads as chunks with the verdict; a mismatch raises APIError at the error event."""
+    import openai
+
+    def sdk(chain: StreamChain) -> openai.OpenAI:
+        chain.finalize.set()
+        return openai.OpenAI(base_url="http://testserver/v1", api_key=KEY, max_retries=0,
+                             http_client=client_for(chain))  # fmt: skip
+
+    messages = [{"role": "user", "content": "hello"}]
+    chunks = list(sdk(StreamChain()).chat.completions.create(
+        model="tiny", messages=messages, max_tokens=3, stream=True,
+        stream_options={"include_usage": True}))  # fmt: skip
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "hi!"
+    assert chunks[-2].model_extra["infera"]["finalized"] is True
+    assert chunks[-1].usage.completion_tokens == 3
+    read: list[str] = []
+    with pytest.raises(openai.APIError, match="finalized another output"):
+        for chunk in sdk(StreamChain(final="ho!")).chat.completions.create(
+            model="tiny", messages=messages, max_tokens=3, stream=True
+        ):
+            read.extend(c.delta.content or "" for c in chunk.choices)
+    assert "".join(read) == "hi!"  # the unverified text had been shown
