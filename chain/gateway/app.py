@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from chain.client import ClientError, QueryError
 from chain.gateway.backend import Backend, JobOutcome, ModelInfo, is_unavailable
-from chain.gateway.errors import GatewayError
+from chain.gateway.errors import GatewayError, no_funds
 from chain.gateway.events import JobEvents
 from chain.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from chain.gateway.request import ChatRequest, Limits, parse_body, parse_chat, parse_completion
@@ -193,8 +193,7 @@ class Gateway:
         fee = required_fee(model, prompt, chat.max_tokens)
         balance = await run_in_threadpool(self.backend.balance)
         if balance < fee:
-            raise GatewayError(402, "insufficient_funds",
-                               f"the gateway account holds {balance}, the job escrows {fee}")  # fmt: skip
+            raise no_funds(f"the gateway account holds {balance}, the job escrows {fee}")
         if not await run_in_threadpool(self.backend.has_routes, model):
             raise GatewayError(429, "no_capacity",
                                f"no {model.min_redundancy} disjoint routes of active workers cover "

@@ -22,7 +22,7 @@ from cosmpy.aerial.wallet import LocalWallet
 
 from chain.client import Client, QueryError, TxError
 from chain.crypto import from_bech32
-from chain.gateway.errors import GatewayError
+from chain.gateway.errors import GatewayError, no_funds
 from infera.inference.v1 import types_pb2 as inference_types
 
 SDK_INSUFFICIENT_FUNDS = 5  # codespace "sdk"
@@ -224,12 +224,11 @@ def sign_watch(private_key: bytes, worker: bytes, job_id: int, route_index: int)
 
 
 def tx_failure(err: TxError) -> GatewayError:
-    """A refused MsgSubmitJob as an HTTP error: 402 when the account cannot pay."""
+    """A refused MsgSubmitJob as an HTTP error: 429 insufficient_funds when the account cannot
+    pay."""
     result = err.result
     if (result.codespace, result.code) in PAYMENT_FAILURES:
-        return GatewayError(
-            402, "insufficient_funds", f"the gateway account cannot pay: {result.log}"
-        )
+        return no_funds(f"the gateway account cannot pay: {result.log}")
     return GatewayError(
         400, f"{result.codespace}_{result.code}", f"the chain refused the job: {result.log}"
     )

@@ -213,9 +213,13 @@ def test_an_unknown_model_is_404():
     assert error_of(chat(client, model="no-tokenizer-here")) == (404, "model_not_found")
 
 
-def test_an_account_that_cannot_escrow_the_fee_is_402_and_submits_nothing():
+def test_an_account_that_cannot_escrow_the_fee_is_429_with_retry_after_and_submits_nothing():
     chain = FakeChain(funds=5)
-    assert error_of(chat(client_for(chain))) == (402, "insufficient_funds")
+    response = chat(client_for(chain))
+    assert error_of(response) == (429, "insufficient_funds")
+    assert response.headers["retry-after"] == "60"
+    assert response.headers["x-should-retry"] == "false"  # openai's client then does not wait
+    assert response.json()["error"]["type"] == "insufficient_quota"  # as OpenAI's own quota 429
     assert chain.submitted == []
 
 
@@ -228,8 +232,8 @@ def test_a_model_without_routes_now_is_429_with_retry_after_and_submits_nothing(
 
 
 def test_a_chain_refusal_passes_through_with_its_status():
-    chain = FakeChain(refuse=GatewayError(402, "insufficient_funds", "sdk code 5"))
-    assert error_of(chat(client_for(chain))) == (402, "insufficient_funds")
+    chain = FakeChain(refuse=GatewayError(409, "some_code", "sdk code 99"))
+    assert error_of(chat(client_for(chain))) == (409, "some_code")
 
 
 def test_a_submit_that_never_commits_is_502_in_the_openai_schema():
@@ -258,9 +262,9 @@ def test_the_gateway_refuses_to_start_without_api_keys():
 
 @pytest.mark.parametrize(
     ("codespace", "code", "status"),
-    [("sdk", 5, 402), ("sdk", 13, 402), ("inference", 13, 400), ("inference", 3, 400)],
+    [("sdk", 5, 429), ("sdk", 13, 429), ("inference", 13, 400), ("inference", 3, 400)],
 )
-def test_a_refused_submit_tx_maps_to_402_only_when_the_account_cannot_pay(codespace, code, status):
+def test_a_refused_submit_tx_maps_to_429_only_when_the_account_cannot_pay(codespace, code, status):
     from chain.client import TxError, TxResult
     from chain.gateway.backend import tx_failure
 
