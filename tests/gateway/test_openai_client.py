@@ -265,3 +265,22 @@ def test_curl_n_streams_server_sent_events_ending_in_done(gateway):
     assert chunks[-1]["infera"]["finalized"] is True
     text, _ = finalized_text(gateway, int(chunks[0]["id"]))
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == text
+
+
+def test_the_openai_client_gets_legacy_completions_streamed_and_not(gateway):
+    from inference_worker.pipeline.generate import reference_generate
+    from inference_worker.pipeline.route import PromptTokenizer
+
+    client = openai.OpenAI(base_url=gateway.url, api_key=API_KEY, max_retries=0, timeout=300)
+    answer = client.completions.create(model=MODEL_ID, prompt=PROMPT, max_tokens=6)
+    text, count = finalized_text(gateway, int(answer.id))
+    assert answer.object == "text_completion" and answer.choices[0].text == text
+    tokenizer = PromptTokenizer(gateway.model_dir, 96)  # the raw prompt, no chat rendering
+    assert tokenizer.decode(reference_generate(gateway.model_dir, tokenizer.encode(
+        PROMPT.encode()), 6)) == text  # fmt: skip
+    chunks = list(client.completions.create(model=MODEL_ID, prompt=PROMPT, max_tokens=6,
+                                            stream=True))  # fmt: skip
+    assert "".join(c.choices[0].text for c in chunks) == text
+    assert chunks[-1].choices[0].finish_reason == "length"
+    assert chunks[-1].model_extra["infera"]["finalized"] is True
+    assert chunks[-1].model_extra["infera"]["streamed_tokens"] == count
