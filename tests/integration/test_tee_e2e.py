@@ -173,7 +173,7 @@ def _seal(net: LocalNetwork, job: J.Job, secrets: sealing.JobSecrets) -> inferen
             else:
                 payload = sealing.encode_key_payload(secrets.output_key)
                 place = sealing.Place(CHAIN_ID, job.id, r, h, sealing.PURPOSE_KEY)
-            boxes.append(sealing.seal(key, payload, place))
+            boxes.append(sealing.seal_for_hop(secrets, key, payload, place))
         routes.append(J.SealedRoute(boxes=boxes))
     return inference_tx.MsgSealPrompt(submitter=job.submitter, job_id=job.id, routes=routes)
 
@@ -262,7 +262,9 @@ def test_tee_required_job_routes_only_to_attested_workers_and_finalizes(net) -> 
 
     # past the epoch boundary the attestations are expired: no route for a new job
     expires = _attestation(network, workers[0]).attestation.expires_height
-    network.nodes[0].wait_height(expires, timeout=120)
+    # CometBFT reports a height once the block is stored, before the app commits it: one more
+    # block makes sure the app's latest state is at or past the boundary
+    network.nodes[0].wait_height(expires + 1, timeout=120)
     assert not _attestation(network, workers[0]).valid
     late = _sealed_submit(submitter, sealing.JobSecrets(os.urandom(32)), redundancy=1)
     assert _broadcast(network, submitter, late) == ("sharding", 5)
