@@ -1,8 +1,8 @@
 """TEE-required models and sealed jobs on the wired app (issue 17 item 2): such a model takes
 only sealed jobs; MsgSealPrompt re-checks that every hop still holds an attestation valid for
 the requirement and bound to the key it registers (the key the boxes are sealed to), so a
-re-key or an expiry between assignment and seal fails closed; the Worker query shows the
-attestation (item 1)."""
+re-key or an expiry between assignment and seal fails closed, and an assignment deferred past
+the expiry finds no route and refunds; the Worker query shows the attestation (item 1)."""
 
 from __future__ import annotations
 
@@ -210,3 +210,32 @@ def test_worker_query_shows_the_current_attestation(node):
     request = workers_query.QueryWorkerRequest(operator=first.bech32)
     earlier = node.query("/infera.workers.v1.Query/Worker", request, height=shown.height)
     assert workers_query.QueryWorkerResponse.FromString(earlier.value).attestation.valid
+
+
+def test_assignment_after_the_expiry_finds_no_attested_route_and_refunds(tmp_path, secrets):
+    chain_ = make_job_chain(
+        tmp_path / "capped",
+        inference={
+            "seal_window_blocks": 4,
+            "max_deadline_blocks": 60,
+            "max_assignments_per_block": 1,  # the second job waits for the next block
+        },
+    )
+    try:
+        params = tee_params(epoch_blocks=EPOCH_BLOCKS, validity_epochs=VALIDITY_EPOCHS)
+        apply_in_block(chain_, lambda ctx: keeper(chain_, "tee").set_params(ctx, params))
+        attest_all(chain_)
+        require_tee(chain_)
+        expires = worker_record(chain_, workers_of(chain_)[0]).attestation.expires_height
+        advance_to(chain_, expires - 2)
+        first, second = chain_.keys[7], chain_.keys[8]
+        ok(chain_, (first, sealed_submit(first, secrets)), (second, sealed_submit(second, secrets)))
+        assert job(chain_, 1).state == J.JOB_STATE_ASSIGNED  # at expires - 1: still attested
+        assert job(chain_, 2).state == J.JOB_STATE_SUBMITTED
+        chain_.block()  # block `expires`: every attestation is past its boundary
+        late = job(chain_, 2)
+        assert late.state == J.JOB_STATE_EXPIRED and not late.routes
+        assert late.reason.startswith("route assignment failed"), late.reason
+        assert late.refunded == late.max_fee
+    finally:
+        chain_.store.close()
