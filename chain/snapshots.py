@@ -67,6 +67,7 @@ MAX_METADATA_BYTES = (
     + HASH_BYTES * MAX_CHUNKS
 )
 MIN_ENTRY_BYTES = 4 + 1 + 4  # key length, a key of at least one byte, value length
+LISTED_DEPTH = 3  # a snapshot is listed once the chain is this many heights past it
 META_FILE = "metadata"
 _TMP = ".tmp"
 
@@ -407,6 +408,7 @@ class SnapshotManager:
         self.meta_keys = tuple(sorted(meta_keys))
         self._worker: threading.Thread | None = None
         self._closing = threading.Event()
+        self._tip = 0  # last committed height seen by maybe_snapshot (after every Commit)
         self._restore: _Restore | None = None
 
     # making
@@ -415,6 +417,7 @@ class SnapshotManager:
         """After Commit: at a snapshot height, pin the committed version now and export it on
         a background thread. Skipped (False) while the previous export still runs."""
         height = store.last_height
+        self._tip = height
         if self.interval == 0 or height % self.interval != 0 or self._closing.is_set():
             return False
         if self._worker is not None and self._worker.is_alive():
@@ -451,10 +454,16 @@ class SnapshotManager:
 
     # serving
 
-    def list_snapshots(self) -> abci.ResponseListSnapshots:
-        """The complete snapshots on disk, newest first."""
+    def list_snapshots(self, tip: int | None = None) -> abci.ResponseListSnapshots:
+        """The complete snapshots on disk, newest first, at least LISTED_DEPTH heights below
+        ``tip`` (default: the last committed height): a joining node's light client needs the
+        headers of snapshot + 1 and + 2, and CometBFT rejects a snapshot for good when they do
+        not exist yet and goes on to another, after light-client timeouts."""
+        tip = self._tip if tip is None else tip
         out = []
         for height in reversed(self.files.heights()):
+            if height + LISTED_DEPTH > tip:
+                continue
             try:
                 raw = self.files.read_metadata(height)
             except OSError:

@@ -26,6 +26,7 @@ from tendermint.abci import types_pb2 as abci
 
 OFFER, APPLY = abci.ResponseOfferSnapshot, abci.ResponseApplySnapshotChunk
 CHUNK = 1024  # small chunks: a few hundred keys make many of them
+TIP = 1 << 40  # a chain far past every snapshot made here (all are listed)
 META = {b"chain_id": b"infera-test", b"last_block_time_ns": b"1700000000000000000"}
 
 
@@ -82,7 +83,7 @@ def flat(store: CommitStore) -> list[tuple[bytes, bytes]]:
 def source(tmp_path: Path):
     store = build_store(tmp_path / "source.db")
     manager = make_snapshot(tmp_path / "source", store)
-    snapshot = manager.list_snapshots().snapshots[0]
+    snapshot = manager.list_snapshots(tip=TIP).snapshots[0]
     yield store, manager, snapshot
     store.close()
 
@@ -135,7 +136,7 @@ def test_export_depends_only_on_the_state(tmp_path: Path, source) -> None:
     manager = SnapshotManager(tmp_path / "o", interval=9, chunk_bytes=CHUNK, meta_keys=META)
     manager.maybe_snapshot(other)
     manager.wait()
-    again = manager.list_snapshots().snapshots[0]
+    again = manager.list_snapshots(tip=TIP).snapshots[0]
     other.close()
 
     assert other.last_app_hash == store.last_app_hash
@@ -347,10 +348,12 @@ def test_snapshots_every_interval_newest_kept(tmp_path: Path) -> None:
         made.append(manager.maybe_snapshot(store))
         manager.wait()
 
-    listed = manager.list_snapshots().snapshots
+    listed = manager.list_snapshots(tip=TIP).snapshots
 
     assert made == [False, True, False, True, False, True, False]
     assert [s.height for s in listed] == [6, 4]
+    # offered only 3 heights below the tip (7 here): a joiner needs headers up to snapshot + 2
+    assert [s.height for s in manager.list_snapshots().snapshots] == [4]
     for snapshot in listed:
         assert snapshot.hash == sha256(snapshot.metadata).digest()
         for index, chunk in enumerate(chunks_of(manager, snapshot)):
@@ -368,7 +371,7 @@ def test_interrupted_export_is_never_listed_and_is_cleaned_up(tmp_path: Path) ->
 
     manager = SnapshotManager(directory)
 
-    assert manager.list_snapshots().snapshots == []
+    assert manager.list_snapshots(tip=TIP).snapshots == []
     assert list(directory.iterdir()) == []
 
 
@@ -402,7 +405,7 @@ def test_export_sees_its_height_while_later_blocks_commit(tmp_path: Path, target
         )
         store.commit(extra_meta=META)
     manager.wait()
-    snapshot = manager.list_snapshots().snapshots[0]
+    snapshot = manager.list_snapshots(tip=TIP).snapshots[0]
 
     results = restore(target, snapshot, chunks_of(manager, snapshot), expected)
 
@@ -445,7 +448,7 @@ def test_close_stops_a_running_export_before_the_store_closes(tmp_path: Path) ->
     store.close()  # safe now: no iterator is left on the database
 
     assert stopped_in < 4, stopped_in  # s: it stopped at a chunk, not after the >= 5 s export
-    assert manager.list_snapshots().snapshots == []
+    assert manager.list_snapshots(tip=TIP).snapshots == []
     assert not manager.maybe_snapshot(store)  # a closed manager starts nothing
-    assert SnapshotManager(tmp_path / "snaps").list_snapshots().snapshots == []
+    assert SnapshotManager(tmp_path / "snaps").list_snapshots(tip=TIP).snapshots == []
     assert list((tmp_path / "snaps").iterdir()) == []  # the abandoned .tmp is gone

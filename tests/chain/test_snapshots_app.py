@@ -65,7 +65,7 @@ def synced(tmp_path: Path):
         sender = source.keys[i]
         source.block([source.tx(sender, send_msg(sender, source.keys[3].address, 10 + i))])
     source.app.snapshots.wait()
-    snapshot = source.app.snapshots.list_snapshots().snapshots[0]
+    snapshot = source.app.snapshots.list_snapshots(tip=1 << 40).snapshots[0]
     joiner = TestChain(tmp_path / "joiner")
     joiner.app.snapshots = manager(tmp_path / "joiner-snaps")
     joiner.app.chain_id = CHAIN_ID  # node.py takes it from genesis.json
@@ -103,7 +103,7 @@ def test_restored_app_answers_queries_and_runs_blocks_like_the_source(synced) ->
 
 def test_snapshot_of_another_chain_is_refused(tmp_path: Path, synced) -> None:
     source, _ = synced
-    snapshot = source.app.snapshots.list_snapshots().snapshots[0]
+    snapshot = source.app.snapshots.list_snapshots(tip=1 << 40).snapshots[0]
     other = TestChain(tmp_path / "other")
     other.app.snapshots = manager(tmp_path / "other-snaps")
     other.app.chain_id = "another-chain"
@@ -111,6 +111,16 @@ def test_snapshot_of_another_chain_is_refused(tmp_path: Path, synced) -> None:
 
     assert other.app.offer_snapshot(request).result == OFFER.REJECT
     other.store.close()
+
+
+def test_app_lists_a_snapshot_three_blocks_after_its_height(synced) -> None:
+    source, _ = synced  # snapshot at 4, the source's last block
+    listed = [s.height for s in source.app.list_snapshots(abci.RequestListSnapshots()).snapshots]
+    assert listed == []  # headers 5 and 6, which a joiner's light client needs, do not exist
+    for _ in range(3):
+        source.block()
+    listed = [s.height for s in source.app.list_snapshots(abci.RequestListSnapshots()).snapshots]
+    assert listed == [4]
 
 
 def test_app_without_snapshots_offers_none_and_refuses_offers(tmp_path: Path) -> None:
@@ -178,7 +188,7 @@ def reference(tmp_path_factory):
     source = manager(root / "snaps", interval=3)
     source.maybe_snapshot(store)
     source.wait()
-    snapshot = source.list_snapshots().snapshots[0]
+    snapshot = source.list_snapshots(tip=1 << 40).snapshots[0]
     yield snapshot, chunks(source, snapshot), store.last_app_hash
     store.close()
 
