@@ -39,7 +39,7 @@ concurrent requests, the model's own time to its first token.
     python bench/bench_gateway.py --quick      # 200 per phase, 30 warm-up
     python bench/bench_gateway.py --stream     # only the streamed time-to-first-token phases
 
-Writes bench/results/gateway.json (``--quick``: gateway_quick.json).
+Writes bench/results/gateway.json (``--quick``: gateway_quick.json; ``--stream``: gateway_stream.json).
 """
 
 from __future__ import annotations
