@@ -340,3 +340,30 @@ def test_worker_toml_metrics_table(tmp_path):
 def test_worker_toml_rejects_a_bad_metrics_table(tmp_path, table, message):
     with pytest.raises(ConfigError, match=message):
         _config(tmp_path, table)
+
+
+# --- the worker lifecycle --------------------------------------------------------------------
+
+
+def test_worker_counts_jobs_by_outcome_and_refuses_a_busy_metrics_port(tmp_path):
+    import dataclasses
+
+    from inference_worker.node.worker import Worker
+    from inference_worker.verify import commits
+
+    config = dataclasses.replace(_config(tmp_path, None), state_dir=tmp_path / "state")
+    worker = Worker(config)
+    record = commits.JobRecord(7, 0, 1)
+    worker._abandon(record, "the commit window closed")
+    worker._save(commits.JobRecord(8, 0, 1).advance(commits.COMMITTED))  # not an outcome
+    assert value(worker.metrics, "infera_worker_jobs_total", outcome="revealed") == 0
+    worker._save(commits.JobRecord(8, 0, 1).advance(commits.REVEALED))
+    assert value(worker.metrics, "infera_worker_jobs_total", outcome="abandoned") == 1
+    assert value(worker.metrics, "infera_worker_jobs_total", outcome="revealed") == 1
+    with socket.socket() as sock:  # run() serves [metrics] first: a busy port stops it at once
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        busy = MetricsConfig(enable=True, listen=f"127.0.0.1:{sock.getsockname()[1]}")
+        worker = Worker(dataclasses.replace(config, metrics=busy))
+        with pytest.raises(MetricsError, match="cannot serve metrics"):
+            asyncio.run(worker.run())
