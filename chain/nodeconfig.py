@@ -49,14 +49,17 @@ class Ports:
     abci: int = 26658  # the app's ABCI socket (CometBFT's proxy_app)
     grpc: int = 9090  # the app's gRPC server (Cosmos SDK convention)
     host: str = "127.0.0.1"
+    prometheus: int = 26660  # CometBFT's own Prometheus metrics (config.toml [instrumentation])
 
     @staticmethod
     def from_base(base: int, index: int, host: str = "127.0.0.1") -> Ports:
-        """Ports of testnet node ``index``: ``base + 10*index + {0: p2p, 1: rpc, 2: abci, 3: grpc}``."""
+        """Ports of testnet node ``index``: ``base + 10*index + {0: p2p, 1: rpc, 2: abci,
+        3: grpc, 4: prometheus}``."""
         first = base + 10 * index
-        if first < 1024 or first + 3 > 65535:
-            raise ConfigError(f"ports {first}..{first + 3} are out of range")
-        return Ports(p2p=first, rpc=first + 1, abci=first + 2, grpc=first + 3, host=host)
+        if first < 1024 or first + 4 > 65535:
+            raise ConfigError(f"ports {first}..{first + 4} are out of range")
+        return Ports(p2p=first, rpc=first + 1, abci=first + 2, grpc=first + 3, host=host,
+                     prometheus=first + 4)  # fmt: skip
 
     @property
     def rpc_url(self) -> str:
@@ -267,7 +270,12 @@ def configure_cometbft(
                 "peer_gossip_sleep_duration": "20ms",
             },
             "tx_index": {"indexer": "kv"},
-            "instrumentation": {"prometheus": False},
+            # CometBFT's own metrics (consensus, mempool, p2p, ...; docs/metrics.md), node-local.
+            # Observation only: the app never reads them, so the app hash cannot depend on them.
+            "instrumentation": {
+                "prometheus": True,
+                "prometheus_listen_addr": f"{host}:{ports.prometheus}",
+            },
         },
     )
 
