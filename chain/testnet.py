@@ -1,7 +1,8 @@
 """Local multi-validator networks on one host: ``infera testnet``.
 
 ``create_testnet`` makes ``OUTPUT/node0 .. node{N-1}``, each a full home with its own ports
-(``Ports.from_base``: node i uses base+10i .. base+10i+3 for p2p, RPC, ABCI, gRPC), every node
+(``Ports.from_base``: node i uses base+10i .. base+10i+4 for p2p, RPC, ABCI, gRPC and CometBFT's
+Prometheus metrics), every node
 wired to all others as persistent peers, one shared genesis with all N validators, and funded
 developer accounts (``OUTPUT/dev-accounts.json``, also in every node's keyring).
 ``OUTPUT/testnet.json`` describes the network.
@@ -102,6 +103,7 @@ def create_testnet(
                 "rpc": n.ports.rpc_url,
                 "abci": n.ports.abci,
                 "grpc": f"{n.ports.host}:{n.ports.grpc}",
+                "prometheus": f"{n.ports.host}:{n.ports.prometheus}",  # CometBFT's /metrics
             }
             for n in nodes
         ],
@@ -115,7 +117,7 @@ def add_full_node(
     output: Path, *, name: str, state_sync: bool = False, base_port: int | None = None
 ) -> dict[str, Any]:
     """Make ``OUTPUT/NAME``, a non-validator node of the testnet: its genesis, every validator
-    as a persistent peer, ports after the validators' (or ``base_port`` .. +3). With
+    as a persistent peer, ports after the validators' (or ``base_port`` .. +4). With
     ``state_sync`` its config.toml joins by state sync (docs/state-sync.md): node0's and node1's
     RPC servers and a trusted height and block hash read from node0, which must be running."""
     from chain.nodeconfig import GENESIS_JSON, configure_state_sync, read_cometbft_config
@@ -139,7 +141,8 @@ def add_full_node(
     )
     (home / GENESIS_JSON).write_bytes((first / GENESIS_JSON).read_bytes())
     entry = {"name": name, "home": str(home.resolve()), "node_id": node.node_id,
-             "p2p": ports.p2p, "rpc": ports.rpc_url, "state_sync": state_sync}  # fmt: skip
+             "p2p": ports.p2p, "rpc": ports.rpc_url, "state_sync": state_sync,
+             "prometheus": f"{host}:{ports.prometheus}"}  # fmt: skip
     if trust is not None:
         configure_state_sync(
             home,

@@ -98,6 +98,9 @@ def init(
     rpc_port: int = typer.Option(26657, "--rpc-port"),
     abci_port: int = typer.Option(26658, "--abci-port"),
     grpc_port: int = typer.Option(9090, "--grpc-port"),
+    prometheus_port: int = typer.Option(
+        26660, "--prometheus-port", help="CometBFT's own Prometheus metrics (127.0.0.1)."
+    ),
     beacon: bool = typer.Option(
         False, "--beacon", help="Register the validator's BLS key: run the randomness beacon."
     ),
@@ -106,7 +109,8 @@ def init(
     """Create a single-validator chain in HOME: CometBFT config and keys, genesis, keyring."""
     from chain.nodeinit import init_node
 
-    ports = Ports(p2p=p2p_port, rpc=rpc_port, abci=abci_port, grpc=grpc_port)
+    ports = Ports(p2p=p2p_port, rpc=rpc_port, abci=abci_port, grpc=grpc_port,
+                  prometheus=prometheus_port)  # fmt: skip
     summary = init_node(
         home,
         chain_id=chain_id,

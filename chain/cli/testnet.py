@@ -29,7 +29,8 @@ def create(
     base_port: int = typer.Option(
         26656,
         "--base-port",
-        help="Node i listens on base+10i (p2p), +1 (RPC), +2 (ABCI), +3 (gRPC).",
+        help="Node i listens on base+10i (p2p), +1 (RPC), +2 (ABCI), +3 (gRPC), "
+        "+4 (CometBFT metrics).",
     ),
     dev_accounts: int = typer.Option(
         None, "--dev-accounts", help="Funded developer accounts (default: the preset's)."
@@ -96,7 +97,7 @@ def add_node_cmd(
         "(the network must be running and making snapshots: app.toml [state-sync]).",
     ),
     base_port: int = typer.Option(
-        None, "--base-port", help="Its ports: base (p2p), +1 (RPC), +2 (ABCI), +3 (gRPC)."
+        None, "--base-port", help="Its ports: base (p2p), +1 (RPC), +2 (ABCI), +3 (gRPC), +4."
     ),
     output: str = OutputOption,
 ) -> None:
