@@ -63,8 +63,10 @@ def test_app_config_round_trips_and_rejects_negative_pruning(tmp_path) -> None:
 
 def test_testnet_ports_do_not_overlap_and_addresses_parse() -> None:
     ports = [Ports.from_base(26656, i) for i in range(4)]
-    used = [p for node in ports for p in (node.p2p, node.rpc, node.abci, node.grpc)]
-    assert len(set(used)) == 16
+    used = [
+        p for node in ports for p in (node.p2p, node.rpc, node.abci, node.grpc, node.prometheus)
+    ]
+    assert len(set(used)) == 20
     assert parse_tcp_address("tcp://127.0.0.1:26658") == ("127.0.0.1", 26658)
     with pytest.raises(ConfigError):
         parse_tcp_address("127.0.0.1")

@@ -102,7 +102,7 @@ def free_port_base(nodes: int) -> int:
     """
     for _ in range(200):
         base = random.randrange(20_000, 32_000 - 10 * nodes, 10)
-        if all(_port_free(base + 10 * i + k) for i in range(nodes) for k in range(4)):
+        if all(_port_free(base + 10 * i + k) for i in range(nodes) for k in range(5)):
             return base
     raise RuntimeError("no free port block found")
 
@@ -116,6 +116,7 @@ def init_solo_node(root: Path, chain_id: str, timeout_commit: str) -> tuple[Path
         "init", "--home", str(home), "--chain-id", chain_id, "--moniker", "solo",
         "--timeout-commit", timeout_commit, "--p2p-port", str(base), "--rpc-port", str(base + 1),
         "--abci-port", str(base + 2), "--grpc-port", str(base + 3), "--dev-accounts", "8",
+        "--prometheus-port", str(base + 4),
     )  # fmt: skip
     return home, f"http://127.0.0.1:{base + 1}", f"127.0.0.1:{base + 3}"
 

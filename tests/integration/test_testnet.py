@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import (
     LocalNetwork,
@@ -55,6 +58,22 @@ def test_200_random_sends_all_included_and_validators_agree(network4: LocalNetwo
     for node in network4.nodes:
         node.wait_height(top)
     assert network4.assert_same_app_hashes(top) >= top
+    _assert_cometbft_metrics(network4, top)
+
+
+def _assert_cometbft_metrics(net: LocalNetwork, height: int) -> None:
+    """Every node serves CometBFT's own Prometheus metrics on its own port (testnet.json)."""
+    described = json.loads((net.root / "testnet.json").read_text())["nodes"]
+    addresses = [n["prometheus"] for n in described]
+    assert len(set(addresses)) == len(net.nodes)
+    for address in addresses:
+        with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        samples = {s.name: s for f in text_string_to_metric_families(text) for s in f.samples}
+        assert samples["cometbft_consensus_height"].value >= height
+        assert samples["cometbft_consensus_height"].labels["chain_id"] == net.chain_id
+        assert samples["cometbft_consensus_validators"].value == len(net.nodes)
+        assert samples["cometbft_p2p_peers"].value == len(net.nodes) - 1
 
 
 def test_stopped_validator_catches_up_with_same_app_hash(network4: LocalNetwork) -> None:
