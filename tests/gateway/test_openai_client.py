@@ -246,6 +246,10 @@ def test_the_openai_client_streams_route_tokens_before_finalization_then_the_ver
     # the first text was on the wire while the chain had not finalized the job yet
     assert state_at_first_text is not None
     assert state_at_first_text != inference_types.JOB_STATE_FINALIZED
+    # and the gateway waited on the node's block events (one websocket subscription)
+    log = gateway.log.read_text()
+    assert log.count("subscribed to block events") == 1, log[-2000:]
+    assert "event subscription lost" not in log
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
