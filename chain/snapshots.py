@@ -21,7 +21,8 @@ snapshot offered again is accepted without rewriting the store.
 Making (``SnapshotManager.maybe_snapshot``, called after Commit): every ``interval`` heights a
 LevelDB snapshot of the committed version is pinned at once and exported on a background
 thread into ``DIR/<height>.tmp``, renamed to ``DIR/<height>`` when complete (a crash leaves
-only a ``.tmp`` folder, removed at the next start); the ``keep_recent`` newest are kept.
+only a ``.tmp`` folder, removed at the next start); the ``keep_recent`` newest are kept, and
+each is listed to peers once the chain is ``LISTED_DEPTH`` heights past it.
 """
 
 from __future__ import annotations
