@@ -94,6 +94,9 @@ class WorkerConfig:
     dtype: str = "float32"  # compute dtype: float32, float16, bfloat16 (also declared on chain)
     threads: int = 0  # torch intra-op threads; 0: torch's default (one per core)
     codec: str = "fp32"  # wire codec of routes this worker drives (same for every replica)
+    # acceleration of sessions run in process (inference_worker.accel.select): "plain" (today's
+    # path), "auto" (the MetaInf learner per session) or "fixed:<method>[/t<threads>]"
+    acceleration: str = "plain"
     # --- registration (done once, when the operator has no worker yet)
     stake: int = 1_000_000  # uinfera bonded at registration (at least the chain's min_stake)
     memory_bytes: int = 0  # memory declared for served layers, bytes; 0: what the spans need x2
@@ -169,6 +172,14 @@ def _check(config: WorkerConfig) -> None:
         raise ConfigError(f"device: one of {DEVICES}, got {config.device!r}")
     if config.codec not in CODECS:
         raise ConfigError(f"codec: one of {CODECS}, got {config.codec!r}")
+    if config.acceleration != "plain":  # the check imports torch: only when it is asked for
+        from inference_worker.accel.methods import AccelError
+        from inference_worker.accel.select import check_acceleration
+
+        try:
+            check_acceleration(config.acceleration)
+        except AccelError as err:
+            raise ConfigError(f"acceleration: {err}") from None
     for name in ("listen", "node_grpc"):
         host, _, port = getattr(config, name).rpartition(":")
         if not host or not port.isdigit():

@@ -98,12 +98,19 @@ def generate(
     eos_ids: set[int] | None = None,
     sampling: Sampling | None = None,
     wire_codec: str | None = None,
+    accelerator: Any = None,
 ) -> GenerationResult:
     """Generate up to `max_new_tokens` after `prompt_ids` through `shards` (one route).
 
     Stops after a token in `eos_ids` (default: the config's eos_token_id). With `wire_codec`,
-    hidden states crossing each hop boundary go through encode/decode with that codec.
+    hidden states crossing each hop boundary go through encode/decode with that codec. With
+    `accelerator` (an `inference_worker.accel.select.Accelerator`, EXACT job class), it
+    chooses and runs the session's acceleration method instead.
     """
+    if accelerator is not None and wire_codec is None:
+        return accelerator.generate(  # type: ignore[no-any-return]
+            shards, prompt_ids, max_new_tokens=max_new_tokens, sampling=sampling, eos_ids=eos_ids
+        )
     check_route(shards)
     if not prompt_ids:
         raise ValueError("the prompt needs at least one token")
