@@ -50,3 +50,20 @@ def run(
         asyncio.run(main())
     except (WorkerError, ConfigError) as err:  # ConfigError: a busy [metrics] listen
         raise CLIError(str(err)) from None
+
+
+@app.command()
+def bench(
+    out: Path = typer.Option(Path("bench/results/metainf"), "--out", help="Folder for the table."),
+    hardware: str = typer.Option(
+        "AVX512,AVX2,DEFAULT", "--hardware", help="ATEN_CPU_CAPABILITY variants, comma-separated."
+    ),
+    smol: bool = typer.Option(True, "--smol/--no-smol", help="Include SmolLM2-135M tasks."),
+) -> None:
+    """Measure every acceleration option over the task grid here; write table.json and .csv."""
+    try:
+        from inference_worker.accel.bench import run_grid
+    except ImportError as err:  # the validator install has no torch
+        raise CLIError(f"the bench needs the `worker` extra (torch, transformers): {err}") from None
+    variants = tuple(h.strip().upper() for h in hardware.split(",") if h.strip())
+    typer.echo(str(run_grid(out, hardware=variants, smol=smol)))
