@@ -139,3 +139,17 @@ def check_allowed(method: Method, job_class: PrecisionClass) -> None:
             f"method {method.name!r} is {method.precision.value}; this job's class is "
             f"{job_class.value} and forbids it"
         )
+
+
+DEFAULT_OPTION = "plain/t2"  # today's fixed configuration: plain path, torch's default threads
+
+
+def bench_options() -> list[str]:
+    """The options the bench measures (the plain default first): every method at the default
+    thread count, and the one-thread variants of the plain path and prompt lookup (11)."""
+    return [
+        DEFAULT_OPTION,
+        *(option_name(m, 2) for m in METHODS if m != "plain"),
+        option_name("plain", 1),
+        option_name("pld10", 1),
+    ]
