@@ -23,6 +23,7 @@ from modules.agreement.hooks import RoundHooks
 from modules.agreement.keeper import AgreementKeeper
 from modules.agreement.module import AgreementModule
 from modules.agreement.verdicts import VerdictSource, VerdictVotes
+from modules.auth import params as auth_params
 from modules.auth.keeper import AccountKeeper
 from modules.auth.module import AuthModule
 from modules.bank.keeper import BankKeeper
@@ -168,9 +169,10 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     gov = GovKeeper(bank, staking, upgrades or registry_from_environment())
     modules.append(GovModule(gov))
     # Modules whose params gov may change: each validates its own (params.validate_params).
-    # auth has no validation entry point yet: gov cannot change it. staking and distribution
-    # also refuse changes a running chain cannot take (their params.validate_params_change).
+    # staking and distribution also refuse changes a running chain cannot take (their
+    # params.validate_params_change).
     targets = {
+        "auth": (accounts, auth_params),
         "slashing": (slashing, slashing_params),
         "agreement": (agreement, agreement_params),
         "beacon": (beacon, beacon_params),
