@@ -270,3 +270,25 @@ def test_slashing_and_tee_params_are_validated_by_their_modules(tmp_path):
     _vote(chain, {0: YES, 1: YES}, proposal_id)
     advance_to(chain, start + VOTING_S)
     assert keeper(chain, "slashing").get_params(query_ctx(chain)).signed_blocks_window == 500
+
+
+def test_auth_params_change_through_gov_and_bad_ones_are_refused(tmp_path):
+    from modules.auth.params import default_params as auth_defaults
+
+    chain = gov_chain(tmp_path)
+    for field, value in (
+        ("fee_denom", "uother"),  # fees nobody holds would stop every tx
+        ("min_gas_price", "0"),  # free txs
+        ("tx_sig_limit", 0),  # no tx could be signed
+        ("sig_verify_cost_secp256k1", 1),  # signature checks nearly free: CPU spam
+    ):
+        bad = auth_defaults()
+        setattr(bad, field, value)
+        assert _refused(chain, submit_msg(USER, update_params_msg("auth", bad))) == ("gov", 20)
+    good = auth_defaults()
+    good.max_memo_characters = 512
+    proposal_id, start = _open(chain, update_params_msg("auth", good))
+    _vote(chain, {0: YES, 1: YES}, proposal_id)
+    advance_to(chain, start + VOTING_S)
+    assert proposal(chain, proposal_id).status == types_pb2.PROPOSAL_STATUS_PASSED
+    assert keeper(chain, "auth").get_params(query_ctx(chain)).max_memo_characters == 512
