@@ -228,9 +228,11 @@ class GenerateEvent(_message.Message):
     def __init__(self, token: _Optional[_Union[Token, _Mapping]] = ..., done: _Optional[_Union[GenerateStats, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ...) -> None: ...
 
 class WatchTokensRequest(_message.Message):
-    __slots__ = ("session", "signature")
+    __slots__ = ("session", "signature", "nonce")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
     session: SessionKey
     signature: bytes
-    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    nonce: int
+    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., signature: _Optional[bytes] = ..., nonce: _Optional[int] = ...) -> None: ...
