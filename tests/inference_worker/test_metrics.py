@@ -367,3 +367,91 @@ def test_worker_counts_jobs_by_outcome_and_refuses_a_busy_metrics_port(tmp_path)
         worker = Worker(dataclasses.replace(config, metrics=busy))
         with pytest.raises(MetricsError, match="cannot serve metrics"):
             asyncio.run(worker.run())
+
+
+class RunChain:
+    """Just enough of ChainLink for Worker.run: the model, an already registered worker."""
+
+    def __init__(self, model, endpoint: str) -> None:
+        self.address = "infera1worker"
+        self.wallet = _Wallet()
+        self._model, self._endpoint = model, endpoint
+
+    def model(self, model_id):
+        return self._model
+
+    def worker(self):
+        span = type("Span", (), {"model_id": "tiny", "start": 0, "end": 5})
+        return type("Registered", (), {"endpoint": self._endpoint, "spans": [span]})
+
+    def height(self) -> int:
+        return 1
+
+    async def watch_assignments(self, since, on_assignment, on_height) -> None:
+        await asyncio.Future()  # no jobs
+
+    def close(self) -> None:
+        pass
+
+
+class _Wallet:
+    def signer(self):
+        return type("Signer", (), {"private_key_bytes": hashlib.sha256(b"run").digest()})
+
+
+def test_a_running_worker_serves_its_metrics_over_http(tmp_path, tiny_models, monkeypatch):
+    """Worker.run with [metrics] on: a Generate through its Pipeline service shows on GET
+    /metrics (the worker's own registry, passed to its server)."""
+    import dataclasses
+
+    from inference_worker.node import worker as worker_module
+    from inference_worker.node.config import ModelConfig
+    from tests.inference_worker.node.test_worker import chain_model
+
+    model_dir = tiny_models["llama"]
+    listen, metrics_port = f"127.0.0.1:{free_port()}", free_port()
+    config = dataclasses.replace(
+        _config(tmp_path, {"enable": True, "listen": f"127.0.0.1:{metrics_port}"}),
+        models=(ModelConfig("tiny", model_dir, ((0, 5),)),),
+        listen=listen,
+        state_dir=tmp_path / "state",
+    )
+    chain = RunChain(chain_model(model_dir), listen)
+    monkeypatch.setattr(worker_module, "ChainLink", lambda **_kw: chain)
+    monkeypatch.setattr(worker_module, "_load_wallet", lambda _config: None)
+
+    def scrape() -> dict:
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            text = reply.read().decode()
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for f in text_string_to_metric_families(text) for s in f.samples}  # fmt: skip
+
+    async def scenario():
+        worker = worker_module.Worker(config)
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(worker.run(stop))
+        await asyncio.sleep(0)  # run() serves /metrics, then awaits the spans' loading
+        try:
+            before = await asyncio.to_thread(scrape)  # served while the model loads
+            while worker.server is None:
+                await asyncio.sleep(0.05)
+            hop = pb.Hop(worker=chain.address, endpoint=listen, layer_start=0, layer_end=5)
+            events = []
+            async with grpc.aio.insecure_channel(listen) as channel:
+                request = generate_request(MODEL, [hop], PROMPT, 5, job_id=40)
+                async for event in pb_grpc.PipelineStub(channel).Generate(request, timeout=60):
+                    events.append(event)
+            return before, events, await asyncio.to_thread(scrape)
+        finally:
+            stop.set()
+            await running
+
+    before, events, after = asyncio.run(scenario())
+    assert events[-1].HasField("done"), events[-1]
+    assert before[("infera_worker_routes_active", ())] == 0  # served, nothing counted yet
+    assert ("infera_worker_routes_total", (("outcome", "completed"),)) not in before
+    assert after[("infera_worker_routes_total", (("outcome", "completed"),))] == 1
+    assert after[("infera_worker_tokens_total", (("role", "driver"),))] == 5
+    with pytest.raises(OSError):  # stopped with the worker
+        scrape()
