@@ -130,6 +130,156 @@ def _profile_text(profiler: cProfile.Profile, top: int = 30) -> str:
     return out.getvalue()
 
 
+# -- 1b. CPU per tx by phase --------------------------------------------------------------------
+
+
+class PhaseClock:
+    """Exclusive CPU time (``time.thread_time``) per phase, from wrappers around named methods.
+
+    A phase's time excludes the phases called inside it (signature inside ante, store access
+    inside execution), so the phases of one ABCI call add up to the call's bracketed time.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stack: list[list[float]] = []  # [start, time spent in nested phases]
+
+    def wrap(self, owner: object, name: str, phase: str) -> None:
+        inner = getattr(owner, name)
+        clock = self
+
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            frame = [time.thread_time(), 0.0]
+            clock._stack.append(frame)
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                clock._stack.pop()
+                spent = time.thread_time() - frame[0]
+                clock.seconds[phase] = clock.seconds.get(phase, 0.0) + spent - frame[1]
+                if clock._stack:
+                    clock._stack[-1][1] += spent
+
+        setattr(owner, name, timed)
+
+
+PHASES = (
+    "decode",  # TxDecoder.decode (FinalizeBlock hits the CheckTx decode cache)
+    "ante",  # AnteHandler.run without the signature and store access inside it
+    "signature",  # SignatureCache.verify: secp256k1 in CheckTx, a cache hit in FinalizeBlock
+    "execution",  # TxRunner._run_msgs without the store access inside it (bank send)
+    "store",  # GasKVStore get/set/delete, CacheStore.write (branch writes), branch.changes()
+    "hashing",  # CommitStore.stage: the new app hash over the block's changes
+    "commit",  # CommitStore.commit: one synced LevelDB write batch
+    "events",  # the runner's tx events and FinalizeBlock's ExecTxResult protobufs
+    "other",  # the rest of each ABCI call (runner bookkeeping, events, results, modules)
+)
+
+
+def measure_phases(block_txs: int, blocks: int) -> dict[str, dict[str, float]]:
+    """CPU microseconds per tx of each phase, per ABCI call kind (CheckTx, FinalizeBlock+Commit).
+
+    Same load as ``measure_app``; wrappers cost ~1 us per wrapped call, so the bracketed totals
+    are a little above ``measure_app``'s and both are reported.
+    """
+    import chain.app as app_module
+    import chain.runner as runner_module
+    from chain.ante import AnteHandler, SignatureCache
+    from chain.gas import GasKVStore
+    from chain.runner import TxRunner
+    from chain.store import CacheStore
+    from chain.store.commit import CommitStore
+    from chain.tx import TxDecoder
+
+    clock = PhaseClock()
+    saved = [
+        (cls, name, vars(cls)[name])
+        for cls, name in (
+            (TxDecoder, "decode"),
+            (AnteHandler, "run"),
+            (SignatureCache, "verify"),
+            (TxRunner, "_run_msgs"),
+            (GasKVStore, "get"),
+            (GasKVStore, "set"),
+            (GasKVStore, "delete"),
+            (CacheStore, "write"),
+            (CacheStore, "changes"),
+            (CommitStore, "stage"),
+            (CommitStore, "commit"),
+            (runner_module, "tx_events"),
+            (app_module, "_exec_result"),
+        )
+    ]
+    phase_of = {
+        "decode": "decode",
+        "run": "ante",
+        "verify": "signature",
+        "_run_msgs": "execution",
+        "get": "store",
+        "set": "store",
+        "delete": "store",
+        "write": "store",
+        "changes": "store",
+        "stage": "hashing",
+        "commit": "commit",
+        "tx_events": "events",
+        "_exec_result": "events",
+    }
+    for cls, name, _ in saved:
+        clock.wrap(cls, name, phase_of[name])
+    out: dict[str, dict[str, float]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            chain = TestChain(pathlib.Path(tmp) / "app", n_accounts=block_txs)
+            chain.init()
+            chain.block()
+            sink = Key("sink").address
+            totals = {"check_tx": 0.0, "finalize_commit": 0.0}
+            split = {"check_tx": {}, "finalize_commit": {}}  # type: dict[str, dict[str, float]]
+            for _ in range(blocks):
+                txs = [
+                    chain.tx(k, send_msg(k, sink, 1), gas=SEND_GAS, fee=SEND_FEE)
+                    for k in chain.keys
+                ]
+                for kind in ("check_tx", "finalize_commit"):
+                    clock.seconds = {}
+                    start = time.thread_time()
+                    if kind == "check_tx":
+                        assert all(chain.check(raw).code == 0 for raw in txs)
+                    else:
+                        _finalize_and_commit(chain, txs)
+                    totals[kind] += time.thread_time() - start
+                    for phase, s in clock.seconds.items():
+                        split[kind][phase] = split[kind].get(phase, 0.0) + s
+            chain.store.close()
+    finally:
+        for cls, name, original in saved:
+            setattr(cls, name, original)
+    n = block_txs * blocks
+    for kind, parts in split.items():
+        row = {p: round(parts.get(p, 0.0) / n * 1e6, 1) for p in PHASES if p != "other"}
+        row["other"] = round((totals[kind] - sum(parts.values())) / n * 1e6, 1)
+        row["total"] = round(totals[kind] / n * 1e6, 1)
+        out[kind] = row
+    return out
+
+
+def print_phases(phases: dict[str, dict[str, float]]) -> None:
+    """One row per ABCI call kind, one column per phase (CPU us per tx)."""
+    cols = (*PHASES, "total")
+    print("in-process CPU per tx by phase (us, thread CPU; exclusive of nested phases):")
+    print(f"  {'call':<16}" + "".join(f"{c:>10}" for c in cols))
+    for kind, row in phases.items():
+        print(f"  {kind:<16}" + "".join(f"{row[c]:>10.1f}" for c in cols))
+
+
+def _finalize_and_commit(chain: TestChain, txs: list[bytes]) -> None:
+    chain.height += 1
+    response = chain.app.finalize_block(_finalize_request(chain.height, txs))
+    chain.app.commit(abci.RequestCommit())
+    assert all(r.code == 0 for r in response.tx_results), response.tx_results[0].log
+
+
 # -- 2. networks ----------------------------------------------------------------------------------
 
 
@@ -144,6 +294,7 @@ class NetResult:
     block_time_tps: float  # txs / (header time of the last tx block - of the block before)
     blocks: int  # blocks holding the txs
     mean_block_txs: float
+    max_block_txs: int  # the largest block (the per-block cap shows here; docs/throughput.md)
     mean_block_interval_s: float
     submit_tps: float  # rate the client achieved (bounded by the window)
     app_cpu_us_per_tx: float = 0.0  # CPU of all nodes' Python app processes, per tx
@@ -195,13 +346,23 @@ def _submit(
     batch: int,
     lock: threading.Lock,
 ) -> None:
-    """Send round-robin over this thread's senders (sequence order kept per sender)."""
+    """Send round-robin over this thread's senders (sequence order kept per sender).
+
+    ``window`` bounds the uncommitted txs of all threads together: a thread reserves its batch
+    under the lock before sending (each thread testing ``admitted - committed > window / threads``
+    and then adding its batch let ``window / threads + threads x batch`` through: with the
+    defaults exactly 1,200 on one node, which capped every block at 1,200 txs).
+    """
     rpc = CometRPC(rpc_url, timeout=60)
     flat = [q[i] for i in range(max(len(q) for q in queues)) for q in queues if i < len(q)]
     for low in range(0, len(flat), batch):
-        while counters["admitted"] - watcher.committed > window:
-            time.sleep(0.01)
         chunk = flat[low : low + batch]
+        while True:
+            with lock:
+                if counters["sent"] + len(chunk) - watcher.committed <= window:
+                    counters["sent"] += len(chunk)
+                    break
+            time.sleep(0.01)
         calls = [(METHOD[0], {"tx": base64.b64encode(t).decode()}) for t in chunk]
         results = rpc.batch(calls)
         ok = sum(
@@ -210,6 +371,7 @@ def _submit(
         with lock:
             counters["admitted"] += ok
             counters["rejected"] += len(chunk) - ok
+            counters["sent"] -= len(chunk) - ok  # refused: never to be committed
             if ok < len(chunk) and "first_error" not in counters:
                 bad = next(
                     r for r in results if isinstance(r, Exception) or int(r.get("code") or 0)
@@ -248,7 +410,7 @@ def _drive(net: LocalNetwork, total: int, window: int) -> NetResult:
     enable = int(genesis["consensus_params"]["abci"]["vote_extensions_enable_height"])
     watcher = BlockWatcher(net.nodes[0].rpc_url, start_height, enable)
     watcher.start()
-    counters = {"admitted": 0, "rejected": 0}
+    counters = {"admitted": 0, "rejected": 0, "sent": 0}
     lock = threading.Lock()
     cpu_before = _cpu_seconds(net)
     t0 = time.monotonic()
@@ -260,7 +422,7 @@ def _drive(net: LocalNetwork, total: int, window: int) -> NetResult:
                 groups[i],
                 watcher,
                 counters,
-                window // threads_total,
+                window,
                 100,
                 lock,
             ),
@@ -348,6 +510,7 @@ def _summarize(
         block_time_tps=round(txs / span_header, 1) if span_header > 0 else 0.0,
         blocks=len(tx_blocks),
         mean_block_txs=round(txs / len(tx_blocks), 1),
+        max_block_txs=max(b[1] for b in tx_blocks),
         mean_block_interval_s=round(sum(intervals) / len(intervals), 3) if intervals else 0.0,
         submit_tps=round(counters["admitted"] / (submitted_at - t0), 1),
         notes=notes,
@@ -400,7 +563,7 @@ def main(argv: list[str]) -> int:
     total = args.txs or (3000 if args.quick else 20000)
     accounts = min(args.accounts, 100) if args.quick else args.accounts
 
-    cost = None
+    cost, phases = None, None
     if not args.skip_app:
         cost, profile = measure_app(args.block_txs, 2 if args.quick else 5, args.profile)
         print("in-process app cost per tx (no CometBFT):")
@@ -410,6 +573,8 @@ def main(argv: list[str]) -> int:
               f"(ceiling {1e6 / cost.app_us_per_tx:.0f} tx/s on one core)")  # fmt: skip
         if profile:
             print(profile)
+        phases = measure_phases(args.block_txs, 2 if args.quick else 5)
+        print_phases(phases)
     rows = []
     for n in (int(v) for v in args.validators.split(",") if v):
         print(
@@ -418,11 +583,12 @@ def main(argv: list[str]) -> int:
         rows.append(measure_network(n, accounts, total, args.window))
     print()
     print(f"{'validators':>10} {'txs':>7} {'committed tx/s':>15} {'block-time tx/s':>16} "
-          f"{'blocks':>7} {'txs/block':>10} {'block s':>8} {'rejected':>9} {'failed':>7} "
+          f"{'blocks':>7} {'txs/block':>10} {'max':>5} {'block s':>8} {'rejected':>9} {'failed':>7} "
           f"{'app CPU us/tx':>14} {'comet CPU us/tx':>16}")  # fmt: skip
     for r in rows:
         print(f"{r.validators:>10} {r.txs:>7} {r.committed_tps:>15.1f} {r.block_time_tps:>16.1f} "
-              f"{r.blocks:>7} {r.mean_block_txs:>10.1f} {r.mean_block_interval_s:>8.3f} "
+              f"{r.blocks:>7} {r.mean_block_txs:>10.1f} {r.max_block_txs:>5} "
+              f"{r.mean_block_interval_s:>8.3f} "
               f"{r.rejected:>9} {r.failed:>7} {r.app_cpu_us_per_tx:>14.0f} "
               f"{r.cometbft_cpu_us_per_tx:>16.0f}")  # fmt: skip
         for note in r.notes:
@@ -439,12 +605,18 @@ def main(argv: list[str]) -> int:
                     "load_average_1m_at_end": round(_load(), 2),
                 },
                 "app_cost": asdict(cost) if cost else None,
+                "cpu_us_per_tx_by_phase": phases,
                 "networks": [asdict(r) for r in rows],
             },
             indent=2,
         )
         + "\n"
     )
+    for r in rows:
+        print(f"{r.validators} validator(s): CometBFT's share of node CPU "
+              f"{r.cometbft_cpu_us_per_tx:.0f} us/tx of "
+              f"{r.app_cpu_us_per_tx + r.cometbft_cpu_us_per_tx:.0f} us/tx "
+              f"(all nodes; process CPU from /proc)")  # fmt: skip
     print(f"\nload average (1 min) at the end: {_load():.1f} on {_cpus()} CPUs")
     print(f"wrote {RESULTS}")
     return 0
