@@ -360,7 +360,8 @@ def run_stream_client(client: str, urls: dict[str, str], n: int, warmup: int) ->
         job = direct_job[0]
         request = pb.WatchTokensRequest(
             session=pb.SessionKey(job_id=job, route_index=0),
-            signature=sign_watch(gateway_key, worker, job, 0),
+            signature=sign_watch(gateway_key, worker, job, 0, job),
+            nonce=job,  # fresh per request: each direct job is watched once
         )
         call = stub.WatchTokens(request, timeout=30)
         event = next(call)

@@ -11,6 +11,7 @@ The app talks to a ``Backend`` only, so its request handling is tested without a
 from __future__ import annotations
 
 import hashlib
+import secrets
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ NO_COVERAGE = "(codespace sharding, code 5)"  # ErrInsufficientCoverage, as gRPC
 PAYMENT_FAILURES = {("sdk", SDK_INSUFFICIENT_FUNDS), ("sdk", SDK_INSUFFICIENT_FEE)}
 WATCH_DOMAIN = b"infera.watch.v1\x00"  # as inference_worker/pipeline/token_watch.py
 MAX_WORKER_CHANNELS = 64  # gRPC channels to route first hops kept open (oldest closed first)
+MAX_PENDING_NONCES = 4096  # watch nonces kept for retries until served (oldest dropped first)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class ChainBackend:
         self.address = str(wallet.address())
         self._key = bytes(wallet.signer().private_key_bytes)  # signs WatchTokens requests
         self._channels: dict[str, grpc.aio.Channel] = {}  # endpoint -> channel (one event loop)
+        self._nonces: dict[tuple[int, int, bytes], int] = {}  # unserved watches (retries)
 
     def inference_params(self) -> Any:
         return self.client.params("inference")
@@ -183,13 +186,17 @@ class ChainBackend:
             worker = from_bech32(head.worker)
         except Exception:
             raise WatchError(f"route {route_index} names no worker address") from None
+        pending = (job_id, route_index, worker)
+        nonce = self._watch_nonce(pending)
         request = pb.WatchTokensRequest(
             session=pb.SessionKey(job_id=job_id, route_index=route_index),
-            signature=sign_watch(self._key, worker, job_id, route_index),
+            signature=sign_watch(self._key, worker, job_id, route_index, nonce),
+            nonce=nonce,
         )
         call = pb_grpc.PipelineStub(await self._channel(head.endpoint)).WatchTokens(request)
         try:
             async for event in call:
+                self._nonces.pop(pending, None)  # served: a later watch draws a new one
                 if event.HasField("token"):
                     yield int(event.token.token_id)
                 elif event.HasField("error"):
@@ -198,9 +205,21 @@ class ChainBackend:
                     return
         except grpc.aio.AioRpcError as err:
             retry = err.code() == grpc.StatusCode.NOT_FOUND
+            if not retry:
+                self._nonces.pop(pending, None)
             raise WatchError(f"{err.code().name}: {err.details()}", retry=retry) from None
         finally:
             call.cancel()  # a watch left early (client gone) ends on the worker too
+
+    def _watch_nonce(self, pending: tuple[int, int, bytes]) -> int:
+        """The nonce of a watch: fresh, and the same again while the worker answers NOT_FOUND
+        (an unserved request consumes nothing, so a copy of it is then refused as a replay
+        once the real one was served; token_watch.py)."""
+        nonce = self._nonces.pop(pending, 0) or secrets.randbits(64) or 1
+        self._nonces[pending] = nonce
+        while len(self._nonces) > MAX_PENDING_NONCES:
+            del self._nonces[next(iter(self._nonces))]
+        return nonce
 
     async def _channel(self, endpoint: str) -> grpc.aio.Channel:
         """A kept channel to ``endpoint`` (no connection setup per stream)."""
@@ -212,14 +231,17 @@ class ChainBackend:
         return channel
 
 
-def watch_digest(worker: bytes, job_id: int, route_index: int) -> bytes:
+def watch_digest(worker: bytes, job_id: int, route_index: int, nonce: int) -> bytes:
     """What a WatchTokens request's signature signs (pipeline.proto WatchTokensRequest)."""
-    return hashlib.sha256(WATCH_DOMAIN + worker + struct.pack(">QI", job_id, route_index)).digest()
+    packed = struct.pack(">QIQ", job_id, route_index, nonce)
+    return hashlib.sha256(WATCH_DOMAIN + worker + packed).digest()
 
 
-def sign_watch(private_key: bytes, worker: bytes, job_id: int, route_index: int) -> bytes:
+def sign_watch(
+    private_key: bytes, worker: bytes, job_id: int, route_index: int, nonce: int
+) -> bytes:
     """The submitter's 65-byte recoverable signature of a WatchTokens request."""
-    digest = watch_digest(worker, job_id, route_index)
+    digest = watch_digest(worker, job_id, route_index, nonce)
     return bytes(coincurve.PrivateKey(private_key).sign_recoverable(digest, hasher=None))
 
 

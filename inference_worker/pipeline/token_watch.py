@@ -8,14 +8,23 @@ them here and streams them to a watcher.
 Who may watch: only the job's submitter. A request carries a recoverable secp256k1 signature
 by the submitter's account key over::
 
-    sha256(b"infera.watch.v1\\x00" || worker address (20 bytes) || u64 job id || u32 route index)
+    sha256(b"infera.watch.v1\\x00" || worker address (20 bytes) || u64 job id || u32 route index
+           || u64 nonce)
 
 (big-endian), so a signature names one worker, job and route and cannot be used at another
 worker. The workers of the job's other routes must not see these tokens before they commit
 (they could copy them instead of computing): the signature keeps them, and everyone else, out.
-The signature carries no nonce: whoever observes a request on the wire may replay it to the same
-worker and get the same tokens, which that observer saw on the wire anyway (the channel is not
-encrypted). What a watcher gets is NOT verified: the chain has not compared the routes yet.
+
+Replay: the nonce is the requester's fresh random value (not 0). The hub serves each
+(route, nonce) once: a served nonce is remembered for as long as the route is kept (also across
+a restart of the route) and a request that repeats it is DENIED, so a request captured on the
+wire cannot be sent again to watch the route. At most `max_watches_per_route_kept` watches are
+ever served per route (then BUSY), which bounds the remembered nonces. A request refused before
+it is served (NOT_FOUND: the route has not started) consumes nothing, so the submitter retries
+with the same nonce; whoever replays such a request first is served once and the submitter's
+own request is then refused (it falls back to the finalized text): that observer already sees
+the plaintext connection. What a watcher gets is NOT verified: the chain has not compared the
+routes yet.
 
 Bounds: `WatchLimits` (open watch calls in all and per route, finished routes kept for late
 watchers). A route not (yet) driven here is refused at once, never waited for, so a stranger
@@ -64,18 +73,23 @@ class WatchLimits:
     max_watchers: int = 64  # open WatchTokens calls on this worker, all routes together
     max_watchers_per_route: int = 4  # open calls on one route
     max_routes_kept: int = 256  # routes remembered (finished ones are dropped oldest first)
+    max_watches_per_route_kept: int = 16  # watches ever served on one route (nonces remembered)
 
 
-def watch_digest(worker: bytes, job_id: int, route_index: int) -> bytes:
+def watch_digest(worker: bytes, job_id: int, route_index: int, nonce: int) -> bytes:
     """What a watch request's signature signs (module docstring)."""
     if len(worker) != 20:
         raise ValueError(f"a worker address is 20 bytes, got {len(worker)}")
-    return hashlib.sha256(WATCH_DOMAIN + worker + struct.pack(">QI", job_id, route_index)).digest()
+    packed = struct.pack(">QIQ", job_id, route_index, nonce)
+    return hashlib.sha256(WATCH_DOMAIN + worker + packed).digest()
 
 
-def sign_watch(private_key: bytes, worker: bytes, job_id: int, route_index: int) -> bytes:
-    """The submitter's signature for watching route `route_index` of `job_id` at `worker`."""
-    return FrameSigner(private_key).sign(watch_digest(worker, job_id, route_index))
+def sign_watch(
+    private_key: bytes, worker: bytes, job_id: int, route_index: int, nonce: int
+) -> bytes:
+    """The submitter's signature for watching route `route_index` of `job_id` at `worker` once
+    (``nonce``: a fresh random value, not 0)."""
+    return FrameSigner(private_key).sign(watch_digest(worker, job_id, route_index, nonce))
 
 
 @dataclass
@@ -105,6 +119,7 @@ class TokenHub:
         self.address = address  # this worker's 20 address bytes; None: no chain key, no watches
         self.limits = limits or WatchLimits()
         self.routes: dict[RouteKey, RouteTokens] = {}
+        self.served: dict[RouteKey, set[int]] = {}  # nonces served per kept route (replay)
         self.watchers = 0
 
     # -- the driving side ------------------------------------------------------------------
@@ -142,6 +157,7 @@ class TokenHub:
         over = len(self.routes) - self.limits.max_routes_kept
         for key in [k for k, r in self.routes.items() if r.done][: max(over, 0)]:
             del self.routes[key]
+            self.served.pop(key, None)
 
     # -- the watching side -----------------------------------------------------------------
 
@@ -149,6 +165,8 @@ class TokenHub:
         """The route a request may watch; raises WatchRefused."""
         if not request.HasField("session") or len(request.signature) != SIGNATURE_BYTES:
             raise WatchRefused(WatchRefused.MALFORMED, "a session and a 65-byte signature")
+        if request.nonce == 0:
+            raise WatchRefused(WatchRefused.MALFORMED, "a nonzero nonce")
         if self.address is None:
             raise WatchRefused(WatchRefused.NO_IDENTITY, "this worker has no chain key")
         key = (int(request.session.job_id), int(request.session.route_index))
@@ -156,20 +174,27 @@ class TokenHub:
         if route is None:
             raise WatchRefused(WatchRefused.NOT_FOUND, f"route {key} is not driven here (yet)")
         try:
-            signer = recover_address(watch_digest(self.address, *key), request.signature)
+            digest = watch_digest(self.address, *key, int(request.nonce))
+            signer = recover_address(digest, request.signature)
         except ValueError as err:
             raise WatchRefused(WatchRefused.DENIED, str(err)) from None
         if signer != route.submitter:
             raise WatchRefused(WatchRefused.DENIED, "the signature is not the job's submitter's")
+        served = self.served.setdefault(key, set())
+        if int(request.nonce) in served:
+            raise WatchRefused(WatchRefused.DENIED, "this watch request was already served")
         if self.watchers >= self.limits.max_watchers:
             raise WatchRefused(WatchRefused.BUSY, "too many open watches on this worker")
         if route.watchers >= self.limits.max_watchers_per_route:
             raise WatchRefused(WatchRefused.BUSY, "too many open watches on this route")
+        if len(served) >= self.limits.max_watches_per_route_kept:
+            raise WatchRefused(WatchRefused.BUSY, "this route was watched too often")
         return key, route
 
     async def watch(self, request: pb.WatchTokensRequest) -> AsyncIterator[pb.GenerateEvent]:
         """Every token of the route from step 0, as they come, then done or error."""
         key, route = self.authorize(request)
+        self.served[key].add(int(request.nonce))  # once authorized: never served again
         self.watchers += 1
         route.watchers += 1
         try:

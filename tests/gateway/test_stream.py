@@ -331,11 +331,14 @@ def test_the_backend_watches_a_real_worker_server_with_the_submitters_signature(
     gateway's signature (the job's submitter), streams the tokens, and refuses another key."""
     import hashlib
 
+    import grpc
     from cosmpy.aerial.wallet import LocalWallet
     from cosmpy.crypto.keypairs import PrivateKey
 
     from chain.crypto import from_bech32, to_bech32
-    from chain.gateway.backend import ChainBackend
+    from chain.gateway.backend import ChainBackend, sign_watch
+    from infera.worker.v1 import pipeline_pb2 as pb
+    from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
     from inference_worker.pipeline.frames import FrameSigner
     from inference_worker.pipeline.server import start_server
 
@@ -362,14 +365,34 @@ def test_the_backend_watches_a_real_worker_server_with_the_submitters_signature(
                     async for _ in backend.watch_tokens(job, 0, head):
                         pass
                 refusals.append((str(err.value).split(":")[0], err.value.retry))
-            return got, refusals
+            # job 8 was refused NOT_FOUND: the retry once the route runs signs the same nonce
+            pending = gateway._nonces[(8, 0, worker_key.address)]
+            service.tokens.open(8, 0, from_bech32(gateway.address))
+            service.tokens.finish(8, 0)
+            assert [t async for t in gateway.watch_tokens(8, 0, head)] == []
+            served = service.tokens.served[(8, 0)]
+            # the attack: that request, captured on the wire, sent again
+            replay = pb.WatchTokensRequest(
+                session=pb.SessionKey(job_id=8, route_index=0),
+                signature=sign_watch(gateway._key, worker_key.address, 8, 0, pending),
+                nonce=pending,
+            )
+            async with grpc.aio.insecure_channel(head.endpoint) as channel:
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    async for _ in pb_grpc.PipelineStub(channel).WatchTokens(replay, timeout=30):
+                        pass
+            return got, refusals, served, pending, err.value, gateway._nonces
         finally:
             await service.shutdown()
             await server.stop(grace=0.5)
 
-    got, refusals = asyncio.run(scenario())
+    got, refusals, served, pending, replayed, left = asyncio.run(scenario())
     assert got == [5, 6, 7]
     assert refusals == [("PERMISSION_DENIED", False), ("NOT_FOUND", True)]
+    assert served == {pending}
+    assert replayed.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "already served" in replayed.details()
+    assert left == {}  # served or refused for good: no nonce kept
 
 
 def test_the_official_openai_client_streams_and_raises_at_the_error_event():

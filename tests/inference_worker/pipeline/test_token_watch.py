@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 
 import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
 
 import grpc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
@@ -31,10 +34,19 @@ WORKER = FrameSigner(WORKER_KEY).address
 SUBMITTER = FrameSigner(SUBMITTER_KEY).address
 
 
-def request(job_id=7, route=0, key=SUBMITTER_KEY, worker=WORKER) -> pb.WatchTokensRequest:
+_nonces = itertools.count(1)
+
+
+def request(
+    job_id=7, route=0, key=SUBMITTER_KEY, worker=WORKER, nonce=None, signed_nonce=None
+) -> pb.WatchTokensRequest:
+    """A signed watch request; a fresh nonce unless one is given."""
+    nonce = next(_nonces) if nonce is None else nonce
+    signed = nonce if signed_nonce is None else signed_nonce
     return pb.WatchTokensRequest(
         session=pb.SessionKey(job_id=job_id, route_index=route),
-        signature=sign_watch(key, worker, job_id, route),
+        signature=sign_watch(key, worker, job_id, route, signed),
+        nonce=nonce,
     )
 
 
@@ -82,13 +94,15 @@ def test_a_failed_route_ends_the_watch_with_an_error():
         (request(key=OTHER_KEY), WatchRefused.DENIED),  # another route's worker wants to copy
         (request(worker=FrameSigner(OTHER_KEY).address), WatchRefused.DENIED),  # for another worker
         (request(route=1), WatchRefused.NOT_FOUND),  # a route not driven here
+        (request(nonce=5, signed_nonce=6), WatchRefused.DENIED),  # the nonce is signed
+        (request(nonce=0), WatchRefused.MALFORMED),  # no nonce
         (
             pb.WatchTokensRequest(session=pb.SessionKey(job_id=7), signature=b"x" * 64),
             WatchRefused.MALFORMED,
         ),
         (pb.WatchTokensRequest(signature=b"x" * 65), WatchRefused.MALFORMED),
         (
-            pb.WatchTokensRequest(session=pb.SessionKey(job_id=7), signature=b"\xff" * 65),
+            pb.WatchTokensRequest(session=pb.SessionKey(job_id=7), signature=b"\xff" * 65, nonce=1),
             WatchRefused.DENIED,
         ),  # recovers no key
     ],  # fmt: skip
@@ -198,3 +212,100 @@ def test_tokens_stream_over_grpc_before_the_route_finishes():
     assert [e.token.token_id for e in rest[:-1]] == [43] and rest[-1].HasField("done")
     assert refusals == [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND]
     assert (open_during, open_after) == (1, 0)
+
+
+def test_a_captured_watch_request_cannot_be_replayed():
+    """The attack: an observer of the gateway's connection sends the submitter's request again
+    (same bytes) to watch the route itself; the worker refuses it, during the first watch and
+    after it, and after the route was started again. A fresh request of the submitter's is
+    served."""
+
+    async def scenario():
+        hub = TokenHub(WORKER)
+        hub.open(7, 0, SUBMITTER)
+        hub.push(7, 0, 0, 11)
+        captured = request()
+        first = hub.watch(pb.WatchTokensRequest.FromString(captured.SerializeToString()))
+        assert (await first.__anext__()).token.token_id == 11  # served once, still open
+        refused = []
+        replay = pb.WatchTokensRequest.FromString(captured.SerializeToString())
+        with pytest.raises(WatchRefused) as err:  # while the first watch is open
+            await hub.watch(replay).__anext__()
+        refused.append(err.value.reason)
+        hub.finish(7, 0)
+        rest = [e async for e in first]
+        with pytest.raises(WatchRefused) as err:  # after it ended
+            hub.authorize(replay)
+        refused.append(err.value.reason)
+        hub.open(7, 0, SUBMITTER)  # the route restarted: served nonces are kept
+        hub.push(7, 0, 0, 11)
+        with pytest.raises(WatchRefused) as err:
+            hub.authorize(replay)
+        refused.append(err.value.reason)
+        hub.finish(7, 0)
+        fresh = await collect(hub, request())
+        return refused, rest, fresh
+
+    refused, rest, fresh = asyncio.run(scenario())
+    assert refused == [WatchRefused.DENIED] * 3
+    assert rest[-1].HasField("done")
+    assert [e.token.token_id for e in fresh[:-1]] == [11]
+
+
+def test_a_request_refused_before_the_route_starts_is_served_once_after():
+    """NOT_FOUND consumes nothing (the submitter retries with the same nonce), and the nonces a
+    route remembers are bounded: past max_watches_per_route_kept watches the route is BUSY."""
+
+    async def scenario():
+        hub = TokenHub(WORKER, WatchLimits(max_watches_per_route_kept=3))
+        early = request()
+        with pytest.raises(WatchRefused) as err:
+            hub.authorize(early)
+        not_found = err.value.reason
+        hub.open(7, 0, SUBMITTER)
+        hub.finish(7, 0)
+        served = await collect(hub, early)
+        await collect(hub, request())
+        await collect(hub, request())
+        with pytest.raises(WatchRefused) as err:
+            hub.authorize(request())
+        return not_found, served, err.value.reason, len(hub.served[(7, 0)])
+
+    not_found, served, busy, kept = asyncio.run(scenario())
+    assert not_found == WatchRefused.NOT_FOUND
+    assert served[-1].HasField("done")
+    assert (busy, kept) == (WatchRefused.BUSY, 3)
+
+
+def test_served_nonces_go_with_their_route():
+    hub = TokenHub(WORKER, WatchLimits(max_routes_kept=1))
+    hub.open(7, 0, SUBMITTER)
+    hub.finish(7, 0)
+    asyncio.run(collect(hub, request()))
+    hub.open(8, 0, SUBMITTER)  # route 7 is forgotten, its nonces with it
+    assert sorted(hub.served) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    job_id=st.integers(0, 2**64 - 1),
+    route=st.integers(0, 2**32 - 1),
+    nonce=st.integers(0, 2**64 - 1),
+    signature=st.binary(min_size=0, max_size=70),
+    served=st.booleans(),
+)
+def test_any_request_is_served_or_refused_with_a_typed_reason(
+    job_id, route, nonce, signature, served
+):
+    """Fuzz: whatever an outsider sends, authorize answers a route or a WatchRefused."""
+    hub = TokenHub(WORKER)
+    hub.open(job_id, route, SUBMITTER)
+    if served:
+        hub.served[(job_id, route)] = {nonce}
+    req = pb.WatchTokensRequest(
+        session=pb.SessionKey(job_id=job_id, route_index=route), signature=signature, nonce=nonce
+    )
+    with pytest.raises(WatchRefused):  # no valid submitter signature among random bytes
+        hub.authorize(req)
+    if nonce and not served:  # and the real signature over these values is served
+        assert hub.authorize(request(job_id, route, nonce=nonce))[0] == (job_id, route)
