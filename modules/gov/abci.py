@@ -1,9 +1,11 @@
 """gov block hooks: the upgrade gate before every block, closing ended periods after it.
 
 Bounded work per block: at most ``max_ends_per_block`` proposals are closed (deposit periods
-first, then voting periods, earliest end first); the rest wait in their queue for the next
-block (they are already closed to deposits and votes: block time >= end). Closing one costs one
-tally (reads of <= max_validators bonded validators and <= one vote per voter with power), the
+first, then voting periods, earliest end first) and their tallies read at most
+``max_tally_votes_per_block`` votes together (the first one always closes); the rest wait in
+their queue for the next block (they are already closed to deposits and votes: block time >=
+end). Closing one costs one tally (reads of <= max_validators bonded validators, its <=
+max_votes_per_proposal votes and <= TALLY_DELEGATIONS_PER_VOTER delegations of each voter), the
 execution of <= max_messages messages, and <= max_depositors refunds or one burn.
 """
 
@@ -25,6 +27,7 @@ from infera.gov.v1 import types_pb2
 from modules.gov import events, keys, logic
 from modules.gov.keeper import GovKeeper
 from modules.gov.msg_server import check_proposal_message
+from modules.gov.params import TALLY_DELEGATIONS_PER_VOTER
 
 log = structlog.get_logger(__name__)
 
@@ -69,9 +72,30 @@ def process_ended_proposals(ctx: Context, keeper: GovKeeper) -> None:
     inactive = list(_take(keeper.iterate_ended(ctx, keys.INACTIVE_QUEUE, now), budget))
     for proposal_id in inactive:
         _guarded(ctx, keeper, params, proposal_id, keys.INACTIVE_QUEUE, _close_deposit_period)
-    active = list(_take(keeper.iterate_ended(ctx, keys.ACTIVE_QUEUE, now), budget - len(inactive)))
+    active = _take_tallies(ctx, keeper, params, budget - len(inactive))
     for proposal_id in active:
         _guarded(ctx, keeper, params, proposal_id, keys.ACTIVE_QUEUE, _close_voting_period)
+
+
+def _take_tallies(
+    ctx: Context, keeper: GovKeeper, params: types_pb2.Params, count: int
+) -> list[int]:
+    """Ended voting periods to close now: at most ``count``, earliest end first, whose votes
+    sum to at most max_tally_votes_per_block (the first is taken whatever its votes: it holds
+    at most max_votes_per_proposal <= max_tally_votes_per_block, or the cap in force when its
+    votes were cast, <= params.MAX_TALLY_VOTES)."""
+    out: list[int] = []
+    votes = 0
+    for proposal_id in keeper.iterate_ended(ctx, keys.ACTIVE_QUEUE, ctx.block.time_ns):
+        if len(out) >= count:
+            break
+        proposal = keeper.get_proposal(ctx, proposal_id)
+        cost = 0 if proposal is None else proposal.vote_count
+        if out and votes + cost > params.max_tally_votes_per_block:
+            break
+        out.append(proposal_id)
+        votes += cost
+    return out
 
 
 def _guarded(
@@ -186,9 +210,10 @@ def compute_tally(
         votes.append((voter, logic.compute_options(vote.options)))
         if delete_votes:
             keeper.delete_vote(ctx, proposal_id, voter)
+            keeper.delete_seat(ctx, proposal_id, parse_uint(vote.seat_stake or "0"), voter)
 
     def delegations_of(voter: bytes) -> list[tuple[bytes, int]]:
-        return keeper.get_delegations_of(ctx, voter)
+        return keeper.get_tally_delegations_of(ctx, voter, TALLY_DELEGATIONS_PER_VOTER)
 
     counts = logic.compute_tally(validators, votes, delegations_of)
     return counts, sum(v.tokens for v in validators.values())

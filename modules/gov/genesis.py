@@ -11,10 +11,11 @@ from google.protobuf import json_format
 
 from chain import crypto
 from chain.context import Context
+from chain.text import parse_uint
 from infera.gov.v1 import genesis_pb2, types_pb2
 from modules.gov import keys, logic
 from modules.gov.keeper import GovKeeper
-from modules.gov.params import default_params, validate_params
+from modules.gov.params import MAX_TALLY_VOTES, default_params, validate_params
 
 _OPEN = (types_pb2.PROPOSAL_STATUS_DEPOSIT_PERIOD, types_pb2.PROPOSAL_STATUS_VOTING_PERIOD)
 
@@ -43,11 +44,20 @@ def init_genesis(ctx: Context, keeper: GovKeeper, data: dict[str, Any]) -> None:
             raise ValueError(f"gov genesis: deposit on proposal {deposit.proposal_id} not open")
         keeper.set_deposit(ctx, crypto.from_bech32(deposit.depositor), deposit)
         total += int(deposit.amount.amount)
+    seats: dict[int, int] = {}
     for vote in genesis.votes:
         if vote.proposal_id not in open_ids:
             raise ValueError(f"gov genesis: vote on proposal {vote.proposal_id} not open")
         logic.compute_options(vote.options)  # ValueError when malformed
-        keeper.set_vote(ctx, crypto.from_bech32(vote.voter), vote)
+        voter = crypto.from_bech32(vote.voter)
+        keeper.set_vote(ctx, voter, vote)
+        keeper.set_seat(ctx, vote.proposal_id, parse_uint(vote.seat_stake or "0"), voter)
+        seats[vote.proposal_id] = seats.get(vote.proposal_id, 0) + 1
+    for proposal in genesis.proposals:
+        if proposal.status in _OPEN and proposal.vote_count != seats.get(proposal.id, 0):
+            raise ValueError(f"gov genesis: proposal {proposal.id} vote_count differs")
+        if proposal.vote_count > MAX_TALLY_VOTES:
+            raise ValueError(f"gov genesis: proposal {proposal.id} over {MAX_TALLY_VOTES} votes")
     if genesis.HasField("plan") and genesis.plan.name:
         keeper.set_plan(ctx, genesis.plan)
     for applied in genesis.applied:

@@ -8,6 +8,7 @@ import chain.pb  # noqa: F401
 from chain import crypto
 from chain.context import Context
 from chain.store import prefix_end
+from chain.text import parse_uint
 from infera.gov.v1 import types_pb2
 from modules.gov import keys
 from modules.gov.keeper import GovKeeper
@@ -33,8 +34,13 @@ def check_invariants(ctx: Context, keeper: GovKeeper) -> list[str]:
                 broken.append(f"proposal {proposal.id}: total_deposit differs from its deposits")
             if len(deposits) != proposal.depositor_count:
                 broken.append(f"proposal {proposal.id}: depositor_count differs")
-        elif deposits or any(True for _ in keeper.iterate_votes(ctx, proposal.id)):
-            broken.append(f"proposal {proposal.id}: closed but keeps deposits or votes")
+            broken += _seat_errors(ctx, keeper, proposal)
+        elif (
+            deposits
+            or any(True for _ in keeper.iterate_votes(ctx, proposal.id))
+            or any(True for _ in keeper.iterate_seats(ctx, proposal.id))
+        ):
+            broken.append(f"proposal {proposal.id}: closed but keeps deposits, votes or seats")
         broken += _queue_errors(proposal, queued)
     for queue, ids in queued.items():
         for proposal_id in ids:
@@ -47,6 +53,21 @@ def check_invariants(ctx: Context, keeper: GovKeeper) -> list[str]:
 
 
 _OPEN = (types_pb2.PROPOSAL_STATUS_DEPOSIT_PERIOD, types_pb2.PROPOSAL_STATUS_VOTING_PERIOD)
+
+
+def _seat_errors(ctx: Context, keeper: GovKeeper, proposal: types_pb2.Proposal) -> list[str]:
+    """vote_count votes, each with exactly the seat of its recorded stake."""
+    votes = {
+        voter: min(parse_uint(vote.seat_stake or "0"), keys.SEAT_STAKE_MAX)
+        for voter, vote in keeper.iterate_votes(ctx, proposal.id)
+    }
+    seats = {voter: stake for stake, voter in keeper.iterate_seats(ctx, proposal.id)}
+    errors = []
+    if len(votes) != proposal.vote_count:
+        errors.append(f"proposal {proposal.id}: vote_count differs from its votes")
+    if seats != votes:
+        errors.append(f"proposal {proposal.id}: seats differ from its votes")
+    return errors
 
 
 def _queue_errors(proposal: types_pb2.Proposal, queued: dict[bytes, dict[int, bytes]]) -> list[str]:

@@ -123,6 +123,31 @@ class GovKeeper:
     def delete_vote(self, ctx: Context, proposal_id: int, voter: bytes) -> None:
         ctx.store.delete(keys.vote_key(proposal_id, voter))
 
+    def set_seat(self, ctx: Context, proposal_id: int, stake: int, voter: bytes) -> None:
+        ctx.store.set(keys.seat_key(proposal_id, stake, voter), b"\x01")
+
+    def delete_seat(self, ctx: Context, proposal_id: int, stake: int, voter: bytes) -> None:
+        ctx.store.delete(keys.seat_key(proposal_id, stake, voter))
+
+    def iterate_seats(self, ctx: Context, proposal_id: int) -> Iterator[tuple[int, bytes]]:
+        """(seat stake, voter), smallest stake first (then voter address)."""
+        prefix = keys.SEAT + keys.id_bytes(proposal_id)
+        for key, _ in ctx.store.iterate(prefix, prefix_end(prefix)):
+            rest = key[len(prefix) :]
+            yield int.from_bytes(rest[:16], "big"), rest[16:]
+
+    def get_tally_delegations_of(
+        self, ctx: Context, voter: bytes, limit: int
+    ) -> list[tuple[bytes, int]]:
+        """(operator, shares) of the voter's first ``limit`` delegations, operator order: the
+        tally reads no more per voter (README "Bounds")."""
+        out: list[tuple[bytes, int]] = []
+        for _, operator, delegation in self.staking.iterate_delegations(ctx, voter):
+            if len(out) >= limit:
+                break
+            out.append((operator, parse_uint(delegation.shares or "0")))
+        return out
+
     def get_delegations_of(self, ctx: Context, voter: bytes) -> list[tuple[bytes, int]]:
         """(validator operator, shares) of each of the voter's delegations, operator order."""
         return [

@@ -113,6 +113,12 @@ def compute_tally(
     return TallyCounts(counts[YES], counts[ABSTAIN], counts[NO], counts[VETO], total)
 
 
+def compute_tokens_of_shares(shares: int, tokens: int, delegator_shares: int) -> int:
+    """Whole tokens that ``shares`` of a validator stand for (0 for a validator without
+    shares)."""
+    return shares * tokens // delegator_shares if delegator_shares > 0 else 0
+
+
 def _shares(validator: BondedValidator) -> int:
     return validator.delegator_shares or validator.tokens
 

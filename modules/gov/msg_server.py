@@ -16,6 +16,7 @@ from chain.context import Context
 from chain.errors import ChainError
 from chain.events import attr
 from chain.fixed import Decimal
+from chain.text import parse_uint
 from chain.tx import Coin, parse_coins
 from infera.base.v1 import coin_pb2
 from infera.gov.v1 import tx_pb2, types_pb2
@@ -37,6 +38,7 @@ from modules.gov.errors import (
     ErrTooManyDepositors,
     ErrUnknownParamsModule,
     ErrUnknownProposal,
+    ErrVoteSeatsFull,
 )
 from modules.gov.keeper import ADDRESS, GovKeeper
 
@@ -254,7 +256,8 @@ def vote_weighted(
     Fails when: the voter is malformed; the options are not 1 to 4 distinct known options with
     weights in (0, 1] summing to 1; the metadata is too long; the proposal does not exist or is
     not in its voting period (block time >= voting end); the voter has no voting power (is
-    neither a delegator nor a validator).
+    neither a delegator nor a validator); the proposal's max_votes_per_proposal seats are full
+    and none holds less stake than the voter (a new voter with more takes the smallest seat).
     """
     # verify
     voter = crypto.from_bech32(msg.voter)
@@ -270,12 +273,18 @@ def vote_weighted(
         raise ErrInactiveProposal(f"{msg.proposal_id} is not in its voting period")
     if not logic.is_valid_text(msg.metadata, params.max_metadata_len):
         raise ErrMetadataTooLong(f"limit {params.max_metadata_len} printable ASCII bytes")
-    if not _has_voting_power(ctx, keeper, voter):
+    stake = _seat_stake(ctx, keeper, voter)
+    if stake is None:
         raise ErrNoVotingPower(msg.voter)
     # mutate
+    _take_seat(ctx, keeper, params, proposal, voter, stake)
     weighted = [types_pb2.WeightedVoteOption(option=o, weight=str(_decimal(w))) for o, w in options]
     record = types_pb2.Vote(
-        proposal_id=msg.proposal_id, voter=msg.voter, options=weighted, metadata=msg.metadata
+        proposal_id=msg.proposal_id,
+        voter=msg.voter,
+        options=weighted,
+        metadata=msg.metadata,
+        seat_stake=str(stake),
     )
     keeper.set_vote(ctx, voter, record)
     # events
@@ -293,13 +302,64 @@ def _decimal(raw: int) -> str:
     return str(Decimal(raw))
 
 
-def _has_voting_power(ctx: Context, keeper: GovKeeper, voter: bytes) -> bool:
-    """A delegator (operators have their self-delegation) or a validator. Everyone else's vote
-    would count 0; refusing it keeps the tally to voters with stake (README "Bounds"). Reading
-    every delegation of the voter here charges the vote for the reads its tally will repeat."""
-    if keeper.get_delegations_of(ctx, voter):
-        return True
-    return keeper.staking.get_validator(ctx, voter) is not None
+def _seat_stake(ctx: Context, keeper: GovKeeper, voter: bytes) -> int | None:
+    """The voter's stake now: the larger of its delegations' tokens and, for a validator, its
+    tokens (the power its vote decides for delegators who do not vote). None when the voter is
+    neither a delegator (operators have their self-delegation) nor a validator: its vote would
+    count 0 (README "Bounds"). Reads every delegation of the voter, paid by this vote's gas."""
+    delegations = keeper.get_delegations_of(ctx, voter)
+    own = keeper.staking.get_validator(ctx, voter)
+    if not delegations and own is None:
+        return None
+    delegated = 0
+    for operator, shares in delegations:
+        validator = keeper.staking.get_validator(ctx, operator)
+        if validator is not None:
+            delegated += logic.compute_tokens_of_shares(
+                shares,
+                parse_uint(validator.tokens or "0"),
+                parse_uint(validator.delegator_shares or "0"),
+            )
+    return max(delegated, 0 if own is None else parse_uint(own.tokens or "0"))
+
+
+def _take_seat(
+    ctx: Context,
+    keeper: GovKeeper,
+    params: types_pb2.Params,
+    proposal: types_pb2.Proposal,
+    voter: bytes,
+    stake: int,
+) -> None:
+    """Give the voter a seat ranked by ``stake``: its own again when it votes again; a free
+    one while fewer than max_votes_per_proposal are taken; else the smallest seat if it holds
+    less stake (that vote is deleted: its voter inherits its validator's vote, as if it had
+    not voted). ErrVoteSeatsFull otherwise. The tally then reads at most the seats' votes."""
+    previous = keeper.get_vote(ctx, proposal.id, voter)
+    if previous is not None:
+        keeper.delete_seat(ctx, proposal.id, parse_uint(previous.seat_stake or "0"), voter)
+    elif proposal.vote_count >= params.max_votes_per_proposal:
+        lowest = next(keeper.iterate_seats(ctx, proposal.id), None)
+        if lowest is None or lowest[0] >= min(stake, keys.SEAT_STAKE_MAX):
+            raise ErrVoteSeatsFull(f"{proposal.vote_count} seats, the smallest holds more stake")
+        _evict(ctx, keeper, proposal, lowest[1], lowest[0])
+    else:
+        proposal.vote_count += 1
+        keeper.set_proposal(ctx, proposal)
+    keeper.set_seat(ctx, proposal.id, stake, voter)
+
+
+def _evict(
+    ctx: Context, keeper: GovKeeper, proposal: types_pb2.Proposal, voter: bytes, stake: int
+) -> None:
+    keeper.delete_seat(ctx, proposal.id, stake, voter)
+    keeper.delete_vote(ctx, proposal.id, voter)
+    ctx.events.emit(
+        events.VOTE_EVICTED,
+        attr("proposal_id", proposal.id, index=True),
+        attr("voter", crypto.to_bech32(voter), index=True),
+        attr("seat_stake", stake),
+    )
 
 
 def _check_authority(keeper: GovKeeper, authority: str) -> None:

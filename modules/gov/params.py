@@ -16,6 +16,12 @@ MAX_PROPOSAL_MESSAGES = 64  # a tx's message limit (chain.tx.MAX_MESSAGES)
 MAX_DEPOSITORS = 10_000
 MAX_ENDS_PER_BLOCK = 1_000
 MAX_METADATA_LEN = 10_000
+# One end-block's tally work: at most this many votes read (22 us a vote measured, with their
+# delegations, README "Bounds"): 2,000 votes ~ 45 ms, under the 100 ms a block hook may take.
+MAX_TALLY_VOTES = 2_000
+# Delegations of one voter the tally reads (operator order); its delegations beyond them follow
+# their validator's vote, as if the voter had not voted for them (README "Tally").
+TALLY_DELEGATIONS_PER_VOTER = 8
 
 
 def default_params() -> types_pb2.Params:
@@ -35,6 +41,8 @@ def default_params() -> types_pb2.Params:
         max_depositors=100,
         max_ends_per_block=10,
         max_metadata_len=255,  # the SDK's MaxMetadataLen
+        max_votes_per_proposal=1_000,  # seats: the 1,000 largest voters (validators included)
+        max_tally_votes_per_block=2_000,  # = MAX_TALLY_VOTES: two full tallies per end-block
     )
 
 
@@ -57,10 +65,14 @@ def validate_params(params: types_pb2.Params) -> None:
         "max_depositors": MAX_DEPOSITORS,
         "max_ends_per_block": MAX_ENDS_PER_BLOCK,
         "max_metadata_len": MAX_METADATA_LEN,
+        "max_votes_per_proposal": MAX_TALLY_VOTES,
+        "max_tally_votes_per_block": MAX_TALLY_VOTES,
     }
     for name, high in bounds.items():
         if not 1 <= getattr(params, name) <= high:
             raise ValueError(f"gov param {name} must be in 1..{high}")
+    if params.max_votes_per_proposal > params.max_tally_votes_per_block:
+        raise ValueError("gov max_votes_per_proposal must not exceed max_tally_votes_per_block")
 
 
 def _one_coin(coin: coin_pb2.Coin) -> tuple[int]:

@@ -26,29 +26,29 @@ from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from infera.base.v1 import coin_pb2 as infera_dot_base_dot_v1_dot_coin__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19infera/gov/v1/types.proto\x12\rinfera.gov.v1\x1a\x19google/protobuf/any.proto\x1a\x19infera/base/v1/coin.proto\"O\n\x12WeightedVoteOption\x12)\n\x06option\x18\x01 \x01(\x0e\x32\x19.infera.gov.v1.VoteOption\x12\x0e\n\x06weight\x18\x02 \x01(\t\"e\n\x0bTallyResult\x12\x11\n\tyes_count\x18\x01 \x01(\t\x12\x15\n\rabstain_count\x18\x02 \x01(\t\x12\x10\n\x08no_count\x18\x03 \x01(\t\x12\x1a\n\x12no_with_veto_count\x18\x04 \x01(\t\"\xb5\x03\n\x08Proposal\x12\n\n\x02id\x18\x01 \x01(\x04\x12&\n\x08messages\x18\x02 \x03(\x0b\x32\x14.google.protobuf.Any\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.infera.gov.v1.ProposalStatus\x12\x36\n\x12\x66inal_tally_result\x18\x04 \x01(\x0b\x32\x1a.infera.gov.v1.TallyResult\x12\x16\n\x0esubmit_time_ns\x18\x05 \x01(\x03\x12\x1b\n\x13\x64\x65posit_end_time_ns\x18\x06 \x01(\x03\x12+\n\rtotal_deposit\x18\x07 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x1c\n\x14voting_start_time_ns\x18\x08 \x01(\x03\x12\x1a\n\x12voting_end_time_ns\x18\t \x01(\x03\x12\x10\n\x08metadata\x18\n \x01(\t\x12\r\n\x05title\x18\x0b \x01(\t\x12\x0f\n\x07summary\x18\x0c \x01(\t\x12\x10\n\x08proposer\x18\r \x01(\t\x12\x15\n\rfailed_reason\x18\x0e \x01(\t\x12\x17\n\x0f\x64\x65positor_count\x18\x0f \x01(\r\"W\n\x07\x44\x65posit\x12\x13\n\x0bproposal_id\x18\x01 \x01(\x04\x12\x11\n\tdepositor\x18\x02 \x01(\t\x12$\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x14.infera.base.v1.Coin\"p\n\x04Vote\x12\x13\n\x0bproposal_id\x18\x01 \x01(\x04\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x32\n\x07options\x18\x03 \x03(\x0b\x32!.infera.gov.v1.WeightedVoteOption\x12\x10\n\x08metadata\x18\x04 \x01(\t\"2\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06height\x18\x02 \x01(\x03\x12\x0c\n\x04info\x18\x03 \x01(\t\"\xa0\x03\n\x06Params\x12)\n\x0bmin_deposit\x18\x01 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x1c\n\x14max_deposit_period_s\x18\x02 \x01(\x03\x12\x17\n\x0fvoting_period_s\x18\x03 \x01(\x03\x12\x0e\n\x06quorum\x18\x04 \x01(\t\x12\x11\n\tthreshold\x18\x05 \x01(\t\x12\x16\n\x0eveto_threshold\x18\x06 \x01(\t\x12!\n\x19min_initial_deposit_ratio\x18\x07 \x01(\t\x12\x19\n\x11min_deposit_ratio\x18\x08 \x01(\t\x12\x18\n\x10\x62urn_vote_quorum\x18\t \x01(\x08\x12%\n\x1d\x62urn_proposal_deposit_prevote\x18\n \x01(\x08\x12\x16\n\x0e\x62urn_vote_veto\x18\x0b \x01(\x08\x12\x14\n\x0cmax_messages\x18\x0c \x01(\r\x12\x16\n\x0emax_depositors\x18\r \x01(\r\x12\x1a\n\x12max_ends_per_block\x18\x0e \x01(\r\x12\x18\n\x10max_metadata_len\x18\x0f \x01(\r*\x89\x01\n\nVoteOption\x12\x1b\n\x17VOTE_OPTION_UNSPECIFIED\x10\x00\x12\x13\n\x0fVOTE_OPTION_YES\x10\x01\x12\x17\n\x13VOTE_OPTION_ABSTAIN\x10\x02\x12\x12\n\x0eVOTE_OPTION_NO\x10\x03\x12\x1c\n\x18VOTE_OPTION_NO_WITH_VETO\x10\x04*\xce\x01\n\x0eProposalStatus\x12\x1f\n\x1bPROPOSAL_STATUS_UNSPECIFIED\x10\x00\x12\"\n\x1ePROPOSAL_STATUS_DEPOSIT_PERIOD\x10\x01\x12!\n\x1dPROPOSAL_STATUS_VOTING_PERIOD\x10\x02\x12\x1a\n\x16PROPOSAL_STATUS_PASSED\x10\x03\x12\x1c\n\x18PROPOSAL_STATUS_REJECTED\x10\x04\x12\x1a\n\x16PROPOSAL_STATUS_FAILED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19infera/gov/v1/types.proto\x12\rinfera.gov.v1\x1a\x19google/protobuf/any.proto\x1a\x19infera/base/v1/coin.proto\"O\n\x12WeightedVoteOption\x12)\n\x06option\x18\x01 \x01(\x0e\x32\x19.infera.gov.v1.VoteOption\x12\x0e\n\x06weight\x18\x02 \x01(\t\"e\n\x0bTallyResult\x12\x11\n\tyes_count\x18\x01 \x01(\t\x12\x15\n\rabstain_count\x18\x02 \x01(\t\x12\x10\n\x08no_count\x18\x03 \x01(\t\x12\x1a\n\x12no_with_veto_count\x18\x04 \x01(\t\"\xc9\x03\n\x08Proposal\x12\n\n\x02id\x18\x01 \x01(\x04\x12&\n\x08messages\x18\x02 \x03(\x0b\x32\x14.google.protobuf.Any\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.infera.gov.v1.ProposalStatus\x12\x36\n\x12\x66inal_tally_result\x18\x04 \x01(\x0b\x32\x1a.infera.gov.v1.TallyResult\x12\x16\n\x0esubmit_time_ns\x18\x05 \x01(\x03\x12\x1b\n\x13\x64\x65posit_end_time_ns\x18\x06 \x01(\x03\x12+\n\rtotal_deposit\x18\x07 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x1c\n\x14voting_start_time_ns\x18\x08 \x01(\x03\x12\x1a\n\x12voting_end_time_ns\x18\t \x01(\x03\x12\x10\n\x08metadata\x18\n \x01(\t\x12\r\n\x05title\x18\x0b \x01(\t\x12\x0f\n\x07summary\x18\x0c \x01(\t\x12\x10\n\x08proposer\x18\r \x01(\t\x12\x15\n\rfailed_reason\x18\x0e \x01(\t\x12\x17\n\x0f\x64\x65positor_count\x18\x0f \x01(\r\x12\x12\n\nvote_count\x18\x10 \x01(\r\"W\n\x07\x44\x65posit\x12\x13\n\x0bproposal_id\x18\x01 \x01(\x04\x12\x11\n\tdepositor\x18\x02 \x01(\t\x12$\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x14.infera.base.v1.Coin\"\x84\x01\n\x04Vote\x12\x13\n\x0bproposal_id\x18\x01 \x01(\x04\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x32\n\x07options\x18\x03 \x03(\x0b\x32!.infera.gov.v1.WeightedVoteOption\x12\x10\n\x08metadata\x18\x04 \x01(\t\x12\x12\n\nseat_stake\x18\x05 \x01(\t\"2\n\x04Plan\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06height\x18\x02 \x01(\x03\x12\x0c\n\x04info\x18\x03 \x01(\t\"\xe3\x03\n\x06Params\x12)\n\x0bmin_deposit\x18\x01 \x01(\x0b\x32\x14.infera.base.v1.Coin\x12\x1c\n\x14max_deposit_period_s\x18\x02 \x01(\x03\x12\x17\n\x0fvoting_period_s\x18\x03 \x01(\x03\x12\x0e\n\x06quorum\x18\x04 \x01(\t\x12\x11\n\tthreshold\x18\x05 \x01(\t\x12\x16\n\x0eveto_threshold\x18\x06 \x01(\t\x12!\n\x19min_initial_deposit_ratio\x18\x07 \x01(\t\x12\x19\n\x11min_deposit_ratio\x18\x08 \x01(\t\x12\x18\n\x10\x62urn_vote_quorum\x18\t \x01(\x08\x12%\n\x1d\x62urn_proposal_deposit_prevote\x18\n \x01(\x08\x12\x16\n\x0e\x62urn_vote_veto\x18\x0b \x01(\x08\x12\x14\n\x0cmax_messages\x18\x0c \x01(\r\x12\x16\n\x0emax_depositors\x18\r \x01(\r\x12\x1a\n\x12max_ends_per_block\x18\x0e \x01(\r\x12\x18\n\x10max_metadata_len\x18\x0f \x01(\r\x12\x1e\n\x16max_votes_per_proposal\x18\x10 \x01(\r\x12!\n\x19max_tally_votes_per_block\x18\x11 \x01(\r*\x89\x01\n\nVoteOption\x12\x1b\n\x17VOTE_OPTION_UNSPECIFIED\x10\x00\x12\x13\n\x0fVOTE_OPTION_YES\x10\x01\x12\x17\n\x13VOTE_OPTION_ABSTAIN\x10\x02\x12\x12\n\x0eVOTE_OPTION_NO\x10\x03\x12\x1c\n\x18VOTE_OPTION_NO_WITH_VETO\x10\x04*\xce\x01\n\x0eProposalStatus\x12\x1f\n\x1bPROPOSAL_STATUS_UNSPECIFIED\x10\x00\x12\"\n\x1ePROPOSAL_STATUS_DEPOSIT_PERIOD\x10\x01\x12!\n\x1dPROPOSAL_STATUS_VOTING_PERIOD\x10\x02\x12\x1a\n\x16PROPOSAL_STATUS_PASSED\x10\x03\x12\x1c\n\x18PROPOSAL_STATUS_REJECTED\x10\x04\x12\x1a\n\x16PROPOSAL_STATUS_FAILED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.gov.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VOTEOPTION']._serialized_start=1397
-  _globals['_VOTEOPTION']._serialized_end=1534
-  _globals['_PROPOSALSTATUS']._serialized_start=1537
-  _globals['_PROPOSALSTATUS']._serialized_end=1743
+  _globals['_VOTEOPTION']._serialized_start=1505
+  _globals['_VOTEOPTION']._serialized_end=1642
+  _globals['_PROPOSALSTATUS']._serialized_start=1645
+  _globals['_PROPOSALSTATUS']._serialized_end=1851
   _globals['_WEIGHTEDVOTEOPTION']._serialized_start=98
   _globals['_WEIGHTEDVOTEOPTION']._serialized_end=177
   _globals['_TALLYRESULT']._serialized_start=179
   _globals['_TALLYRESULT']._serialized_end=280
   _globals['_PROPOSAL']._serialized_start=283
-  _globals['_PROPOSAL']._serialized_end=720
-  _globals['_DEPOSIT']._serialized_start=722
-  _globals['_DEPOSIT']._serialized_end=809
-  _globals['_VOTE']._serialized_start=811
-  _globals['_VOTE']._serialized_end=923
-  _globals['_PLAN']._serialized_start=925
-  _globals['_PLAN']._serialized_end=975
-  _globals['_PARAMS']._serialized_start=978
-  _globals['_PARAMS']._serialized_end=1394
+  _globals['_PROPOSAL']._serialized_end=740
+  _globals['_DEPOSIT']._serialized_start=742
+  _globals['_DEPOSIT']._serialized_end=829
+  _globals['_VOTE']._serialized_start=832
+  _globals['_VOTE']._serialized_end=964
+  _globals['_PLAN']._serialized_start=966
+  _globals['_PLAN']._serialized_end=1016
+  _globals['_PARAMS']._serialized_start=1019
+  _globals['_PARAMS']._serialized_end=1502
 # @@protoc_insertion_point(module_scope)

@@ -57,7 +57,7 @@ class TallyResult(_message.Message):
     def __init__(self, yes_count: _Optional[str] = ..., abstain_count: _Optional[str] = ..., no_count: _Optional[str] = ..., no_with_veto_count: _Optional[str] = ...) -> None: ...
 
 class Proposal(_message.Message):
-    __slots__ = ("id", "messages", "status", "final_tally_result", "submit_time_ns", "deposit_end_time_ns", "total_deposit", "voting_start_time_ns", "voting_end_time_ns", "metadata", "title", "summary", "proposer", "failed_reason", "depositor_count")
+    __slots__ = ("id", "messages", "status", "final_tally_result", "submit_time_ns", "deposit_end_time_ns", "total_deposit", "voting_start_time_ns", "voting_end_time_ns", "metadata", "title", "summary", "proposer", "failed_reason", "depositor_count", "vote_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,7 @@ class Proposal(_message.Message):
     PROPOSER_FIELD_NUMBER: _ClassVar[int]
     FAILED_REASON_FIELD_NUMBER: _ClassVar[int]
     DEPOSITOR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VOTE_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: int
     messages: _containers.RepeatedCompositeFieldContainer[_any_pb2.Any]
     status: ProposalStatus
@@ -88,7 +89,8 @@ class Proposal(_message.Message):
     proposer: str
     failed_reason: str
     depositor_count: int
-    def __init__(self, id: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[_any_pb2.Any, _Mapping]]] = ..., status: _Optional[_Union[ProposalStatus, str]] = ..., final_tally_result: _Optional[_Union[TallyResult, _Mapping]] = ..., submit_time_ns: _Optional[int] = ..., deposit_end_time_ns: _Optional[int] = ..., total_deposit: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., voting_start_time_ns: _Optional[int] = ..., voting_end_time_ns: _Optional[int] = ..., metadata: _Optional[str] = ..., title: _Optional[str] = ..., summary: _Optional[str] = ..., proposer: _Optional[str] = ..., failed_reason: _Optional[str] = ..., depositor_count: _Optional[int] = ...) -> None: ...
+    vote_count: int
+    def __init__(self, id: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[_any_pb2.Any, _Mapping]]] = ..., status: _Optional[_Union[ProposalStatus, str]] = ..., final_tally_result: _Optional[_Union[TallyResult, _Mapping]] = ..., submit_time_ns: _Optional[int] = ..., deposit_end_time_ns: _Optional[int] = ..., total_deposit: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., voting_start_time_ns: _Optional[int] = ..., voting_end_time_ns: _Optional[int] = ..., metadata: _Optional[str] = ..., title: _Optional[str] = ..., summary: _Optional[str] = ..., proposer: _Optional[str] = ..., failed_reason: _Optional[str] = ..., depositor_count: _Optional[int] = ..., vote_count: _Optional[int] = ...) -> None: ...
 
 class Deposit(_message.Message):
     __slots__ = ("proposal_id", "depositor", "amount")
@@ -101,16 +103,18 @@ class Deposit(_message.Message):
     def __init__(self, proposal_id: _Optional[int] = ..., depositor: _Optional[str] = ..., amount: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ...) -> None: ...
 
 class Vote(_message.Message):
-    __slots__ = ("proposal_id", "voter", "options", "metadata")
+    __slots__ = ("proposal_id", "voter", "options", "metadata", "seat_stake")
     PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
     VOTER_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    SEAT_STAKE_FIELD_NUMBER: _ClassVar[int]
     proposal_id: int
     voter: str
     options: _containers.RepeatedCompositeFieldContainer[WeightedVoteOption]
     metadata: str
-    def __init__(self, proposal_id: _Optional[int] = ..., voter: _Optional[str] = ..., options: _Optional[_Iterable[_Union[WeightedVoteOption, _Mapping]]] = ..., metadata: _Optional[str] = ...) -> None: ...
+    seat_stake: str
+    def __init__(self, proposal_id: _Optional[int] = ..., voter: _Optional[str] = ..., options: _Optional[_Iterable[_Union[WeightedVoteOption, _Mapping]]] = ..., metadata: _Optional[str] = ..., seat_stake: _Optional[str] = ...) -> None: ...
 
 class Plan(_message.Message):
     __slots__ = ("name", "height", "info")
@@ -123,7 +127,7 @@ class Plan(_message.Message):
     def __init__(self, name: _Optional[str] = ..., height: _Optional[int] = ..., info: _Optional[str] = ...) -> None: ...
 
 class Params(_message.Message):
-    __slots__ = ("min_deposit", "max_deposit_period_s", "voting_period_s", "quorum", "threshold", "veto_threshold", "min_initial_deposit_ratio", "min_deposit_ratio", "burn_vote_quorum", "burn_proposal_deposit_prevote", "burn_vote_veto", "max_messages", "max_depositors", "max_ends_per_block", "max_metadata_len")
+    __slots__ = ("min_deposit", "max_deposit_period_s", "voting_period_s", "quorum", "threshold", "veto_threshold", "min_initial_deposit_ratio", "min_deposit_ratio", "burn_vote_quorum", "burn_proposal_deposit_prevote", "burn_vote_veto", "max_messages", "max_depositors", "max_ends_per_block", "max_metadata_len", "max_votes_per_proposal", "max_tally_votes_per_block")
     MIN_DEPOSIT_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPOSIT_PERIOD_S_FIELD_NUMBER: _ClassVar[int]
     VOTING_PERIOD_S_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +143,8 @@ class Params(_message.Message):
     MAX_DEPOSITORS_FIELD_NUMBER: _ClassVar[int]
     MAX_ENDS_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     MAX_METADATA_LEN_FIELD_NUMBER: _ClassVar[int]
+    MAX_VOTES_PER_PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_TALLY_VOTES_PER_BLOCK_FIELD_NUMBER: _ClassVar[int]
     min_deposit: _coin_pb2.Coin
     max_deposit_period_s: int
     voting_period_s: int
@@ -154,4 +160,6 @@ class Params(_message.Message):
     max_depositors: int
     max_ends_per_block: int
     max_metadata_len: int
-    def __init__(self, min_deposit: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., max_deposit_period_s: _Optional[int] = ..., voting_period_s: _Optional[int] = ..., quorum: _Optional[str] = ..., threshold: _Optional[str] = ..., veto_threshold: _Optional[str] = ..., min_initial_deposit_ratio: _Optional[str] = ..., min_deposit_ratio: _Optional[str] = ..., burn_vote_quorum: bool = ..., burn_proposal_deposit_prevote: bool = ..., burn_vote_veto: bool = ..., max_messages: _Optional[int] = ..., max_depositors: _Optional[int] = ..., max_ends_per_block: _Optional[int] = ..., max_metadata_len: _Optional[int] = ...) -> None: ...
+    max_votes_per_proposal: int
+    max_tally_votes_per_block: int
+    def __init__(self, min_deposit: _Optional[_Union[_coin_pb2.Coin, _Mapping]] = ..., max_deposit_period_s: _Optional[int] = ..., voting_period_s: _Optional[int] = ..., quorum: _Optional[str] = ..., threshold: _Optional[str] = ..., veto_threshold: _Optional[str] = ..., min_initial_deposit_ratio: _Optional[str] = ..., min_deposit_ratio: _Optional[str] = ..., burn_vote_quorum: bool = ..., burn_proposal_deposit_prevote: bool = ..., burn_vote_veto: bool = ..., max_messages: _Optional[int] = ..., max_depositors: _Optional[int] = ..., max_ends_per_block: _Optional[int] = ..., max_metadata_len: _Optional[int] = ..., max_votes_per_proposal: _Optional[int] = ..., max_tally_votes_per_block: _Optional[int] = ...) -> None: ...
