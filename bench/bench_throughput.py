@@ -142,6 +142,7 @@ class PhaseClock:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
         self._stack: list[list[float]] = []  # [start, time spent in nested phases]
 
     def wrap(self, owner: object, name: str, phase: str) -> None:
@@ -157,6 +158,7 @@ class PhaseClock:
                 clock._stack.pop()
                 spent = time.thread_time() - frame[0]
                 clock.seconds[phase] = clock.seconds.get(phase, 0.0) + spent - frame[1]
+                clock.calls[phase] = clock.calls.get(phase, 0) + 1
                 if clock._stack:
                     clock._stack[-1][1] += spent
 
@@ -174,6 +176,25 @@ PHASES = (
     "events",  # the runner's tx events and FinalizeBlock's ExecTxResult protobufs
     "other",  # the rest of each ABCI call (runner bookkeeping, events, results, modules)
 )
+
+
+def wrapper_cost_us(calls: int = 200_000) -> float:
+    """CPU microseconds one ``PhaseClock`` wrapper adds to a call (a wrapped no-op vs a bare one)."""
+
+    class Probe:
+        def noop(self) -> None:
+            return None
+
+    probe = Probe()
+    start = time.thread_time()
+    for _ in range(calls):
+        probe.noop()
+    bare = time.thread_time() - start
+    PhaseClock().wrap(Probe, "noop", "probe")
+    start = time.thread_time()
+    for _ in range(calls):
+        probe.noop()
+    return round((time.thread_time() - start - bare) / calls * 1e6, 2)
 
 
 def measure_phases(block_txs: int, blocks: int) -> dict[str, dict[str, float]]:
@@ -236,13 +257,14 @@ def measure_phases(block_txs: int, blocks: int) -> dict[str, dict[str, float]]:
             sink = Key("sink").address
             totals = {"check_tx": 0.0, "finalize_commit": 0.0}
             split = {"check_tx": {}, "finalize_commit": {}}  # type: dict[str, dict[str, float]]
+            calls = {"check_tx": {}, "finalize_commit": {}}  # type: dict[str, dict[str, int]]
             for _ in range(blocks):
                 txs = [
                     chain.tx(k, send_msg(k, sink, 1), gas=SEND_GAS, fee=SEND_FEE)
                     for k in chain.keys
                 ]
                 for kind in ("check_tx", "finalize_commit"):
-                    clock.seconds = {}
+                    clock.seconds, clock.calls = {}, {}
                     start = time.thread_time()
                     if kind == "check_tx":
                         assert all(chain.check(raw).code == 0 for raw in txs)
@@ -251,6 +273,8 @@ def measure_phases(block_txs: int, blocks: int) -> dict[str, dict[str, float]]:
                     totals[kind] += time.thread_time() - start
                     for phase, s in clock.seconds.items():
                         split[kind][phase] = split[kind].get(phase, 0.0) + s
+                    for phase, c in clock.calls.items():
+                        calls[kind][phase] = calls[kind].get(phase, 0) + c
             chain.store.close()
     finally:
         for cls, name, original in saved:
@@ -260,15 +284,18 @@ def measure_phases(block_txs: int, blocks: int) -> dict[str, dict[str, float]]:
         row = {p: round(parts.get(p, 0.0) / n * 1e6, 1) for p in PHASES if p != "other"}
         row["other"] = round((totals[kind] - sum(parts.values())) / n * 1e6, 1)
         row["total"] = round(totals[kind] / n * 1e6, 1)
+        row["wrapped_calls_per_tx"] = round(sum(calls[kind].values()) / n, 1)
+        row["wrapper_us_per_call"] = wrapper_cost_us()
         out[kind] = row
     return out
 
 
 def print_phases(phases: dict[str, dict[str, float]]) -> None:
     """One row per ABCI call kind, one column per phase (CPU us per tx)."""
-    cols = (*PHASES, "total")
-    print("in-process CPU per tx by phase (us, thread CPU; exclusive of nested phases):")
-    print(f"  {'call':<16}" + "".join(f"{c:>10}" for c in cols))
+    cols = (*PHASES, "total", "wrapped_calls_per_tx", "wrapper_us_per_call")
+    print("in-process CPU per tx by phase (us, thread CPU; exclusive of nested phases; total")
+    print("includes the wrappers' own cost, about wrapped x wrapper us per tx):")
+    print(f"  {'call':<16}" + "".join(f"{c[:9]:>10}" for c in cols))
     for kind, row in phases.items():
         print(f"  {kind:<16}" + "".join(f"{row[c]:>10.1f}" for c in cols))
 
@@ -299,6 +326,7 @@ class NetResult:
     submit_tps: float  # rate the client achieved (bounded by the window)
     app_cpu_us_per_tx: float = 0.0  # CPU of all nodes' Python app processes, per tx
     cometbft_cpu_us_per_tx: float = 0.0  # CPU of all nodes' CometBFT processes, per tx
+    block_sizes: list[int] = field(default_factory=list)  # user txs of each block, in order
     notes: list[str] = field(default_factory=list)
 
 
@@ -513,6 +541,7 @@ def _summarize(
         max_block_txs=max(b[1] for b in tx_blocks),
         mean_block_interval_s=round(sum(intervals) / len(intervals), 3) if intervals else 0.0,
         submit_tps=round(counters["admitted"] / (submitted_at - t0), 1),
+        block_sizes=[b[1] for b in tx_blocks],
         notes=notes,
     )
 
@@ -556,8 +585,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--validators", default="1,4", help="network sizes, e.g. 1,4")
     parser.add_argument("--profile", action="store_true", help="print the in-process profile")
     parser.add_argument("--sync", action="store_true", help="broadcast_tx_sync, not _async")
+    parser.add_argument(
+        "--send-gas",
+        type=int,
+        default=SEND_GAS,
+        help="gas limit of each network send (fee = gas x 0.025); a block holds at most "
+        "block.max_gas / this many sends",
+    )
     parser.add_argument("--skip-app", action="store_true", help="skip the in-process part")
     args = parser.parse_args(argv)
+    import tests.integration.conftest as network_txs
+
+    # TxFactory reads these module constants for every send it signs.
+    network_txs.SEND_GAS, network_txs.SEND_FEE = args.send_gas, -(-args.send_gas * 25 // 1000)
     if args.sync:
         METHOD[0] = "broadcast_tx_sync"
     total = args.txs or (3000 if args.quick else 20000)
