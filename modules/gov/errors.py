@@ -21,4 +21,6 @@ ErrTooManyDepositors = register(CODESPACE, 31, "too many depositors")
 ErrUnknownParamsModule = register(CODESPACE, 32, "no module with updatable params of this name")
 ErrInvalidPlan = register(CODESPACE, 33, "invalid upgrade plan")
 ErrNoUpgradePlan = register(CODESPACE, 34, "no upgrade plan scheduled")
-ErrVoteSeatsFull = register(CODESPACE, 35, "every vote seat of the proposal holds more stake")
+ErrVoteSeatsFull = register(
+    CODESPACE, 35, "every vote seat of the proposal holds at least the voter's stake"
+)

@@ -341,7 +341,7 @@ def _take_seat(
     elif proposal.vote_count >= params.max_votes_per_proposal:
         lowest = next(keeper.iterate_seats(ctx, proposal.id), None)
         if lowest is None or lowest[0] >= min(stake, keys.SEAT_STAKE_MAX):
-            raise ErrVoteSeatsFull(f"{proposal.vote_count} seats, the smallest holds more stake")
+            raise ErrVoteSeatsFull(f"all {proposal.vote_count} seats hold at least {stake} tokens")
         _evict(ctx, keeper, proposal, lowest[1], lowest[0])
     else:
         proposal.vote_count += 1

@@ -1,7 +1,8 @@
-"""Time gov's end-block tally over N votes (each voter: one delegation) and 100 validators,
-reading from a committed LevelDB store (CacheStore over CommitStore), as a node does.
+"""Time gov's end-block tally over N votes (each voter: D delegations, default 1) and 100
+validators, reading from a committed LevelDB store (CacheStore over CommitStore), as a node does.
+At the params' limits: N = params.MAX_TALLY_VOTES, D = params.TALLY_DELEGATIONS_PER_VOTER.
 
-Run: python -m tests.modules.gov.bench_tally N   (a measurement, not a test)
+Run: python -m tests.modules.gov.bench_tally N [D]   (a measurement, not a test)
 """
 
 import sys
@@ -21,6 +22,7 @@ from modules.staking.keeper import StakingKeeper
 from modules.staking.params import default_params
 
 n = int(sys.argv[1])
+d = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 store = CommitStore(tempfile.mkdtemp() + "/app.db")
 cache = CacheStore(store.latest())
 ctx = Context(store=cache, block=BlockInfo("c", 1, 0), mode=ExecMode.FINALIZE)
@@ -35,8 +37,9 @@ for op in ops:
 gov = GovKeeper(bank=None, staking=staking, upgrades=UpgradeRegistry())
 for i in range(n):
     voter = (10**6 + i).to_bytes(20, "big")
-    op = ops[i % 100]
-    staking.set_delegation(ctx, voter, op, st_pb2.Delegation(shares="1000"))
+    for j in range(d):
+        op = ops[(i + j) % 100]
+        staking.set_delegation(ctx, voter, op, st_pb2.Delegation(shares="1000"))
     gov.set_vote(
         ctx,
         voter,
@@ -49,5 +52,5 @@ t = time.perf_counter()
 counts, bonded = abci.compute_tally(ctx, gov, 1, delete_votes=True)
 dt = time.perf_counter() - t
 print(
-    f"votes={n} validators=100 tally_s={dt:.3f} per_vote_us={dt / n * 1e6:.1f} yes_tokens={counts.yes // 10**18}"
+    f"votes={n} delegations_per_voter={d} validators=100 tally_s={dt:.3f} per_vote_us={dt / n * 1e6:.1f} yes_tokens={counts.yes // 10**18}"
 )
