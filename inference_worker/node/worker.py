@@ -142,7 +142,7 @@ class Worker:
             self.spans, self.config.listen, limits, on_session_done=self._on_session_done,
             frame_signer=FrameSigner(self.chain.wallet.signer().private_key_bytes),
             require_signed_frames=True,  # every worker on chain signs its frames (frames.py)
-            metrics=self.metrics,
+            metrics=self.metrics, output_hash_of=self._chain_output_hash,
         )  # fmt: skip
         log.info("serving %d span(s) on port %d", len(self.spans), port)
         try:
@@ -389,6 +389,7 @@ class Worker:
             progress_timeout_s=self.config.progress_timeout_s,
             exclude_workers=frozenset(h.worker for r in job.routes for h in r.hops),
             rejoin_timeout_s=self.config.rejoin_timeout_s,
+            output_key=self._opened[job.id][0] if logic_is_sealed(job) else None,
         )
         log.info("job %d: driving route %d over %d hops", job.id, route_index, len(hops))
         # The submitter may watch a public job's tokens as they come (Pipeline.WatchTokens,
@@ -442,6 +443,31 @@ class Worker:
         raise RouteError(f"this worker does not serve {model_id} [{start}, {end})")
 
     # --- sealed jobs -------------------------------------------------------------------------
+
+    async def _chain_output_hash(self, job_id: int, tokens: tuple[int, ...]) -> bytes | None:
+        """The output hash the chain compares for `tokens` of job `job_id`, which this hop's
+        late probes and signatures derive from (server.OutputHasher): for a sealed job the
+        sealed hash under the output key its box gave (waited for while the commit window is
+        open; None after it), never the plain hash a guessed output would confirm."""
+        assert self.chain is not None
+        job = None
+        for _ in range(10):  # a passing query failure must not cost a public job its reveal
+            try:
+                job = await asyncio.to_thread(self.chain.job, job_id)
+                break
+            except ClientError:
+                await asyncio.sleep(POLL_S)
+        if job is None:
+            return None
+        if not logic_is_sealed(job):
+            return commits.compute_output_hash(tokens)
+        while job_id not in self._opened:
+            if job.state in TERMINAL or await asyncio.to_thread(self.chain.height) > (
+                job.commit_end_height
+            ):
+                return None
+            await asyncio.sleep(POLL_S)
+        return commits.compute_chain_output_hash(tokens, self._opened[job_id][0])
 
     async def _await_seal(self, job: inference_types.Job) -> inference_types.Job | None:
         """The job once its submitter sealed it; None when the seal window passed without

@@ -46,7 +46,7 @@ from inference_worker.pipeline.placement import (
 )
 from inference_worker.pipeline.shard import SessionCache, Shard
 from inference_worker.verify.adversary import forward_reported
-from inference_worker.verify.commits import compute_output_hash
+from inference_worker.verify.commits import compute_chain_output_hash
 from inference_worker.verify.fingerprint import (
     KeptStates,
     derive_late_probe_seed,
@@ -108,6 +108,10 @@ class RouteRequest:
     # When no candidate is left, keep retrying the failed hop itself at its own endpoint (a
     # restarted process of the same worker) for this long, seconds; 0 = fail at once.
     rejoin_timeout_s: float = 0.0
+    # A sealed job's output key (docs/private-jobs.md): the late probe seed and the late frame
+    # signatures then derive from the sealed output hash the chain compares, never from the
+    # plain hash of the tokens (which anyone could compute from a guessed output). None: public.
+    output_key: bytes | None = None
 
 
 @dataclass
@@ -195,7 +199,7 @@ async def drive_route(
                 break
             ids = [token]
         finished = True
-        output_hash = compute_output_hash(tokens)
+        output_hash = compute_chain_output_hash(tokens, request.output_key)
         await driver.send_late(await loop.run_in_executor(executor, sender.seal_late, output_hash))
         own = await loop.run_in_executor(
             executor, outputs.fingerprint, derive_late_probe_seed(probe_seed, output_hash)
@@ -230,6 +234,8 @@ def _check_request(shard: Shard, request: RouteRequest) -> None:
         raise RouteError(f"hop 0 serves {request.hops[0].span}, this shard another span")
     if request.decoding.sample and request.decoding.temperature_milli == 0:
         raise RouteError("sampling needs a temperature above 0")
+    if request.output_key is not None and len(request.output_key) != 32:
+        raise RouteError("a sealed job's output key is 32 bytes")
 
 
 def _first_hop_step(

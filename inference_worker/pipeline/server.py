@@ -20,7 +20,8 @@ with `require_signed_frames` it also refuses unsigned frames. Every hop keeps th
 session until its end (`ServerLimits.max_session_positions`). When the route's output is known
 (the last token relayed up), each signing sender sends one `LateEvidence` before its normal
 CloseSession: the rows of everything it sent with the LATE probe seed (from the job's seed and
-the output hash), signed over its last chain hash and the output hash. The receiver checks it
+the output hash the chain compares: for a sealed job the sealed hash, from `output_hash_of`,
+never the plain hash of the tokens), signed over its last chain hash and that output hash. The receiver checks it
 on the states it kept, keeping it only when it matches, and reports the session finished
 after sending its own downstream: without the sender's evidence when it was withheld or wrong
 (the verifier then names nobody for a deviation at that boundary; the hop is not left out). What a hop
@@ -42,7 +43,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
@@ -96,6 +97,13 @@ from inference_worker.verify.reveal import encode_reveal
 log = logging.getLogger("infera.worker.server")
 
 
+# (job id, the route's output tokens) -> the output hash the chain compares for them, which the
+# late probe seed and the late signatures derive from (commits.compute_chain_output_hash: a
+# sealed job's sealed hash, under its output key), or None when this worker cannot know it (a
+# sealed job whose output key it does not hold: the session then reveals nothing). Unset: the
+# public hash of the tokens.
+OutputHasher = Callable[[int, tuple[int, ...]], Awaitable[bytes | None]]
+
 WATCH_STATUS = {
     WatchRefused.MALFORMED: grpc.StatusCode.INVALID_ARGUMENT,
     WatchRefused.NO_IDENTITY: grpc.StatusCode.FAILED_PRECONDITION,
@@ -117,8 +125,11 @@ class PipelineServer(pb_grpc.PipelineServicer):
         frame_signer: FrameSigner | None = None,
         require_signed_frames: bool = False,
         metrics: WorkerMetrics | None = None,
+        output_hash_of: OutputHasher | None = None,
     ):
         self.limits = limits or ServerLimits()
+        self.output_hash_of = output_hash_of  # the late basis of a job's output (OutputHasher)
+        self._late_hashes: dict[SessionId, bytes | None] = {}  # per session, asked once
         self.on_session_done = on_session_done  # called on the event loop
         self.frame_signer = frame_signer  # this worker's chain key; None: frames go unsigned
         self.require_signed_frames = require_signed_frames  # refuse unsigned incoming frames
@@ -370,7 +381,10 @@ class PipelineServer(pb_grpc.PipelineServicer):
         if tokens is None:
             raise FrameError(pb.ERROR_CODE_MALFORMED, "late evidence before the output is known")
         seal = FrameSeal(rows=msg.fingerprint_rows, signature=msg.signature)
-        output_hash = compute_output_hash(tokens)
+        output_hash = await self._late_hash(session, tokens)
+        if output_hash is None:
+            log.warning("session %s: no output hash to check the late evidence on", session.key)
+            return
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(
@@ -402,8 +416,9 @@ class PipelineServer(pb_grpc.PipelineServicer):
         tokens = session_output(session) if not reason else None
         missing = session.receiver.signed and session.receiver.late is None
         own: bytes | None = None
-        if tokens is not None:
-            own = await self._finish_late(session, compute_output_hash(tokens))
+        output_hash = await self._late_hash(session, tokens) if tokens is not None else None
+        if output_hash is not None:
+            own = await self._finish_late(session, output_hash)
         self._drop(session, reason, normal=not reason)
         if own is None:
             note = f" ({reason or 'incomplete'})"
@@ -426,6 +441,21 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 fingerprint=encode_reveal(own, session.receiver.late),
             )
             self.on_session_done(record)
+
+    async def _late_hash(self, session: Session, tokens: tuple[int, ...]) -> bytes | None:
+        """The output hash the session's late probes and signatures derive from (OutputHasher),
+        asked once per session; None when this worker cannot know it."""
+        if session.key not in self._late_hashes:
+            if self.output_hash_of is None:
+                self._late_hashes[session.key] = compute_output_hash(tokens)
+            else:
+                try:
+                    found = await self.output_hash_of(session.key[0], tokens)
+                except Exception:  # a chain query that failed: reveal nothing rather than leak
+                    log.exception("session %s: the output hash is not known", session.key)
+                    found = None
+                self._late_hashes[session.key] = found
+        return self._late_hashes[session.key]
 
     async def _finish_late(self, session: Session, output_hash: bytes) -> bytes:
         """Send this hop's late evidence downstream (before the link's normal close) and
@@ -451,6 +481,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         saying `why`, for the next hops); with `code`, tell its owner why."""
         if self.sessions.get(session.key) is session:
             del self.sessions[session.key]
+            self._late_hashes.pop(session.key, None)
             self.metrics.session_ended(code=code, normal=normal)
         session.owner.sessions.discard(session.key)
         if code is not None:
@@ -528,10 +559,12 @@ async def start_server(
     frame_signer: FrameSigner | None = None,
     require_signed_frames: bool = False,
     metrics: WorkerMetrics | None = None,
+    output_hash_of: OutputHasher | None = None,
 ) -> tuple[grpc.aio.Server, PipelineServer, int]:
     """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port).
     `frame_signer` signs this worker's frames; `require_signed_frames` refuses unsigned ones;
-    `metrics` (default: a fresh one) counts what it serves."""
+    `metrics` (default: a fresh one) counts what it serves; `output_hash_of` gives the output
+    hash a job's late evidence derives from (OutputHasher; a worker on chain: sealed jobs')."""
     service = PipelineServer(
         spans,
         limits,
@@ -539,6 +572,7 @@ async def start_server(
         frame_signer=frame_signer,
         require_signed_frames=require_signed_frames,
         metrics=metrics,
+        output_hash_of=output_hash_of,
     )
     message_bytes = service.limits.max_frame_bytes + GRPC_SLACK_BYTES
     server = grpc.aio.server(

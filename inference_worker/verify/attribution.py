@@ -16,7 +16,6 @@ from inference_worker.pipeline.frames import (
     expected_address,
     verify_late_evidence,
 )
-from inference_worker.verify.commits import compute_output_hash
 from inference_worker.verify.evidence import RouteClaim
 from inference_worker.verify.fingerprint import (
     Fingerprint,
@@ -28,8 +27,9 @@ from inference_worker.verify.tolerances import Tolerance
 
 
 def late_seed(claim: RouteClaim) -> int:
-    """The route's late probe seed: from the job's probe seed and the claimed output's hash."""
-    return derive_late_probe_seed(claim.probe_seed, compute_output_hash(claim.tokens))
+    """The route's late probe seed: from the job's probe seed and the hash the chain compares
+    for the claimed output (a sealed job's sealed hash: `RouteClaim.late_output_hash`)."""
+    return derive_late_probe_seed(claim.probe_seed, claim.late_output_hash)
 
 
 def unevidenced_boundary(claim: RouteClaim, statuses: Sequence[EvidenceStatus], hop: int) -> bool:
@@ -70,7 +70,7 @@ def evidence_statuses(claim: RouteClaim) -> list[EvidenceStatus]:
                 context,
                 expected=expected_address(claim.hops[index - 1].worker),
                 positions=len(claim.sequence),
-                output_hash=compute_output_hash(claim.tokens),
+                output_hash=claim.late_output_hash,
             )
             out.append(status)
     return out

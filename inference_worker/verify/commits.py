@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from chain import sealing
+
 OUTPUT_DOMAIN = b"infera.output.v1\x00"
 KIND_TOKENS = b"\x01"
 
@@ -40,6 +42,18 @@ def compute_output_hash(tokens: Sequence[int]) -> bytes:
     """The chain's canonical output hash of a token output."""
     payload = b"".join(int(t).to_bytes(4, "big") for t in tokens)
     return hashlib.sha256(OUTPUT_DOMAIN + KIND_TOKENS + payload).digest()
+
+
+def compute_chain_output_hash(tokens: Sequence[int], output_key: bytes | None = None) -> bytes:
+    """The output hash the chain compares for a route's tokens, and the one the late probe seed
+    and the late frame signatures derive from: `compute_output_hash` for a public job; for a
+    sealed job (`output_key`, the job's output key) the sealed hash of chain/sealing.py,
+    ``sha256(domain ‖ u32 count ‖ HMAC(output_key, canonical output))``, which nobody without
+    the key can compute from a guessed output (docs/private-jobs.md)."""
+    if output_key is None:
+        return compute_output_hash(tokens)
+    keyed = sealing.compute_keyed_output_hash(output_key, tokens)
+    return sealing.compute_sealed_output_hash(keyed, len(tokens))
 
 
 def compute_commitment(

@@ -9,7 +9,8 @@ session, keeping its outputs until the route's output is known (late probes):
     kept = KeptStates()                                                  # at session open
     out = shard.forward(hidden, cache=cache); kept.add(out)              # every step, before
                                                                          # the wire codec
-    seed = derive_late_probe_seed(derive_probe_seed(job_id), compute_output_hash(tokens))
+    basis = compute_chain_output_hash(tokens, output_key)  # a sealed job's: the sealed hash
+    seed = derive_late_probe_seed(derive_probe_seed(job_id), basis)
     reveal(..., shard_fingerprint=encode_reveal(kept.fingerprint(seed).to_bytes(), late))
 
 With worker keys (`keys=`), it also seals every frame a hop sends with the rows of what the
@@ -42,7 +43,7 @@ from inference_worker.pipeline.frames import (
 from inference_worker.pipeline.generate import Sampling, eos_token_ids
 from inference_worker.pipeline.shard import Shard, ShardError
 from inference_worker.verify.adversary import choose_token, forward_reported
-from inference_worker.verify.commits import compute_output_hash
+from inference_worker.verify.commits import compute_chain_output_hash
 from inference_worker.verify.fingerprint import FingerprintError, KeptStates, derive_late_probe_seed
 from inference_worker.verify.reveal import decode_reveal, encode_reveal
 
@@ -78,6 +79,14 @@ class RouteClaim:
     codec: str | None = None  # the job's wire codec (None: tensors pass as they are)
     job_id: int | None = None  # the job (frame signatures bind it); None: evidence unchecked
     route_index: int = 0  # the route's index within the job (frame signatures bind it)
+    output_key: bytes | None = None  # a sealed job's output key (known once it is disclosed):
+    # the late probe seed and late signatures derive from its sealed output hash
+
+    @property
+    def late_output_hash(self) -> bytes:
+        """The output hash the late probe seed and the late signatures derive from: the one
+        the chain compares (commits.compute_chain_output_hash; a sealed job's sealed hash)."""
+        return compute_chain_output_hash(self.tokens, self.output_key)
 
     @property
     def sequence(self) -> list[int]:
@@ -100,6 +109,7 @@ def generate_claim(
     route_index: int = 0,
     keys: Sequence[FrameSigner] | None = None,
     unchecked_receivers: frozenset[int] = frozenset(),
+    output_key: bytes | None = None,
 ) -> RouteClaim:
     """Run one route (honest or adversarial shards) and return what its hops would reveal.
 
@@ -107,7 +117,8 @@ def generate_claim(
     pipeline: a receiving hop refuses a frame whose signed rows do not match what it decodes
     (FrameEvidenceError naming the sender, like the server's BAD_FRAME_EVIDENCE), except the
     hops in `unchecked_receivers`, which accept anything (a colluding receiver). Each hop's
-    worker is the bech32 address of its key."""
+    worker is the bech32 address of its key. `output_key`: a sealed job's (the late evidence
+    then derives from the sealed output hash, as a sealed job's workers derive it)."""
     _check_spans(shards)
     if not prompt_ids:
         raise ValueError("the prompt needs at least one token")
@@ -132,7 +143,7 @@ def generate_claim(
         if token in stop:
             break
         ids = torch.tensor([[token]], dtype=torch.long)
-    output_hash = compute_output_hash(tokens)  # known now: the late probes can be derived
+    output_hash = compute_chain_output_hash(tokens, output_key)  # known now: late probes
     late_seed = derive_late_probe_seed(probe_seed, output_hash)
     links.finish(output_hash)
     hops = tuple(
@@ -154,6 +165,7 @@ def generate_claim(
         codec=codec,
         job_id=job_id,
         route_index=route_index,
+        output_key=output_key,
     )
 
 

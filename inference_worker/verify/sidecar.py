@@ -29,6 +29,7 @@ import chain.pb  # noqa: F401
 import structlog
 import torch
 
+from chain import sealing
 from chain.verdict_inbox import VerdictInbox
 from infera.agreement.v1 import query_pb2 as agreement_query
 from infera.agreement.v1 import types_pb2 as agreement_types
@@ -83,6 +84,15 @@ def job_sampling(job: inference_types.Job) -> Sampling | None:
     )
 
 
+def disclosed_output_key(job: inference_types.Job) -> bytes | None:
+    """A disclosed sealed job's output key (its late evidence derives from the sealed output
+    hash under it); None for a public job. An undisclosed sealed job has no tokens on chain,
+    so no claim is built for it."""
+    if job.privacy != inference_types.PRIVACY_MODE_SEALED or not job.sealed.disclosed_job_key:
+        return None
+    return sealing.JobSecrets(bytes(job.sealed.disclosed_job_key)).output_key
+
+
 def route_claims(
     history: agreement_query.QueryJobHistoryResponse,
     prompt_ids: list[int],
@@ -123,6 +133,7 @@ def route_claims(
             probe_seed=derive_probe_seed(job.id),
             job_id=job.id,
             route_index=route_index,
+            output_key=disclosed_output_key(job),
         )
         claims.append((route_index, bytes(output.output_hash), claim))
     return claims
