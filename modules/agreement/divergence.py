@@ -2,7 +2,9 @@
 
 Routes that agree on an output were fed the same tokens, so their last hops fingerprinted the
 same positions of the same final hidden states with the same late probe seed (it derives from
-the job and the output hash: inference_worker/verify/fingerprint.py). Honest replicas therefore reveal
+the job and the output hash the chain compares: inference_worker/verify/fingerprint.py;
+`compute_late_probe_seed`; for a sealed job the sealed hash, never the plain hash of the tokens,
+so the seed confirms no guessed output: `is_sealed_late_seed`, checked at a sealed reveal). Honest replicas therefore reveal
 last-hop fingerprints within floating-point noise of each other, while a hop that perturbed
 the hidden states without flipping a token leaves its route's final states measurably elsewhere
 (VERIFICATION.md, "Divergence"). Settlement audits a job whose agreeing routes diverge, so such
@@ -26,6 +28,7 @@ encoding (inference_worker/verify/fingerprint.py); a change to either format mus
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -35,6 +38,8 @@ _BUNDLE = struct.Struct(">4sBBHI")  # magic, version, flags, zero, own fingerpri
 _BUNDLE_MAGIC, _BUNDLE_VERSION = b"IFRV", 3
 _FINGERPRINT = struct.Struct(">4sBBBBIIQ")  # magic, version, P, chunk, zero, hidden, n, seed
 _FINGERPRINT_MAGIC, _FINGERPRINT_VERSION = b"IFFP", 2  # 2: unclipped projections
+_PROBE_SEED_DOMAIN = b"infera.fingerprint.v1\x00"  # a job's public probe seed
+_LATE_SEED_DOMAIN = b"infera.fingerprint.late.v1\x00"  # a route's late probe seed
 CHUNK = 32
 MAX_PROBES = 16
 ZERO_RMS_CODE = -32768  # an all-zero position
@@ -98,6 +103,41 @@ def decode_codes(data: bytes) -> Codes:
     if -128 in codes:
         raise MalformedFingerprint("probe code -128 is not canonical")
     return Codes(probes, hidden, seed, tuple(log_rms), tuple(codes))
+
+
+def compute_late_probe_seed(job_id: int, output_hash: bytes) -> int:
+    """The late probe seed of a job's routes with ``output_hash`` (the hash agreement compares):
+    the first 8 bytes of sha256("infera.fingerprint.late.v1\0" ‖ u64 job probe seed ‖ output
+    hash), the job probe seed being the first 8 bytes of sha256("infera.fingerprint.v1\0" ‖
+    u64 job id), big-endian (the worker's derive_probe_seed and derive_late_probe_seed)."""
+    job_seed = hashlib.sha256(_PROBE_SEED_DOMAIN + struct.pack(">Q", job_id)).digest()[:8]
+    late = hashlib.sha256(_LATE_SEED_DOMAIN + job_seed + output_hash).digest()
+    return int.from_bytes(late[:8], "big")
+
+
+def own_probe_seed(bundle: bytes) -> int:
+    """The probe seed in the header of a revealed bundle's own fingerprint, from the two
+    headers alone (constant work); MalformedFingerprint when they are not well formed."""
+    if len(bundle) < _BUNDLE.size + _FINGERPRINT.size:
+        raise MalformedFingerprint("shorter than a reveal bundle and a fingerprint header")
+    magic, version, _flags, zero, length = _BUNDLE.unpack_from(bundle)
+    if magic != _BUNDLE_MAGIC or version != _BUNDLE_VERSION or zero:
+        raise MalformedFingerprint(f"not a version {_BUNDLE_VERSION} reveal bundle")
+    if length < _FINGERPRINT.size or _BUNDLE.size + length > len(bundle):
+        raise MalformedFingerprint("own fingerprint runs past the bundle")
+    fp_magic, fp_version, *_shape, seed = _FINGERPRINT.unpack_from(bundle, _BUNDLE.size)
+    if fp_magic != _FINGERPRINT_MAGIC or fp_version != _FINGERPRINT_VERSION:
+        raise MalformedFingerprint(f"not a version {_FINGERPRINT_VERSION} fingerprint")
+    return int(seed)
+
+
+def is_sealed_late_seed(bundle: bytes, job_id: int, sealed_output_hash: bytes) -> bool:
+    """Whether a sealed job's revealed bundle carries the late seed of its sealed output hash
+    (the plain hash's seed would confirm a guessed output to anyone: docs/private-jobs.md)."""
+    try:
+        return own_probe_seed(bundle) == compute_late_probe_seed(job_id, sealed_output_hash)
+    except MalformedFingerprint:
+        return False
 
 
 def diverge(a: bytes, b: bytes, tolerance: Decimal) -> bool:

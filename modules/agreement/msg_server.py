@@ -9,7 +9,7 @@ from chain.context import Context
 from chain.events import attr
 from infera.agreement.v1 import tx_pb2, types_pb2
 from infera.inference.v1 import types_pb2 as inference_pb2
-from modules.agreement import events, logic
+from modules.agreement import divergence, events, logic
 from modules.agreement.errors import (
     ErrAlreadyCommitted,
     ErrAlreadyRevealed,
@@ -153,8 +153,9 @@ def reveal_output(
     the output is longer than max_new_tokens (4 x max_new_tokens bytes); the fingerprint is empty
     or over MAX_FINGERPRINT_BYTES; the salt is not 32 bytes; the job does not exist;
     sealed jobs: a plaintext output is sent, the keyed output hash is not 32 bytes, the token
-    count is above max_new_tokens, or the sealed output is not exactly its size on the first
-    hop (empty on the others); public jobs: sealed fields are set; reveals are not open yet (commit round running) or
+    count is above max_new_tokens, the sealed output is not exactly its size on the first
+    hop (empty on the others), or the fingerprint's late probe seed is not the one of the
+    sealed output hash (divergence.is_sealed_late_seed); public jobs: sealed fields are set; reveals are not open yet (commit round running) or
     over (job tallied, or the block is after reveal_end_height); the worker holds no hop of the
     job; the hop never committed; the hop already revealed; the recomputed commitment differs.
     """
@@ -193,6 +194,10 @@ def reveal_output(
         if sealed
         else logic.compute_output_hash(tokens, text)
     )
+    if sealed and not divergence.is_sealed_late_seed(msg.shard_fingerprint, job.id, output_hash):
+        raise ErrInvalidFingerprint(
+            "a sealed job's late probe seed must derive from its sealed hash"
+        )
     opened = logic.compute_commitment(output_hash, msg.shard_fingerprint, msg.salt, worker_address)
     if opened != commitment.commitment:
         raise ErrCommitmentMismatch(f"job {job.id} route {route_index} hop {hop_index}")

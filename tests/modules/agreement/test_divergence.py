@@ -297,3 +297,31 @@ def test_an_honest_minority_the_verdict_passes_is_paid_from_the_reserve(tmp_path
     assert paid == int(done.settlement.charge)
     assert int(done.job.refunded) + paid == 1000
     assert node.balance(audits.hold_address()) == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(job_id=st.integers(0, 2**64 - 1), output_hash=st.binary(min_size=32, max_size=32))
+def test_the_chain_derives_the_late_probe_seed_as_the_workers_do(job_id, output_hash):
+    from inference_worker.verify.fingerprint import derive_late_probe_seed, derive_probe_seed
+
+    worker = derive_late_probe_seed(derive_probe_seed(job_id), output_hash)
+    assert divergence.compute_late_probe_seed(job_id, output_hash) == worker
+    assert divergence.own_probe_seed(bundle(seed=worker)) == worker
+    assert divergence.is_sealed_late_seed(bundle(seed=worker), job_id, output_hash)
+    assert not divergence.is_sealed_late_seed(bundle(seed=worker ^ 1), job_id, output_hash)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x01",
+        bundle()[:30],
+        b"IFRV\x02" + bundle()[5:],
+        bundle()[:12] + b"IFFQ" + bundle()[16:],
+    ],
+)
+def test_an_unreadable_bundle_has_no_late_seed(data):
+    with pytest.raises(divergence.MalformedFingerprint):
+        divergence.own_probe_seed(data)
+    assert not divergence.is_sealed_late_seed(data, 1, bytes(32))

@@ -14,6 +14,7 @@ from chain import sealing
 from infera.inference.v1 import query_pb2 as inference_query
 from infera.inference.v1 import tx_pb2 as inference_tx
 from infera.inference.v1 import types_pb2 as T
+from modules.agreement import divergence
 from modules.agreement import logic as agreement_logic
 from tests.modules.jobs import (
     MAX_FEE,
@@ -270,10 +271,19 @@ def sealed_claim(secrets, tokens=OUTPUT) -> bytes:
     return sealing.compute_sealed_output_hash(keyed, len(tokens))
 
 
-def sealed_commit(worker, job_id, secrets, tokens=OUTPUT):
+def sealed_fingerprint(worker, job_id, secrets, tokens=OUTPUT, *, output_hash=None) -> bytes:
+    """An honest sealed hop's bundle: its late probe seed derives from the sealed output hash
+    (or from ``output_hash``), which the chain checks at the reveal (issue 16)."""
+    bundle = bytearray(fingerprint(worker, job_id, tokens))
+    basis = output_hash or sealed_claim(secrets, tokens)
+    bundle[28:36] = divergence.compute_late_probe_seed(job_id, basis).to_bytes(8, "big")
+    return bytes(bundle)
+
+
+def sealed_commit(worker, job_id, secrets, tokens=OUTPUT, *, bundle=None):
     commitment = agreement_logic.compute_commitment(
         sealed_claim(secrets, tokens),
-        fingerprint(worker, job_id, tokens),
+        bundle or sealed_fingerprint(worker, job_id, secrets, tokens),
         salt(worker, job_id),
         worker.address,
     )
@@ -286,7 +296,7 @@ def sealed_reveal(worker, job_id, secrets, route_index, hop_index, tokens=OUTPUT
         "keyed_output_hash": sealing.compute_keyed_output_hash(secrets.output_key, tokens),
         "output_token_count": len(tokens),
         "sealed_output": b"",
-        "shard_fingerprint": fingerprint(worker, job_id, tokens),
+        "shard_fingerprint": sealed_fingerprint(worker, job_id, secrets, tokens),
     }
     if hop_index == 0:
         place = sealing.Place(CHAIN_ID, job_id, route_index, 0, sealing.PURPOSE_OUTPUT)
@@ -366,6 +376,30 @@ def test_sealed_reveal_rejects_a_sealed_output_on_a_later_hop(node, submitter, s
     msg = sealed_reveal(second, job_id, secrets, 0, 1, sealed_output=box)
     (result,) = run(node, (second, msg))
     assert (result.codespace, result.code) == ("agreement", 12)
+
+
+def test_sealed_reveal_rejects_a_late_seed_of_the_plain_output_hash(node, submitter, secrets):
+    """Issue 16: a bundle whose late seed comes from the plain output hash would confirm a
+    guessed output to anyone; the chain refuses it (its commitment is otherwise right), and
+    a bundle without a readable seed or with another seed."""
+    job_id = submit_sealed(node, submitter, secrets)
+    ok(node, (submitter, seal_msg(submitter, job_id, boxes_for(node, job_id, secrets))))
+    routes = hops(node, job_id)
+    first = routes[0][0]
+    plain = agreement_logic.compute_output_hash(OUTPUT, b"")
+    leaky = sealed_fingerprint(first, job_id, secrets, output_hash=plain)
+    refused = {(0, 0): leaky, (0, 1): b"\x01", (1, 0): fingerprint(first, job_id)}  # seed 7
+    bundles = {rh: refused.get(rh) for rh in [(r, h) for r, rt in enumerate(routes)
+                                              for h in range(len(rt))]}  # fmt: skip
+    ok(node, *[(routes[r][h], sealed_commit(routes[r][h], job_id, secrets, bundle=b))
+               for (r, h), b in bundles.items()])  # fmt: skip
+    results = run(node, *[
+        (routes[r][h], sealed_reveal(routes[r][h], job_id, secrets, r, h, shard_fingerprint=b))
+        for (r, h), b in refused.items()
+    ])  # fmt: skip
+    assert [(r.codespace, r.code) for r in results] == [("agreement", 13)] * 3, results
+    (result,) = run(node, (first, sealed_reveal(first, job_id, secrets, 0, 0)))
+    assert (result.codespace, result.code) == ("agreement", 11)  # the right seed, not committed
 
 
 def test_public_reveal_rejects_sealed_fields(node, submitter):
