@@ -12,8 +12,8 @@ block: the client keeps each account's next sequence locally (it only asks the c
 time), and when the node answers "incorrect account sequence" (code 32) it takes the expected
 sequence from the message and signs again. One ``Client`` may be shared between threads.
 
-Typed helpers for every message and query are in ``chain.client_helpers``; ``execute`` and
-``query`` are the general forms.
+Typed helpers for every message and query are in ``chain.client_helpers`` (staking, rewards,
+liveness and gov in ``chain.client_staking``); ``execute`` and ``query`` are the general forms.
 
 Sealed jobs (docs/private-jobs.md): ``submit_sealed_job`` sends only commitments and returns
 the job's secrets (keep them: they open the output); ``seal_job`` waits for the routes and sends
@@ -40,6 +40,7 @@ from google.protobuf.message import Message
 
 from chain import sealing
 from chain.client_helpers import MsgHelpers, QueryHelpers
+from chain.client_staking import StakingHelpers
 from cosmos.auth.v1beta1 import auth_pb2
 from cosmos.auth.v1beta1 import query_pb2 as auth_query
 from cosmos.base.abci.v1beta1 import abci_pb2
@@ -277,7 +278,7 @@ def _random_key() -> bytes:
     return _secrets.token_bytes(sealing.KEY_BYTES)
 
 
-class Client(SealedJobHelpers):
+class Client(SealedJobHelpers, StakingHelpers):
     """A connection to one node's gRPC port (``host:port``)."""
 
     def __init__(
