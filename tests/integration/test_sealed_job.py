@@ -6,7 +6,9 @@ gets the text a public job on the same prompt gets. Before the public job is sen
 the node's home (CometBFT block store, tx index, state, and the app's LevelDB), every event of
 every block, and every worker's log and state folder are searched for the prompt text and for
 its token ids in the encodings they travel in (4-byte big-endian, protobuf varint, int64 little
-endian as in torch tensors, decimal lists): none is found. So are the bytes hops 1 and 2
+endian as in torch tensors, decimal lists), and for what a guess of the output confirms without
+the job key (its plain output hash and the late probe seed that hash would give, raw and hex):
+none is found, while the late seed of the sealed hash is (a control). So are the bytes hops 1 and 2
 receive (recorded by a TCP proxy each is registered behind): hidden states, never the ids. That
 is not privacy from those hops: hidden states of public weights give the tokens back
 (docs/private-jobs.md, "What it does not hide").
@@ -237,6 +239,27 @@ def needles(prompt_ids: list[int]) -> dict[str, bytes]:
     }
 
 
+def late_seed(job_id: int, output_hash: bytes) -> bytes:
+    """The late probe seed (8 bytes, as in a fingerprint header) a route's hops derive."""
+    from inference_worker.verify.fingerprint import derive_late_probe_seed, derive_probe_seed
+
+    return derive_late_probe_seed(derive_probe_seed(job_id), bytes(output_hash)).to_bytes(8, "big")
+
+
+def guess_needles(job_id: int, tokens) -> dict[str, bytes]:
+    """What anyone holding a guess of the output computes from it without the key."""
+    from inference_worker.verify.commits import compute_output_hash
+
+    plain = compute_output_hash(list(tokens))
+    seed = late_seed(job_id, plain)
+    return {
+        "output-hash": plain,
+        "output-hash-hex": plain.hex().encode(),
+        "late-seed": seed,
+        "late-seed-hex": seed.hex().encode(),
+    }
+
+
 def varint(value: int) -> bytes:
     out = bytearray()
     while True:
@@ -339,8 +362,10 @@ def check_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path,
     assert tokens is not None
     sealed_text = tokenizer.decode(list(tokens))
 
-    # every byte the chain, its events and the workers hold: no prompt, no prompt ids
-    patterns = needles(prompt_ids)
+    # every byte the chain, its events and the workers hold: no prompt, no prompt ids, and
+    # nothing a guess of the output confirms without the job key (issue 16): neither the plain
+    # output hash nor the late probe seed it would give (the seed comes from the sealed hash)
+    patterns = needles(prompt_ids) | guess_needles(submission.job_id, tokens)
     events = tmp_path / "events.json"
     events.write_bytes(all_events(network["rpc"], client.latest_height()))
     dumps = tmp_path / "dumps"
@@ -355,6 +380,9 @@ def check_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path,
     worker_dirs = [w.config.parent for w in network["workers"]]
     leaks = search([network["home"], tmp_path, *worker_dirs], patterns)
     assert leaks == []
+    # control: the late seed the hops did use (from the sealed hash on chain) is in the state
+    sealed_seed = late_seed(submission.job_id, sealed_job.output_hash)
+    assert search([dumps], {"sealed-late-seed": sealed_seed})
 
     # the same prompt as a public job: the same text
     public = client.submit_job(
@@ -378,6 +406,10 @@ def check_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path,
     control.mkdir()
     leveldb_dumps(network["home"], control)
     assert len(search([control], {"text": PROMPT})) >= 2
+    # and the public job's reveals carry the late seed of its plain output hash
+    assert search(
+        [control], {"late-seed": guess_needles(public_id, outputs[0].tokens)["late-seed"]}
+    )
 
 
 def test_cli_submits_a_sealed_job_reads_its_output_and_discloses_it(network, tmp_path):
