@@ -17,7 +17,8 @@ These rows use the job's PUBLIC probe seed: a sender can perturb its states orth
 those probes and pass. So both sides keep the states that crossed the boundary (`KeptStates`),
 and when the route's output is known the sender signs LATE evidence (`FrameSender.seal_late`):
 the rows of every position it sent with the late probe seed (fingerprint.derive_late_probe_seed:
-from the job's seed and the output hash, unknowable before the last token), which the receiver
+from the job's seed and the output hash the chain compares, unknowable before the last token;
+a sealed job's sealed hash, so neither the seed nor the late signature confirms a guess), which the receiver
 checks on its kept states by the same one-step rule (`FrameReceiver.accept_late`) and reveals
 (`LateEvidence`, reveal.py). A validator then holds, for hop k, a fingerprint of hop k's output
 with probes hop k could not aim at, that hop k signed and hop k+1 could not forge

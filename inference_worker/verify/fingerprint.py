@@ -109,8 +109,9 @@ def derive_probe_seed(job_id: int) -> int:
 def derive_late_probe_seed(probe_seed: int, output_hash: bytes) -> int:
     """The LATE probe seed of a route: the first 8 bytes, big-endian, of
     SHA-256(b"infera.fingerprint.late.v1\\x00" || u64 job probe seed || 32-byte output hash).
-    `output_hash` is the chain's hash of the route's output (commits.compute_output_hash),
-    known to nobody before the last token: a hop cannot aim a perturbation at probes that
+    `output_hash` is the hash the chain compares for the route's output
+    (commits.compute_chain_output_hash: a sealed job's sealed hash, so the seed confirms no
+    guessed output without the job's key), known to nobody before the last token: a hop cannot aim a perturbation at probes that
     depend on the output of the hops after it (VERIFICATION.md, "Late fingerprints")."""
     if len(output_hash) != 32:
         raise ValueError(f"an output hash is 32 bytes, got {len(output_hash)}")
