@@ -84,9 +84,13 @@ def block_changes(rng: random.Random, live: list[int], next_id: int, version: in
     return changes, next_id + n_new
 
 
-def run_size(root: pathlib.Path, n: int, warmup: int, measured: int, changed: int) -> Row:
-    """Populate n keys and time ``warmup + measured`` blocks of ``changed`` keys."""
-    store = CommitStore(str(root / f"db{n}"))
+def run_size(
+    root: pathlib.Path, n: int, warmup: int, measured: int, changed: int, node_cache: int = 0
+) -> Row:
+    """Populate n keys and time ``warmup + measured`` blocks of ``changed`` keys
+    (``node_cache``: the store's node cache size in nodes; 0 = CommitStore's default)."""
+    cache = {"node_cache_size": node_cache} if node_cache else {}
+    store = CommitStore(str(root / f"db{n}"), **cache)
     populate_s = populate(store, n)
     rng = random.Random(n)
     live, next_id = list(range(n)), n
@@ -150,6 +154,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--quick", action="store_true", help="small sizes, fewer blocks")
     parser.add_argument("--sizes", type=int, nargs="*", help="state sizes (override)")
     parser.add_argument("--changed", type=int, default=1000, help="changed keys per block")
+    parser.add_argument(
+        "--node-cache", type=int, default=0, help="node cache size in nodes (0: the default)"
+    )
     args = parser.parse_args(argv)
     sizes = args.sizes or ([1_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000])
     warmup, measured = (2, 5) if args.quick else (3, 20)
@@ -157,7 +164,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_store_") as tmp:
         for n in sizes:
-            rows.append(run_size(pathlib.Path(tmp), n, warmup, measured, args.changed))
+            rows.append(
+                run_size(pathlib.Path(tmp), n, warmup, measured, args.changed, args.node_cache)
+            )
             print(f"  {n:,} keys: {rows[-1].total_ms} ms per block", flush=True)
     print_table(rows, args.changed)
     load = (round(load_before, 1), round(os.getloadavg()[0], 1))
@@ -166,6 +175,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     report = {
         "benchmark": "store app hash per block",
         "changed_keys_per_block": args.changed,
+        "node_cache_size": args.node_cache or "default",
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_cores": os.cpu_count(),
