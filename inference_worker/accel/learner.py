@@ -125,7 +125,7 @@ class MetaLearner:
     """Regressor over (task features, option descriptors) -> log speedup over the default."""
 
     def __init__(self, seed: int = 0):
-        self.model = ExtraTreesRegressor(n_estimators=300, min_samples_leaf=2, random_state=seed)
+        self.model = ExtraTreesRegressor(n_estimators=150, min_samples_leaf=2, random_state=seed)
 
     def fit(self, tasks: Sequence[Task], lossy: bool) -> MetaLearner:
         x, y = [], []
@@ -182,8 +182,8 @@ def _classifier(make: Callable[[], object]) -> Trainer:
     return train
 
 
-train_gradient_boosting = _classifier(lambda: GradientBoostingClassifier(random_state=0))
-train_random_forest = _classifier(lambda: RandomForestClassifier(n_estimators=300, random_state=0))
+train_gradient_boosting = _classifier(lambda: GradientBoostingClassifier(n_estimators=50, max_depth=2, random_state=0))
+train_random_forest = _classifier(lambda: RandomForestClassifier(n_estimators=100, random_state=0))
 
 
 def train_isac(tasks: list[Task], lossy: bool, clusters: int = 8) -> Selector:
@@ -214,7 +214,7 @@ def train_alors(tasks: list[Task], lossy: bool, rank: int = 3) -> Selector:
     u, s, vt = np.linalg.svd(matrix, full_matrices=False)
     r = min(rank, len(s))
     latent = u[:, :r] * s[:r]  # (tasks, r)
-    mapper = RandomForestRegressor(n_estimators=300, random_state=0)
+    mapper = RandomForestRegressor(n_estimators=100, random_state=0)
     mapper.fit(np.array([t.features for t in tasks]), latent)
 
     def select(task: Task, allowed: list[str]) -> str:
