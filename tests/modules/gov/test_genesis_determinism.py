@@ -87,6 +87,28 @@ def test_genesis_refuses_deposits_the_gov_account_does_not_hold(tmp_path):
         genesis.init_genesis(ctx, fresh, exported)
 
 
+def test_genesis_keeps_vote_seats_and_refuses_a_vote_count_its_votes_do_not_match(tmp_path):
+    import pytest
+
+    from modules.gov.invariants import check_invariants
+
+    chain = gov_chain(tmp_path)
+    assert run(chain, USER, submit_msg(USER, _audit_change())).code == 0
+    assert run(chain, VAL[0], vote_msg(VAL[0], 1, YES)).code == 0
+    exported = genesis.export_genesis(query_ctx(chain), keeper(chain, "gov"))
+    assert exported["votes"][0]["seat_stake"] == str(10**9)  # val0's tokens
+    ctx = Context(store=MemStore(), block=BlockInfo("c", 1, 0), mode=ExecMode.GENESIS)
+    fresh = GovKeeper(_Bank(MIN_DEPOSIT), staking=None, upgrades=None)  # type: ignore[arg-type]
+    genesis.init_genesis(ctx, fresh, exported)
+    assert list(fresh.iterate_seats(ctx, 1)) == [(10**9, VAL[0].address)]
+    fresh.bank = _Bank(MIN_DEPOSIT)  # type: ignore[assignment]
+    assert check_invariants(ctx, fresh) == []
+    exported["proposals"][0]["vote_count"] = 2
+    ctx = Context(store=MemStore(), block=BlockInfo("c", 1, 0), mode=ExecMode.GENESIS)
+    with pytest.raises(ValueError, match="vote_count differs"):
+        genesis.init_genesis(ctx, fresh, exported)
+
+
 def test_hostile_proposal_contents_are_refused_with_codes(tmp_path):
     chain = gov_chain(tmp_path)
     garbage = update_params_msg("agreement", _audit_change().params)

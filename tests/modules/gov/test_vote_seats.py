@@ -279,6 +279,26 @@ def test_a_proposal_waiting_for_the_tally_budget_refuses_votes():
     assert gov.get_proposal(ctx, 2).vote_count == 1
 
 
+def test_stake_moved_while_a_tally_waits_counts_at_the_block_that_tallies_it():
+    """The documented deviation (README "Delaying a tally"): no new vote, but the seated
+    voter's stake is read when its tally runs, not at the end."""
+    ctx, gov = _env(max_votes=2, per_block=2)
+    _validator(ctx, gov, OPS[0], 10**6, 10**6)
+    a, b = (10**6).to_bytes(20, "big"), (10**6 + 1).to_bytes(20, "big")
+    for voter in (a, b):
+        _delegate(ctx, gov, voter, OPS[0], 10)
+    _open(ctx, gov, 1)
+    _open(ctx, gov, 2, end_ns=END_NS + 1)  # ends after 1: waits behind it
+    _vote(ctx, gov, 1, a, ((YES, "1"),))
+    _vote(ctx, gov, 1, b, ((YES, "1"),))
+    _vote(ctx, gov, 2, a, ((NO, "1"),))
+    abci.process_ended_proposals(_at(ctx, END_NS + SECOND), gov)
+    assert gov.get_proposal(ctx, 2).status == types_pb2.PROPOSAL_STATUS_VOTING_PERIOD
+    _delegate(ctx, gov, a, OPS[0], 25)  # a's delegation grows after the end, before its tally
+    abci.process_ended_proposals(_at(ctx, END_NS + 2 * SECOND), gov)
+    assert gov.get_proposal(ctx, 2).final_tally_result.no_count == "25"
+
+
 # -- on the real app -----------------------------------------------------------------------------
 
 
