@@ -197,3 +197,44 @@ def test_a_worker_changing_its_dtype_after_assignment_changes_nothing_about_the_
         assert torch.bfloat16 in sidecar.reference.shards  # recomputed in the job's class
         verdicts.append(verdict.SerializeToString(deterministic=True))
     assert verdicts[0] == verdicts[1]
+
+
+def _sealed_history(claims, secrets, *, disclosed: bool):
+    """A sealed job's history once disclosed: every output hash is the sealed hash, and the
+    chain opened the outputs' tokens (modules/inference disclosure)."""
+    from chain import sealing
+
+    history = _history(claims)
+    sealed = sealing.compute_sealed_output_hash(
+        sealing.compute_keyed_output_hash(secrets.output_key, claims[0].tokens),
+        len(claims[0].tokens),
+    )
+    for reveal in history.reveals:
+        reveal.output_hash = sealed
+    for output in history.outputs:
+        output.output_hash = sealed
+    history.job.privacy = inference_types.PRIVACY_MODE_SEALED
+    if disclosed:
+        history.job.sealed.disclosed_job_key = secrets.job_key
+    return history, sealed
+
+
+def test_a_disclosed_sealed_job_is_verified_on_its_sealed_late_probes(setup, tiny_models):
+    """Issue 16: a sealed job's hops fingerprint with the late seed of the sealed hash; the
+    disclosed key lets the sidecar derive it (`disclosed_output_key`) and pass the route.
+    Deriving it from the plain hash instead (no key) finds every hop far off."""
+    import hashlib
+
+    from chain import sealing
+
+    reference, tokenizer, _ = setup
+    secrets = sealing.JobSecrets(hashlib.sha256(b"sidecar job key").digest())
+    honest = generate_claim(_route(tiny_models["llama"], {}), tokenizer.encode(PROMPT),
+                            max_new_tokens=12, probe_seed=derive_probe_seed(JOB_ID),
+                            output_key=secrets.output_key)  # fmt: skip
+    history, sealed = _sealed_history([honest, honest], secrets, disclosed=True)
+    verdict = decide_verdict(reference, tokenizer, history, lambda w: torch.float32)
+    assert list(verdict.passing_output_hashes) == [sealed] and not verdict.culprits
+    history, _ = _sealed_history([honest, honest], secrets, disclosed=False)
+    blind = decide_verdict(reference, tokenizer, history, lambda w: torch.float32)
+    assert list(blind.passing_output_hashes) == [] and blind.culprits
