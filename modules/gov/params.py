@@ -17,8 +17,8 @@ MAX_DEPOSITORS = 10_000
 MAX_ENDS_PER_BLOCK = 1_000
 MAX_METADATA_LEN = 10_000
 # One end-block's tally work: at most this many votes read, each with at most
-# TALLY_DELEGATIONS_PER_VOTER delegations: 1,000 x 8 measured at about 0.1 s on 2 cores at load
-# 16, under half that unloaded (README "Bounds"): within the 100 ms a block hook may take.
+# TALLY_DELEGATIONS_PER_VOTER delegations: 1,000 x 8 measured at 0.03-0.04 s of CPU (README
+# "Bounds"), within the 100 ms a block hook may take.
 MAX_TALLY_VOTES = 1_000
 # Delegations of one voter the tally reads (operator order); its delegations beyond them follow
 # their validator's vote, as if the voter had not voted for them (README "Tally").
