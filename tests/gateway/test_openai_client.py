@@ -16,30 +16,21 @@ The gateway waits on the node's block events (--rpc websocket), not by polling.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import chain.pb  # noqa: F401
 
-import httpx
 import pytest
 
-from chain.client import Client
-from chain.keyring import Keyring
-from chain.testnet import node_env
 from infera.inference.v1 import types_pb2 as inference_types
-from tests.integration.conftest import (
-    TIMEOUT_COMMIT,
-    NodeProcess,
-    init_solo_node,
-    load_dev_accounts,
+from tests.gateway.network import (
+    API_KEY,
+    IDLE_MODEL,
+    Gateway,
+    finalized_text,
+    gateway_network,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -47,117 +38,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 pytest.importorskip("torch")
 openai = pytest.importorskip("openai")
 
-from tests.integration.test_e2e_inference import (  # noqa: E402
-    MODEL_ID,
-    SPANS,
-    free_port,
-    patch_genesis,
-    register_model,
-    write_worker_config,
-)
+from tests.integration.test_e2e_inference import MODEL_ID, SPANS  # noqa: E402
 
 CHAIN_ID = "infera-gateway"
-API_KEY = "sk-infera-test-0123456789"
-IDLE_MODEL = "tiny-idle"  # registered, served by no worker
 PROMPT = "Infera says hello"
-
-
-@dataclass
-class Gateway:
-    url: str
-    client: Client  # a chain client, to read the job back
-    model_dir: Path
-    log: Path
-
-
-def start_gateway(root: Path, grpc_address: str, rpc: str, mnemonic: str, model_dir: Path):
-    home = root / "gateway"
-    Keyring(home).add("gw", mnemonic)
-    keys = home / "api-keys"
-    keys.write_text(f"# test key\n{API_KEY}\n")
-    port = free_port()
-    log = home / "gateway.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chain.cli.main", "gateway", "--home", str(home),
-             "--key", "gw", "--api-keys", str(keys), "--grpc", grpc_address, "--rpc", rpc,
-             "--model", f"{MODEL_ID}={model_dir}", "--model", f"{IDLE_MODEL}={model_dir}",
-             "--listen", f"127.0.0.1:{port}",
-             "--max-tokens", "16", "--timeout", "240"],
-            stdout=out, stderr=subprocess.STDOUT, env=node_env(), start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/models", timeout=2)
-            return process, url, log
-        except httpx.TransportError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the gateway never listened"
-            time.sleep(0.2)
-
-
-def register_idle_model(client: Client, owner, model_dir: Path) -> None:
-    from inference_worker.models import read_manifest
-
-    manifest = read_manifest(model_dir)
-    client.register_model(
-        owner, model_id=IDLE_MODEL, family=manifest.family, num_layers=manifest.num_layers,
-        layer_commitments=[bytes.fromhex(c) for c in manifest.layer_commitments],
-        weights_root=bytes.fromhex(manifest.weights_root), bytes_per_layer=1 << 20,
-        tokenizer_hash=bytes.fromhex(manifest.tokenizer_hash), dtype="float32",
-        price_per_token="1", min_redundancy=1,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    from inference_worker.models import make_tiny_model
-
     root = tmp_path_factory.mktemp("gateway")
-    home, rpc, grpc_address = init_solo_node(root, CHAIN_ID, TIMEOUT_COMMIT)
-    patch_genesis(home)
-    node = NodeProcess("solo", home, rpc)
-    accounts = load_dev_accounts(home / "dev-accounts.json")
-    model_dir = make_tiny_model("llama", root / "model", seed=1234)
-    workers = [
-        write_worker_config(root, f"w{i}-{a}-{b}", accounts[1 + i], (a, b), rpc, grpc_address)
-        for i, (a, b) in enumerate(SPANS)
-    ]
-    client = Client(grpc_address, chain_id=CHAIN_ID)
-    process = None
-    node.start()
-    try:
-        node.wait_height(2)
-        register_model(client, Client.wallet(accounts[0].mnemonic), model_dir)  # min r = 1
-        register_idle_model(client, Client.wallet(accounts[0].mnemonic), model_dir)
-        for worker in workers:
-            worker.start()
-        process, url, log = start_gateway(root, grpc_address, rpc, accounts[7].mnemonic, model_dir)
-        for worker in workers:
-            worker.wait_log(r"watching job assignments", timeout=240)
-        yield Gateway(url, client, model_dir, log)
-    finally:
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        for worker in workers:
-            worker.stop()
-        client.close()
-        if node.process is not None:
-            node.stop()
-
-
-def finalized_text(gateway: Gateway, job_id: int) -> tuple[str, int]:
-    """The text and token count of the output the chain finalized for ``job_id``."""
-    from inference_worker.pipeline.route import PromptTokenizer
-
-    job = gateway.client.job(job_id)
-    assert job.state == inference_types.JOB_STATE_FINALIZED, job
-    history = gateway.client.job_history(job_id)
-    [won] = [o for o in history.outputs if o.output_hash == job.output_hash]
-    return PromptTokenizer(gateway.model_dir, 96).decode(list(won.tokens)), len(won.tokens)
+    with gateway_network(root, CHAIN_ID, SPANS, idle_model=True) as net:
+        print("startup (s from start):", net.timings)
+        yield net
 
 
 def test_the_openai_client_gets_the_text_the_chain_finalized(gateway):
@@ -177,7 +69,7 @@ def test_the_openai_client_gets_the_text_the_chain_finalized(gateway):
     assert response.model_extra["infera"]["output_hash"] == job.output_hash.hex()
     # and that is the model's own greedy continuation of the rendered chat prompt
     prompt = f"user: {PROMPT}\nassistant:".encode()
-    tokenizer = PromptTokenizer(gateway.model_dir, 96)
+    tokenizer = PromptTokenizer(gateway.model_dir, gateway.vocab)
     assert (
         tokenizer.decode(reference_generate(gateway.model_dir, tokenizer.encode(prompt), 8)) == text
     )
@@ -279,7 +171,9 @@ def test_the_openai_client_gets_legacy_completions_streamed_and_not(gateway):
     answer = client.completions.create(model=MODEL_ID, prompt=PROMPT, max_tokens=6)
     text, count = finalized_text(gateway, int(answer.id))
     assert answer.object == "text_completion" and answer.choices[0].text == text
-    tokenizer = PromptTokenizer(gateway.model_dir, 96)  # the raw prompt, no chat rendering
+    tokenizer = PromptTokenizer(
+        gateway.model_dir, gateway.vocab
+    )  # the raw prompt, no chat rendering
     assert tokenizer.decode(reference_generate(gateway.model_dir, tokenizer.encode(
         PROMPT.encode()), 6)) == text  # fmt: skip
     chunks = list(client.completions.create(model=MODEL_ID, prompt=PROMPT, max_tokens=6,
