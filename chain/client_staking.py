@@ -4,7 +4,7 @@
     client.rewards(delegator, validator)                   # -> int, what a withdraw pays now
     client.withdraw_rewards(wallet, validator).amount      # -> int, paid
     prop = client.submit_proposal(wallet, [client.update_params_msg("distribution", params)],
-                                  deposit=10_000_000)      # -> SubmittedProposal(proposal_id, ...)
+                                  deposit=10_000_000, title="tax")  # -> SubmittedProposal
     client.vote(wallet, prop.proposal_id, "yes")
     client.wait_proposal(prop.proposal_id).status          # PROPOSAL_STATUS_PASSED (3)
 
@@ -18,6 +18,7 @@ amounts, small dataclasses, or the module's protobuf message; None for NOT_FOUND
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,9 @@ VOTE_OPTIONS = {
     "no": gov_types.VOTE_OPTION_NO,
     "no_with_veto": gov_types.VOTE_OPTION_NO_WITH_VETO,
 }
+# How the node's Simulate names a refusal: "... (codespace gov, code 20); gasWanted: ..."
+_SIMULATION_REFUSAL = re.compile(r"\(codespace ([a-z0-9_]+), code ([0-9]+)\); gasWanted")
+_NO_DELEGATION = "(codespace staking, code 10)"
 _OPEN = (gov_types.PROPOSAL_STATUS_DEPOSIT_PERIOD, gov_types.PROPOSAL_STATUS_VOTING_PERIOD)
 
 
@@ -140,21 +144,28 @@ def _option(option: str | int) -> int:
 class StakingQueryHelpers(QueryHelpers):
     """Delegations, unbondings, rewards, liveness and gov queries (mixed into ``Client``)."""
 
-    def delegation(self, delegator: str, validator: str) -> DelegationInfo | None:
-        request = staking_query.QueryDelegationRequest(
-            delegator_address=delegator, validator_address=validator
-        )
-        path = "/infera.staking.v1.Query/Delegation"
+    def _get_absent(self, path: str, request: Message, cls: type[Any]) -> Any | None:
+        """The response, or None when the node says NOT_FOUND or staking's "no delegation"
+        (code 10, which the node answers as INVALID_ARGUMENT)."""
         import grpc
 
         from chain.client import QueryError
 
         try:
-            response = self.query(path, request, staking_query.QueryDelegationResponse)
+            return self.query(path, request, cls)
         except QueryError as err:
-            if err.code == grpc.StatusCode.NOT_FOUND:
+            if err.code == grpc.StatusCode.NOT_FOUND or err.details.endswith(_NO_DELEGATION):
                 return None
             raise
+
+    def delegation(self, delegator: str, validator: str) -> DelegationInfo | None:
+        request = staking_query.QueryDelegationRequest(
+            delegator_address=delegator, validator_address=validator
+        )
+        path = "/infera.staking.v1.Query/Delegation"
+        response = self._get_absent(path, request, staking_query.QueryDelegationResponse)
+        if response is None:
+            return None
         d = response.delegation
         return DelegationInfo(
             d.delegator_address, d.validator_address, int(d.shares or 0), int(response.tokens or 0)
@@ -179,11 +190,10 @@ class StakingQueryHelpers(QueryHelpers):
             delegator_address=delegator, validator_address=validator
         )
         path = "/infera.staking.v1.Query/UnbondingDelegation"
-        found = self._get(
-            path, request, staking_query.QueryUnbondingDelegationResponse, "unbonding"
-        )
-        if found is None:
+        response = self._get_absent(path, request, staking_query.QueryUnbondingDelegationResponse)
+        if response is None:
             return []
+        found = response.unbonding
         return [
             UnbondingEntry(
                 e.creation_height,
@@ -290,6 +300,25 @@ class StakingQueryHelpers(QueryHelpers):
 class StakingMsgHelpers(MsgHelpers):
     """Delegation, rewards, unjail and gov messages (mixed into ``Client``)."""
 
+    def _execute(self, wallet: Wallet, msgs: Sequence[Message], **options: Any) -> Any:
+        """``execute``, where a message the chain refuses while estimating gas (Simulate) is a
+        ``TxError`` with the module's codespace and code too, as CheckTx or execution would
+        give (its ``result.txhash`` is empty: nothing was broadcast)."""
+        from chain.client import ClientError, TxError, TxResult
+
+        try:
+            return self.execute(wallet, msgs, **options)
+        except TxError:
+            raise
+        except ClientError as err:
+            found = _SIMULATION_REFUSAL.findall(str(err))
+            if not found:
+                raise
+            codespace, code = found[-1]
+            raise TxError(
+                TxResult(txhash="", code=int(code), codespace=codespace, log=str(err))
+            ) from None
+
     def _coin(self, amount: int) -> coin_pb2.Coin:
         from chain.client import ClientError
 
@@ -306,7 +335,7 @@ class StakingMsgHelpers(MsgHelpers):
             validator_address=validator,
             amount=self._coin(amount),
         )
-        return self.execute(wallet, [msg], **options)
+        return self._execute(wallet, [msg], **options)
 
     def undelegate(self, wallet: Wallet, validator: str, amount: int, **options: Any) -> Unbonding:
         """Start unbonding ``amount`` tokens; they return after the unbonding time and stay
@@ -316,7 +345,7 @@ class StakingMsgHelpers(MsgHelpers):
             validator_address=validator,
             amount=self._coin(amount),
         )
-        result = self.execute(wallet, [msg], **options)
+        result = self._execute(wallet, [msg], **options)
         if not options.get("wait", True):
             return Unbonding(amount, 0, result)
         response = msg_response(result, staking_tx.MsgUndelegateResponse)
@@ -334,7 +363,7 @@ class StakingMsgHelpers(MsgHelpers):
             validator_dst_address=dst,
             amount=self._coin(amount),
         )
-        result = self.execute(wallet, [msg], **options)
+        result = self._execute(wallet, [msg], **options)
         if not options.get("wait", True):
             return Unbonding(amount, 0, result)
         response = msg_response(result, staking_tx.MsgBeginRedelegateResponse)
@@ -351,7 +380,7 @@ class StakingMsgHelpers(MsgHelpers):
             moniker=moniker,
             commission_rate=commission_rate,
         )
-        return self.execute(wallet, [msg], **options)
+        return self._execute(wallet, [msg], **options)
 
     # distribution and slashing
     def withdraw_rewards(self, wallet: Wallet, validator: str, **options: Any) -> Withdrawal:
@@ -359,7 +388,7 @@ class StakingMsgHelpers(MsgHelpers):
         msg = distribution_tx.MsgWithdrawDelegatorReward(
             delegator_address=str(wallet.address()), validator_address=validator
         )
-        result = self.execute(wallet, [msg], **options)
+        result = self._execute(wallet, [msg], **options)
         if not options.get("wait", True):
             return Withdrawal(0, result)
         response = msg_response(result, distribution_tx.MsgWithdrawDelegatorRewardResponse)
@@ -371,7 +400,7 @@ class StakingMsgHelpers(MsgHelpers):
         msg = distribution_tx.MsgWithdrawValidatorCommission(
             validator_address=str(wallet.address())
         )
-        result = self.execute(wallet, [msg], **options)
+        result = self._execute(wallet, [msg], **options)
         if not options.get("wait", True):
             return Withdrawal(0, result)
         response = msg_response(result, distribution_tx.MsgWithdrawValidatorCommissionResponse)
@@ -382,7 +411,7 @@ class StakingMsgHelpers(MsgHelpers):
         """Unjail the validator ``wallet`` operates (after its downtime jail; never after a
         double sign)."""
         msg = slashing_tx.MsgUnjail(validator_address=str(wallet.address()))
-        return self.execute(wallet, [msg], **options)
+        return self._execute(wallet, [msg], **options)
 
     # gov
     @staticmethod
@@ -397,13 +426,13 @@ class StakingMsgHelpers(MsgHelpers):
         messages: Sequence[Message],
         *,
         deposit: int,
-        title: str = "",
+        title: str,
         summary: str = "",
         metadata: str = "",
         **options: Any,
     ) -> SubmittedProposal:
         """Submit ``messages`` (each signed by ``GOV_ADDRESS``, e.g. ``update_params_msg``) with
-        an initial deposit. gov checks every message now: a param change the module refuses is
+        an initial deposit; ``title`` is 1 to 140 printable ASCII characters. gov checks every message now: a param change the module refuses is
         a ``TxError`` (gov code 20) and no proposal is made."""
         msg = gov_tx.MsgSubmitProposal(
             messages=[m if isinstance(m, any_pb2.Any) else _pack(m) for m in messages],
@@ -413,7 +442,7 @@ class StakingMsgHelpers(MsgHelpers):
             title=title,
             summary=summary,
         )
-        result = self.execute(wallet, [msg], **options)
+        result = self._execute(wallet, [msg], **options)
         if not options.get("wait", True):
             return SubmittedProposal(0, result)
         response = msg_response(result, gov_tx.MsgSubmitProposalResponse)
@@ -424,7 +453,7 @@ class StakingMsgHelpers(MsgHelpers):
         msg = gov_tx.MsgDeposit(
             proposal_id=proposal_id, depositor=str(wallet.address()), amount=self._coin(amount)
         )
-        return self.execute(wallet, [msg], **options)
+        return self._execute(wallet, [msg], **options)
 
     def vote(
         self,
@@ -442,7 +471,7 @@ class StakingMsgHelpers(MsgHelpers):
             option=_option(option),
             metadata=metadata,
         )
-        return self.execute(wallet, [msg], **options)
+        return self._execute(wallet, [msg], **options)
 
     def weighted_vote(
         self,
@@ -463,7 +492,7 @@ class StakingMsgHelpers(MsgHelpers):
             ],
             metadata=metadata,
         )
-        return self.execute(wallet, [msg], **options)
+        return self._execute(wallet, [msg], **options)
 
 
 class StakingHelpers(StakingQueryHelpers, StakingMsgHelpers):
