@@ -160,10 +160,11 @@ def gateway_network(
         mark("workers ready")
         vocab = read_manifest(model_dir).vocab_size
         yield Gateway(url, client, model_dir, log, vocab, timings)
-    finally:  # every process is told to stop at once, then waited for
+    finally:  # every process (the node too) is told to stop at once, then waited for
+        stopping = time.monotonic()
         running = [w.process for w in workers if w.process is not None]
         running += [process] if process is not None else []
-        for child in running:
+        for child in [*running, *([node.process] if node.process is not None else [])]:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
         for child in running:
@@ -174,7 +175,8 @@ def gateway_network(
                 child.wait()
         client.close()
         if node.process is not None:
-            node.stop()
+            node.stop()  # waits for it (SIGKILL after its grace)
+        print(f"teardown: {time.monotonic() - stopping:.2f} s")
 
 
 def finalized_text(gateway: Gateway, job_id: int) -> tuple[str, int]:
