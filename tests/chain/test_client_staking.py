@@ -1,10 +1,10 @@
 """The SDK's staking, rewards and gov helpers (chain.client_staking) against one real node
 (``infera start``: app + CometBFT), started once for the module: delegate -> rewards accrue ->
 withdraw (delegator and commission) -> undelegate -> the tokens return; edit-validator; unjail
-of a live validator refused with slashing's code; a gov proposal changing distribution's
-community tax, funded in two deposits, voted (plain and weighted), passes and takes effect; an
-invalid community tax is refused at submit with gov's code and opens nothing. Client-side
-refusals (bad amounts, unknown vote options) need no node."""
+of a live validator and a self-redelegation refused with the modules' codes; a gov proposal
+changing distribution's community tax, funded in two deposits, voted (plain and weighted),
+passes and takes effect; an invalid community tax is refused at submit with gov's code and
+opens nothing. Client-side refusals (bad amounts, unknown vote options) need no node."""
 
 from __future__ import annotations
 
@@ -154,6 +154,9 @@ def test_edit_validator_and_unjail_of_a_live_validator(node: Node) -> None:
         client.unjail(node.validator)
     assert (refused.value.result.codespace, refused.value.result.code) == ("slashing", 3)
     assert client.signing_info(node.operator) is not None
+    with pytest.raises(TxError) as refused:  # one validator: only a self-redelegation to try
+        client.redelegate(node.bob, node.operator, node.operator, 1)
+    assert (refused.value.result.codespace, refused.value.result.code) == ("staking", 13)
 
 
 def _tax_change(client: Client, tax: str) -> gov_tx.MsgUpdateParams:
