@@ -133,7 +133,7 @@ def _option(option: str | int) -> int:
     from chain.client import ClientError
 
     if isinstance(option, int):
-        if option not in VOTE_OPTIONS.values():
+        if isinstance(option, bool) or option not in VOTE_OPTIONS.values():
             raise ClientError(f"unknown vote option {option}")
         return option
     if option not in VOTE_OPTIONS:

@@ -222,5 +222,7 @@ def test_client_side_refusals_need_no_node() -> None:
             client.weighted_vote(wallet, 1, {"yes": "0.5", "perhaps": "0.5"})
         with pytest.raises(ClientError, match="unknown vote option"):
             client.vote(wallet, 1, 9)
+        with pytest.raises(ClientError, match="unknown vote option"):
+            client.vote(wallet, 1, True)
     finally:
         client.close()
