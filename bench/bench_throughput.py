@@ -3,12 +3,15 @@
 1. In-process (no CometBFT; ``InferaApp`` driven through its ABCI methods, as the tests do):
    CheckTx (new), CheckTx (recheck), FinalizeBlock and Commit cost per tx, on blocks of
    ``--block-txs`` bank sends from many accounts. ``--profile`` prints where FinalizeBlock's
-   and CheckTx's time goes.
+   and CheckTx's time goes. Then CPU per tx by phase (decode, ante, signature, execution, store,
+   hashing, commit, events, other) from thread-CPU wrappers around the named methods.
 2. Networks of 1 and 4 validators made by ``infera testnet`` on this host: pre-signed sends from
    ``--accounts`` accounts are submitted concurrently (JSON-RPC batches of
    ``broadcast_tx_async``, or ``_sync`` with ``--sync``; each sender on one node so its sequences
    stay in order), keeping at most ``--window`` txs uncommitted; committed tx/s = txs / (time the
    block holding the last tx was seen - first submit).
+   A block holds at most block.max_gas / ``--send-gas`` sends (docs/throughput.md); each block's
+   size is in the JSON. CometBFT's share of node CPU comes from the processes' /proc CPU times.
 
 Prints a table; writes bench/results/throughput.json.
 
