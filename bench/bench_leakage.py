@@ -8,7 +8,8 @@ users' prompts (test), the other five descriptions are the attacker's public tra
 A split at depth k sends the residual stream after layer k; for k in 1, 2, 4, 8 we measure:
 
 - vocabulary matching (``inference_worker/privacy/leakage.py``): shortlist of ``--shortlist``
-  nearest context-free states, rerank in the recovered prefix on a KV cache, exhaustive
+  tokens (the probe's top guesses, or with ``--shortlist-from context-free`` the nearest
+  context-free states), rerank in the recovered prefix on a KV cache, exhaustive
   49,152-token fallback when the best relative L2 distance is above 1e-3, at most
   ``--max-fallbacks`` exhaustive searches per depth (a CPU budget; the rows say how many ran
   and how many positions wanted one but were capped);
@@ -46,6 +47,7 @@ from inference_worker.privacy.leakage import (  # noqa: E402
     context_free_states,
     fit_probe,
     probe_predict,
+    probe_topk,
     recover_split_tokens,
 )
 
@@ -76,6 +78,12 @@ def main() -> None:
     ap.add_argument("--prompt-len", type=int, default=16, help="tokens per matched prompt")
     ap.add_argument("--shortlist", type=int, default=64)
     ap.add_argument("--max-fallbacks", type=int, default=6, help="exhaustive searches per depth")
+    ap.add_argument(
+        "--shortlist-from",
+        choices=("probe", "context-free"),
+        default="probe",
+        help="the probe's top guesses, or the nearest context-free vocab states",
+    )
     args = ap.parse_args()
     torch.manual_seed(0)
     depths = [1, 2] if args.quick else [1, 2, 4, 8]
@@ -113,10 +121,22 @@ def main() -> None:
 
     rows = []
     for k in depths:
+        t0 = time.perf_counter()
+        probe = fit_probe(train[k], torch.tensor(train_ids), embeddings)
+        probe_acc = accuracy(probe_predict(probe, test[k]).tolist(), test_ids)
+        probe_s = time.perf_counter() - t0
         guessed, fallbacks, capped, dists, secs = [], 0, 0, [], 0.0
         nearest: list[int] = []
-        for obs in observed:
+        in_shortlist = 0
+        for p, obs in zip(prompts, observed, strict=True):
             states = obs[k][0]
+            cands = None
+            if args.shortlist_from == "probe":
+                cands = probe_topk(probe, states, args.shortlist)
+            else:
+                cands = torch.cdist(states, vocab_states[k]).topk(args.shortlist, largest=False)
+                cands = cands.indices
+            in_shortlist += sum(int(t in c.tolist()) for t, c in zip(p, cands, strict=True))
             r = recover_split_tokens(
                 states,
                 model,
@@ -124,6 +144,7 @@ def main() -> None:
                 vocab_states[k],
                 shortlist=args.shortlist,
                 max_fallbacks=max(0, args.max_fallbacks - fallbacks),
+                candidates=cands,
             )
             guessed += r.tokens
             fallbacks += sum(r.fallback)
@@ -131,16 +152,13 @@ def main() -> None:
             dists += r.distance
             secs += sum(r.seconds)
             nearest += torch.cdist(states, vocab_states[k]).argmin(-1).tolist()
-        t0 = time.perf_counter()
-        probe = fit_probe(train[k], torch.tensor(train_ids), embeddings)
-        probe_acc = accuracy(probe_predict(probe, test[k]).tolist(), test_ids)
-        probe_s = time.perf_counter() - t0
         rows.append(
             {
                 "depth": k,
                 "matched_tokens": len(truth),
                 "recovered": accuracy(guessed, truth),
                 "context_free_nearest": accuracy(nearest, truth),
+                "truth_in_shortlist": in_shortlist / len(truth),
                 "exhaustive_searches": fallbacks,
                 "capped_positions": capped,
                 "max_chosen_distance": max(dists),
@@ -154,28 +172,31 @@ def main() -> None:
         )
         print(f"depth {k} done: {rows[-1]['recovered']:.1%}, probe {probe_acc:.1%}", flush=True)
 
-    print(f"SmolLM2-135M-Instruct, fp32 CPU, vocab {vocab}, shortlist {args.shortlist}")
+    print(f"SmolLM2-135M-Instruct, fp32 CPU, vocab {vocab}, shortlist {args.shortlist}", end=" ")
+    print(f"from {args.shortlist_from}, at most {args.max_fallbacks} exhaustive searches/depth")
     print(f"context-free vocab states (depths {depths}) {vocab_states_s:.1f}s; probe states")
     print(f"{probe_states_s:.1f}s; probe baseline (most frequent train token) {baseline:.1%}")
     print(
-        "| depth k | matched tokens | recovered | context-free nearest | exhaustive searches "
-        "(capped) | ms/token | probe top-1 |"
+        "| depth k | matched tokens | recovered | context-free nearest | truth in shortlist "
+        "| exhaustive searches (capped) | ms/token | probe top-1 |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
             f"| {r['depth']} | {r['matched_tokens']} | {r['recovered']:.1%} | "
-            f"{r['context_free_nearest']:.1%} | {r['exhaustive_searches']} "
+            f"{r['context_free_nearest']:.1%} | {r['truth_in_shortlist']:.1%} | "
+            f"{r['exhaustive_searches']} "
             f"({r['capped_positions']}) | {r['attack_ms_per_token']} | {r['probe_top1']:.1%} |"
         )
     print(f"prompt 1: {tok.decode(prompts[0])!r}")
     for r in rows:
         print(f"depth {r['depth']} guess of prompt 1: {r['example']!r}")
     out = {
-        "command": "nice -n 10 python bench/bench_leakage.py" + (" --quick" if args.quick else ""),
+        "command": "nice -n 10 python " + " ".join(sys.argv),
         "model": manifest.name,
         "vocab": vocab,
         "shortlist": args.shortlist,
+        "shortlist_from": args.shortlist_from,
         "max_fallbacks": args.max_fallbacks,
         "prompts": [tok.decode(p) for p in prompts],
         "train_texts": list(TRAIN_TEXTS),

@@ -9,7 +9,9 @@ worker holds (the states it was sent, the public model, k):
    distances are taken on the raw vectors (no sorting). Greedy, left to right; at position i:
 
    - shortlist: the ``shortlist`` tokens whose context-free state (the token alone through
-     layers < k, precomputed once for the whole vocabulary) is nearest (L2) to the observed one;
+     layers < k, precomputed once for the whole vocabulary) is nearest (L2) to the observed one,
+     or a learned shortlist given by the caller (the top guesses of the probe of attack 2:
+     on SmolLM2 the context-free one misses often from depth 2 on);
    - rerank: each shortlisted token appended to the recovered prefix and run through layers
      < k, in one batch, on a KV cache of the prefix (the prefix is run once, then extended by
      one token per position); the candidate whose state is nearest to the observed one wins;
@@ -115,12 +117,15 @@ def recover_split_tokens(
     threshold: float = DEFAULT_THRESHOLD,
     chunk: int = 512,
     max_fallbacks: int | None = None,
+    candidates: torch.Tensor | None = None,
 ) -> MatchResult:
     """Token ids guessed from the (seq, hidden) layer-`layer` states of one prompt.
 
     `vocab_states` is ``context_free_states(public_model, vocab, [layer])[layer]``. `max_fallbacks`
     caps how many positions may run the exhaustive search (None: no cap); past the cap the
-    shortlist's best is kept (the cap is a cost limit of the measurement, reported as such)."""
+    shortlist's best is kept (the cap is a cost limit of the measurement, reported as such).
+    `candidates`: (seq, m) token ids to shortlist per position instead of the nearest
+    context-free states (e.g. a probe's top m, ``probe_topk``)."""
     vocab = int(vocab_states.shape[0])
     k = min(shortlist, vocab)
     everything = torch.arange(vocab)
@@ -129,9 +134,12 @@ def recover_split_tokens(
     for i in range(int(observed.shape[0])):
         t0 = time.perf_counter()
         target = observed[i].float()
-        cands = relative_distance(vocab_states, target).topk(k, largest=False).indices
+        if candidates is None:
+            cands = relative_distance(vocab_states, target).topk(k, largest=False).indices
+        else:
+            cands = candidates[i]
         best, dist = _nearest(public_model, layer, prefix, cands, target, chunk)
-        ran = dist > threshold and k < vocab
+        ran = dist > threshold and int(cands.shape[0]) < vocab
         if ran and (max_fallbacks is None or sum(result.fallback) < max_fallbacks):
             best, dist = _nearest(public_model, layer, prefix, everything, target, chunk)
         else:
@@ -179,6 +187,14 @@ def probe_predict(probe: LinearProbe, states: torch.Tensor) -> torch.Tensor:
     """(n, hidden) states -> (n,) token ids: the embedding nearest in cosine to the probe's."""
     pred = _features(probe.mean, probe.scale, states) @ probe.weight  # (n, emb)
     return (torch.nn.functional.normalize(pred, dim=-1) @ probe.embeddings.T).argmax(-1)
+
+
+def probe_topk(probe: LinearProbe, states: torch.Tensor, m: int) -> torch.Tensor:
+    """(n, hidden) states -> (n, m) token ids, the probe's m best guesses (a learned shortlist)."""
+    pred = torch.nn.functional.normalize(
+        _features(probe.mean, probe.scale, states) @ probe.weight, dim=-1
+    )
+    return (pred @ probe.embeddings.T).topk(m, dim=-1).indices
 
 
 def random_orthogonal(hidden: int, seed: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ from inference_worker.privacy.leakage import (
     context_free_states,
     fit_probe,
     probe_predict,
+    probe_topk,
     random_orthogonal,
     recover_split_tokens,
 )
@@ -110,5 +111,26 @@ def test_the_attack_takes_nothing_the_worker_lacks():
         "threshold",
         "chunk",
         "max_fallbacks",
+        "candidates",
     }
     assert "input_ids" not in inspect.getsource(leakage)
+
+
+def test_a_given_shortlist_that_holds_the_truth_needs_no_exhaustive_search(public):
+    prompts = _prompts(5, rows=1)
+    observed = layer_states(public, prompts, [2])[2]
+    vocab_states = context_free_states(public, VOCAB, [2])[2]
+    decoys = _prompts(9, rows=1, cols=3 * prompts.shape[1]).reshape(prompts.shape[1], 3)
+    cands = torch.cat([decoys, prompts[0][:, None]], dim=1)  # (seq, 4): truth last
+    r = recover_split_tokens(observed[0], public, 2, vocab_states, candidates=cands)
+    assert r.tokens == prompts[0].tolist()
+    assert not any(r.fallback)
+
+
+def test_the_probe_shortlist_ranks_its_top_guess_first(public):
+    train_ids = _prompts(1, rows=50, cols=16)
+    train = layer_states(public, train_ids, [1])[1].reshape(-1, 64)
+    probe = fit_probe(train, train_ids.flatten(), public.get_input_embeddings().weight.detach())
+    top = probe_topk(probe, train[:10], 5)
+    assert top.shape == (10, 5)
+    assert torch.equal(top[:, 0], probe_predict(probe, train[:10]))
