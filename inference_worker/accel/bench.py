@@ -240,6 +240,8 @@ def measure(hardware: str, out: Path, *, smol: bool, tiny: bool, runs: int = RUN
                     file=sys.stderr,
                     flush=True,
                 )
+                partial = out / f"rows-{hardware}.partial.json"  # kept if the run is cut short
+                partial.write_text(json.dumps([asdict(r) for r in rows]))
     return rows
 
 
