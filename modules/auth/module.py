@@ -35,6 +35,11 @@ class AuthModule:
                 query_pb2.QueryAccountsRequest,
                 lambda ctx, req: query_server.accounts(ctx, self.keeper, req),
             ),
+            QueryRoute(
+                "/cosmos.auth.v1beta1.Query/Params",
+                query_pb2.QueryParamsRequest,
+                lambda ctx, req: query_server.params(ctx, self.keeper, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:

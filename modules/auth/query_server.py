@@ -35,6 +35,27 @@ def accounts(
     return query_pb2.QueryAccountsResponse(accounts=page, pagination=pagination)
 
 
+def params(
+    ctx: Context, keeper: AccountKeeper, req: query_pb2.QueryParamsRequest
+) -> query_pb2.QueryParamsResponse:
+    """Infera's auth params as the SDK's ``cosmos.auth.v1beta1.Params``.
+
+    Infera accepts secp256k1 keys only (chain/tx.py rejects any other pubkey type), so no ed25519
+    verification is ever charged and ``sig_verify_cost_ed25519`` is 0. ``min_gas_price`` and
+    ``fee_denom`` have no field in the SDK message and are left out.
+    """
+    own = keeper.get_params(ctx)
+    return query_pb2.QueryParamsResponse(
+        params=auth_pb2.Params(
+            max_memo_characters=own.max_memo_characters,
+            tx_sig_limit=own.tx_sig_limit,
+            tx_size_cost_per_byte=own.tx_size_cost_per_byte,
+            sig_verify_cost_ed25519=0,
+            sig_verify_cost_secp256k1=own.sig_verify_cost_secp256k1,
+        )
+    )
+
+
 def _packed_account(address: bytes, raw: bytes) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(auth_pb2.BaseAccount.FromString(raw), type_url_prefix="/")

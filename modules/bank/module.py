@@ -48,6 +48,11 @@ class BankModule:
                 query_pb2.QueryTotalSupplyRequest,
                 lambda ctx, req: query_server.total_supply(ctx, k, req),
             ),
+            QueryRoute(
+                "/cosmos.bank.v1beta1.Query/Params",
+                query_pb2.QueryParamsRequest,
+                lambda ctx, req: query_server.params(ctx, k, req),
+            ),
         )
 
     def init_genesis(self, ctx: Context, data: dict[str, Any]) -> None:

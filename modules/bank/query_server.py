@@ -13,7 +13,7 @@ from chain.context import Context
 from chain.cosmos_pagination import paginate
 from chain.errors import ErrInvalidRequest
 from chain.tx import is_valid_denom
-from cosmos.bank.v1beta1 import query_pb2
+from cosmos.bank.v1beta1 import bank_pb2, query_pb2
 from cosmos.base.v1beta1 import coin_pb2
 from modules.bank import keys
 from modules.bank.keeper import BankKeeper
@@ -46,6 +46,15 @@ def total_supply(
     """A page of the supply of every denom, in denom order."""
     coins, page = paginate(ctx.store, keys.SUPPLY, req.pagination, _coin)
     return query_pb2.QueryTotalSupplyResponse(supply=coins, pagination=page)
+
+
+def params(
+    ctx: Context, keeper: BankKeeper, req: query_pb2.QueryParamsRequest
+) -> query_pb2.QueryParamsResponse:
+    """The SDK's bank params. Infera's bank keeps none: every denom is sendable (MsgSend refuses
+    only a module-account recipient), so ``default_send_enabled`` is true and the per-denom
+    ``send_enabled`` list is empty (the SDK >= 0.47 keeps that list outside Params too)."""
+    return query_pb2.QueryParamsResponse(params=bank_pb2.Params(default_send_enabled=True))
 
 
 def _coin(denom: bytes, amount: bytes) -> coin_pb2.Coin:

@@ -88,6 +88,38 @@ def test_accounts_pages_by_key_and_offset_and_counts(grpc_chain: GrpcHarness) ->
     assert list(reverse.accounts) == list(reversed(everything))
 
 
+def test_auth_params_are_infera_auth_params_in_the_sdk_message(grpc_chain: GrpcHarness) -> None:
+    """Genesis leaves auth at its defaults (modules/auth/params.py); ed25519 is never accepted."""
+    params = auth_grpc.QueryStub(grpc_chain.channel).Params(auth_query.QueryParamsRequest()).params
+    assert (params.max_memo_characters, params.tx_sig_limit) == (256, 7)
+    assert (params.tx_size_cost_per_byte, params.sig_verify_cost_secp256k1) == (10, 1000)
+    assert params.sig_verify_cost_ed25519 == 0
+
+
+def test_auth_params_map_each_infera_field_to_its_sdk_field() -> None:
+    """Distinct values per field, so a swapped or hard-coded field fails (a gov change shows)."""
+    from infera.auth.v1 import types_pb2
+    from modules.auth import query_server
+
+    own = types_pb2.Params(max_memo_characters=11, tx_sig_limit=3, tx_size_cost_per_byte=17,
+                           sig_verify_cost_secp256k1=2222, min_gas_price="1", fee_denom="uinfera")  # fmt: skip
+
+    class Keeper:
+        def get_params(self, ctx: object) -> types_pb2.Params:
+            return own
+
+    params = query_server.params(None, Keeper(), auth_query.QueryParamsRequest()).params  # type: ignore[arg-type]
+    assert (params.max_memo_characters, params.tx_sig_limit) == (11, 3)
+    assert (params.tx_size_cost_per_byte, params.sig_verify_cost_secp256k1) == (17, 2222)
+    assert params.sig_verify_cost_ed25519 == 0
+
+
+def test_bank_params_say_every_denom_is_sendable(grpc_chain: GrpcHarness) -> None:
+    response = bank_grpc.QueryStub(grpc_chain.channel).Params(bank_query.QueryParamsRequest())
+    assert response.params.default_send_enabled is True
+    assert list(response.params.send_enabled) == []
+
+
 def test_every_router_route_is_served(grpc_chain: GrpcHarness) -> None:
     """An empty request reaches every route's handler: it answers or refuses the input."""
     for path in grpc_chain.chain.app.router.query_paths():

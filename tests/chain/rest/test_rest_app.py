@@ -168,8 +168,26 @@ def test_unknown_path_is_404_and_wrong_method_405(rest):
 
 def test_method_the_node_does_not_implement_is_501_not_500(rest):
     client, _ = rest
-    response = client.get("/cosmos/bank/v1beta1/params")
+    response = client.get("/cosmos/bank/v1beta1/denoms_metadata")
     assert response.status_code == 501, response.text
+
+
+def test_bank_and_auth_params_are_the_sdk_json(rest):
+    client, _ = rest
+    bank = client.get("/cosmos/bank/v1beta1/params")
+    assert bank.status_code == 200, bank.text
+    assert bank.json() == {"params": {"send_enabled": [], "default_send_enabled": True}}
+    auth = client.get("/cosmos/auth/v1beta1/params")
+    assert auth.status_code == 200, auth.text
+    assert auth.json() == {
+        "params": {
+            "max_memo_characters": "256",
+            "tx_sig_limit": "7",
+            "tx_size_cost_per_byte": "10",
+            "sig_verify_cost_ed25519": "0",
+            "sig_verify_cost_secp256k1": "1000",
+        }
+    }
 
 
 def test_simulate_over_rest_estimates_a_real_send(rest):
