@@ -182,7 +182,9 @@ def _classifier(make: Callable[[], object]) -> Trainer:
     return train
 
 
-train_gradient_boosting = _classifier(lambda: GradientBoostingClassifier(n_estimators=50, max_depth=2, random_state=0))
+train_gradient_boosting = _classifier(
+    lambda: GradientBoostingClassifier(n_estimators=50, max_depth=2, random_state=0)
+)
 train_random_forest = _classifier(lambda: RandomForestClassifier(n_estimators=100, random_state=0))
 
 
