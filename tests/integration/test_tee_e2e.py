@@ -46,8 +46,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.test_cli_infera_tx import CliNode
 from tests.integration.test_verdict_votes import FEE, GAS, Actor, _job, _send, _send_all, _wait
-from tests.modules.inference.test_sealed_jobs import sealed_commit
-from tests.modules.jobs import OUTPUT, fingerprint, reveal_msg, submit_msg
+from tests.modules.inference.test_sealed_jobs import sealed_commit, sealed_fingerprint
+from tests.modules.jobs import OUTPUT, reveal_msg, submit_msg
 from tests.modules.serving import register_model_msg, register_worker_msg, serve_msg
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -191,7 +191,7 @@ def _sealed_reveal(worker: Actor, secrets: sealing.JobSecrets, route: int):  # t
         sealed_output=sealing.seal(
             secrets.reply_pubkey, sealing.encode_output_payload(OUTPUT), place
         ),
-        shard_fingerprint=fingerprint(worker, 1, OUTPUT),
+        shard_fingerprint=sealed_fingerprint(worker, 1, secrets),
     )
 
 
