@@ -120,17 +120,6 @@ def beacon_secret(home: Path) -> int:
     return beacon_logic.compute_secret(BEACON_KEY_DOMAIN + private[:32])
 
 
-def genesis_has_beacon_keys(home: Path) -> bool:
-    """Whether HOME's genesis registers any BLS beacon key (node-local start-up choice only:
-    whether this node bothers to sign shares; validity never depends on it)."""
-    try:
-        genesis = json.loads((home / GENESIS_JSON).read_text())
-    except (OSError, ValueError):
-        return False
-    beacon = genesis.get("app_state", {}).get("beacon", {}) if isinstance(genesis, dict) else {}
-    return isinstance(beacon, dict) and bool(beacon.get("keys"))
-
-
 def beacon_keys(nodes: list[NodeHome]) -> list[dict[str, str]]:
     """The genesis ``beacon.keys`` of ``nodes``: consensus key, BLS key, proof of possession."""
     return [beacon_genesis.genesis_entry(n.consensus_pubkey, beacon_secret(n.home)) for n in nodes]
