@@ -236,3 +236,19 @@ class WatchTokensRequest(_message.Message):
     signature: bytes
     nonce: int
     def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., signature: _Optional[bytes] = ..., nonce: _Optional[int] = ...) -> None: ...
+
+class ReceivedFramesRequest(_message.Message):
+    __slots__ = ("session", "hop_index")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    HOP_INDEX_FIELD_NUMBER: _ClassVar[int]
+    session: SessionKey
+    hop_index: int
+    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., hop_index: _Optional[int] = ...) -> None: ...
+
+class ReceivedFramesChunk(_message.Message):
+    __slots__ = ("total_bytes", "data")
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    total_bytes: int
+    data: bytes
+    def __init__(self, total_bytes: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...

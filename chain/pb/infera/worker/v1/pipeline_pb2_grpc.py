@@ -66,6 +66,11 @@ class PipelineStub(object):
                 request_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.WatchTokensRequest.SerializeToString,
                 response_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.FromString,
                 _registered_method=True)
+        self.ReceivedFrames = channel.unary_stream(
+                '/infera.worker.v1.Pipeline/ReceivedFrames',
+                request_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.ReceivedFramesRequest.SerializeToString,
+                response_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.ReceivedFramesChunk.FromString,
+                _registered_method=True)
 
 
 class PipelineServicer(object):
@@ -114,6 +119,19 @@ class PipelineServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceivedFrames(self, request, context):
+        """ReceivedFrames serves the signed frames this worker received as hop `hop_index` of a
+        finished session (frames.encode_received_frames bytes, in chunks): a validator's
+        verifier judges the hop on exactly what it received, checking the frames against the
+        sender's late signature in the hop's reveal (VERIFICATION.md, "Judging a hop on what it
+        received"). Kept for a bounded time and size (frame_store.py). Refusals: INVALID_ARGUMENT
+        (hop_index 0, job_id 0), NOT_FOUND (never kept, evicted, or another worker's hop),
+        RESOURCE_EXHAUSTED (too many fetches at once).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PipelineServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +149,11 @@ def add_PipelineServicer_to_server(servicer, server):
                     servicer.WatchTokens,
                     request_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.WatchTokensRequest.FromString,
                     response_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.SerializeToString,
+            ),
+            'ReceivedFrames': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReceivedFrames,
+                    request_deserializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.ReceivedFramesRequest.FromString,
+                    response_serializer=infera_dot_worker_dot_v1_dot_pipeline__pb2.ReceivedFramesChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -231,6 +254,33 @@ class Pipeline(object):
             '/infera.worker.v1.Pipeline/WatchTokens',
             infera_dot_worker_dot_v1_dot_pipeline__pb2.WatchTokensRequest.SerializeToString,
             infera_dot_worker_dot_v1_dot_pipeline__pb2.GenerateEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceivedFrames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/infera.worker.v1.Pipeline/ReceivedFrames',
+            infera_dot_worker_dot_v1_dot_pipeline__pb2.ReceivedFramesRequest.SerializeToString,
+            infera_dot_worker_dot_v1_dot_pipeline__pb2.ReceivedFramesChunk.FromString,
             options,
             channel_credentials,
             insecure,
