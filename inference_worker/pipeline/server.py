@@ -28,7 +28,10 @@ after sending its own downstream: without the sender's evidence when it was with
 reveals (`SessionRecord.fingerprint`) is a bundle (`reveal.encode_reveal`): its own late
 fingerprint plus the sender-signed late rows it received; the frames it received stay in its
 `FrameReceiver.frames` (payloads and rows, bound by the sender's chain: what a verifier judges
-it on when handed them; no RPC serves them yet). Limits: `ServerLimits`. Sessions idle longer
+it on). A session that ends normally with valid late evidence leaves them, encoded, in
+`received_frames` (frame_store.py: bounded, oldest out first; public jobs only, a sealed job's
+states would leak its prompt), and `ReceivedFrames` serves them to validators' verifiers.
+Limits: `ServerLimits`. Sessions idle longer
 than the idle timeout are dropped with EXPIRED. A stream that ends drops the sessions it owns,
 which closes their links, so a dead upstream hop frees the whole rest of the route.
 
@@ -55,6 +58,7 @@ from infera.worker.v1 import pipeline_pb2 as pb
 from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
 from inference_worker.metrics import WorkerMetrics
 from inference_worker.pipeline.codec import CodecError
+from inference_worker.pipeline.frame_store import FrameStoreLimits, ReceivedFramesStore
 from inference_worker.pipeline.frames import (
     ChainContext,
     FrameEvidenceError,
@@ -62,6 +66,7 @@ from inference_worker.pipeline.frames import (
     FrameSeal,
     FrameSender,
     FrameSigner,
+    encode_received_frames,
     expected_address,
 )
 from inference_worker.pipeline.generate_service import serve_generate
@@ -104,6 +109,10 @@ log = logging.getLogger("infera.worker.server")
 # public hash of the tokens.
 OutputHasher = Callable[[int, tuple[int, ...]], Awaitable[bytes | None]]
 
+FRAMES_CHUNK_BYTES = 1024 * 1024  # one ReceivedFramesChunk's data at most
+MAX_FRAME_FETCHES = 4  # ReceivedFrames calls served at once (more: RESOURCE_EXHAUSTED)
+MAX_FRAMES_REQUEST_BYTES = 64  # a ReceivedFramesRequest is a few varints; more is refused
+
 WATCH_STATUS = {
     WatchRefused.MALFORMED: grpc.StatusCode.INVALID_ARGUMENT,
     WatchRefused.NO_IDENTITY: grpc.StatusCode.FAILED_PRECONDITION,
@@ -126,8 +135,11 @@ class PipelineServer(pb_grpc.PipelineServicer):
         require_signed_frames: bool = False,
         metrics: WorkerMetrics | None = None,
         output_hash_of: OutputHasher | None = None,
+        frame_store: FrameStoreLimits | None = None,
     ):
         self.limits = limits or ServerLimits()
+        self.received_frames = ReceivedFramesStore(frame_store)  # for ReceivedFrames
+        self._frame_fetches = 0  # ReceivedFrames calls being served
         self.output_hash_of = output_hash_of  # the late basis of a job's output (OutputHasher)
         self._late_hashes: dict[SessionId, bytes | None] = {}  # per session, asked once
         self.on_session_done = on_session_done  # called on the event loop
@@ -430,6 +442,8 @@ class PipelineServer(pb_grpc.PipelineServicer):
             "session closed: job %d route %d hop %d, %d steps%s",
             *session.key, session.index, session.next_step, note,
         )  # fmt: skip
+        if tokens is not None and own is not None and output_hash is not None:
+            self._keep_received_frames(session, tokens, output_hash)
         if tokens is not None and own is not None and self.on_session_done is not None:
             record = SessionRecord(
                 job_id=session.key[0],
@@ -441,6 +455,22 @@ class PipelineServer(pb_grpc.PipelineServicer):
                 fingerprint=encode_reveal(own, session.receiver.late),
             )
             self.on_session_done(record)
+
+    def _keep_received_frames(
+        self, session: Session, tokens: tuple[int, ...], output_hash: bytes
+    ) -> None:
+        """Keep the frames a finished session received, for `ReceivedFrames`: only with valid
+        late evidence (without it a verifier cannot use them) and for a public job (the late
+        hash is the plain hash of the tokens; a sealed job's frames would leak its prompt)."""
+        late = session.receiver.late
+        if late is None or not session.receiver.frames:
+            return
+        if output_hash != compute_output_hash(tokens):
+            return
+        data = encode_received_frames(session.receiver.frames, hidden_size=late.hidden_size)
+        key = (session.key[0], session.key[1], session.index)
+        if not self.received_frames.put(key, data, now=time.monotonic()):
+            log.warning("session %s: %d bytes of received frames not kept", session.key, len(data))
 
     async def _late_hash(self, session: Session, tokens: tuple[int, ...]) -> bytes | None:
         """The output hash the session's late probes and signatures derive from (OutputHasher),
@@ -537,6 +567,33 @@ class PipelineServer(pb_grpc.PipelineServicer):
         except WatchRefused as err:
             await context.abort(WATCH_STATUS[err.reason], str(err))
 
+    # --- ReceivedFrames -----------------------------------------------------------------------
+
+    async def ReceivedFrames(
+        self, request: pb.ReceivedFramesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ReceivedFramesChunk]:
+        """The frames this worker kept as hop `hop_index` of a finished session, in chunks."""
+        if request.ByteSize() > MAX_FRAMES_REQUEST_BYTES:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request too large")
+        if request.session.job_id == 0 or request.hop_index == 0:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "name a job and a receiving hop (index >= 1)"
+            )
+        key = (request.session.job_id, request.session.route_index, request.hop_index)
+        data = self.received_frames.get(key, now=time.monotonic())
+        if data is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "no received frames kept for that hop")
+            return
+        if self._frame_fetches >= MAX_FRAME_FETCHES:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many fetches at once")
+        self._frame_fetches += 1
+        try:
+            for offset in range(0, len(data), FRAMES_CHUNK_BYTES):
+                chunk = data[offset : offset + FRAMES_CHUNK_BYTES]
+                yield pb.ReceivedFramesChunk(total_bytes=len(data), data=chunk)
+        finally:
+            self._frame_fetches -= 1
+
     async def shutdown(self) -> None:
         """Drop every session and close the outgoing channels."""
         for session in list(self.sessions.values()):
@@ -560,11 +617,13 @@ async def start_server(
     require_signed_frames: bool = False,
     metrics: WorkerMetrics | None = None,
     output_hash_of: OutputHasher | None = None,
+    frame_store: FrameStoreLimits | None = None,
 ) -> tuple[grpc.aio.Server, PipelineServer, int]:
     """Serve `spans` on `listen` (host:port, port 0 picks a free one): (server, service, port).
     `frame_signer` signs this worker's frames; `require_signed_frames` refuses unsigned ones;
     `metrics` (default: a fresh one) counts what it serves; `output_hash_of` gives the output
-    hash a job's late evidence derives from (OutputHasher; a worker on chain: sealed jobs')."""
+    hash a job's late evidence derives from (OutputHasher; a worker on chain: sealed jobs');
+    `frame_store` bounds the received frames kept for validators (frame_store.py)."""
     service = PipelineServer(
         spans,
         limits,
@@ -573,6 +632,7 @@ async def start_server(
         require_signed_frames=require_signed_frames,
         metrics=metrics,
         output_hash_of=output_hash_of,
+        frame_store=frame_store,
     )
     message_bytes = service.limits.max_frame_bytes + GRPC_SLACK_BYTES
     server = grpc.aio.server(

@@ -14,14 +14,23 @@ The reference model is held in every dtype a job's class names (a bf16 job is re
 bf16, VERIFICATION.md), each loaded the first time a job needs it; ``dtypes`` restricts which
 may be loaded (memory). A job in a class outside it is not judged.
 
-``decide_verdict`` is pure (no I/O) so it can be tested and benchmarked on its own.
+Received frames (the dispute data path): for every hop k >= 1 whose reveal carries its
+sender's late evidence, the sidecar asks hop k's worker for the signed frames it received
+(`frames_fetch.PipelineFrameSource`: `Pipeline.ReceivedFrames` on the worker's registered
+endpoint, size-capped and with a deadline) and puts them in the claim
+(`HopClaim.received_frames`); the verifier uses them only when they check against the
+sender's signature (VERIFICATION.md, "Judging a hop on what it received"). Missing or garbage
+frames leave the hop judged from the reference input, as before.
+
+``decide_verdict`` is pure (no I/O but its `frames` source) so it can be tested and
+benchmarked on its own.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import chain.pb  # noqa: F401
@@ -38,6 +47,13 @@ from inference_worker.pipeline.generate import Sampling, eos_token_ids
 from inference_worker.pipeline.route import PromptTokenizer
 from inference_worker.verify.evidence import RouteClaim, hop_claim_from_reveal
 from inference_worker.verify.fingerprint import derive_probe_seed
+from inference_worker.verify.frames_fetch import (
+    FrameSource,
+    FramesUnavailable,
+    PipelineFrameSource,
+    decode_fetched,
+    frames_byte_bound,
+)
 from inference_worker.verify.verifier import (
     ReferenceModel,
     VerifierError,
@@ -98,8 +114,11 @@ def route_claims(
     prompt_ids: list[int],
     eos_ids: frozenset[int],
     dtype_of: Callable[[str], torch.dtype],
+    frames: FrameSource | None = None,
+    hidden_size: int = 0,
 ) -> list[tuple[int, bytes, RouteClaim]]:
-    """(route index, output hash, claim) for every route whose hops all revealed one output."""
+    """(route index, output hash, claim) for every route whose hops all revealed one output;
+    with `frames` (and the model's `hidden_size`), each receiving hop's fetched frames."""
     job = history.job
     reveals = {(r.route_index, r.hop_index): r for r in history.reveals}
     outputs = {o.output_hash: o for o in history.outputs}
@@ -135,8 +154,29 @@ def route_claims(
             route_index=route_index,
             output_key=disclosed_output_key(job),
         )
+        if frames is not None:
+            claim = with_received_frames(claim, frames, hidden_size)
         claims.append((route_index, bytes(output.output_hash), claim))
     return claims
+
+
+def with_received_frames(claim: RouteClaim, source: FrameSource, hidden_size: int) -> RouteClaim:
+    """`claim` with, for every hop >= 1 that revealed its sender's late evidence, the frames
+    its worker hands over (None where it hands over nothing usable: judged as before)."""
+    positions = len(claim.sequence)
+    limit = frames_byte_bound(positions, hidden_size)
+    hops = list(claim.hops)
+    for index, hop in enumerate(hops):
+        if index == 0 or hop.received is None or claim.job_id is None:
+            continue
+        try:
+            data = source(claim.job_id, claim.route_index, index, hop.worker, limit)
+        except FramesUnavailable as err:
+            log.info("no received frames", job_id=claim.job_id, route=claim.route_index,
+                     hop=index, reason=str(err))  # fmt: skip
+            continue
+        hops[index] = replace(hop, received_frames=decode_fetched(data, hidden_size))
+    return replace(claim, hops=tuple(hops))
 
 
 def decide_verdict(
@@ -145,9 +185,13 @@ def decide_verdict(
     history: agreement_query.QueryJobHistoryResponse,
     dtype_of: Callable[[str], torch.dtype],
     params: VerifierParams | None = None,
+    frames: FrameSource | None = None,
 ) -> agreement_types.Verdict:
-    """Check every complete route of a job: which outputs pass, which hops deviated."""
-    eos = frozenset(eos_token_ids(reference.shards[next(iter(reference.shards))][-1].config))
+    """Check every complete route of a job: which outputs pass, which hops deviated (each
+    receiving hop on the frames `frames` gets for it, when they check)."""
+    config = reference.shards[next(iter(reference.shards))][-1].config
+    eos = frozenset(eos_token_ids(config))
+    hidden = int(config.hidden_size)
     prompt_ids = tokenizer.encode(bytes(history.job.prompt))
     passing: set[bytes] = set()
     culprits: set[tuple[int, int]] = set()
@@ -155,7 +199,9 @@ def decide_verdict(
     # logit gap to the reference's arg-max; ties by hash): the chain delivers the one most
     # power selects when several pass, not simply the lowest hash.
     closest: tuple[float, bytes] | None = None
-    for route_index, output_hash, claim in route_claims(history, prompt_ids, eos, dtype_of):
+    for route_index, output_hash, claim in route_claims(
+        history, prompt_ids, eos, dtype_of, frames, hidden
+    ):
         try:
             verdict = verify_route(reference, claim, params)
         except VerifierError as exc:  # e.g. spans that do not tile the model: the route is bad
@@ -180,7 +226,7 @@ class Sidecar:
 
     def __init__(
         self, *, rpc: object, model_id: str, model_dir: Path, inbox: VerdictInbox,
-        dtypes: tuple[torch.dtype, ...] = ALL_DTYPES,
+        dtypes: tuple[torch.dtype, ...] = ALL_DTYPES, frames: FrameSource | None = None,
     ) -> None:  # fmt: skip
         if not dtypes:
             raise ValueError("the sidecar needs at least one dtype it may load")
@@ -191,6 +237,8 @@ class Sidecar:
         self.reference = ReferenceModel.load(model_dir, dtypes[:1])
         self.tokenizer = PromptTokenizer(model_dir, self.reference.vocab_size)
         self.inbox = inbox
+        # where receiving hops' frames come from (default: their workers' ReceivedFrames RPC)
+        self.frames = frames if frames is not None else PipelineFrameSource(rpc)
         self.done: set[int] = set()
 
     def _query(self, path: str, request: object, response: type) -> object:
@@ -228,7 +276,13 @@ class Sidecar:
             self.load_dtypes_for(history.job)  # type: ignore[attr-defined]
             started = time.monotonic()
             dtype_of = _every_hop_in(job_dtype(history.job))  # type: ignore[attr-defined]
-            verdict = decide_verdict(self.reference, self.tokenizer, history, dtype_of)  # type: ignore[arg-type]
+            verdict = decide_verdict(
+                self.reference,
+                self.tokenizer,
+                history,
+                dtype_of,
+                frames=self.frames,  # type: ignore[arg-type]
+            )
             self.inbox.write(verdict)
             written.append(verdict)
             log.info(
