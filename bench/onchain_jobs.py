@@ -51,6 +51,8 @@ from infera.inference.v1 import tx_pb2 as inference_tx  # noqa: E402
 from infera.inference.v1 import types_pb2 as inference_types  # noqa: E402
 from infera.workers.v1 import query_pb2 as workers_query  # noqa: E402
 from inference_worker.models import make_tiny_model, read_manifest  # noqa: E402
+from inference_worker.pipeline.frame_store import ReceivedFramesStore  # noqa: E402
+from inference_worker.pipeline.frames import encode_received_frames  # noqa: E402
 from inference_worker.pipeline.route import PromptTokenizer  # noqa: E402
 from inference_worker.pipeline.shard import Shard  # noqa: E402
 from inference_worker.verify.adversary import (  # noqa: E402
@@ -64,6 +66,7 @@ from inference_worker.verify.fingerprint import (  # noqa: E402
     derive_late_probe_seed,
     derive_probe_seed,
 )
+from inference_worker.verify.frames_fetch import serve_from_store  # noqa: E402
 from inference_worker.verify.sidecar import Sidecar, job_sampling  # noqa: E402
 from tendermint.abci import types_pb2 as abci  # noqa: E402
 from tests.harness import (  # noqa: E402
@@ -97,6 +100,7 @@ STAKE = 10**8  # bonded per worker (uinfera): dozens of 20 % slashes stay above 
 MAX_FEE = 1_000_000
 DEADLINE_BLOCKS = 40  # well past the commit and reveal rounds (3 + 3 blocks)
 COMMIT_WINDOW = REVEAL_WINDOW = 3
+KEEP_OUTPUT_TRIES = 4  # Scenario.keep_output: noise_std, /2, /4, /8
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
@@ -127,6 +131,11 @@ class Scenario:
     validators: int = 1  # equal-power validators, all running the same sidecar's verdicts
     silent_validators: int = 0  # of them, how many send empty vote extensions (abstain)
     decoys: int = 0  # an attacker keeps this many price-0 decoy disputes open (onchain_play)
+    keep_output: bool = False  # probe_orthogonal with predicted late probes: the cheat halves its
+    # noise (at most KEEP_OUTPUT_TRIES times) until the route's output equals the prediction,
+    # so its late probes are the ones it aimed at (an attacker that checks before it sends)
+    massive: bool = False  # the tiny llama with two massive residual channels (like SmolLM2's;
+    # `massive_channel_model`), where a clip shift or a probe-orthogonal cheat keeps the tokens
     agreement: tuple[tuple[str, str], ...] = ()  # further agreement genesis params
     inference: tuple[tuple[str, str], ...] = ()  # further inference genesis params
 
@@ -199,6 +208,36 @@ def tiny_model_dirs(root: Path) -> tuple[Path, Path]:
     return honest, impostor
 
 
+MASSIVE = {5: 1000.0, 20: -900.0}  # residual channel -> constant embedding value
+NORM_GAIN = 20.0  # the other channels' norm weights: they are ~1/20 of the RMS after a norm
+
+
+def massive_channel_model(source: Path, out: Path) -> Path:
+    """The tiny llama at `source` with two massive embedding channels, so every residual state
+    has two channels beyond |h / rms| = 4 (what a clipping fingerprint clipped), made once at
+    `out` (tests/inference_worker/verify/test_framing.py builds the same). Every norm ignores
+    them and rescales the rest, as real LMs learn to (an attention sink)."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig
+
+    from inference_worker.models import WEIGHTS_FILE, save_canonical
+
+    if (out / "manifest.json").is_file():
+        return out
+    state = load_file(str(source / WEIGHTS_FILE))
+    embed = state["model.embed_tokens.weight"].clone()
+    for channel, value in MASSIVE.items():
+        embed[:, channel] = value
+    state["model.embed_tokens.weight"] = embed
+    for name in [k for k in state if k.endswith("norm.weight")]:
+        weight = state[name].clone() * NORM_GAIN
+        weight[list(MASSIVE)] = 0.0
+        state[name] = weight
+    config = AutoConfig.from_pretrained(str(source))
+    save_canonical(state, config, out, name="tiny-llama-massive", source={"seed": str(TINY_SEED)})
+    return out
+
+
 @contextmanager
 def threads(count: int) -> Iterator[None]:
     before = torch.get_num_threads()
@@ -218,6 +257,8 @@ class OnChain:
     """A fresh chain for one scenario, its validator's sidecar, and the workers' shards."""
 
     def __init__(self, path: Path, scenario: Scenario, model_dir: Path, impostor_dir: Path):
+        if scenario.massive:
+            model_dir = massive_channel_model(model_dir, path / "massive-llama")
         self.scenario, self.model_dir, self.impostor_dir = scenario, model_dir, impostor_dir
         n_workers = len(scenario.workers)
         validators = [Key(f"val{i}") for i in range(scenario.validators)]
@@ -234,6 +275,9 @@ class OnChain:
         self.tokenizer = PromptTokenizer(model_dir, VOCAB)
         self._shards: dict[tuple, Shard] = {}
         self.fees: dict[str, int] = {}
+        # what each worker keeps of the frames it received (pipeline/server.py does the same at
+        # a session's end); the sidecar fetches them as over Pipeline.ReceivedFrames
+        self.frame_stores = {k.bech32: ReceivedFramesStore() for k in self.workers}
         inbox = VerdictInbox(path / "verdicts")
         # the validator's node reads its sidecar's verdicts, as chain/node.py wires it
         self.chain.app = build_app(self.chain.store, verdict_source=inbox)
@@ -244,6 +288,7 @@ class OnChain:
             model_dir=model_dir,
             inbox=inbox,
             dtypes=(torch.float32, torch.bfloat16),
+            frames=serve_from_store(self.frame_stores.get, lambda: float(self.chain.height)),
         )
         self._register()
 
@@ -396,6 +441,17 @@ class OnChain:
                     derive_probe_seed(job.id), compute_output_hash(tokens)
                 )
                 attack = replace(attack, late_probe_seed=late)
+                if self.scenario.keep_output:
+                    return self._output_keeping_claim(job, route_index, guilty, attack, tokens)
+        return self._run_route(job, route_index, guilty, attack)
+
+    def _run_route(
+        self,
+        job: inference_types.Job,
+        route_index: int,
+        guilty: set[tuple[int, int]],
+        attack: ComputeAttack | None,
+    ) -> RouteClaim:
         hops = job.routes[route_index].hops
         shards = [
             self.shard(
@@ -417,6 +473,23 @@ class OnChain:
                 sampling=job_sampling(job),
                 **self._frame_signing(job, route_index),
             )
+
+    def _output_keeping_claim(
+        self,
+        job: inference_types.Job,
+        route_index: int,
+        guilty: set[tuple[int, int]],
+        attack: ComputeAttack,
+        predicted: tuple[int, ...],
+    ) -> RouteClaim:
+        """The route with the cheat's noise halved until the output is the predicted one
+        (`Scenario.keep_output`; the last try is sent whatever its output)."""
+        for tries in range(KEEP_OUTPUT_TRIES):
+            scaled = replace(attack, noise_std=attack.noise_std / 2**tries)
+            claim = self._run_route(job, route_index, guilty, scaled)
+            if claim.tokens == predicted:
+                break
+        return claim
 
     def _frame_signing(self, job: inference_types.Job, route_index: int) -> dict[str, Any]:
         """Where the pipeline signs its frames (evidence.generate_claim takes ``keys``), each
@@ -490,12 +563,26 @@ class OnChain:
             for r in range(len(job.routes))
         ]
         honest_routes = [r for r in range(len(job.routes)) if not any(g[0] == r for g in guilty)]
+        self.keep_received_frames(job, claims)
         play = WorkerPlay(self, job, claims, guilty, index)
         play.commit()
         play.reveal()
         self.settle(job)
         return self._outcome(job, claims, guilty, honest_routes, play.rejected, before,
                              fees_before, start)  # fmt: skip
+
+    def keep_received_frames(self, job: inference_types.Job, claims: list[RouteClaim]) -> None:
+        """Every receiving hop keeps the frames it received with valid late evidence, as a
+        worker's server does when its session ends (`PipelineServer._keep_received_frames`)."""
+        for route_index, claim in enumerate(claims):
+            for hop_index, hop in enumerate(claim.hops):
+                if hop_index == 0 or hop.received is None or not hop.received_frames:
+                    continue
+                data = encode_received_frames(hop.received_frames,
+                                              hidden_size=hop.received.hidden_size)  # fmt: skip
+                worker = job.routes[route_index].hops[hop_index].worker
+                key = (job.id, route_index, hop_index)
+                self.frame_stores[worker].put(key, data, now=float(self.chain.height))
 
     def settle(self, job: inference_types.Job) -> None:
         """Blocks until the job is terminal and no verdict on it is pending: neither holding a
