@@ -132,10 +132,20 @@ def scenarios(new_tokens: int, impostor: Path) -> list[Scenario]:
 
 def issue14_rows(compute: Any, protocol: Any) -> list[Scenario]:
     """The attacks of issue 14. Starvation: an attacker keeps 64 decoy disputes open
-    (onchain_play.Decoys: every verification slot) that the validators abstain on."""
+    (onchain_play.Decoys: every verification slot) that the validators abstain on. Framing:
+    clip_shift on the tiny llama with two massive residual channels (the plain one has no
+    channel beyond the clip, so the shift did nothing there); probe_orthogonal with the late
+    probes predicted from the honest output, at 1 % and 10 % of RMS, and one whose noise is
+    halved until the output is the predicted one (onchain_jobs `Scenario.keep_output`)."""
     window = (("audit_window_blocks", "4"),)  # verdict windows short enough to run out here
     skip = ComputeAttack(ComputeMode.SKIP_LAYER)
     scale = ComputeAttack(ComputeMode.SCALE, scale=1.05)
+
+    def predicted(noise_std: float) -> ComputeAttack:  # the harness predicts the late seed
+        return ComputeAttack(
+            ComputeMode.PROBE_ORTHOGONAL, noise_std=noise_std, seed=22, late_probe_seed=0
+        )
+
     return [
         compute("starve: 64 decoy disputes, skip_layer", skip, decoys=64, agreement=window),
         compute("starve: 64 decoys, scale x1.05, p=1", scale, decoys=64,
@@ -144,10 +154,11 @@ def issue14_rows(compute: Any, protocol: Any) -> list[Scenario]:
                 agreement=window),
         compute("skip_layer, 4 validators, 2 silent (>1/3)", skip, validators=4,
                 silent_validators=2, agreement=window),
-        compute("clip_shift 20%", ComputeAttack(ComputeMode.CLIP_SHIFT, shift=0.2)),
-        compute("probe_orthogonal 1%, late probes predicted",
-                ComputeAttack(ComputeMode.PROBE_ORTHOGONAL, noise_std=0.01, seed=22,
-                              late_probe_seed=0)),
+        compute("clip_shift 20%, massive channels",
+                ComputeAttack(ComputeMode.CLIP_SHIFT, shift=0.2), massive=True),
+        compute("probe_orthogonal 1%, late probes predicted", predicted(0.01)),
+        compute("probe_orthogonal 10%, late probes predicted", predicted(0.1)),
+        compute("probe_orthogonal 10%, predicted, output kept", predicted(0.1), keep_output=True),
         compute("skip_layer, withhold after peeking", skip, play="peek_withhold"),
         protocol("inconsistent route (one hop misreports)", ProtocolMode.HONEST,
                  play="inconsistent"),

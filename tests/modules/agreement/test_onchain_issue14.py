@@ -97,13 +97,12 @@ def test_a_short_deadline_still_gets_its_dispute_judged(tmp_path, models):
         assert len(o.guilty_positions) == 3 and len(o.slashed_positions) == 1
 
 
-@pytest.mark.parametrize(
-    "name", ["clip_shift 20%", "probe_orthogonal 1%, late probes predicted", "int8 weights"]
-)
+@pytest.mark.parametrize("name", ["probe_orthogonal 1%, late probes predicted", "int8 weights"])
 def test_framing_attacks_and_int8_never_slash_an_honest_hop(tmp_path, models, name):
-    """Measured (10 jobs): clip_shift 0 % and probe_orthogonal 1 % 0 % detected, int8 40 %;
-    what this asserts is the part that holds in every job: no honest hop is slashed, and the
-    honest output is delivered and paid."""
+    """Cheats mostly under the fp32 tolerance (probe_orthogonal 1 %, int8 weights: the bench
+    measures how often they are caught); what this asserts is the part that holds in every
+    job: no honest hop is slashed, and the honest output is delivered and paid. The framing
+    rows that are caught (clip_shift, probe_orthogonal 10 %) are test_onchain_frames.py."""
     outcomes = _run(tmp_path, models, name)
     _nobody_honest_slashed(outcomes)
     for o, _ in outcomes:
