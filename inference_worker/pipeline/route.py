@@ -16,12 +16,13 @@ candidate left the route fails with RouteError naming the hop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
 
@@ -53,6 +54,9 @@ from inference_worker.verify.fingerprint import (
     derive_probe_seed,
 )
 from inference_worker.verify.reveal import encode_reveal
+
+if TYPE_CHECKING:
+    from inference_worker.accel.hop import HopAccelerator, HopSession
 
 REJOIN_BACKOFF_S = 0.5  # pause before retrying a failed hop at its own endpoint
 DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
@@ -148,14 +152,16 @@ async def drive_route(
     executor: Executor,
     on_token: Callable[[int, int], None] | None = None,
     signer: FrameSigner | None = None,
+    accel: HopAccelerator | None = None,
 ) -> RouteResult:
     """Generate `request.max_new_tokens` tokens (fewer at a stop token) through the route.
 
     `shard` is this worker's span (hops[0]); compute runs on `executor`, never on the event
     loop. `on_token(step, token)` is called as each new token arrives. `signer` (this worker's
     chain key) signs every frame's fingerprint rows (frames.py) and, once the output is
-    known, sends the late evidence of everything it sent before the normal close. Raises
-    RouteError.
+    known, sends the late evidence of everything it sent before the normal close. `accel`
+    (the worker's acceleration, accel/hop.py) chooses this hop's method for the session;
+    None: the plain path. Raises RouteError.
     """
     _check_request(shard, request)
     driver = _Driver(shard, request, channels)
@@ -170,7 +176,10 @@ async def drive_route(
     ids: list[int] = list(request.prompt_ids)
     tokens = driver.tokens
     finished = False
+    hop: HopSession | None = None
     try:
+        if accel is not None:
+            hop = await loop.run_in_executor(executor, _choose, accel, shard, request)
         await driver.connect()
         while len(tokens) < request.max_new_tokens:
             step, position = len(tokens), cache.seen_tokens
@@ -184,6 +193,7 @@ async def drive_route(
                 ids,
                 driver.codec_or_none,
                 driver.sampler,
+                hop,
             )
             if isinstance(out, int):  # a one-hop route: this hop is also the last
                 token = out
@@ -238,6 +248,21 @@ def _check_request(shard: Shard, request: RouteRequest) -> None:
         raise RouteError("a sealed job's output key is 32 bytes")
 
 
+def _choose(accel: HopAccelerator, shard: Shard, request: RouteRequest) -> HopSession:
+    """This hop's acceleration of the route (executor: "auto" runs the learner)."""
+    from inference_worker.accel.hop import token_key
+    from inference_worker.accel.methods import AccelError
+
+    try:
+        return accel.session(
+            shard, token_key(request.prompt_ids), session=(request.job_id, request.route_index),
+            hop=0, prompt_ids=request.prompt_ids, max_new_tokens=request.max_new_tokens,
+            private=request.output_key is not None,
+        )  # fmt: skip
+    except AccelError as err:
+        raise RouteError(f"acceleration (code {err.code}): {err}") from err
+
+
 def _first_hop_step(
     shard: Shard,
     cache: SessionCache,
@@ -246,12 +271,24 @@ def _first_hop_step(
     ids: list[int],
     codec: str | None,
     sampler: tuple[Sampling | None, torch.Generator | None],
+    hop: HopSession | None = None,
 ) -> tuple[tuple[int, ...], bytes, FrameSeal] | int:
     """Embed `ids` and run this hop's layers: (shape, codec bytes, seal) for the next hop, or
-    the selected token when this hop is the whole route (codec None). Runs on the executor."""
-    with torch.inference_mode():
-        hidden = shard.embed(torch.tensor([ids], dtype=torch.long), cache=cache)
-        sent, reported = forward_reported(shard, hidden, cache=cache)  # (1, len(ids), hidden)
+    the selected token when this hop is the whole route (codec None). Runs on the executor.
+    With `hop` (the session's acceleration), under its thread count, and the prefill through
+    its prefix store."""
+    with torch.inference_mode(), hop.compute() if hop is not None else contextlib.nullcontext():
+
+        def forward(first: int) -> tuple[torch.Tensor, torch.Tensor]:
+            hidden = shard.embed(torch.tensor([ids[first:]], dtype=torch.long), cache=cache)
+            return forward_reported(shard, hidden, cache=cache)  # (1, len(ids) - first, hidden)
+
+        if hop is not None and cache.seen_tokens == 0:
+            from inference_worker.accel.hop import token_key
+
+            sent, reported = hop.prefill(token_key(ids), cache, forward)
+        else:
+            sent, reported = forward(0)
         outputs.add(reported)
         if codec is None:
             return select_token(shard.head(sent)[0], *sampler)

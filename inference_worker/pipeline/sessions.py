@@ -13,6 +13,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
 
@@ -28,6 +29,9 @@ from inference_worker.pipeline.route import DTYPE_NAMES, hop_from_pb
 from inference_worker.pipeline.shard import SessionCache, Shard
 from inference_worker.verify.adversary import choose_token, forward_reported
 from inference_worker.verify.fingerprint import KeptStates
+
+if TYPE_CHECKING:
+    from inference_worker.accel.hop import HopAccelerator, HopSession
 
 SessionId = tuple[int, int]  # (job id, route index)
 
@@ -54,6 +58,8 @@ class HostedSpan:
     model_id: str
     shard: Shard
     model_dir: Path | None = None  # the prepared folder (tokenizer for the first hop)
+    # the worker's acceleration of its sessions on this span (accel/hop.py); None: plain
+    accel: HopAccelerator | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class Session:
     seen: int = 0  # positions run through this hop
     next_step: int = 0
     last_active: float = field(default_factory=time.monotonic)
+    accel: HopSession | None = None  # chosen at the first frame when the span has `accel`
 
     @property
     def index(self) -> int:
@@ -173,9 +180,30 @@ def run_hop(
     with torch.inference_mode():
         hidden = decode(data, codec, expected_shape=shape, max_bytes=max_frame_bytes)
         session.receiver.accept(hidden, data, seal)
-        sent, reported = forward_reported(shard, hidden, cache=session.cache)  # (1, n, hidden)
-        session.outputs.add(reported)  # what this hop produced, before the wire codec
-        if session.is_last:
-            return choose_token(shard, shard.head(sent)[0], *session.sampler)
-        assert session.sender is not None
-        return tuple(sent.shape), *seal_frame(session.sender, sent, reported, codec)
+        if session.span.accel is None:
+            return _run_span(session, hidden, codec)
+        if session.accel is None:  # the first frame: choose this session's acceleration
+            session.accel = session.span.accel.session(
+                shard, hidden[0], session=session.key, hop=session.index
+            )
+        with session.accel.compute():
+            return _run_span(session, hidden, codec)
+
+
+def _run_span(
+    session: Session, hidden: torch.Tensor, codec: str
+) -> tuple[tuple[int, ...], bytes, FrameSeal] | int:
+    shard = session.span.shard
+
+    def forward(first: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return forward_reported(shard, hidden[:, first:], cache=session.cache)  # (1, n, hidden)
+
+    if session.accel is not None and session.seen == 0:  # the prefill, maybe from the store
+        sent, reported = session.accel.prefill(hidden[0], session.cache, forward)
+    else:
+        sent, reported = forward(0)
+    session.outputs.add(reported)  # what this hop produced, before the wire codec
+    if session.is_last:
+        return choose_token(shard, shard.head(sent)[0], *session.sampler)
+    assert session.sender is not None
+    return tuple(sent.shape), *seal_frame(session.sender, sent, reported, codec)
