@@ -51,6 +51,7 @@ async def serve_generate(
                 executor=server.executor,
                 on_token=on_token,
                 signer=server.frame_signer,
+                accel=span.accel,
             )  # fmt: skip
         )
     )
