@@ -41,7 +41,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chain.pb  # noqa: F401  (puts the generated packages on sys.path)
 
@@ -78,6 +78,9 @@ from inference_worker.pipeline.shard import ShardError, load_shard
 from inference_worker.verify import commits
 from inference_worker.verify.adversary import AdversaryConfig, ComputeMode, ProtocolMode
 from inference_worker.verify.commits import CommitStore, JobRecord
+
+if TYPE_CHECKING:
+    from inference_worker.accel.hop import HopAccelerator
 
 log = logging.getLogger("infera.worker")
 
@@ -116,6 +119,7 @@ class Worker:
         self._opened: dict[int, tuple[bytes, bytes | None]] = {}  # sealed job -> (key, prompt)
         self.adversary = config.adversary or AdversaryConfig()  # honest unless configured
         self.metrics = WorkerMetrics()  # Prometheus, served on [metrics] listen when enabled
+        self.accel = _route_accelerator(config)  # None: acceleration = "plain"
 
     # --- startup -----------------------------------------------------------------------------
 
@@ -189,7 +193,11 @@ class Worker:
                         "ADVERSARY: [%d, %d) cheats: %s", start, end, self.adversary.compute
                     )
                 log.info("loaded %s layers [%d, %d), weights verified", model.id, start, end)
-                out.append(HostedSpan(model_id=model.id, shard=shard, model_dir=model.path))
+                out.append(
+                    HostedSpan(
+                        model_id=model.id, shard=shard, model_dir=model.path, accel=self.accel
+                    )
+                )
         return out
 
     def _ensure_registered(self) -> None:
@@ -397,14 +405,14 @@ class Worker:
         if job.privacy != inference_types.PRIVACY_MODE_PUBLIC:
             return await drive_route(
                 shard, request, channels=self.server.channels, executor=self.server.executor,
-                signer=self.server.frame_signer,
+                signer=self.server.frame_signer, accel=span.accel,
             )  # fmt: skip
         hub = self.server.tokens
         hub.open(job.id, route_index, _raw_address(job.submitter))
         try:
             result = await drive_route(
                 shard, request, channels=self.server.channels, executor=self.server.executor,
-                signer=self.server.frame_signer,
+                signer=self.server.frame_signer, accel=span.accel,
                 on_token=lambda step, token: hub.push(job.id, route_index, step, token),
             )  # fmt: skip
         except BaseException as err:
@@ -684,6 +692,24 @@ class Worker:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _route_accelerator(config: WorkerConfig) -> HopAccelerator | None:
+    """The worker's acceleration of its route sessions (accel/hop.py), or None for "plain"
+    (nothing imported, nothing changes). A setting routes cannot apply (prompt lookup, the
+    static cache) or a LOSSY method (a route runs the job's precision class) stops the worker
+    here with the typed error's code rather than failing every job later."""
+    if config.acceleration == "plain":
+        return None
+    from inference_worker.accel.hop import HopAccelerator
+    from inference_worker.accel.methods import AccelError
+
+    try:
+        return HopAccelerator(config.acceleration)
+    except AccelError as err:
+        raise WorkerError(
+            f"acceleration {config.acceleration!r} (code {err.code}): {err}"
+        ) from None
 
 
 def manifest_from_chain(model: Any, local: Manifest) -> Manifest:

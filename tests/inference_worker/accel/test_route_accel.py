@@ -252,3 +252,83 @@ def test_a_lossy_method_is_refused_per_session_too(tiny_models):
     with pytest.raises(MethodRefusedError) as raised:
         accel.session(shard, token_key(DOC), session=(3, 0), hop=0)
     assert raised.value.code == 2
+
+
+def test_a_worker_set_to_auto_drives_a_job_through_the_route_with_the_plain_tokens(
+    tmp_path, tiny_models
+):
+    """The Worker's own wiring (node/worker.py): acceleration from its config onto its spans
+    and into the route it drives; the later hops are Workers with a fixed setting."""
+    from infera.inference.v1 import types_pb2 as inference_types
+    from inference_worker.node.config import ModelConfig, WorkerConfig
+    from inference_worker.node.worker import Worker
+    from tests.inference_worker.node.test_worker import ADDRESS, ModelChain, chain_model
+
+    model_dir = tiny_models["llama"]
+    settings = ("auto", "fixed:prefix/t1", "fixed:prefix")
+    workers = []
+    for k, (setting, span) in enumerate(zip(settings, SPANS, strict=True)):
+        config = WorkerConfig(
+            models=(ModelConfig(MODEL, model_dir, (span,)),), key="k", state_dir=tmp_path / f"w{k}",
+            acceleration=setting,
+        )  # fmt: skip
+        worker = Worker(config)
+        worker.chain = ModelChain(chain_model(model_dir))  # type: ignore[assignment]
+        worker.spans = worker._load_spans()
+        assert worker.spans[0].accel is worker.accel is not None
+        workers.append(worker)
+
+    async def scenario():
+        started = []
+        for name, worker in zip(NAMES, workers, strict=True):
+            started.append(
+                await start_server(
+                    worker.spans, "127.0.0.1:0", frame_signer=key(name), require_signed_frames=True
+                )
+            )
+        workers[0].server = started[0][1]
+        try:
+            out = []
+            for job_id, q in enumerate(QUESTIONS, start=1):
+                job = inference_types.Job(
+                    id=job_id, submitter=ADDRESS, model_id=MODEL, prompt=bytes(DOC + q),
+                    max_new_tokens=12, seed=bytes(8),
+                )  # fmt: skip
+                job.decoding.mode = inference_types.DECODING_MODE_GREEDY
+                job.routes.add().hops.extend(
+                    inference_types.Hop(
+                        worker=to_bech32(key(n).address),
+                        layer_start=a,
+                        layer_end=b,
+                        endpoint=f"127.0.0.1:{port}",
+                    )  # fmt: skip
+                    for n, (_, _, port), (a, b) in zip(NAMES, started, SPANS, strict=True)
+                )
+                out.append(await workers[0]._drive(job, 0))
+            return out
+        finally:
+            for server, service, _ in started:
+                await service.shutdown()
+                await server.stop(grace=0.5)
+
+    with structlog.testing.capture_logs() as logs:
+        results = asyncio.run(scenario())
+    shards = [load_shard(model_dir, a, b) for a, b in SPANS]
+    for q, result in zip(QUESTIONS, results, strict=True):
+        assert result.tokens == generate(shards, DOC + q, max_new_tokens=12).tokens
+    chosen = {(e["job"], e["hop"]): e for e in logs if e["event"] == "accel.hop_session"}
+    assert chosen[(1, 0)]["why"].startswith("auto: predicted")
+    assert chosen[(2, 1)]["option"] == "prefix/t1" and chosen[(2, 2)]["option"] == "prefix"
+    for worker in workers[1:]:  # the later hops reused job 1's prefix for job 2
+        assert worker.accel.store_for(worker.spans[0].shard).hits == 1
+
+
+def test_a_worker_refuses_to_start_with_a_setting_routes_cannot_apply(tmp_path):
+    from inference_worker.node.config import WorkerConfig
+    from inference_worker.node.worker import Worker, WorkerError
+
+    for setting, code in (("fixed:bf16", 2), ("fixed:pld10/t1", 3)):
+        config = WorkerConfig(models=(), key="k", state_dir=tmp_path, acceleration=setting)
+        with pytest.raises(WorkerError, match=f"code {code}"):
+            Worker(config)
+    assert Worker(WorkerConfig(models=(), key="k", state_dir=tmp_path)).accel is None
