@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/worker/v1/pipeline.proto\x12\x10infera.worker.v1\"1\n\nSessionKey\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x13\n\x0broute_index\x18\x02 \x01(\r\"O\n\x03Hop\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\x13\n\x0blayer_start\x18\x03 \x01(\r\x12\x11\n\tlayer_end\x18\x04 \x01(\r\"R\n\x08\x44\x65\x63oding\x12\x0e\n\x06sample\x18\x01 \x01(\x08\x12\x19\n\x11temperature_milli\x18\x02 \x01(\r\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x0c\n\x04seed\x18\x04 \x01(\x04\"\xef\x01\n\x0bOpenSession\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12#\n\x04hops\x18\x03 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12\x11\n\thop_index\x18\x04 \x01(\r\x12\r\n\x05\x63odec\x18\x05 \x01(\t\x12\r\n\x05\x64type\x18\x06 \x01(\t\x12,\n\x08\x64\x65\x63oding\x18\x07 \x01(\x0b\x32\x1a.infera.worker.v1.Decoding\x12\x1b\n\x13progress_timeout_ms\x18\x08 \x03(\r\"\xa7\x01\n\x0cHiddenStates\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x0c\n\x04step\x18\x02 \x01(\r\x12\x10\n\x08position\x18\x03 \x01(\r\x12\r\n\x05shape\x18\x04 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x18\n\x10\x66ingerprint_rows\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\"w\n\x07Reroute\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x11\n\thop_index\x18\x02 \x01(\r\x12*\n\x0breplacement\x18\x03 \x01(\x0b\x32\x15.infera.worker.v1.Hop\"M\n\x0c\x43loseSession\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x0e\n\x06reason\x18\x02 \x01(\t\"j\n\x0cLateEvidence\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x18\n\x10\x66ingerprint_rows\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"\x82\x02\n\x08HopFrame\x12-\n\x04open\x18\x01 \x01(\x0b\x32\x1d.infera.worker.v1.OpenSessionH\x00\x12\x30\n\x06hidden\x18\x02 \x01(\x0b\x32\x1e.infera.worker.v1.HiddenStatesH\x00\x12,\n\x07reroute\x18\x03 \x01(\x0b\x32\x19.infera.worker.v1.RerouteH\x00\x12/\n\x05\x63lose\x18\x04 \x01(\x0b\x32\x1e.infera.worker.v1.CloseSessionH\x00\x12.\n\x04late\x18\x05 \x01(\x0b\x32\x1e.infera.worker.v1.LateEvidenceH\x00\x42\x06\n\x04kind\"V\n\x05Token\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x0c\n\x04step\x18\x02 \x01(\r\x12\x10\n\x08token_id\x18\x03 \x01(\r\"\x8d\x01\n\x0cSessionError\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12)\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1b.infera.worker.v1.ErrorCode\x12\x12\n\nfailed_hop\x18\x03 \x01(\r\x12\x0f\n\x07message\x18\x04 \x01(\t\"o\n\nReplyFrame\x12(\n\x05token\x18\x01 \x01(\x0b\x32\x17.infera.worker.v1.TokenH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.infera.worker.v1.SessionErrorH\x00\x42\x06\n\x04kind\"\xe8\x02\n\x0fGenerateRequest\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12#\n\x04hops\x18\x03 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12)\n\ncandidates\x18\x04 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12\x12\n\nprompt_ids\x18\x05 \x03(\r\x12\x13\n\x0bprompt_text\x18\x06 \x01(\x0c\x12\x16\n\x0emax_new_tokens\x18\x07 \x01(\r\x12\x15\n\reos_token_ids\x18\x08 \x03(\r\x12\x12\n\nignore_eos\x18\t \x01(\x08\x12,\n\x08\x64\x65\x63oding\x18\n \x01(\x0b\x32\x1a.infera.worker.v1.Decoding\x12\r\n\x05\x63odec\x18\x0b \x01(\t\x12\x1b\n\x13progress_timeout_ms\x18\x0c \x01(\r\"\xa8\x01\n\rGenerateStats\x12\x1e\n\x16time_to_first_token_us\x18\x01 \x01(\x04\x12\x10\n\x08total_us\x18\x02 \x01(\x04\x12\x12\n\nwire_bytes\x18\x03 \x01(\x04\x12\x14\n\x0creplacements\x18\x04 \x01(\r\x12#\n\x04hops\x18\x05 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12\x16\n\x0estopped_at_eos\x18\x06 \x01(\x08\"\xa3\x01\n\rGenerateEvent\x12(\n\x05token\x18\x01 \x01(\x0b\x32\x17.infera.worker.v1.TokenH\x00\x12/\n\x04\x64one\x18\x02 \x01(\x0b\x32\x1f.infera.worker.v1.GenerateStatsH\x00\x12/\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1e.infera.worker.v1.SessionErrorH\x00\x42\x06\n\x04kind\"e\n\x12WatchTokensRequest\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\r\n\x05nonce\x18\x03 \x01(\x04\"Y\n\x15ReceivedFramesRequest\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x11\n\thop_index\x18\x02 \x01(\r\"8\n\x13ReceivedFramesChunk\x12\x13\n\x0btotal_bytes\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c*\xb6\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45RROR_CODE_MALFORMED\x10\x01\x12\x1e\n\x1a\x45RROR_CODE_UNKNOWN_SESSION\x10\x02\x12\x18\n\x14\x45RROR_CODE_TOO_LARGE\x10\x03\x12\x13\n\x0f\x45RROR_CODE_BUSY\x10\x04\x12\x1a\n\x16\x45RROR_CODE_UNSUPPORTED\x10\x05\x12\x19\n\x15\x45RROR_CODE_HOP_FAILED\x10\x06\x12\x16\n\x12\x45RROR_CODE_EXPIRED\x10\x07\x12\x19\n\x15\x45RROR_CODE_SUPERSEDED\x10\x08\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\t\x12!\n\x1d\x45RROR_CODE_BAD_FRAME_EVIDENCE\x10\n2\xe0\x02\n\x08Pipeline\x12\x46\n\x06Stream\x12\x1a.infera.worker.v1.HopFrame\x1a\x1c.infera.worker.v1.ReplyFrame(\x01\x30\x01\x12P\n\x08Generate\x12!.infera.worker.v1.GenerateRequest\x1a\x1f.infera.worker.v1.GenerateEvent0\x01\x12V\n\x0bWatchTokens\x12$.infera.worker.v1.WatchTokensRequest\x1a\x1f.infera.worker.v1.GenerateEvent0\x01\x12\x62\n\x0eReceivedFrames\x12\'.infera.worker.v1.ReceivedFramesRequest\x1a%.infera.worker.v1.ReceivedFramesChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1finfera/worker/v1/pipeline.proto\x12\x10infera.worker.v1\"1\n\nSessionKey\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x13\n\x0broute_index\x18\x02 \x01(\r\"O\n\x03Hop\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\x13\n\x0blayer_start\x18\x03 \x01(\r\x12\x11\n\tlayer_end\x18\x04 \x01(\r\"R\n\x08\x44\x65\x63oding\x12\x0e\n\x06sample\x18\x01 \x01(\x08\x12\x19\n\x11temperature_milli\x18\x02 \x01(\r\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x0c\n\x04seed\x18\x04 \x01(\x04\"\x9e\x02\n\x0bOpenSession\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12#\n\x04hops\x18\x03 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12\x11\n\thop_index\x18\x04 \x01(\r\x12\r\n\x05\x63odec\x18\x05 \x01(\t\x12\r\n\x05\x64type\x18\x06 \x01(\t\x12,\n\x08\x64\x65\x63oding\x18\x07 \x01(\x0b\x32\x1a.infera.worker.v1.Decoding\x12\x1b\n\x13progress_timeout_ms\x18\x08 \x03(\r\x12-\n\x05split\x18\t \x01(\x0b\x32\x1e.infera.worker.v1.SplitSession\"#\n\x0cSplitSession\x12\x13\n\x0btail_layers\x18\x01 \x01(\r\"\xa7\x01\n\x0cHiddenStates\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x0c\n\x04step\x18\x02 \x01(\r\x12\x10\n\x08position\x18\x03 \x01(\r\x12\r\n\x05shape\x18\x04 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x18\n\x10\x66ingerprint_rows\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\"w\n\x07Reroute\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x11\n\thop_index\x18\x02 \x01(\r\x12*\n\x0breplacement\x18\x03 \x01(\x0b\x32\x15.infera.worker.v1.Hop\"M\n\x0c\x43loseSession\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x0e\n\x06reason\x18\x02 \x01(\t\"j\n\x0cLateEvidence\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x18\n\x10\x66ingerprint_rows\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"\x82\x02\n\x08HopFrame\x12-\n\x04open\x18\x01 \x01(\x0b\x32\x1d.infera.worker.v1.OpenSessionH\x00\x12\x30\n\x06hidden\x18\x02 \x01(\x0b\x32\x1e.infera.worker.v1.HiddenStatesH\x00\x12,\n\x07reroute\x18\x03 \x01(\x0b\x32\x19.infera.worker.v1.RerouteH\x00\x12/\n\x05\x63lose\x18\x04 \x01(\x0b\x32\x1e.infera.worker.v1.CloseSessionH\x00\x12.\n\x04late\x18\x05 \x01(\x0b\x32\x1e.infera.worker.v1.LateEvidenceH\x00\x42\x06\n\x04kind\"V\n\x05Token\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x0c\n\x04step\x18\x02 \x01(\r\x12\x10\n\x08token_id\x18\x03 \x01(\r\"\x8d\x01\n\x0cSessionError\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12)\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1b.infera.worker.v1.ErrorCode\x12\x12\n\nfailed_hop\x18\x03 \x01(\r\x12\x0f\n\x07message\x18\x04 \x01(\t\"\xa1\x01\n\nReplyFrame\x12(\n\x05token\x18\x01 \x01(\x0b\x32\x17.infera.worker.v1.TokenH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.infera.worker.v1.SessionErrorH\x00\x12\x30\n\x06hidden\x18\x03 \x01(\x0b\x32\x1e.infera.worker.v1.HiddenStatesH\x00\x42\x06\n\x04kind\"\xe8\x02\n\x0fGenerateRequest\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12#\n\x04hops\x18\x03 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12)\n\ncandidates\x18\x04 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12\x12\n\nprompt_ids\x18\x05 \x03(\r\x12\x13\n\x0bprompt_text\x18\x06 \x01(\x0c\x12\x16\n\x0emax_new_tokens\x18\x07 \x01(\r\x12\x15\n\reos_token_ids\x18\x08 \x03(\r\x12\x12\n\nignore_eos\x18\t \x01(\x08\x12,\n\x08\x64\x65\x63oding\x18\n \x01(\x0b\x32\x1a.infera.worker.v1.Decoding\x12\r\n\x05\x63odec\x18\x0b \x01(\t\x12\x1b\n\x13progress_timeout_ms\x18\x0c \x01(\r\"\xa8\x01\n\rGenerateStats\x12\x1e\n\x16time_to_first_token_us\x18\x01 \x01(\x04\x12\x10\n\x08total_us\x18\x02 \x01(\x04\x12\x12\n\nwire_bytes\x18\x03 \x01(\x04\x12\x14\n\x0creplacements\x18\x04 \x01(\r\x12#\n\x04hops\x18\x05 \x03(\x0b\x32\x15.infera.worker.v1.Hop\x12\x16\n\x0estopped_at_eos\x18\x06 \x01(\x08\"\xa3\x01\n\rGenerateEvent\x12(\n\x05token\x18\x01 \x01(\x0b\x32\x17.infera.worker.v1.TokenH\x00\x12/\n\x04\x64one\x18\x02 \x01(\x0b\x32\x1f.infera.worker.v1.GenerateStatsH\x00\x12/\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1e.infera.worker.v1.SessionErrorH\x00\x42\x06\n\x04kind\"e\n\x12WatchTokensRequest\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\r\n\x05nonce\x18\x03 \x01(\x04\"Y\n\x15ReceivedFramesRequest\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.infera.worker.v1.SessionKey\x12\x11\n\thop_index\x18\x02 \x01(\r\"8\n\x13ReceivedFramesChunk\x12\x13\n\x0btotal_bytes\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c*\xb6\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45RROR_CODE_MALFORMED\x10\x01\x12\x1e\n\x1a\x45RROR_CODE_UNKNOWN_SESSION\x10\x02\x12\x18\n\x14\x45RROR_CODE_TOO_LARGE\x10\x03\x12\x13\n\x0f\x45RROR_CODE_BUSY\x10\x04\x12\x1a\n\x16\x45RROR_CODE_UNSUPPORTED\x10\x05\x12\x19\n\x15\x45RROR_CODE_HOP_FAILED\x10\x06\x12\x16\n\x12\x45RROR_CODE_EXPIRED\x10\x07\x12\x19\n\x15\x45RROR_CODE_SUPERSEDED\x10\x08\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\t\x12!\n\x1d\x45RROR_CODE_BAD_FRAME_EVIDENCE\x10\n2\xe0\x02\n\x08Pipeline\x12\x46\n\x06Stream\x12\x1a.infera.worker.v1.HopFrame\x1a\x1c.infera.worker.v1.ReplyFrame(\x01\x30\x01\x12P\n\x08Generate\x12!.infera.worker.v1.GenerateRequest\x1a\x1f.infera.worker.v1.GenerateEvent0\x01\x12V\n\x0bWatchTokens\x12$.infera.worker.v1.WatchTokensRequest\x1a\x1f.infera.worker.v1.GenerateEvent0\x01\x12\x62\n\x0eReceivedFrames\x12\'.infera.worker.v1.ReceivedFramesRequest\x1a%.infera.worker.v1.ReceivedFramesChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.worker.v1.pipeline_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ERRORCODE']._serialized_start=2548
-  _globals['_ERRORCODE']._serialized_end=2858
+  _globals['_ERRORCODE']._serialized_start=2683
+  _globals['_ERRORCODE']._serialized_end=2993
   _globals['_SESSIONKEY']._serialized_start=53
   _globals['_SESSIONKEY']._serialized_end=102
   _globals['_HOP']._serialized_start=104
@@ -40,35 +40,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DECODING']._serialized_start=185
   _globals['_DECODING']._serialized_end=267
   _globals['_OPENSESSION']._serialized_start=270
-  _globals['_OPENSESSION']._serialized_end=509
-  _globals['_HIDDENSTATES']._serialized_start=512
-  _globals['_HIDDENSTATES']._serialized_end=679
-  _globals['_REROUTE']._serialized_start=681
-  _globals['_REROUTE']._serialized_end=800
-  _globals['_CLOSESESSION']._serialized_start=802
-  _globals['_CLOSESESSION']._serialized_end=879
-  _globals['_LATEEVIDENCE']._serialized_start=881
-  _globals['_LATEEVIDENCE']._serialized_end=987
-  _globals['_HOPFRAME']._serialized_start=990
-  _globals['_HOPFRAME']._serialized_end=1248
-  _globals['_TOKEN']._serialized_start=1250
-  _globals['_TOKEN']._serialized_end=1336
-  _globals['_SESSIONERROR']._serialized_start=1339
-  _globals['_SESSIONERROR']._serialized_end=1480
-  _globals['_REPLYFRAME']._serialized_start=1482
-  _globals['_REPLYFRAME']._serialized_end=1593
-  _globals['_GENERATEREQUEST']._serialized_start=1596
-  _globals['_GENERATEREQUEST']._serialized_end=1956
-  _globals['_GENERATESTATS']._serialized_start=1959
-  _globals['_GENERATESTATS']._serialized_end=2127
-  _globals['_GENERATEEVENT']._serialized_start=2130
-  _globals['_GENERATEEVENT']._serialized_end=2293
-  _globals['_WATCHTOKENSREQUEST']._serialized_start=2295
-  _globals['_WATCHTOKENSREQUEST']._serialized_end=2396
-  _globals['_RECEIVEDFRAMESREQUEST']._serialized_start=2398
-  _globals['_RECEIVEDFRAMESREQUEST']._serialized_end=2487
-  _globals['_RECEIVEDFRAMESCHUNK']._serialized_start=2489
-  _globals['_RECEIVEDFRAMESCHUNK']._serialized_end=2545
-  _globals['_PIPELINE']._serialized_start=2861
-  _globals['_PIPELINE']._serialized_end=3213
+  _globals['_OPENSESSION']._serialized_end=556
+  _globals['_SPLITSESSION']._serialized_start=558
+  _globals['_SPLITSESSION']._serialized_end=593
+  _globals['_HIDDENSTATES']._serialized_start=596
+  _globals['_HIDDENSTATES']._serialized_end=763
+  _globals['_REROUTE']._serialized_start=765
+  _globals['_REROUTE']._serialized_end=884
+  _globals['_CLOSESESSION']._serialized_start=886
+  _globals['_CLOSESESSION']._serialized_end=963
+  _globals['_LATEEVIDENCE']._serialized_start=965
+  _globals['_LATEEVIDENCE']._serialized_end=1071
+  _globals['_HOPFRAME']._serialized_start=1074
+  _globals['_HOPFRAME']._serialized_end=1332
+  _globals['_TOKEN']._serialized_start=1334
+  _globals['_TOKEN']._serialized_end=1420
+  _globals['_SESSIONERROR']._serialized_start=1423
+  _globals['_SESSIONERROR']._serialized_end=1564
+  _globals['_REPLYFRAME']._serialized_start=1567
+  _globals['_REPLYFRAME']._serialized_end=1728
+  _globals['_GENERATEREQUEST']._serialized_start=1731
+  _globals['_GENERATEREQUEST']._serialized_end=2091
+  _globals['_GENERATESTATS']._serialized_start=2094
+  _globals['_GENERATESTATS']._serialized_end=2262
+  _globals['_GENERATEEVENT']._serialized_start=2265
+  _globals['_GENERATEEVENT']._serialized_end=2428
+  _globals['_WATCHTOKENSREQUEST']._serialized_start=2430
+  _globals['_WATCHTOKENSREQUEST']._serialized_end=2531
+  _globals['_RECEIVEDFRAMESREQUEST']._serialized_start=2533
+  _globals['_RECEIVEDFRAMESREQUEST']._serialized_end=2622
+  _globals['_RECEIVEDFRAMESCHUNK']._serialized_start=2624
+  _globals['_RECEIVEDFRAMESCHUNK']._serialized_end=2680
+  _globals['_PIPELINE']._serialized_start=2996
+  _globals['_PIPELINE']._serialized_end=3348
 # @@protoc_insertion_point(module_scope)

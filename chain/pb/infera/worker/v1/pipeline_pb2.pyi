@@ -64,7 +64,7 @@ class Decoding(_message.Message):
     def __init__(self, sample: bool = ..., temperature_milli: _Optional[int] = ..., top_k: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class OpenSession(_message.Message):
-    __slots__ = ("session", "model_id", "hops", "hop_index", "codec", "dtype", "decoding", "progress_timeout_ms")
+    __slots__ = ("session", "model_id", "hops", "hop_index", "codec", "dtype", "decoding", "progress_timeout_ms", "split")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     HOPS_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,7 @@ class OpenSession(_message.Message):
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     DECODING_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
     session: SessionKey
     model_id: str
     hops: _containers.RepeatedCompositeFieldContainer[Hop]
@@ -81,7 +82,14 @@ class OpenSession(_message.Message):
     dtype: str
     decoding: Decoding
     progress_timeout_ms: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., model_id: _Optional[str] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., hop_index: _Optional[int] = ..., codec: _Optional[str] = ..., dtype: _Optional[str] = ..., decoding: _Optional[_Union[Decoding, _Mapping]] = ..., progress_timeout_ms: _Optional[_Iterable[int]] = ...) -> None: ...
+    split: SplitSession
+    def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., model_id: _Optional[str] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., hop_index: _Optional[int] = ..., codec: _Optional[str] = ..., dtype: _Optional[str] = ..., decoding: _Optional[_Union[Decoding, _Mapping]] = ..., progress_timeout_ms: _Optional[_Iterable[int]] = ..., split: _Optional[_Union[SplitSession, _Mapping]] = ...) -> None: ...
+
+class SplitSession(_message.Message):
+    __slots__ = ("tail_layers",)
+    TAIL_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    tail_layers: int
+    def __init__(self, tail_layers: _Optional[int] = ...) -> None: ...
 
 class HiddenStates(_message.Message):
     __slots__ = ("session", "step", "position", "shape", "data", "fingerprint_rows", "signature")
@@ -166,12 +174,14 @@ class SessionError(_message.Message):
     def __init__(self, session: _Optional[_Union[SessionKey, _Mapping]] = ..., code: _Optional[_Union[ErrorCode, str]] = ..., failed_hop: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ReplyFrame(_message.Message):
-    __slots__ = ("token", "error")
+    __slots__ = ("token", "error", "hidden")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
     token: Token
     error: SessionError
-    def __init__(self, token: _Optional[_Union[Token, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ...) -> None: ...
+    hidden: HiddenStates
+    def __init__(self, token: _Optional[_Union[Token, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ..., hidden: _Optional[_Union[HiddenStates, _Mapping]] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
     __slots__ = ("session", "model_id", "hops", "candidates", "prompt_ids", "prompt_text", "max_new_tokens", "eos_token_ids", "ignore_eos", "decoding", "codec", "progress_timeout_ms")
