@@ -18,6 +18,7 @@ import typer
 
 from chain.cli import (
     beacon,
+    ee,
     gateway,
     gov,
     infera_tx,
@@ -61,6 +62,7 @@ beacon.register(tx.app, query.app)  # tx/query beacon (chain/cli/beacon.py)
 gov.register(tx.app, query.app)  # tx/query gov (chain/cli/gov.py, modules/gov/README.md)
 tee.register(tx.app, query.app, app)  # tx/query tee, infera tee report-data (chain/cli/tee.py)
 staking.register(tx.app, query.app)  # tx/query staking|distribution|slashing (chain/cli/staking.py)
+ee.register(app)  # infera ee keygen|transform|encrypt|submit|decrypt (chain/cli/ee.py)
 
 LogLevelOption = typer.Option(None, "--log-level", help="debug, info, warning, error.")
 LogFormatOption = typer.Option(
