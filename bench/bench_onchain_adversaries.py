@@ -159,6 +159,8 @@ def issue14_rows(compute: Any, protocol: Any) -> list[Scenario]:
         compute("probe_orthogonal 1%, late probes predicted", predicted(0.01)),
         compute("probe_orthogonal 10%, late probes predicted", predicted(0.1)),
         compute("probe_orthogonal 10%, predicted, output kept", predicted(0.1), keep_output=True),
+        compute("probe_orthogonal 10%, predicted, output kept, frames withheld", predicted(0.1),
+                keep_output=True, withhold_frames=True),
         compute("skip_layer, withhold after peeking", skip, play="peek_withhold"),
         protocol("inconsistent route (one hop misreports)", ProtocolMode.HONEST,
                  play="inconsistent"),
@@ -241,7 +243,8 @@ def _count(values) -> dict[str, int]:
 
 def run_row(scenario: Scenario, jobs: int, root: Path, model_dir: Path, impostor: Path) -> tuple:
     onchain = OnChain(root, scenario, model_dir, impostor)
-    rng = random.Random(f"onchain/{scenario.name}")
+    same_jobs = scenario.name.removesuffix(", frames withheld")  # as its row with the frames
+    rng = random.Random(f"onchain/{same_jobs}")
     outcomes = [onchain.run_job(index, rng) for index in range(jobs)]
     onchain.chain.store.close()
     return summarize(scenario, outcomes, getattr(onchain, "decoys", None)), outcomes

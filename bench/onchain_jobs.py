@@ -134,6 +134,8 @@ class Scenario:
     keep_output: bool = False  # probe_orthogonal with predicted late probes: the cheat halves its
     # noise (at most KEEP_OUTPUT_TRIES times) until the route's output equals the prediction,
     # so its late probes are the ones it aimed at (an attacker that checks before it sends)
+    withhold_frames: bool = False  # no worker hands its received frames to the sidecar (what
+    # validators had before the frames reached them; what every receiver withholding gets)
     massive: bool = False  # the tiny llama with two massive residual channels (like SmolLM2's;
     # `massive_channel_model`), where a clip shift or a probe-orthogonal cheat keeps the tokens
     agreement: tuple[tuple[str, str], ...] = ()  # further agreement genesis params
@@ -288,7 +290,10 @@ class OnChain:
             model_dir=model_dir,
             inbox=inbox,
             dtypes=(torch.float32, torch.bfloat16),
-            frames=serve_from_store(self.frame_stores.get, lambda: float(self.chain.height)),
+            frames=serve_from_store(
+                (lambda _worker: None) if scenario.withhold_frames else self.frame_stores.get,
+                lambda: float(self.chain.height),
+            ),
         )
         self._register()
 
