@@ -92,8 +92,11 @@ def route_methods() -> list[str]:
 
 
 def route_options() -> list[str]:
-    """The options "auto" chooses among on a route (bench options a hop can apply)."""
-    return [o for o in bench_options() if is_route_method(parse_option(o)[0])]
+    """The options "auto" chooses among on a route: the bench options a hop can apply, then
+    prefix caching at one thread (not measured as such: the learner predicts it from the
+    option's parts; on a tie the measured option, earlier in the list, wins)."""
+    measured = [o for o in bench_options() if is_route_method(parse_option(o)[0])]
+    return [*measured, *(o for o in ("prefix/t1",) if o not in measured)]
 
 
 @dataclass

@@ -207,7 +207,7 @@ def test_settings_a_route_cannot_apply_are_typed_errors(setting, error):
 def test_route_settings_that_apply():
     for setting in ("plain", "auto", "fixed:plain/t1", "fixed:prefix", "fixed:prefix/t2"):
         assert check_route_setting(setting) == setting
-    assert set(route_options()) == {"plain/t2", "plain/t1", "prefix/t2"}
+    assert set(route_options()) == {"plain/t2", "plain/t1", "prefix/t2", "prefix/t1"}
 
 
 def test_the_prefix_store_reuses_only_bit_identical_leading_rows():
