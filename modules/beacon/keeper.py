@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import chain.pb  # noqa: F401
 
@@ -92,29 +92,47 @@ class BeaconKeeper:
         raw = ctx.store.get(keys.EXCLUDED + consensus_address)
         return 0 if raw is None else int.from_bytes(raw, "big")
 
-    def process_shares(
-        self, ctx: Context, height: int, shares: Sequence[tuple[bytes, int, bytes]], total: int
-    ) -> bytes | None:
-        """Verify the (validator address, power, share) of ``height``'s commit and store the
-        beacon when the valid shares of registered keys hold more than 2/3 of ``total``.
-
-        A validator whose share fails verification has its shares ignored for the next
-        BAD_SHARE_EXCLUSION_HEIGHTS heights (README "Cost"): locating a bad share costs about
-        2 log2(n) pairing checks, and this way each validator can make the chain pay that at
-        most once per window. Being ignored is abstaining, which it could do anyway."""
+    def compute_candidates(
+        self, ctx: Context, height: int, shares: Sequence[tuple[bytes, int, bytes]]
+    ) -> list[logic.Share]:
+        """The (validator address, power, share) of ``height``'s commit that get verified, in
+        address order: those of registered keys, not excluded at ``height`` (read-only)."""
         candidates = []
         for address, power, signature in sorted(shares):
             pubkey = self.get_key(ctx, address)
             if pubkey is None or not signature:
                 continue
-            until = self.get_excluded_until(ctx, address)
-            if until:
-                if height <= until:
-                    continue
-                ctx.store.delete(keys.EXCLUDED + address)  # expired
+            if height <= self.get_excluded_until(ctx, address):
+                continue
             candidates.append(logic.Share(address, power, pubkey, signature))
+        return candidates
+
+    def process_shares(
+        self,
+        ctx: Context,
+        height: int,
+        shares: Sequence[tuple[bytes, int, bytes]],
+        total: int,
+        outcome: Outcome = logic.compute_outcome,
+    ) -> bytes | None:
+        """Verify the (validator address, power, share) of ``height``'s commit and store the
+        beacon when the valid shares of registered keys hold more than 2/3 of ``total``.
+
+        ``outcome`` is ``logic.compute_outcome`` or returns what it returns: a node may have
+        computed it ahead of time in another process (votes.BeaconVotes, worker.py), looked up
+        by its full arguments, so the result never depends on whether it did.
+
+        A validator whose share fails verification has its shares ignored for the next
+        BAD_SHARE_EXCLUSION_HEIGHTS heights (README "Cost"): locating a bad share costs about
+        2 log2(n) pairing checks, and this way each validator can make the chain pay that at
+        most once per window. Being ignored is abstaining, which it could do anyway."""
+        for address, _, signature in sorted(shares):
+            until = self.get_excluded_until(ctx, address)
+            if until and signature and height > until:
+                ctx.store.delete(keys.EXCLUDED + address)  # expired
+        candidates = self.compute_candidates(ctx, height, shares)
         message = logic.compute_message(ctx.block.chain_id, height)
-        valid = logic.compute_valid_shares(candidates, message)
+        valid, value = outcome(candidates, message, total)
         if len(valid) < len(candidates):
             good = {s.validator_address for s in valid}
             until = height + BAD_SHARE_EXCLUSION_HEIGHTS
@@ -127,7 +145,10 @@ class BeaconKeeper:
                         attr("height", str(height)),
                         attr("excluded_until", str(until)),
                     )
-        value = logic.compute_beacon(valid, total)
         if value is not None:
             self.set_beacon(ctx, height, value)
         return value
+
+
+# (shares, message, total power) -> (valid shares, beacon value or None): logic.compute_outcome
+Outcome = Callable[[Sequence[logic.Share], bytes, int], tuple[list[logic.Share], bytes | None]]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,29 +134,42 @@ def is_well_formed_share(share: bytes) -> bool:
     return _share_point(bytes(share)) is not None
 
 
-def compute_valid_shares(shares: Sequence[Share], message: bytes) -> list[Share]:
+def compute_valid_shares(
+    shares: Sequence[Share], message: bytes, points: Mapping[bytes, Any] | None = None
+) -> list[Share]:
     """The shares that verify, in their given order. One aggregate check (two pairings) when
     all are good; when it fails, each half is checked the same way (bisection), so one bad
     share among n costs at most 1 + 2 ceil(log2 n) checks instead of n + 1. (A validator whose
-    share fails is then ignored for a while: keeper.process_shares.)"""
+    share fails is then ignored for a while: keeper.process_shares.)
+
+    ``points``: share bytes -> their G2 point as ``_share_point`` decompressed them (the node
+    hands its decompressions to the beacon worker process, beacon/worker.py); a share missing
+    there is decompressed here. The result never depends on them."""
     if not shares:
         return []
-    if _verifies(shares, message):
+    if _verifies(shares, message, points):
         return list(shares)
     if len(shares) == 1:
         return []
     middle = len(shares) // 2  # bisect: b bad shares among n cost <= 1 + 2b log2(n) checks
-    return compute_valid_shares(shares[:middle], message) + compute_valid_shares(
-        shares[middle:], message
+    return compute_valid_shares(shares[:middle], message, points) + compute_valid_shares(
+        shares[middle:], message, points
     )
 
 
-def _verifies(shares: Sequence[Share], message: bytes) -> bool:
+def _point_of(share: bytes, points: Mapping[bytes, Any] | None) -> Any:
+    point = None if points is None else points.get(share)
+    return _share_point(share) if point is None else point
+
+
+def _verifies(
+    shares: Sequence[Share], message: bytes, points: Mapping[bytes, Any] | None = None
+) -> bool:
     """FastAggregateVerify over cached points: every key valid and every share decompressing,
     the aggregate signature in G2's subgroup, and e(sum sig, G1) = e(H(m), sum pk)."""
     signature, pubkey = Z2, Z1
     for s in shares:
-        key_point, share_point = _pubkey_point(s.pubkey), _share_point(s.signature)
+        key_point, share_point = _pubkey_point(s.pubkey), _point_of(s.signature, points)
         if key_point is None or share_point is None:
             return False
         signature, pubkey = add(signature, share_point), add(pubkey, key_point)
@@ -171,7 +184,22 @@ def _verifies(shares: Sequence[Share], message: bytes) -> bool:
         return False
 
 
-def compute_beacon(shares: Sequence[Share], total_power: int) -> bytes | None:
+def compute_outcome(
+    shares: Sequence[Share],
+    message: bytes,
+    total_power: int,
+    points: Mapping[bytes, Any] | None = None,
+) -> tuple[list[Share], bytes | None]:
+    """(the valid shares, the beacon value or None): what FinalizeBlock applies for a height.
+    A pure function of its arguments (``points`` only saves decompressions), so it may run in
+    another process ahead of time (beacon/worker.py) with the same result as inline."""
+    valid = compute_valid_shares(shares, message, points)
+    return valid, compute_beacon(valid, total_power, points)
+
+
+def compute_beacon(
+    shares: Sequence[Share], total_power: int, points: Mapping[bytes, Any] | None = None
+) -> bytes | None:
     """sha256 of the aggregate of the valid shares, in validator-address order, when they hold
     more than 2/3 of ``total_power``; None otherwise (the height has no beacon)."""
     power = sum(s.power for s in shares)
@@ -180,7 +208,7 @@ def compute_beacon(shares: Sequence[Share], total_power: int) -> bytes | None:
     ordered = sorted(shares, key=lambda s: s.validator_address)
     aggregate = Z2
     for s in ordered:  # the same point as bls.Aggregate, from the cached decompressions
-        point = _share_point(s.signature)
+        point = _point_of(s.signature, points)
         if point is None:
             raise ValueError("compute_beacon needs well-formed shares")
         aggregate = add(aggregate, point)
