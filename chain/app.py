@@ -31,7 +31,9 @@ from chain.runner import TxOutcome, TxRunner
 from chain.store import CacheStore, CommitStore, KVStore, StoreSnapshot
 from chain.upgrades import UpgradeNeeded
 from chain.vote_extensions import (
+    BEACON_MARKER,
     MAX_EXTENSION_BYTES,
+    SHARE_BYTES,
     BeaconHandler,
     NoVoteExtensions,
     ValidatorPower,
@@ -256,8 +258,13 @@ class InferaApp:
         if self._injects_votes(req.height):
             store = self.store.latest()
             last_commit = req.proposed_last_commit
-            if not txs or self._verified_votes(store, txs[0], req.height, last_commit) is None:
+            verified = self._verified_votes(store, txs[0], req.height, last_commit) if txs else None
+            if verified is None:
                 return reject
+            if self.beacon is not None:  # node-local: start the aggregate check (modules/beacon)
+                votes, total = verified
+                shares = [(v.validator_address, v.power, v.beacon_share) for v in votes]
+                self.beacon.prefetch_votes(self.chain_id, req.height - 1, shares, total)
             txs = txs[1:]
         max_gas, used_gas = self._max_block_gas(), 0
         for raw in txs:
@@ -331,6 +338,10 @@ class InferaApp:
             ok = len(extension) <= MAX_EXTENSION_BYTES and self._is_valid_extension(extension)
         except Exception:
             ok = False
+        if ok and self.beacon is not None and extension.startswith(BEACON_MARKER):
+            share = extension[len(BEACON_MARKER) : len(BEACON_MARKER) + SHARE_BYTES]
+            address = bytes(req.validator_address)  # node-local: an early aggregate check
+            self.beacon.observe_share(self.chain_id, req.height, address, share)
         status = abci.ResponseVerifyVoteExtension
         return status(status=status.ACCEPT if ok else status.REJECT)
 

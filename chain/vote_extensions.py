@@ -119,6 +119,18 @@ class BeaconHandler(Protocol):
         """Aggregate the (address, power, share) of ``height``'s verified commit."""
         ...
 
+    def observe_share(self, chain_id: str, height: int, address: bytes, share: bytes) -> None:
+        """Node-local, never raises: ``address``'s well-formed share of ``height`` arrived
+        (VerifyVoteExtension), so work on the aggregate may start before FinalizeBlock."""
+        ...
+
+    def prefetch_votes(
+        self, chain_id: str, height: int, shares: Sequence[tuple[bytes, int, bytes]], total: int
+    ) -> None:
+        """Node-local, never raises: ProcessProposal verified the shares of ``height`` that
+        FinalizeBlock(height + 1) will aggregate."""
+        ...
+
 
 def wrap_extension(share: bytes, extension: bytes) -> bytes:
     """The extension carrying ``share`` (none: the module extension as it is)."""
