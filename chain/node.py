@@ -217,6 +217,14 @@ class Node:
                 )
                 secret = None
             app = build_app(store, options, verdict_source=inbox, beacon_secret=secret)
+            # The BLS work (signing the next share, the aggregate check) runs in a child process
+            # ahead of the consensus calls that need it (modules/beacon/worker.py).
+            from modules.beacon.votes import BeaconVotes
+            from modules.beacon.worker import BeaconWorker
+
+            if isinstance(app.beacon, BeaconVotes):
+                app.beacon.worker = BeaconWorker()
+                app.beacon.worker.start()
             _attach_state_sync(app, s)
             if os.environ.get(FAULT_ENV) == "garbage-vote-extension":
                 # Test-only misbehaviour (like CometBFT's e2e "misbehaviors"): this validator
@@ -280,6 +288,8 @@ class Node:
                 await server.stop()
             if app is not None and app.snapshots is not None:
                 app.snapshots.close()  # stop an export before its store closes under it
+            if app is not None and getattr(app.beacon, "worker", None) is not None:
+                app.beacon.worker.close()  # type: ignore[union-attr]
             store.close()
             log.info("node stopped", exit_code=exit_code)
         return exit_code
