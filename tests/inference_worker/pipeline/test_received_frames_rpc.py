@@ -159,3 +159,31 @@ def _fetches(route, out) -> None:
             return SimpleNamespace(worker=SimpleNamespace(endpoint=by_worker[request.operator]))
 
     out["claim"] = with_received_frames(out["bare claim"], PipelineFrameSource(Node()), HIDDEN)
+
+
+def test_only_public_sessions_with_valid_late_evidence_keep_their_frames():
+    """A sealed job's late hash is not the plain hash of its tokens: its states would leak the
+    prompt to anyone asking, so they are not kept; nor frames without valid late evidence (a
+    verifier could not use them)."""
+    import time
+
+    from inference_worker.pipeline.codec import encode
+    from inference_worker.pipeline.frames import ReceivedFrame
+    from inference_worker.pipeline.server import PipelineServer
+    from inference_worker.verify.commits import compute_output_hash
+
+    server = PipelineServer([])
+    frames = [ReceivedFrame(encode(torch.ones(1, 2, HIDDEN), "fp32"), bytes(16))]
+    receiver = SimpleNamespace(late=SimpleNamespace(hidden_size=HIDDEN), frames=frames)
+    session = SimpleNamespace(receiver=receiver, key=(5, 0), index=1)
+    tokens = (1, 2, 3)
+    server._keep_received_frames(session, tokens, bytes(32))  # a sealed hash
+    assert len(server.received_frames) == 0
+    receiver.late = None
+    server._keep_received_frames(session, tokens, compute_output_hash(tokens))
+    assert len(server.received_frames) == 0
+    receiver.late = SimpleNamespace(hidden_size=HIDDEN)
+    server._keep_received_frames(session, tokens, compute_output_hash(tokens))
+    kept = server.received_frames.get((5, 0, 1), now=time.monotonic())
+    assert kept is not None and decode_received_frames(kept) == (HIDDEN, tuple(frames))
+    server.executor.shutdown(wait=False)
