@@ -199,8 +199,10 @@ class DownstreamLink:
         if reply.HasField("error"):  # a hop further down failed, or the target refused this
             # hop's (or a relaying hop's) frame evidence: relayed as is, wait for the Reroute
             self._awaiting.clear()
-        else:
-            self._awaiting.discard(reply.token.step)
+        else:  # a token, or a split session's returned states
+            self._awaiting.discard(
+                reply.hidden.step if reply.HasField("hidden") else reply.token.step
+            )
         self._cancel_timer()
         self._arm()
         self._on_reply(reply)

@@ -260,7 +260,7 @@ class PipelineServer(pb_grpc.PipelineServicer):
         )
         cache = span.shard.new_cache()
         session = Session(key, span, msg, upstream, cache, (decoding, generator), outputs, receiver)
-        if not session.is_last:
+        if not session.is_last or session.is_split:  # a split last hop signs what it returns
             session.sender = FrameSender(
                 ChainContext(key[0], key[1], sender_hop=session.index),
                 probe_seed=probe_seed,
@@ -354,19 +354,21 @@ class PipelineServer(pb_grpc.PipelineServicer):
             token = pb.Token(session=msg.session, step=msg.step, token_id=out)
             session.owner.send(pb.ReplyFrame(token=token))
             return
-        assert session.link is not None
         out_shape, data, out_seal = out
-        await session.link.send(
-            pb.HiddenStates(
-                session=msg.session,
-                step=msg.step,
-                position=msg.position,
-                shape=out_shape,
-                data=data,
-                fingerprint_rows=out_seal.rows,
-                signature=out_seal.signature,
-            )
+        states = pb.HiddenStates(
+            session=msg.session,
+            step=msg.step,
+            position=msg.position,
+            shape=out_shape,
+            data=data,
+            fingerprint_rows=out_seal.rows,
+            signature=out_seal.signature,
         )
+        if session.is_last:  # a split session: the states go back to the client
+            session.owner.send(pb.ReplyFrame(hidden=states))
+            return
+        assert session.link is not None
+        await session.link.send(states)
 
     async def _reroute(self, msg: pb.Reroute, session: Session) -> None:
         if session.link is None or msg.hop_index < session.index:

@@ -121,6 +121,11 @@ class Session:
     def is_last(self) -> bool:
         return self.index == len(self.open.hops) - 1
 
+    @property
+    def is_split(self) -> bool:
+        """A split job's session: the last hop returns states to the client, never a token."""
+        return self.open.HasField("split")
+
 
 def session_output(session: Session) -> tuple[int, ...] | None:
     """The route's output as this hop saw it (a token for every step run), or None."""
@@ -150,7 +155,7 @@ def check_open(spans: dict[tuple[str, int, int], HostedSpan], msg: pb.OpenSessio
             f"this worker does not serve {msg.model_id!r} layers "
             f"[{hop.layer_start}, {hop.layer_end})",
         )
-    check_route([hop_from_pb(h) for h in msg.hops], span.shard.num_layers)
+    check_route([hop_from_pb(h) for h in msg.hops], served_layers(msg, span.shard.num_layers))
     if msg.codec not in CODECS:
         raise FrameError(pb.ERROR_CODE_UNSUPPORTED, f"unknown codec {msg.codec!r}")
     if msg.dtype != DTYPE_NAMES[span.shard.dtype]:
@@ -163,6 +168,20 @@ def check_open(spans: dict[tuple[str, int, int], HostedSpan], msg: pb.OpenSessio
     if msg.decoding.sample and msg.decoding.temperature_milli == 0:
         raise FrameError(pb.ERROR_CODE_MALFORMED, "sampling needs a temperature above 0")
     return span
+
+
+def served_layers(msg: pb.OpenSession, num_layers: int) -> int:
+    """Where the open's route must end: every layer, or a split session's first client-side
+    tail layer (the client, hops[0], must run at least one layer itself: FrameError)."""
+    if not msg.HasField("split"):
+        return num_layers
+    tail = int(msg.split.tail_layers)
+    if tail >= num_layers or len(msg.hops) < 2 or msg.hops[0].layer_end < 1:
+        raise FrameError(
+            pb.ERROR_CODE_UNSUPPORTED,
+            f"a split session needs client layers [0, k >= 1) and tail {tail} < {num_layers}",
+        )
+    return num_layers - tail
 
 
 def run_hop(
@@ -203,7 +222,8 @@ def _run_span(
     else:
         sent, reported = forward(0)
     session.outputs.add(reported)  # what this hop produced, before the wire codec
-    if session.is_last:
+    if session.is_last and not session.is_split:
         return choose_token(shard, shard.head(sent)[0], *session.sampler)
+    # the next hop's frame, or a split session's states returned to the client
     assert session.sender is not None
     return tuple(sent.shape), *seal_frame(session.sender, sent, reported, codec)
