@@ -50,9 +50,12 @@ from inference_worker.accel.methods import (
     check_allowed,
     parse_option,
 )
-from inference_worker.accel.run import MIN_SHARED_PREFIX, crop_cache, thread_count
+from inference_worker.accel.run import MIN_SHARED_PREFIX, crop_cache, find_draft, thread_count
 from inference_worker.accel.select import Accelerator, check_acceleration, hardware_name
+from inference_worker.pipeline.generate import Sampling, select_token
 from inference_worker.pipeline.shard import SessionCache, Shard
+from inference_worker.verify.adversary import forward_reported
+from inference_worker.verify.fingerprint import KeptStates
 
 log = structlog.get_logger("infera.worker.accel")
 
@@ -61,10 +64,10 @@ Forward = Callable[[int], tuple[torch.Tensor, torch.Tensor]]  # first position -
 
 
 def is_route_method(method: Method) -> bool:
-    """Whether a hop can apply `method` on its own part of a networked session."""
+    """Whether a worker can apply `method` to networked sessions (prompt lookup: on one-hop
+    routes only, `HopAccelerator.session`)."""
     return (
         method.precision is PrecisionClass.EXACT
-        and method.draft_tokens == 0
         and not method.static_cache
         and method.weights == "fp32"
     )
@@ -73,7 +76,7 @@ def is_route_method(method: Method) -> bool:
 def check_route_setting(setting: str) -> str:
     """The ``acceleration`` setting if a worker can apply it to routes; AccelError otherwise
     (MethodRefusedError for a LOSSY method: a route's job class is EXACT; NotApplicableError
-    for prompt lookup or the static cache)."""
+    for the static cache)."""
     check_acceleration(setting)
     if setting.startswith("fixed:"):
         method, _ = parse_option(setting.removeprefix("fixed:"))
@@ -91,11 +94,16 @@ def route_methods() -> list[str]:
     return [name for name, method in METHODS.items() if is_route_method(method)]
 
 
-def route_options() -> list[str]:
-    """The options "auto" chooses among on a route: the bench options a hop can apply, then
-    prefix caching at one thread (not measured as such: the learner predicts it from the
-    option's parts; on a tie the measured option, earlier in the list, wins)."""
-    measured = [o for o in bench_options() if is_route_method(parse_option(o)[0])]
+def route_options(*, one_hop: bool = False) -> list[str]:
+    """The options "auto" chooses among on a route: the bench options a hop can apply (prompt
+    lookup only when the hop is the whole route), then prefix caching at one thread (not
+    measured as such: the learner predicts it from the option's parts; on a tie the measured
+    option, earlier in the list, wins)."""
+    measured = [
+        o
+        for o in bench_options()
+        if is_route_method(m := parse_option(o)[0]) and (one_hop or not m.draft_tokens)
+    ]
     return [*measured, *(o for o in ("prefix/t1",) if o not in measured)]
 
 
@@ -186,6 +194,9 @@ class HopSession:
     threads: int  # intra-op threads for the session's compute; 0: the worker's
     why: str
     store: StatePrefixStore | None  # None: no prefix caching for this session
+    draft_tokens: int = 0  # prompt lookup (one-hop routes only): drafts verified per step
+    drafted: int = 0  # draft tokens proposed so far
+    accepted: int = 0  # of which accepted
 
     @contextlib.contextmanager
     def compute(self) -> Iterator[None]:
@@ -212,6 +223,42 @@ class HopSession:
         self.store.put(key, cache, sent, reported)
         log.debug("accel.prefix", reused=hit.length if hit else 0, positions=key.shape[0])
         return sent, reported
+
+    def lookup_step(
+        self,
+        shard: Shard,
+        cache: SessionCache,
+        outputs: KeptStates,
+        context: Sequence[int],
+        remaining: int,
+        stop: frozenset[int],
+        sampler: tuple[Sampling | None, torch.Generator | None],
+    ) -> list[int]:
+        """One decode step of a one-hop route with prompt lookup (executor): `context` is the
+        prompt and the tokens so far (the cache holds all but the last), `remaining` the tokens
+        still allowed. One pass over [last token] + draft; the job's token rule picks at each
+        position while it agrees with the draft (the seeded sampler draws once per emitted
+        token, in order, as the plain path does); the cache is cropped back and only the
+        positions whose inputs are now part of the sequence are kept for the fingerprint, so
+        it covers exactly the plain path's positions. Returns the new tokens (>= 1)."""
+        room = remaining - 1  # drafts past the limit would be wasted
+        draft = find_draft(context, min(self.draft_tokens, room)) if room > 0 else []
+        with torch.inference_mode(), self.compute():
+            ids = torch.tensor([[context[-1], *draft]], dtype=torch.long)
+            hidden = shard.embed(ids, cache=cache)
+            sent, reported = forward_reported(shard, hidden, cache=cache)  # (1, 1 + k, hidden)
+            rows = shard.head(sent, last_only=False)[0]  # (1 + k, vocab)
+            new: list[int] = []
+            for i in range(len(draft) + 1):
+                token = select_token(rows[i], *sampler)
+                new.append(token)
+                if i == len(draft) or token != draft[i] or token in stop:
+                    break
+            outputs.add(reported[:, : len(new)])  # inputs: the last token, accepted drafts
+            crop_cache(cache, len(context) - 1 + len(new))
+        self.drafted += len(draft)
+        self.accepted += len(new) - 1
+        return new
 
 
 class HopAccelerator:
@@ -251,20 +298,26 @@ class HopAccelerator:
         max_new_tokens: int | None = None,
         job_class: PrecisionClass = PrecisionClass.EXACT,
         private: bool = False,
+        one_hop: bool = False,
     ) -> HopSession:
         """Choose the option of one session on this hop from its first frame (`key`: what the
         prefill received). `private` (a sealed job): no prefix caching, so that no other job's
-        timing depends on this one's prompt. Logs ``accel.hop_session``."""
+        timing depends on this one's prompt. `one_hop`: this hop is the whole route (the
+        driver of a one-hop route), where prompt lookup runs; elsewhere a prompt-lookup option
+        runs without drafts. Logs ``accel.hop_session``."""
         if self.setting == "plain":
             option, why = "plain", "acceleration = plain"
         elif self.setting.startswith("fixed:"):
             option, why = self.setting.removeprefix("fixed:"), "acceleration = fixed"
         else:
-            option, why = self._auto(shard, key, prompt_ids, max_new_tokens)
+            option, why = self._auto(shard, key, prompt_ids, max_new_tokens, one_hop)
         method, threads = parse_option(option)
         check_allowed(method, job_class)  # MethodRefusedError: LOSSY on an EXACT job
         if not is_route_method(method):
             raise NotApplicableError(f"method {method.name!r} does not run on networked routes")
+        drafts = method.draft_tokens if one_hop else 0
+        if method.draft_tokens and not one_hop:
+            why += "; prompt lookup runs on one-hop routes only: no drafts on this hop"
         use_store = method.prefix_cache and not private
         log.info(
             "accel.hop_session", job=session[0], route=session[1], hop=hop, option=option,
@@ -272,7 +325,7 @@ class HopAccelerator:
             prompt_tokens=int(key.shape[0]),
         )  # fmt: skip
         store = self.store_for(shard) if use_store else None
-        return HopSession(option, method, threads, why, store)
+        return HopSession(option, method, threads, why, store, draft_tokens=drafts)
 
     def _auto(
         self,
@@ -280,9 +333,10 @@ class HopAccelerator:
         key: torch.Tensor,
         prompt_ids: Sequence[int] | None,
         max_new_tokens: int | None,
+        one_hop: bool,
     ) -> tuple[str, str]:
         assert self._selector is not None and self._selector.learner is not None
-        options = route_options()
+        options = route_options(one_hop=one_hop)
         features = task_features(
             params=_model_params(shard), hidden=int(shard.config.hidden_size),
             layers=shard.num_layers, family=shard.family.name, prompt_tokens=int(key.shape[0]),

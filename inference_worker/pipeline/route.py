@@ -183,31 +183,39 @@ async def drive_route(
         await driver.connect()
         while len(tokens) < request.max_new_tokens:
             step, position = len(tokens), cache.seen_tokens
-            out = await loop.run_in_executor(
-                executor,
-                _first_hop_step,
-                shard,
-                cache,
-                outputs,
-                sender,
-                ids,
-                driver.codec_or_none,
-                driver.sampler,
-                hop,
-            )
-            if isinstance(out, int):  # a one-hop route: this hop is also the last
-                token = out
+            if hop is not None and hop.draft_tokens and tokens:  # one hop, prompt lookup
+                new = await loop.run_in_executor(
+                    executor, hop.lookup_step, shard, cache, outputs,
+                    [*request.prompt_ids, *tokens], request.max_new_tokens - len(tokens),
+                    request.eos_ids, driver.sampler,
+                )  # fmt: skip
             else:
-                await driver.send(step, position, out)
-                token = await driver.wait_token(step)
-            tokens.append(token)
-            if len(tokens) == 1:
-                first_token_s = time.perf_counter() - started
-            if on_token is not None:
-                on_token(step, token)
-            if token in request.eos_ids:
+                out = await loop.run_in_executor(
+                    executor,
+                    _first_hop_step,
+                    shard,
+                    cache,
+                    outputs,
+                    sender,
+                    ids,
+                    driver.codec_or_none,
+                    driver.sampler,
+                    hop,
+                )
+                if isinstance(out, int):  # a one-hop route: this hop is also the last
+                    new = [out]
+                else:
+                    await driver.send(step, position, out)
+                    new = [await driver.wait_token(step)]
+            for token in new:
+                tokens.append(token)
+                if len(tokens) == 1:
+                    first_token_s = time.perf_counter() - started
+                if on_token is not None:
+                    on_token(len(tokens) - 1, token)
+            if tokens[-1] in request.eos_ids:
                 break
-            ids = [token]
+            ids = [tokens[-1]]
         finished = True
         output_hash = compute_chain_output_hash(tokens, request.output_key)
         await driver.send_late(await loop.run_in_executor(executor, sender.seal_late, output_hash))
@@ -257,7 +265,7 @@ def _choose(accel: HopAccelerator, shard: Shard, request: RouteRequest) -> HopSe
         return accel.session(
             shard, token_key(request.prompt_ids), session=(request.job_id, request.route_index),
             hop=0, prompt_ids=request.prompt_ids, max_new_tokens=request.max_new_tokens,
-            private=request.output_key is not None,
+            private=request.output_key is not None, one_hop=len(request.hops) == 1,
         )  # fmt: skip
     except AccelError as err:
         raise RouteError(f"acceleration (code {err.code}): {err}") from err

@@ -192,8 +192,8 @@ def test_a_plain_setting_leaves_the_route_as_it_was(tiny_models):
     [
         ("fixed:bf16", MethodRefusedError),  # LOSSY: a route's job class is EXACT
         ("fixed:int8mix/t1", MethodRefusedError),
-        ("fixed:pld10", NotApplicableError),  # prompt lookup: not through the frame chain
         ("fixed:static", NotApplicableError),  # later hops do not know the output length
+        ("fixed:static/t1", NotApplicableError),
         ("fixed:nope", AccelError),
         ("sometimes", AccelError),
     ],
@@ -205,9 +205,11 @@ def test_settings_a_route_cannot_apply_are_typed_errors(setting, error):
 
 
 def test_route_settings_that_apply():
-    for setting in ("plain", "auto", "fixed:plain/t1", "fixed:prefix", "fixed:prefix/t2"):
+    for setting in ("plain", "auto", "fixed:plain/t1", "fixed:prefix", "fixed:pld10/t1"):
         assert check_route_setting(setting) == setting
     assert set(route_options()) == {"plain/t2", "plain/t1", "prefix/t2", "prefix/t1"}
+    lookup = {"pld4/t2", "pld10/t2", "prefix_pld10/t2", "pld10/t1"}
+    assert set(route_options(one_hop=True)) == set(route_options()) | lookup
 
 
 def test_the_prefix_store_reuses_only_bit_identical_leading_rows():
@@ -327,8 +329,99 @@ def test_a_worker_refuses_to_start_with_a_setting_routes_cannot_apply(tmp_path):
     from inference_worker.node.config import WorkerConfig
     from inference_worker.node.worker import Worker, WorkerError
 
-    for setting, code in (("fixed:bf16", 2), ("fixed:pld10/t1", 3)):
+    for setting, code in (("fixed:bf16", 2), ("fixed:static/t1", 3)):
         config = WorkerConfig(models=(), key="k", state_dir=tmp_path, acceleration=setting)
         with pytest.raises(WorkerError, match=f"code {code}"):
             Worker(config)
     assert Worker(WorkerConfig(models=(), key="k", state_dir=tmp_path)).accel is None
+
+
+# --- prompt lookup on a one-hop route ---------------------------------------------------------
+
+
+def _one_hop(model_dir, accel, prompt, n, decoding=GREEDY, job_id=7, eos=()):
+    """A route of one hop (the driver serves every layer): no frames, its own fingerprint."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inference_worker.pipeline.link import ChannelPool
+
+    shard = load_shard(model_dir, 0, load_shard(model_dir, 0, 1).num_layers)
+    hops = (HopSpec("solo", "127.0.0.1:1", shard.span_start, shard.span_end),)
+    request = RouteRequest(
+        job_id=job_id, route_index=0, model_id=MODEL, hops=hops, prompt_ids=tuple(prompt),
+        max_new_tokens=n, decoding=decoding, eos_ids=frozenset(eos),
+    )  # fmt: skip
+    steps: list[int] = []
+    original = shard.head
+    shard.head = lambda h, **kw: steps.append(h.shape[1]) or original(h, **kw)  # type: ignore[method-assign]
+
+    async def scenario():
+        channels = ChannelPool(1 << 20)
+        try:
+            return await drive_route(
+                shard, request, channels=channels, executor=ThreadPoolExecutor(1), accel=accel
+            )
+        finally:
+            await channels.close()
+
+    result = asyncio.run(scenario())
+    shard.head = original  # type: ignore[method-assign]
+    return shard, result, steps
+
+
+@pytest.mark.parametrize(
+    "decoding", [GREEDY, DecodingSpec(sample=True, temperature_milli=700, top_k=8, seed=5)]
+)
+def test_prompt_lookup_on_a_one_hop_route_gives_plain_tokens_and_a_verifiable_fingerprint(
+    tiny_models, decoding
+):
+    model_dir = tiny_models["gpt2"]
+    accel = HopAccelerator("fixed:pld10")
+    shard, result, steps = _one_hop(model_dir, accel, [40], 40, decoding)
+    plain = _plain([shard], [40], 40, decoding.sampling())
+    assert result.tokens == plain
+    assert max(steps[1:]) > 1  # verify passes over several positions did run
+    claim = RouteClaim(
+        prompt_ids=(40,), tokens=tuple(result.tokens), max_new_tokens=40,
+        probe_seed=derive_probe_seed(7), job_id=7, route_index=0, sampling=decoding.sampling(),
+        hops=(hop_claim_from_reveal(0, shard.span_end, torch.float32, result.fingerprint),),
+    )  # fmt: skip
+    verdict = verify_route(ReferenceModel.load(model_dir), claim)
+    assert verdict.ok and verdict.culprit_hop is None, verdict
+
+
+def test_a_wrong_fingerprint_from_a_one_hop_lookup_route_is_caught(tiny_models):
+    """The verification above can fail: the same claim with another job's tokens does not pass."""
+    model_dir = tiny_models["gpt2"]
+    shard, result, _ = _one_hop(model_dir, HopAccelerator("fixed:pld10"), [40], 40)
+    other = list(result.tokens)
+    other[5] = (other[5] + 1) % int(shard.config.vocab_size)
+    claim = RouteClaim(
+        prompt_ids=(40,), tokens=tuple(other), max_new_tokens=40, probe_seed=derive_probe_seed(7),
+        job_id=7, route_index=0,
+        hops=(hop_claim_from_reveal(0, shard.span_end, torch.float32, result.fingerprint),),
+    )  # fmt: skip
+    assert not verify_route(ReferenceModel.load(model_dir), claim).ok
+
+
+def test_prompt_lookup_stops_at_a_stop_token_and_the_limit(tiny_models):
+    model_dir = tiny_models["gpt2"]
+    _, result, _ = _one_hop(model_dir, HopAccelerator("fixed:pld4/t1"), [40], 40)
+    stop = result.tokens[9]
+    shard, stopped, _ = _one_hop(model_dir, HopAccelerator("fixed:pld10"), [40], 40, eos={stop})
+    assert stopped.tokens == result.tokens[: result.tokens.index(stop) + 1]
+    assert stopped.tokens == generate([shard], [40], max_new_tokens=40, eos_ids={stop}).tokens
+    assert stopped.stopped_at_eos
+    for n in (1, 2, 7, 13):
+        _, limited, _ = _one_hop(model_dir, HopAccelerator("fixed:pld10"), [40], n)
+        assert limited.tokens == result.tokens[:n]
+
+
+def test_prompt_lookup_on_a_multi_hop_route_runs_without_drafts(tiny_models):
+    model_dir = tiny_models["llama"]
+    accels = [HopAccelerator("fixed:pld10/t1") for _ in NAMES]
+    with structlog.testing.capture_logs() as logs:
+        route, results = _jobs(model_dir, accels)
+    assert results[0].tokens == _plain(route.shards, DOC + QUESTIONS[0], 12)
+    chosen = [e for e in logs if e["event"] == "accel.hop_session"]
+    assert chosen and all("no drafts on this hop" in e["why"] for e in chosen)
