@@ -30,7 +30,9 @@ from modules.beacon import logic
 
 log = structlog.get_logger("beacon.worker")
 
-WAIT_SECONDS = 2.0  # longest a consensus call waits for a job already running (then inline)
+# Longest a consensus call waits for a job already running, then computes inline: waiting for
+# the rest of a job is never slower than starting it again (only a hung child reaches this).
+WAIT_SECONDS = 30.0
 KEEP_JOBS = 4  # finished jobs kept per kind (heights are asked for once, a round change twice)
 
 CheckKey = tuple[bytes, tuple[logic.Share, ...], int]
@@ -44,7 +46,8 @@ class BeaconWorker:
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(1, mp_context=context)
         self._shares: dict[tuple[int, str, int], Future[bytes]] = {}
         self._checks: dict[CheckKey, Future[tuple[list[logic.Share], bytes | None]]] = {}
-        self.hits = self.misses = 0  # node-local counters (tests, the bench)
+        # node-local counters (tests, the bench): results taken, computed inline, waited for
+        self.hits = self.misses = self.waits = 0
 
     # -- shares ---------------------------------------------------------------------------------
 
@@ -62,6 +65,7 @@ class BeaconWorker:
         result = self._result(self._shares.get((secret, chain_id, height)))
         if result is None:
             self.misses += 1
+            log.info("beacon share signed inline", height=height, misses=self.misses)
             return logic.compute_share(secret, chain_id, height)
         self.hits += 1
         return bytes(result)
@@ -85,9 +89,12 @@ class BeaconWorker:
     ) -> tuple[list[logic.Share], bytes | None]:
         """``logic.compute_outcome(shares, message, total)``: the precomputed result when this
         exact input was started, else computed here (the same value either way)."""
+        if not shares:
+            return logic.compute_outcome(shares, message, total)  # nothing to check
         result = self._result(self._checks.pop((message, tuple(shares), total), None))
         if result is None:
             self.misses += 1
+            log.info("beacon aggregate checked inline", shares=len(shares), misses=self.misses)
             return logic.compute_outcome(shares, message, total)
         self.hits += 1
         valid, value = result
@@ -117,6 +124,9 @@ class BeaconWorker:
     def _result(self, future: Future[Any] | None) -> Any:
         if future is None:
             return None
+        if not future.done():  # the consensus call waits for the rest of the job
+            self.waits += 1
+            log.info("beacon waits for its background process", waits=self.waits)
         try:
             return future.result(timeout=WAIT_SECONDS)
         except Exception as exc:  # timeout, a dead child: the caller computes inline
