@@ -1,17 +1,22 @@
-"""Acceleration through the networked pipeline: SmolLM2-135M on two hop processes (real gRPC,
+"""Acceleration through the networked pipeline: SmolLM2-135M served by hop processes (real gRPC,
 signed frames), the same job under each worker setting, tokens/s and tokens compared.
 
-    python bench/bench_accel_route.py [--rounds 2] [--new 48] [--settings plain,auto,fixed:prefix/t1]
+    python bench/bench_accel_route.py [--hops 2] [--workload shared] [--rounds 2] [--new 48]
+        [--settings plain,auto,fixed:prefix/t1] [--out bench/results/accel_route.json]
+    python bench/bench_accel_route.py --hops 1 --workload repeat \
+        --settings plain,auto,fixed:pld10/t1 --out bench/results/accel_route_one_hop.json
 
-Per round and setting, two fresh hop processes (layers [0, 15) and [15, 30), each loading its
-span, both with the same ``acceleration``) serve a warm-up job (a scikit-learn paragraph + a
-question; it fills the hops' prefix stores) and then the measured job (the same paragraph + another
-question: about 90 % of its prompt is shared). The measured job is driven by the first hop
-through the Generate RPC (route.drive_route with the hop's accelerator). Settings alternate
-within a round; each setting's figure is its best round (the host is shared: `uptime` before
-and after is recorded). tokens/s = new tokens / total route time (prefill included).
-
-Writes bench/results/accel_route.json.
+Per round and setting, fresh hop processes (``--hops 2``: layers [0, 15) and [15, 30); ``1``:
+one process serving all 30 layers, the route's only hop), all with the same
+``acceleration``, serve a warm-up job and then the measured job. Workloads: ``shared`` (a
+scikit-learn paragraph + a question, then the same paragraph + another question: about 90 %
+of the measured prompt was prefilled by the warm-up, for prefix caching), ``repeat`` (another
+paragraph, then "repeat this text exactly" + the paragraph: prompt lookup's food). The
+measured job is driven by the first hop through the Generate RPC (route.drive_route with
+the hop's accelerator). Settings alternate within a round; each setting's figure is its best
+round (the host is shared: the load average before and after is recorded). tokens/s = new
+tokens / total route time (prefill included). The structlog line of each hop's choice for
+the measured job is kept (``chosen``).
 """
 
 from __future__ import annotations
@@ -61,33 +66,35 @@ async def serve(model_dir: str, start: int, end: int, setting: str, name: str) -
 # --- the parent -------------------------------------------------------------------------------
 
 
-def start_hops(model_dir: Path, setting: str, tag: str) -> list[tuple[subprocess.Popen, int, str]]:
+def start_hops(
+    model_dir: Path, setting: str, tag: str, spans: tuple[tuple[int, int], ...]
+) -> list[tuple[subprocess.Popen, int, str, tuple[int, int]]]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = []
-    for k, (a, b) in enumerate(SPANS):
+    for k, (a, b) in enumerate(spans):
         name = f"bench-accel:{tag}:{k}"
         proc = subprocess.Popen(
             [sys.executable, __file__, "--hop", str(model_dir), str(a), str(b), setting, name],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
         )  # fmt: skip
-        procs.append((proc, name))
+        procs.append((proc, name, (a, b)))
     out = []
-    for proc, name in procs:
+    for proc, name, span in procs:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line.startswith("port "):
             raise RuntimeError(f"hop {name} did not start: {line!r}")
-        out.append((proc, int(line.split()[1]), name))
+        out.append((proc, int(line.split()[1]), name, span))
     return out
 
 
 def stop_hops(hops) -> list[str]:
     """Stop the hops; the structlog lines saying which option each chose for job 2."""
-    for proc, _, _ in hops:
+    for proc, *_ in hops:
         if proc.stdin is not None:
             proc.stdin.close()
     chosen = []
-    for proc, _, _ in hops:
+    for proc, *_ in hops:
         assert proc.stdout is not None
         out = proc.stdout.read()  # to the end: the hop exits once its stdin closed
         try:
@@ -119,7 +126,7 @@ async def run_job(hops, job_id: int, prompt: list[int], new: int) -> dict:
             layer_start=a,
             layer_end=b,
         )  # fmt: skip
-        for (_, port, name), (a, b) in zip(hops, SPANS, strict=True)
+        for _, port, name, (a, b) in hops
     ]
     request = pb.GenerateRequest(
         session=pb.SessionKey(job_id=job_id), model_id=MODEL, hops=route,
@@ -145,10 +152,14 @@ async def run_job(hops, job_id: int, prompt: list[int], new: int) -> dict:
     }  # fmt: skip
 
 
-def prompts(tok, round_index: int) -> tuple[list[int], list[int]]:
+def prompts(tok, round_index: int, workload: str) -> tuple[list[int], list[int]]:
+    """(warm-up job, measured job): `shared` = a paragraph + two questions, `repeat` = another
+    paragraph, then "repeat this text exactly" + the paragraph (prompt lookup's food)."""
     from inference_worker.accel.bench import corpus
 
-    doc = corpus()[round_index % len(corpus())][:700]
+    texts = corpus()
+    doc = texts[round_index % len(texts)][:700]
+    other = texts[(round_index + 1) % len(texts)][:400]
 
     def encode(text: str) -> list[int]:
         ids = tok.apply_chat_template(
@@ -156,6 +167,8 @@ def prompts(tok, round_index: int) -> tuple[list[int], list[int]]:
         )
         return [int(t) for t in (ids["input_ids"] if hasattr(ids, "keys") else ids)]
 
+    if workload == "repeat":
+        return encode(other), encode(f"Repeat this text exactly:\n\n{doc[:400]}")
     return encode(f"{doc}\n\nWhat is this about?"), encode(f"{doc}\n\nWhich numbers are given?")
 
 
@@ -164,6 +177,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--new", type=int, default=48)
     parser.add_argument("--settings", default="plain,auto,fixed:prefix/t1")
+    parser.add_argument("--hops", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--workload", choices=("shared", "repeat"), default="shared")
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--hop", nargs=5, metavar=("DIR", "START", "END", "SETTING", "NAME"))
     args = parser.parse_args()
     if args.hop:
@@ -180,11 +196,13 @@ def main() -> None:
     load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {s: [] for s in settings}
     for r in range(args.rounds):
-        warm, prompt = prompts(tok, r)
+        warm, prompt = prompts(tok, r, args.workload)
         shared = next(i for i, (x, y) in enumerate(zip(warm, prompt, strict=False)) if x != y)
         order = settings if r % 2 == 0 else settings[::-1]
         for setting in order:
-            hops = start_hops(model_dir, setting, f"{r}:{setting}")
+            hops = start_hops(
+                model_dir, setting, f"{r}:{setting}", SPANS if args.hops == 2 else ((0, 30),)
+            )
             try:
                 asyncio.run(run_job(hops, 1, warm, 2))
                 result = asyncio.run(run_job(hops, 2, prompt, args.new))
@@ -215,14 +233,15 @@ def main() -> None:
         print(f"{setting:18} {e['best_tokens_per_s']:7.2f} {e['best_ttft_ms']:8.1f} "
               f"{e.get('speedup_vs_plain', 0):8.2f}x {e.get('same_tokens_as_plain')}")  # fmt: skip
     report = {
-        "model": "SmolLM2-135M-Instruct", "spans": SPANS, "new_tokens": args.new,
+        "model": "SmolLM2-135M-Instruct", "hops": args.hops, "workload": args.workload,
+        "new_tokens": args.new,
         "rounds": args.rounds, "settings": summary, "runs": runs,
         "loadavg_before": load_before, "loadavg_after": load_after,
         "cores": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }  # fmt: skip
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=1))
-    print(f"wrote {OUT}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
