@@ -36,6 +36,7 @@ from chain.cli.infera_tx import (
     TxFlags,
     WaitOption,
     connected,
+    decoding,
     parse_amount,
     send,
 )
@@ -161,7 +162,7 @@ def submit(
             return client.submit_job(
                 wallet, model_id=model_id, prompt=owner.encrypt_prompt(text, chat=chat),
                 max_new_tokens=max_new_tokens, max_fee=fee, redundancy=redundancy,
-                deadline_blocks=deadline_blocks, **options,
+                deadline_blocks=deadline_blocks, decoding=decoding(False, "", 0), **options,
             )  # fmt: skip
 
         send(flags, build)

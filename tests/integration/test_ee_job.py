@@ -208,6 +208,35 @@ def check_ee_job(root: Path, plain: Path, tmp_path: Path, *, chat: bool) -> None
         assert list(public_output.tokens) == plain_out
         assert owner.decrypt_text(list(output.tokens)) == ee_text
 
+        # the CLI: `infera ee submit` and `infera ee decrypt --job` give the same text, and a
+        # job of the plain model is refused before anything is sent
+        cli_ee_job(net, key, chat=chat, want=ee_text)
+
+
+def cli_ee_job(net: dict, key: Path, *, chat: bool, want: str) -> None:
+    from typer.testing import CliRunner
+
+    from chain.cli.main import app
+
+    grpc, home = net["client"].address, str(net["home"])
+
+    def cli(*args: str) -> object:
+        return CliRunner().invoke(
+            app, ["ee", *args, "--key", str(key), "--grpc", grpc, "-o", "json"]
+        )
+
+    submit = ["--max-new-tokens", str(MAX_NEW), "--max-fee", "2000uinfera", "--deadline-blocks",
+              str(DEADLINE), "--from", "dev6", "--home", home] + (["--chat"] if chat else [])  # fmt: skip
+    refused = cli("submit", PLAIN_ID, PROMPT, *submit)
+    assert refused.exit_code == 1 and "wrong model" in str(refused.exception)
+    submitted = cli("submit", EE_ID, PROMPT, *submit)
+    assert submitted.exit_code == 0, submitted.output
+    job_id = int(json.loads(submitted.output)["job_id"])
+    assert wait_final(net["client"], job_id).state == T.JOB_STATE_FINALIZED
+    decrypted = cli("decrypt", "--job", str(job_id))
+    assert decrypted.exit_code == 0, decrypted.output
+    assert json.loads(decrypted.output) == {"text": want}
+
 
 def plaintext_needles(prompt_ids: list[int], output_ids: list[int]) -> dict[str, bytes]:
     """The plaintext prompt and its plain ids, and the plain output ids, in every encoding
