@@ -94,8 +94,9 @@ class WorkerConfig:
     dtype: str = "float32"  # compute dtype: float32, float16, bfloat16 (also declared on chain)
     threads: int = 0  # torch intra-op threads; 0: torch's default (one per core)
     codec: str = "fp32"  # wire codec of routes this worker drives (same for every replica)
-    # acceleration of sessions run in process (inference_worker.accel.select): "plain" (today's
-    # path), "auto" (the MetaInf learner per session) or "fixed:<method>[/t<threads>]"
+    # acceleration of the sessions this worker serves, hop by hop (inference_worker.accel.hop):
+    # "plain" (today's path), "auto" (the MetaInf learner per session) or
+    # "fixed:<method>[/t<threads>]"; lossy methods and the static cache refuse to start
     acceleration: str = "plain"
     # --- registration (done once, when the operator has no worker yet)
     stake: int = 1_000_000  # uinfera bonded at registration (at least the chain's min_stake)
