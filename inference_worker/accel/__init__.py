@@ -8,7 +8,10 @@
 - `bench`: the task grid measured on this machine (`infera worker bench`) and the table;
 - `learner`: task features -> predicted throughput per method (scikit-learn), baselines and
   the leave-one-out evaluation;
-- `select`: the worker's ``acceleration`` setting ("plain", "auto", "fixed:<method>").
+- `select`: the worker's ``acceleration`` setting ("plain", "auto", "fixed:<method>") for
+  sessions run in process;
+- `hop`: the same setting on networked routes, hop by hop (thread count, prefix caching keyed
+  on what each hop's prefill received, prompt lookup on one-hop routes).
 
 See docs/metainf.md for the measured tables.
 """
