@@ -124,6 +124,7 @@ def ee_network(root: Path, plain: Path, key: Path, served: Path) -> Iterator[dic
         worker.start()
         worker.wait_log(r"watching job assignments", timeout=240)
         yield {
+            "node": node,
             "home": home,
             "rpc": rpc,
             "client": client,
@@ -189,7 +190,9 @@ def check_ee_job(root: Path, plain: Path, tmp_path: Path, *, chat: bool) -> None
         # nothing of the plaintext in the chain's state, blocks or events; the ciphertext is there
         patterns = plaintext_needles(plain_ids, plain_out)
         events = tmp_path / "events.json"
-        events.write_bytes(all_events(net["rpc"], client.latest_height()))
+        height = client.latest_height()  # its results are certain once the next block is stored
+        net["node"].wait_height(height + 1)
+        events.write_bytes(all_events(net["rpc"], height))
         dumps = tmp_path / "dumps"
         dumps.mkdir()
         assert len(leveldb_dumps(net["home"], dumps)) >= 2  # the app's and CometBFT's
