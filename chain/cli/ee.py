@@ -1,6 +1,6 @@
 """``infera ee ...``: the model owner's side of an equivariant-encryption (EE) job.
 
-    infera ee keygen --model PLAIN_DIR --key owner.key
+    infera ee keygen --model PLAIN_DIR --key owner.key [--kinds all|rotation,mlp_perm,...]
     infera ee transform --model PLAIN_DIR --key owner.key --out SERVED_DIR
     infera ee encrypt "prompt text" --key owner.key [--chat]     (prints the prompt to submit)
     infera ee submit MODEL "prompt text" --key owner.key --max-new-tokens N --max-fee F --from K
@@ -80,6 +80,12 @@ def _owner(key: Path, plain: Path | None) -> Any:
 def keygen(
     model: Path = typer.Option(..., "--model", help="The plain model folder the key is for."),
     key: Path = typer.Option(..., "--key", help="Where to write the key (mode 0600)."),
+    kinds: str = typer.Option(
+        "",
+        "--kinds",
+        help="Extra key parts, comma-separated (rotation, mlp_perm, mlp_scale, head_order,"
+        " qk_mix, vo_mix) or 'all' the family takes. Default: vocabulary + residual permutation.",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing key file."),
     output: str = OutputOption,
 ) -> None:
@@ -89,9 +95,11 @@ def keygen(
     if key.exists() and not overwrite:
         raise CLIError(f"{key} exists: a lost key cannot decrypt its jobs (use --overwrite)")
     with _owner_errors():
-        made = make_key(model, key)
-    data = {"key": str(key), "family": made.family, "vocab_size": int(made.vocab_perm.numel())}
-    emit(data, output, f"wrote {key} ({made.family}, vocab {data['vocab_size']})")
+        made = make_key(model, key, kinds=[k.strip() for k in kinds.split(",")] if kinds else None)
+    parts = ["vocab_perm", "residual_perm", *made.kinds]
+    data = {"key": str(key), "family": made.family, "vocab_size": int(made.vocab_perm.numel()),
+            "kinds": parts}  # fmt: skip
+    emit(data, output, f"wrote {key} ({made.family}, {', '.join(parts)})")
 
 
 @app.command("transform")

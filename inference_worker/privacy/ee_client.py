@@ -121,15 +121,43 @@ def load_key(path: Path) -> ee.EEKey:
     return key
 
 
-def keygen(model_dir: Path, key_path: Path, *, seed: int | None = None) -> ee.EEKey:
-    """A fresh key sized for the plain folder `model_dir`, saved at `key_path` (private)."""
+def keygen(
+    model_dir: Path,
+    key_path: Path,
+    *,
+    seed: int | None = None,
+    kinds: Sequence[str] | None = None,
+) -> ee.EEKey:
+    """A fresh key sized for the plain folder `model_dir`, saved at `key_path` (private).
+
+    `kinds`: None for the vocabulary and residual permutations only (``ee.generate_key``),
+    else the optional parts ``ee.generate_full_key`` adds (``ee.KINDS``; "all": every kind
+    the family takes). Dense parts make the served model equal to the plain one within fp32
+    rounding, not bit for bit (docs/equivariant-encryption.md)."""
     family, vocab, hidden = _model_shape(model_dir)
-    key = ee.generate_key(family, vocab, hidden, seed=seed)
+    if kinds is None:
+        key = ee.generate_key(family, vocab, hidden, seed=seed)
+    else:
+        key = _full_key(model_dir, family, kinds, seed)
     key_path = Path(key_path)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     key.save(key_path)
     key_path.chmod(0o600)
     return key
+
+
+def _full_key(model_dir: Path, family: str, kinds: Sequence[str], seed: int | None) -> ee.EEKey:
+    from transformers import AutoConfig
+
+    wanted = set(ee.FAMILY_KINDS[family]) if list(kinds) == ["all"] else set(kinds)
+    unknown = sorted(wanted - set(ee.KINDS))
+    if unknown:
+        raise EEClientError(f"unknown key kinds {unknown}: choose from {', '.join(ee.KINDS)}")
+    config = AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
+    try:
+        return ee.generate_full_key(config, kinds=wanted, seed=seed)
+    except ValueError as err:
+        raise EEClientError(str(err)) from None
 
 
 def _check_key_fits(key: ee.EEKey, model_dir: Path) -> None:

@@ -191,3 +191,54 @@ def test_cli_refuses_a_bad_key_file_in_one_line(tiny_models, tmp_path):
     result = _cli("ee", "encrypt", "hi", "--key", str(bad), "--model", str(tiny_models["llama"]))
     assert result.exit_code == 1
     assert isinstance(result.exception, Exception) and "not an EE key file" in str(result.exception)
+
+
+# --- keys with the dense parts (ee.generate_full_key) ------------------------------------------
+
+
+def _greedy_margin(model_dir: Path, ids: list[int], steps: int) -> float:
+    """The smallest top-1 minus top-2 logit gap along the plain model's greedy path."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir)).eval()
+    seq, gaps = list(ids), []
+    with torch.inference_mode():
+        for _ in range(steps):
+            logits = model(torch.tensor([seq])).logits[0, -1]  # (vocab,)
+            top2 = logits.topk(2).values
+            gaps.append(float(top2[0] - top2[1]))
+            seq.append(int(logits.argmax()))
+    return min(gaps)
+
+
+def test_a_key_with_every_llama_kind_round_trips_to_the_plain_text(tiny_models, tmp_path):
+    plain = tiny_models["llama"]
+    key = tmp_path / "full.key"
+    made = ee_client.keygen(plain, key, seed=9, kinds=["all"])
+    assert set(made.kinds) == {"rotation", "mlp_perm", "mlp_scale", "head_order", "qk_mix",
+                               "vo_mix"}  # fmt: skip
+    ee_client.transform_folder(plain, tmp_path / "served", key)
+    owner = EEOwner.open(key)
+    plain_tok = PromptTokenizer(plain, 96)
+    plain_ids = plain_tok.encode(PROMPT.encode())
+    # dense parts are exact within fp32 rounding (~1e-5 relative, test_ee.py): the greedy path
+    # must not pass a near-tie for the comparison to be independent of CPU kernels
+    assert _greedy_margin(plain, plain_ids, MAX_NEW) > 1e-3
+    want = plain_tok.decode(reference_generate(plain, plain_ids, MAX_NEW))
+    served_tok = PromptTokenizer(tmp_path / "served", 96)
+    out = reference_generate(tmp_path / "served", served_tok.encode(owner.encrypt_prompt(PROMPT)),
+                             MAX_NEW)  # fmt: skip
+    assert owner.decrypt_text(out) == want
+
+
+def test_unknown_or_unfit_key_kinds_are_refused(tiny_models, tmp_path):
+    with pytest.raises(EEClientError, match="unknown key kinds"):
+        ee_client.keygen(tiny_models["llama"], tmp_path / "k", kinds=["rot"])
+    with pytest.raises(EEClientError, match="cannot take"):  # bert: a permutation stream only
+        ee_client.keygen(tiny_models["bert"], tmp_path / "k", kinds=["rotation"])
+    result = _cli("ee", "keygen", "--model", str(tiny_models["llama"]), "--key",
+                  str(tmp_path / "cli.key"), "--kinds", "rotation,mlp_perm")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "rotation" in result.output and "mlp_perm" in result.output
+    assert "qk_mix" not in result.output
