@@ -230,6 +230,33 @@ def compute_routes(
     raise ErrInsufficientCoverage(f"no routes found within {max_steps} search steps")
 
 
+def compute_served_routes(
+    candidates: Sequence[Candidate],
+    served: tuple[int, int],
+    redundancy: int,
+    rng: Prng,
+    max_steps: int,
+    charge: Callable[[int], None] = lambda examined: None,
+) -> list[tuple[Candidate, ...]]:
+    """``redundancy`` routes tiling only the served layers [start, end) of a split job (the
+    client runs the rest, docs/split-jobs.md): the spans lying inside the window, shifted to
+    start at 0, go through `compute_routes` (same rules, PRNG stream and errors), and come
+    back shifted. Spans crossing the window's edges are never chosen."""
+    start, end = served
+    if not 0 <= start < end:
+        raise ErrInsufficientCoverage(f"no served layers in [{start}, {end})")
+    inside = [
+        Candidate(c.operator, c.start - start, c.end - start, c.weight, c.speed)
+        for c in candidates
+        if start <= c.start and c.end <= end
+    ]
+    routes = compute_routes(inside, end - start, redundancy, rng, max_steps, charge)
+    return [
+        tuple(Candidate(h.operator, h.start + start, h.end + start, h.weight, h.speed) for h in r)
+        for r in routes
+    ]
+
+
 def _compute_joint_routes(
     ordered: list[Candidate],
     num_layers: int,
