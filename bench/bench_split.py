@@ -68,7 +68,7 @@ def model_and_prompt(name: str) -> tuple[Path, str, list[int]]:
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     messages = [{"role": "user", "content": QUESTION}]
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    return model_dir, "smollm2", list(ids["input_ids"] if isinstance(ids, dict) else ids)
+    return model_dir, "smollm2", list(ids if isinstance(ids, list) else ids["input_ids"])
 
 
 def main() -> None:
