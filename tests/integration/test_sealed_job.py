@@ -367,7 +367,9 @@ def check_sealed_job_matches_a_public_job_and_leaks_no_prompt(network, tmp_path,
     # output hash nor the late probe seed it would give (the seed comes from the sealed hash)
     patterns = needles(prompt_ids) | guess_needles(submission.job_id, tokens)
     events = tmp_path / "events.json"
-    events.write_bytes(all_events(network["rpc"], client.latest_height()))
+    height = client.latest_height()  # its block results are certain once the next block is stored
+    network["node"].wait_height(height + 1)
+    events.write_bytes(all_events(network["rpc"], height))
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     assert len(leveldb_dumps(network["home"], dumps)) >= 2  # the app's and CometBFT's
