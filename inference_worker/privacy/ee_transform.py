@@ -118,7 +118,8 @@ def transform_mlp(
     ws: dict[str, torch.Tensor], key: EEKey, layer: int, scaled: tuple[str, ...]
 ) -> dict[str, torch.Tensor]:
     """Unit permutation (rows of every input weight/bias, columns of "down"); the key's
-    positive scale multiplies the rows named in `scaled` and divides down's columns."""
+    positive scale multiplies the rows named in `scaled` and divides down's columns (exact for
+    SwiGLU's up; GPT-2 / BERT name their GELU input, which ``check_key`` refuses to scale)."""
     ws = dict(ws)
     if key.mlp_perm is not None:
         perm = key.mlp_perm[layer]
@@ -127,7 +128,7 @@ def transform_mlp(
     if key.mlp_scale is not None:
         s = key.mlp_scale[layer]
         for name in scaled:
-            ws[name] = ws[name].to(F64) * s[:, None]
+            ws[name] = ws[name].to(F64) * (s[:, None] if ws[name].ndim == 2 else s)
         ws["down"] = ws["down"].to(F64) / s
     return ws
 
@@ -220,7 +221,9 @@ def transform_gpt2(state: State, config: Any, key: EEKey) -> tuple[State, bool]:
         out[p + "attn.c_proj.bias"] = res.write(state[p + "attn.c_proj.bias"])
         out[p + "ln_1.weight"], out[p + "ln_1.bias"] = _ln_out(res, g1, beta1)
         mlp = {"fc": state[p + "mlp.c_fc.weight"].T, "fc_bias": state[p + "mlp.c_fc.bias"]}
-        mlp = transform_mlp(mlp | {"down": state[p + "mlp.c_proj.weight"].T}, key, i, ())
+        mlp = transform_mlp(
+            mlp | {"down": state[p + "mlp.c_proj.weight"].T}, key, i, ("fc", "fc_bias")
+        )
         g2, beta2 = state[p + "ln_2.weight"], state[p + "ln_2.bias"]
         w, b = _read_after_ln(res, mlp["fc"], mlp["fc_bias"], g2, beta2)
         out[p + "mlp.c_fc.weight"], out[p + "mlp.c_fc.bias"] = w.T, b
@@ -277,7 +280,9 @@ def transform_bert(state: State, config: Any, key: EEKey) -> State:
             "fc": state[p + "intermediate.dense.weight"],
             "fc_bias": state[p + "intermediate.dense.bias"],
         }
-        mlp = transform_mlp(mlp | {"down": state[p + "output.dense.weight"]}, key, i, ())
+        mlp = transform_mlp(
+            mlp | {"down": state[p + "output.dense.weight"]}, key, i, ("fc", "fc_bias")
+        )
         out[p + "intermediate.dense.weight"], out[p + "intermediate.dense.bias"] = (
             res.read(mlp["fc"]),
             mlp["fc_bias"],

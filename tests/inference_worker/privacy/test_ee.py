@@ -102,3 +102,40 @@ def test_sharded_pipeline_serves_the_transformed_folder(tiny_models, tmp_path):
     got = generate(shards, key.encrypt_ids(prompt), max_new_tokens=12, eos_ids=set())
     assert got.tokens != want or key.encrypt_ids(want) == want  # the worker sees ciphertext
     assert key.decrypt_ids(got.tokens) == want
+
+
+def _causal_lm(model_dir):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(model_dir)).eval()
+
+
+def _sample(model, prompt, n, select, seed) -> list[int]:
+    """`n` tokens sampled after `prompt` by `select(logits, generator)` (no KV cache: tiny)."""
+    g, ids = torch.Generator().manual_seed(seed), list(prompt)
+    with torch.inference_mode():
+        for _ in range(n):
+            ids.append(select(model(torch.tensor([ids])).logits[0, -1], g))
+    return ids[len(prompt) :]
+
+
+def test_rank_sampler_gives_the_same_tokens_under_a_vocabulary_permutation(tiny_models, tmp_path):
+    from inference_worker.pipeline.generate import Sampling, select_token
+    from inference_worker.privacy.ee_sampling import select_token_by_rank
+
+    perm = torch.randperm(96, generator=torch.Generator().manual_seed(3))
+    key = EEKey("llama", perm, torch.arange(64), torch.ones(64))  # a pure vocabulary permutation
+    transform_model(tiny_models["llama"], tmp_path / "ee", key)
+    plain, served = (_causal_lm(d) for d in (tiny_models["llama"], tmp_path / "ee"))
+    prompt = [3, 17, 42, 5, 8]
+    by_rank = lambda logits, g: select_token_by_rank(logits, g, temperature=1.5)  # noqa: E731
+    for seed in range(2):
+        want = _sample(plain, prompt, 12, by_rank, seed)
+        got = _sample(served, key.encrypt_ids(prompt), 12, by_rank, seed)
+        assert key.decrypt_ids(got) == want
+    # the pipeline's multinomial draws in vocabulary order: the same seed picks other tokens
+    sampling = Sampling(seed=0, temperature=1.5)
+    in_order = lambda logits, g: select_token(logits, sampling, g)  # noqa: E731
+    want = _sample(plain, prompt, 16, in_order, 0)
+    got = _sample(served, key.encrypt_ids(prompt), 16, in_order, 0)
+    assert key.decrypt_ids(got) != want
