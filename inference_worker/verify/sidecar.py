@@ -43,6 +43,8 @@ from chain.verdict_inbox import VerdictInbox
 from infera.agreement.v1 import query_pb2 as agreement_query
 from infera.agreement.v1 import types_pb2 as agreement_types
 from infera.inference.v1 import types_pb2 as inference_types
+from infera.models.v1 import query_pb2 as models_query
+from infera.models.v1 import types_pb2 as models_types
 from inference_worker.pipeline.generate import Sampling, eos_token_ids
 from inference_worker.pipeline.route import PromptTokenizer
 from inference_worker.verify.evidence import RouteClaim, hop_claim_from_reveal
@@ -54,6 +56,7 @@ from inference_worker.verify.frames_fetch import (
     decode_fetched,
     frames_byte_bound,
 )
+from inference_worker.verify.tolerances import with_model_tolerance
 from inference_worker.verify.verifier import (
     ReferenceModel,
     VerifierError,
@@ -82,6 +85,20 @@ def job_dtype(job: inference_types.Job) -> torch.dtype:
     """The dtype every hop of the job computes in: its precision class, recorded at assignment
     (a job assigned before classes were recorded counts as float32)."""
     return DTYPES.get(job.precision, torch.float32)
+
+
+def model_params(model: models_types.Model | None, job: inference_types.Job) -> VerifierParams:
+    """The verifier params for `job`: the class defaults, with the fingerprint and noise bounds
+    of the job's precision class replaced by the model's calibrated tolerance when its
+    registration carries one (models README, "Verifier tolerances")."""
+    params = VerifierParams()
+    precision = job.precision or "float32"
+    for tolerance in model.verifier_tolerances if model is not None else ():
+        if tolerance.dtype == precision:
+            return with_model_tolerance(
+                params, job_dtype(job), tolerance.fingerprint_ppm, tolerance.noise_ppm
+            )
+    return params
 
 
 def _every_hop_in(dtype: torch.dtype) -> Callable[[str], torch.dtype]:
@@ -240,9 +257,21 @@ class Sidecar:
         # where receiving hops' frames come from (default: their workers' ReceivedFrames RPC)
         self.frames = frames if frames is not None else PipelineFrameSource(rpc)
         self.done: set[int] = set()
+        self.model: models_types.Model | None = None  # the registration, read once (immutable)
 
     def _query(self, path: str, request: object, response: type) -> object:
         return self.rpc.query(path, request, response)  # type: ignore[attr-defined]
+
+    def registered_model(self) -> models_types.Model:
+        """The served model's registration (its calibrated tolerances never change)."""
+        if self.model is None:
+            response = self._query(
+                "/infera.models.v1.Query/Model",
+                models_query.QueryModelRequest(id=self.model_id),
+                models_query.QueryModelResponse,
+            )
+            self.model = response.model  # type: ignore[attr-defined]
+        return self.model
 
     def load_dtypes_for(self, job: inference_types.Job) -> None:
         """Load the reference in the job's precision class if it is not held yet (and `dtypes`
@@ -270,9 +299,11 @@ class Sidecar:
                 agreement_query.QueryJobHistoryRequest(job_id=job_id),
                 agreement_query.QueryJobHistoryResponse,
             )
-            self.done.add(job_id)
             if history.job.model_id != self.model_id:  # type: ignore[attr-defined]
+                self.done.add(job_id)
                 continue  # this sidecar holds another model: abstain
+            params = model_params(self.registered_model(), history.job)  # type: ignore[attr-defined]
+            self.done.add(job_id)  # (a failed model query leaves the job for the next pass)
             self.load_dtypes_for(history.job)  # type: ignore[attr-defined]
             started = time.monotonic()
             dtype_of = _every_hop_in(job_dtype(history.job))  # type: ignore[attr-defined]
@@ -281,6 +312,7 @@ class Sidecar:
                 self.tokenizer,
                 history,
                 dtype_of,
+                params,
                 frames=self.frames,  # type: ignore[arg-type]
             )
             self.inbox.write(verdict)

@@ -21,3 +21,8 @@ ErrModelNotFound = register(CODESPACE, 14, "model not found")
 ErrNotModelOwner = register(CODESPACE, 15, "signer is not the model owner")
 ErrModelRetired = register(CODESPACE, 16, "model is retired")
 ErrNothingToUpdate = register(CODESPACE, 17, "update changes nothing")
+ErrInvalidTolerance = register(
+    CODESPACE,
+    18,
+    "verifier tolerance must name a precision class once, 1 <= noise <= fingerprint <= 10^6",
+)

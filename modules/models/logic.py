@@ -32,6 +32,7 @@ from modules.models.errors import (
     ErrInvalidPrice,
     ErrInvalidRedundancy,
     ErrInvalidTokenizerHash,
+    ErrInvalidTolerance,
     ErrInvalidZkKeyRef,
     ErrUnknownFamily,
     ErrWeightsRootMismatch,
@@ -113,6 +114,7 @@ def validate_model(model: types_pb2.Model, params: types_pb2.Params) -> None:
     if model.dtype not in DTYPES:
         raise ErrInvalidDtype(f"dtype {model.dtype!r}")
     validate_precision_classes(model.precision_classes)
+    validate_verifier_tolerances(model.verifier_tolerances, compute_precision_classes(model))
     compute_canonical_price(model.price_per_token)
     validate_min_redundancy(model.min_redundancy, params)
     if len(model.zk_verifying_key_ref) > MAX_ZK_KEY_REF or not is_printable_ascii(
@@ -128,6 +130,36 @@ def validate_precision_classes(classes: Sequence[str]) -> None:
             raise ErrInvalidDtype(f"precision class {name!r}")
     if len(set(classes)) != len(classes):
         raise ErrInvalidDtype(f"precision classes repeat: {', '.join(classes)}")
+
+
+MAX_TOLERANCE_PPM = 1_000_000  # a relative L2 change of 1.0 (the whole vector)
+
+
+def validate_verifier_tolerances(
+    tolerances: Sequence[types_pb2.ClassTolerance], classes: Sequence[str]
+) -> None:
+    """Each calibrated tolerance names one of the model's precision classes, at most once, with
+    1 <= noise_ppm <= fingerprint_ppm <= MAX_TOLERANCE_PPM (empty: the class defaults)."""
+    seen: set[str] = set()
+    for tolerance in tolerances:
+        if tolerance.dtype not in classes or tolerance.dtype in seen:
+            raise ErrInvalidTolerance(f"tolerance for {tolerance.dtype!r}: not a class, or twice")
+        seen.add(tolerance.dtype)
+        if not 1 <= tolerance.noise_ppm <= tolerance.fingerprint_ppm <= MAX_TOLERANCE_PPM:
+            raise ErrInvalidTolerance(
+                f"{tolerance.dtype}: noise {tolerance.noise_ppm} ppm, "
+                f"fingerprint {tolerance.fingerprint_ppm} ppm"
+            )
+
+
+def compute_verifier_tolerance(
+    model: types_pb2.Model, dtype: str
+) -> types_pb2.ClassTolerance | None:
+    """The model's calibrated tolerance for precision class ``dtype``, None when it has none."""
+    for tolerance in model.verifier_tolerances:
+        if tolerance.dtype == dtype:
+            return tolerance
+    return None
 
 
 def compute_precision_classes(model: types_pb2.Model) -> list[str]:

@@ -138,6 +138,7 @@ def _model_from_msg(ctx: Context, msg: tx_pb2.MsgRegisterModel, owner: str) -> t
         embed_commitment=msg.embed_commitment,
         head_commitment=msg.head_commitment,
         precision_classes=list(msg.precision_classes) or [msg.dtype],
+        verifier_tolerances=list(msg.verifier_tolerances),
     )
 
 

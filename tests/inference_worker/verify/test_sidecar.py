@@ -114,6 +114,10 @@ class NodeStub:
             return q.QueryOpenVerificationsResponse(job_ids=[JOB_ID])
         if path.endswith("/JobHistory"):
             return self.history
+        if path.endswith("/Model"):  # registered without calibrated tolerances: class defaults
+            from infera.models.v1 import query_pb2 as mq
+
+            return mq.QueryModelResponse()
         answer = wq.QueryWorkerResponse()
         answer.worker.operator = request.operator
         answer.worker.runtime.dtype = self.dtype

@@ -22,27 +22,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from infera.models.v1 import types_pb2 as infera_dot_models_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19infera/models/v1/tx.proto\x12\x10infera.models.v1\"\xf4\x02\n\x10MsgRegisterModel\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x03 \x01(\t\x12\x12\n\nnum_layers\x18\x04 \x01(\r\x12\x19\n\x11layer_commitments\x18\x05 \x03(\x0c\x12\x14\n\x0cweights_root\x18\x06 \x01(\x0c\x12\x17\n\x0f\x62ytes_per_layer\x18\x07 \x01(\x04\x12\x16\n\x0etokenizer_hash\x18\x08 \x01(\x0c\x12\r\n\x05\x64type\x18\t \x01(\t\x12\x17\n\x0fprice_per_token\x18\n \x01(\t\x12\x16\n\x0emin_redundancy\x18\x0b \x01(\r\x12\x1c\n\x14zk_verifying_key_ref\x18\x0c \x01(\t\x12\x13\n\x0b\x63onfig_hash\x18\r \x01(\x0c\x12\x18\n\x10\x65mbed_commitment\x18\x0e \x01(\x0c\x12\x17\n\x0fhead_commitment\x18\x0f \x01(\x0c\x12\x19\n\x11precision_classes\x18\x10 \x03(\t\"\x1a\n\x18MsgRegisterModelResponse\"\\\n\x0eMsgUpdateModel\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x17\n\x0fprice_per_token\x18\x03 \x01(\t\x12\x16\n\x0emin_redundancy\x18\x04 \x01(\r\"\x18\n\x16MsgUpdateModelResponse\"+\n\x0eMsgRetireModel\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x18\n\x16MsgRetireModelResponse2\x9c\x02\n\x03Msg\x12_\n\rRegisterModel\x12\".infera.models.v1.MsgRegisterModel\x1a*.infera.models.v1.MsgRegisterModelResponse\x12Y\n\x0bUpdateModel\x12 .infera.models.v1.MsgUpdateModel\x1a(.infera.models.v1.MsgUpdateModelResponse\x12Y\n\x0bRetireModel\x12 .infera.models.v1.MsgRetireModel\x1a(.infera.models.v1.MsgRetireModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19infera/models/v1/tx.proto\x12\x10infera.models.v1\x1a\x1cinfera/models/v1/types.proto\"\xb3\x03\n\x10MsgRegisterModel\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x03 \x01(\t\x12\x12\n\nnum_layers\x18\x04 \x01(\r\x12\x19\n\x11layer_commitments\x18\x05 \x03(\x0c\x12\x14\n\x0cweights_root\x18\x06 \x01(\x0c\x12\x17\n\x0f\x62ytes_per_layer\x18\x07 \x01(\x04\x12\x16\n\x0etokenizer_hash\x18\x08 \x01(\x0c\x12\r\n\x05\x64type\x18\t \x01(\t\x12\x17\n\x0fprice_per_token\x18\n \x01(\t\x12\x16\n\x0emin_redundancy\x18\x0b \x01(\r\x12\x1c\n\x14zk_verifying_key_ref\x18\x0c \x01(\t\x12\x13\n\x0b\x63onfig_hash\x18\r \x01(\x0c\x12\x18\n\x10\x65mbed_commitment\x18\x0e \x01(\x0c\x12\x17\n\x0fhead_commitment\x18\x0f \x01(\x0c\x12\x19\n\x11precision_classes\x18\x10 \x03(\t\x12=\n\x13verifier_tolerances\x18\x11 \x03(\x0b\x32 .infera.models.v1.ClassTolerance\"\x1a\n\x18MsgRegisterModelResponse\"\\\n\x0eMsgUpdateModel\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x17\n\x0fprice_per_token\x18\x03 \x01(\t\x12\x16\n\x0emin_redundancy\x18\x04 \x01(\r\"\x18\n\x16MsgUpdateModelResponse\"+\n\x0eMsgRetireModel\x12\r\n\x05owner\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x18\n\x16MsgRetireModelResponse2\x9c\x02\n\x03Msg\x12_\n\rRegisterModel\x12\".infera.models.v1.MsgRegisterModel\x1a*.infera.models.v1.MsgRegisterModelResponse\x12Y\n\x0bUpdateModel\x12 .infera.models.v1.MsgUpdateModel\x1a(.infera.models.v1.MsgUpdateModelResponse\x12Y\n\x0bRetireModel\x12 .infera.models.v1.MsgRetireModel\x1a(.infera.models.v1.MsgRetireModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.models.v1.tx_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MSGREGISTERMODEL']._serialized_start=48
-  _globals['_MSGREGISTERMODEL']._serialized_end=420
-  _globals['_MSGREGISTERMODELRESPONSE']._serialized_start=422
-  _globals['_MSGREGISTERMODELRESPONSE']._serialized_end=448
-  _globals['_MSGUPDATEMODEL']._serialized_start=450
-  _globals['_MSGUPDATEMODEL']._serialized_end=542
-  _globals['_MSGUPDATEMODELRESPONSE']._serialized_start=544
-  _globals['_MSGUPDATEMODELRESPONSE']._serialized_end=568
-  _globals['_MSGRETIREMODEL']._serialized_start=570
-  _globals['_MSGRETIREMODEL']._serialized_end=613
-  _globals['_MSGRETIREMODELRESPONSE']._serialized_start=615
-  _globals['_MSGRETIREMODELRESPONSE']._serialized_end=639
-  _globals['_MSG']._serialized_start=642
-  _globals['_MSG']._serialized_end=926
+  _globals['_MSGREGISTERMODEL']._serialized_start=78
+  _globals['_MSGREGISTERMODEL']._serialized_end=513
+  _globals['_MSGREGISTERMODELRESPONSE']._serialized_start=515
+  _globals['_MSGREGISTERMODELRESPONSE']._serialized_end=541
+  _globals['_MSGUPDATEMODEL']._serialized_start=543
+  _globals['_MSGUPDATEMODEL']._serialized_end=635
+  _globals['_MSGUPDATEMODELRESPONSE']._serialized_start=637
+  _globals['_MSGUPDATEMODELRESPONSE']._serialized_end=661
+  _globals['_MSGRETIREMODEL']._serialized_start=663
+  _globals['_MSGRETIREMODEL']._serialized_end=706
+  _globals['_MSGRETIREMODELRESPONSE']._serialized_start=708
+  _globals['_MSGRETIREMODELRESPONSE']._serialized_end=732
+  _globals['_MSG']._serialized_start=735
+  _globals['_MSG']._serialized_end=1019
 # @@protoc_insertion_point(module_scope)

@@ -1,12 +1,13 @@
+from infera.models.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Optional as _Optional
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MsgRegisterModel(_message.Message):
-    __slots__ = ("owner", "id", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "config_hash", "embed_commitment", "head_commitment", "precision_classes")
+    __slots__ = ("owner", "id", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "config_hash", "embed_commitment", "head_commitment", "precision_classes", "verifier_tolerances")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     FAMILY_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +24,7 @@ class MsgRegisterModel(_message.Message):
     EMBED_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     HEAD_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     PRECISION_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_TOLERANCES_FIELD_NUMBER: _ClassVar[int]
     owner: str
     id: str
     family: str
@@ -39,7 +41,8 @@ class MsgRegisterModel(_message.Message):
     embed_commitment: bytes
     head_commitment: bytes
     precision_classes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, owner: _Optional[str] = ..., id: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ..., precision_classes: _Optional[_Iterable[str]] = ...) -> None: ...
+    verifier_tolerances: _containers.RepeatedCompositeFieldContainer[_types_pb2.ClassTolerance]
+    def __init__(self, owner: _Optional[str] = ..., id: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ..., precision_classes: _Optional[_Iterable[str]] = ..., verifier_tolerances: _Optional[_Iterable[_Union[_types_pb2.ClassTolerance, _Mapping]]] = ...) -> None: ...
 
 class MsgRegisterModelResponse(_message.Message):
     __slots__ = ()

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cinfera/models/v1/types.proto\x12\x10infera.models.v1\"\xad\x03\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x03 \x01(\t\x12\x12\n\nnum_layers\x18\x04 \x01(\r\x12\x19\n\x11layer_commitments\x18\x05 \x03(\x0c\x12\x14\n\x0cweights_root\x18\x06 \x01(\x0c\x12\x17\n\x0f\x62ytes_per_layer\x18\x07 \x01(\x04\x12\x16\n\x0etokenizer_hash\x18\x08 \x01(\x0c\x12\r\n\x05\x64type\x18\t \x01(\t\x12\x17\n\x0fprice_per_token\x18\n \x01(\t\x12\x16\n\x0emin_redundancy\x18\x0b \x01(\r\x12\x1c\n\x14zk_verifying_key_ref\x18\x0c \x01(\t\x12\x0f\n\x07retired\x18\r \x01(\x08\x12\x19\n\x11registered_height\x18\x0e \x01(\x03\x12\x16\n\x0eretired_height\x18\x0f \x01(\x03\x12\x13\n\x0b\x63onfig_hash\x18\x10 \x01(\x0c\x12\x18\n\x10\x65mbed_commitment\x18\x11 \x01(\x0c\x12\x17\n\x0fhead_commitment\x18\x12 \x01(\x0c\x12\x19\n\x11precision_classes\x18\x13 \x03(\t\"8\n\x06Params\x12\x12\n\nmax_layers\x18\x01 \x01(\r\x12\x1a\n\x12max_min_redundancy\x18\x02 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cinfera/models/v1/types.proto\x12\x10infera.models.v1\"\xec\x03\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x03 \x01(\t\x12\x12\n\nnum_layers\x18\x04 \x01(\r\x12\x19\n\x11layer_commitments\x18\x05 \x03(\x0c\x12\x14\n\x0cweights_root\x18\x06 \x01(\x0c\x12\x17\n\x0f\x62ytes_per_layer\x18\x07 \x01(\x04\x12\x16\n\x0etokenizer_hash\x18\x08 \x01(\x0c\x12\r\n\x05\x64type\x18\t \x01(\t\x12\x17\n\x0fprice_per_token\x18\n \x01(\t\x12\x16\n\x0emin_redundancy\x18\x0b \x01(\r\x12\x1c\n\x14zk_verifying_key_ref\x18\x0c \x01(\t\x12\x0f\n\x07retired\x18\r \x01(\x08\x12\x19\n\x11registered_height\x18\x0e \x01(\x03\x12\x16\n\x0eretired_height\x18\x0f \x01(\x03\x12\x13\n\x0b\x63onfig_hash\x18\x10 \x01(\x0c\x12\x18\n\x10\x65mbed_commitment\x18\x11 \x01(\x0c\x12\x17\n\x0fhead_commitment\x18\x12 \x01(\x0c\x12\x19\n\x11precision_classes\x18\x13 \x03(\t\x12=\n\x13verifier_tolerances\x18\x14 \x03(\x0b\x32 .infera.models.v1.ClassTolerance\"K\n\x0e\x43lassTolerance\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\x17\n\x0f\x66ingerprint_ppm\x18\x02 \x01(\r\x12\x11\n\tnoise_ppm\x18\x03 \x01(\r\"8\n\x06Params\x12\x12\n\nmax_layers\x18\x01 \x01(\r\x12\x1a\n\x12max_min_redundancy\x18\x02 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'infera.models.v1.types_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODEL']._serialized_start=51
-  _globals['_MODEL']._serialized_end=480
-  _globals['_PARAMS']._serialized_start=482
-  _globals['_PARAMS']._serialized_end=538
+  _globals['_MODEL']._serialized_end=543
+  _globals['_CLASSTOLERANCE']._serialized_start=545
+  _globals['_CLASSTOLERANCE']._serialized_end=620
+  _globals['_PARAMS']._serialized_start=622
+  _globals['_PARAMS']._serialized_end=678
 # @@protoc_insertion_point(module_scope)

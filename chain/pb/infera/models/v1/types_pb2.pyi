@@ -1,12 +1,12 @@
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Optional as _Optional
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Model(_message.Message):
-    __slots__ = ("id", "owner", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "retired", "registered_height", "retired_height", "config_hash", "embed_commitment", "head_commitment", "precision_classes")
+    __slots__ = ("id", "owner", "family", "num_layers", "layer_commitments", "weights_root", "bytes_per_layer", "tokenizer_hash", "dtype", "price_per_token", "min_redundancy", "zk_verifying_key_ref", "retired", "registered_height", "retired_height", "config_hash", "embed_commitment", "head_commitment", "precision_classes", "verifier_tolerances")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     FAMILY_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,7 @@ class Model(_message.Message):
     EMBED_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     HEAD_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     PRECISION_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_TOLERANCES_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     family: str
@@ -45,7 +46,18 @@ class Model(_message.Message):
     embed_commitment: bytes
     head_commitment: bytes
     precision_classes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., retired: bool = ..., registered_height: _Optional[int] = ..., retired_height: _Optional[int] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ..., precision_classes: _Optional[_Iterable[str]] = ...) -> None: ...
+    verifier_tolerances: _containers.RepeatedCompositeFieldContainer[ClassTolerance]
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., family: _Optional[str] = ..., num_layers: _Optional[int] = ..., layer_commitments: _Optional[_Iterable[bytes]] = ..., weights_root: _Optional[bytes] = ..., bytes_per_layer: _Optional[int] = ..., tokenizer_hash: _Optional[bytes] = ..., dtype: _Optional[str] = ..., price_per_token: _Optional[str] = ..., min_redundancy: _Optional[int] = ..., zk_verifying_key_ref: _Optional[str] = ..., retired: bool = ..., registered_height: _Optional[int] = ..., retired_height: _Optional[int] = ..., config_hash: _Optional[bytes] = ..., embed_commitment: _Optional[bytes] = ..., head_commitment: _Optional[bytes] = ..., precision_classes: _Optional[_Iterable[str]] = ..., verifier_tolerances: _Optional[_Iterable[_Union[ClassTolerance, _Mapping]]] = ...) -> None: ...
+
+class ClassTolerance(_message.Message):
+    __slots__ = ("dtype", "fingerprint_ppm", "noise_ppm")
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_PPM_FIELD_NUMBER: _ClassVar[int]
+    NOISE_PPM_FIELD_NUMBER: _ClassVar[int]
+    dtype: str
+    fingerprint_ppm: int
+    noise_ppm: int
+    def __init__(self, dtype: _Optional[str] = ..., fingerprint_ppm: _Optional[int] = ..., noise_ppm: _Optional[int] = ...) -> None: ...
 
 class Params(_message.Message):
     __slots__ = ("max_layers", "max_min_redundancy")
