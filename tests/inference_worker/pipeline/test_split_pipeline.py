@@ -20,6 +20,8 @@ import chain.pb  # noqa: F401  (puts the generated `infera` package on sys.path)
 import grpc
 import pytest
 import torch
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from chain.crypto import to_bech32
 from infera.worker.v1 import pipeline_pb2 as pb
@@ -27,6 +29,7 @@ from infera.worker.v1 import pipeline_pb2_grpc as pb_grpc
 from inference_worker.pipeline import sessions
 from inference_worker.pipeline.frames import FrameSigner
 from inference_worker.pipeline.generate import Sampling, generate
+from inference_worker.pipeline.placement import PlacementError
 from inference_worker.pipeline.server import HostedSpan, PipelineServer, start_server
 from inference_worker.pipeline.shard import load_shard
 from inference_worker.pipeline.split import (
@@ -282,3 +285,37 @@ def test_split_plans_that_leave_no_served_layer_are_refused():
         with pytest.raises(SplitError):
             plan.served(5)
     assert SplitPlan(1, 1).served(5) == (1, 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tail=st.integers(0, 2**32 - 1),
+    spans=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=0, max_size=4),
+    hop_index=st.integers(0, 5),
+)
+@example(tail=1, spans=[(0, 1), (1, 4)], hop_index=1)  # the valid open: accepted
+def test_a_hostile_split_open_is_refused_with_a_frame_error_only(
+    tiny_models, tail, spans, hop_index
+):
+    shard = _fuzz_shard(tiny_models["llama"])
+    hops = [pb.Hop(worker=f"w{i}", layer_start=a, layer_end=b) for i, (a, b) in enumerate(spans)]
+    msg = pb.OpenSession(
+        session=pb.SessionKey(job_id=1), model_id=MODEL, hops=hops, hop_index=hop_index,
+        codec="fp32", dtype="float32", progress_timeout_ms=[1] * len(hops),
+        split=pb.SplitSession(tail_layers=tail),
+    )  # fmt: skip
+    try:
+        span = sessions.check_open({(MODEL, 1, 4): HostedSpan(MODEL, shard)}, msg)
+    except (sessions.FrameError, PlacementError):
+        return
+    route_end = hops[-1].layer_end
+    assert span.shard is shard and route_end == 5 - tail and hops[0].layer_end >= 1
+
+
+_SHARDS: dict[str, object] = {}
+
+
+def _fuzz_shard(model_dir):
+    if "shard" not in _SHARDS:
+        _SHARDS["shard"] = load_shard(model_dir, 1, 4)
+    return _SHARDS["shard"]
