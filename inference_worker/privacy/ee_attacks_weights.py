@@ -31,6 +31,9 @@ Measurement code: float64 linear algebra, CPU.
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -211,3 +214,75 @@ def match_heads(
         return torch.stack(out)
 
     return torch.cdist(circuits(srv_q, srv_k), circuits(pub_q, pub_k)).argmin(dim=-1)
+
+
+@dataclass
+class RecoveredLlamaKey:
+    """What the weight matching recovered (served index -> public index, like ``ee.EEKey``)."""
+
+    rotation: torch.Tensor  # (hidden, hidden) float64: x_enc ~ x @ rotation
+    vocab: torch.Tensor  # (vocab,) plain token held by each served embedding row
+    mlp: list[torch.Tensor] = field(default_factory=list)  # per layer: public unit of served j
+    heads: list[torch.Tensor] = field(default_factory=list)  # per layer: public head of served i
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def recover_llama_key(
+    public: dict[str, torch.Tensor],
+    served: dict[str, torch.Tensor],
+    config: Any,
+    *,
+    refine_rounds: int = 1,
+    layers: int | None = None,
+) -> RecoveredLlamaKey:
+    """The whole key of a served llama from its weights and the public ones: residual transform
+    by the Gram of the embedding and gate rows (MLP and head permutations do not change it),
+    refined on matched embedding rows; then vocabulary, MLP units (gate rows) and heads (QK
+    circuits) of the first `layers` layers (all by default). Gains folded or not, as served."""
+    n = int(config.num_hidden_layers) if layers is None else layers
+    folded = bool((served["model.layers.0.input_layernorm.weight"] == 1).all())
+
+    def pub(name: str, gain: str) -> torch.Tensor:
+        w = public[name].double()
+        return w * public[gain].double() if folded else w
+
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    emb, emb_s = public["model.embed_tokens.weight"], served["model.embed_tokens.weight"]
+    gates = [
+        pub(
+            f"model.layers.{i}.mlp.gate_proj.weight",
+            f"model.layers.{i}.post_attention_layernorm.weight",
+        )
+        for i in range(int(config.num_hidden_layers))
+    ]
+    srv_gates = [
+        served[f"model.layers.{i}.mlp.gate_proj.weight"].double() for i in range(len(gates))
+    ]
+    q0 = rotation_from_gram([emb.double(), *gates], [emb_s.double(), *srv_gates])
+    times["rotation_gram"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    q, vocab = refine_rotation(emb, emb_s, q0, rounds=refine_rounds)
+    times["refine_and_vocab"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    found = RecoveredLlamaKey(q, vocab, seconds=times)
+    for i in range(n):
+        p = f"model.layers.{i}."
+        g_in = p + "input_layernorm.weight"
+        unrot = {
+            k: (served[p + k].double() @ q.T).float()
+            for k in ("mlp.gate_proj.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight")
+        }
+        found.mlp.append(match_rows_nearest(gates[i].float(), unrot["mlp.gate_proj.weight"])[0])
+        found.heads.append(
+            match_heads(
+                pub(p + "self_attn.q_proj.weight", g_in),
+                pub(p + "self_attn.k_proj.weight", g_in),
+                unrot["self_attn.q_proj.weight"],
+                unrot["self_attn.k_proj.weight"],
+                int(config.num_attention_heads),
+                int(config.num_key_value_heads),
+            )
+        )
+    times["mlp_and_heads"] = time.perf_counter() - t0
+    return found

@@ -144,3 +144,25 @@ def test_the_weight_attacks_take_weights_only():
     for secret_name in ("vocab_perm", "residual_perm", "residual_sign", "ee_attack_targets"):
         assert secret_name not in source
     assert "privacy.ee " not in source and "privacy.ee import" not in source
+
+
+@pytest.mark.parametrize("kinds", [frozenset(), None])  # signed permutation only; every kind
+def test_the_whole_full_key_of_ee_py_falls(tiny_models, kinds):
+    """``ee.generate_full_key`` (rotation, MLP permutation and rescale, head order, RoPE-pair
+    Q/K mixing, V/O mixing) on tiny llama: weights alone give the whole key back."""
+    from inference_worker.privacy.ee import generate_full_key, transform_state
+
+    pub = _state(tiny_models["llama"])
+    config = AutoConfig.from_pretrained(str(tiny_models["llama"]))
+    key = generate_full_key(config, kinds=kinds, seed=9)
+    served, _ = transform_state("llama", pub, config, key)
+    found = W.recover_llama_key(pub, {k: v.float() for k, v in served.items()}, config)
+    q_true = W.signed_perm_matrix(key.residual_perm, key.residual_sign)
+    if key.rotation is not None:
+        q_true = q_true @ key.rotation
+    assert (found.rotation - q_true).abs().max() < 1e-5
+    assert torch.equal(found.vocab, torch.argsort(key.vocab_perm))
+    if key.mlp_perm is not None:
+        assert all(torch.equal(m, key.mlp_perm[i]) for i, m in enumerate(found.mlp))
+    if key.head_order is not None:
+        assert all(torch.equal(h, key.head_order[i]) for i, h in enumerate(found.heads))
