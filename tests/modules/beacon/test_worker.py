@@ -159,3 +159,33 @@ def _ctx(c: TestChain):
     from tests.modules.test_beacon import _ctx as ctx
 
     return ctx(c)
+
+
+@pytest.mark.slow
+def test_a_share_seen_early_that_the_commit_does_not_carry_is_never_used(tmp_path, worker):
+    """The attack: a validator shows this node one share (VerifyVoteExtension) and the proposer
+    a bad one. The early check ran on what this node saw; FinalizeBlock's inputs differ, so it
+    takes nothing from it: the commit's bad share is found and its validator excluded, as on a
+    node without the background process."""
+    from tests.modules.test_beacon import _finalize_with
+
+    c = _chain(tmp_path, "equivocate", worker)
+    c.block()  # 1
+    seen = c.extended_commit(1, {})
+    _observe_all(c, 1, seen)  # every honest share: the early check starts (and passes)
+    carried = c.extended_commit(1, {})
+    vote = carried.votes[0]
+    wrong = logic.compute_share(validator_bls_secret("val0"), CHAIN_ID, 77)
+    vote.vote_extension = wrap_extension(wrong, split_extension(bytes(vote.vote_extension))[1])
+    _resign(c, vote, 1)
+    misses = worker.misses
+    _finalize_with(c, carried)  # 2: no ProcessProposal on this node (it was catching up)
+    assert worker.misses == misses + 1  # computed inline: the early result was for other inputs
+    address = bytes(vote.validator.address)
+    assert _keeper(c).get_excluded_until(_ctx(c), address) > 0
+    honest = [
+        logic.Share(b"", 1, b"", split_extension(bytes(v.vote_extension))[0])
+        for v in carried.votes[1:]
+    ]
+    assert _keeper(c).get_beacon(_ctx(c), 1) == logic.compute_beacon(honest, 4)
+    c.store.close()
