@@ -229,7 +229,7 @@ def main(argv: list[str]) -> int:
         report["node"] = {}
         for n in node_counts:
             for run in ("cold", "warm"):  # cold: the child validates the n keys first
-                height = 2000 + 2 * n + (run == "warm")  # heights no process has seen
+                height = 2000 + 10 * n + 5 * (run == "warm")  # heights no process has seen
                 row = node_path(n, node_secrets, worker, height)
                 report["node"][f"{n}_{run}"] = row
                 print(f"node n = {n:>3} ({run}):", json.dumps(row))
