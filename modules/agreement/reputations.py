@@ -7,8 +7,13 @@
   before) a cheater reveal the cheater's output too: they computed honestly on what they were
   sent. Once the verdict names who deviated, only the culprit is punished (verdicts.py: slash
   and x ``reputation_penalty_cheat``, instead of the mismatch penalty). With no culprit named on
-  a failing route (agreement alone, or evidence that singles nobody out),
-  the route's hops take the small mismatch penalty, as honest near-tie divergence can;
+  a failing route (agreement alone, or evidence that singles nobody out), the small mismatch
+  penalty falls on the route's LAST hop alone when it revealed that output: the tokens are its
+  choice (it turns the final states into logits and picks each token); its mates only computed
+  and relayed states the verdict found nothing wrong with (issue 14: a steering last hop's two
+  honest mates lost reputation in every job). A route whose last hop revealed nothing or another
+  output keeps the old rule: each hop that revealed the failing output takes the penalty, as
+  honest near-tie divergence can;
 - hops that revealed an accepted output on a route that did not win are unchanged.
 """
 
@@ -54,10 +59,15 @@ def adjust_reputations(
     for route_index in sorted(winning):
         for hop in job.routes[route_index].hops:
             adjust_reputation(ctx, keeper, hop.worker, reward, settlement)
-    for (route_index, hop_index), output_hash in sorted(get_revealed(ctx, keeper, job.id).items()):
-        if output_hash not in passing and route_index not in culprit_routes:
-            worker = job.routes[route_index].hops[hop_index].worker
-            adjust_reputation(ctx, keeper, worker, mismatch, settlement)
+    revealed = get_revealed(ctx, keeper, job.id)
+    for (route_index, hop_index), output_hash in sorted(revealed.items()):
+        if output_hash in passing or route_index in culprit_routes:
+            continue
+        last = len(job.routes[route_index].hops) - 1
+        if hop_index != last and revealed.get((route_index, last)) == output_hash:
+            continue  # the last hop chose these tokens; it alone takes the penalty
+        worker = job.routes[route_index].hops[hop_index].worker
+        adjust_reputation(ctx, keeper, worker, mismatch, settlement)
 
 
 def adjust_reputation(

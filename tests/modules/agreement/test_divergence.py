@@ -291,7 +291,7 @@ def test_an_honest_minority_the_verdict_passes_is_paid_from_the_reserve(tmp_path
         assert (done.settlement.charge, done.job.refunded) == ("200", "800")
     else:  # mismatch penalty, and the reserve goes back to the submitter
         assert gains == [0, 0]
-        assert [_reputation(node, w) for w in routes[2]] == [950_000] * 2
+        assert [_reputation(node, w) for w in routes[2]] == [1_000_000, 950_000]  # last hop
         assert (done.settlement.charge, done.job.refunded) == ("140", "860")
     paid = sum(int(p.amount) for p in done.settlement.payouts)
     assert paid == int(done.settlement.charge)

@@ -88,8 +88,9 @@ def test_two_of_three_routes_win_and_share_the_fee_by_layers_after_the_audit(tmp
     assert node.balance(submitter.address) == INITIAL_BALANCE - FEE - 140
     for winner in routes[0] + routes[1]:
         assert _reputation(node, winner) == 1_050_000
+    # mismatch, reputation only, no slash: on the last hop alone (it chose the tokens)
+    assert [_reputation(node, loser) for loser in routes[2]] == [1_000_000, 950_000]
     for loser in routes[2]:
-        assert _reputation(node, loser) == 950_000  # mismatch: reputation only, no slash
         assert _stake(node, loser) == STAKE
     assert list(done.settlement.penalties) == []
 
@@ -201,7 +202,8 @@ def test_resolve_dispute_pays_the_chosen_output_like_a_quorum(disputed):
     assert agreement.get_dispute(ctx, 1).resolved
     workers = keeper(disputed, "workers")
     assert workers.get_reputation(ctx, routes[0][0].address) == 1_050_000
-    assert workers.get_reputation(ctx, routes[1][0].address) == 950_000
+    assert workers.get_reputation(ctx, routes[1][0].address) == 1_000_000  # relayed only
+    assert workers.get_reputation(ctx, routes[1][-1].address) == 950_000  # chose the tokens
 
 
 @pytest.mark.parametrize("output", [[1], OTHER])

@@ -2,7 +2,7 @@
 
 - A verdict that names a culprit hop on a route spares that route's other hops the mismatch
   penalty (they computed honestly on what they were sent); with no culprit named the route's
-  hops take it, as before.
+  last hop takes it (it chose the tokens), its mates keep their reputation.
 - An audited job's reputation changes wait with its payment.
 - A failing audit that passes another complete route's output delivers that output, pays that
   route out of the hold and refunds the rest of the hold.
@@ -108,7 +108,8 @@ def test_a_named_culprit_spares_its_routes_other_hops_the_mismatch_penalty(dispu
 def test_without_a_named_culprit_the_failing_route_takes_the_mismatch_penalty(disputed):
     routes, r0 = hops(disputed, 1), disputed.r0
     _verdict_block(disputed, 1, [H_OUT])
-    assert [_reputation(disputed, w) for w in routes[1]] == [r0 * 95 // 100] * 2
+    # the tokens are the last hop's choice: it alone takes the mismatch penalty (issue 14)
+    assert [_reputation(disputed, w) for w in routes[1]] == [r0, r0 * 95 // 100]
     assert all(_stake(disputed, w) == STAKE for w in routes[1])
 
 
@@ -182,7 +183,7 @@ def test_a_failing_audit_without_culprits_gives_the_outvoted_routes_the_mismatch
     routes, r0 = hops(outvoted, 1), outvoted.r0
     _verdict_block(outvoted, 1, [H_TRUE])
     assert _gains(outvoted) == [0, 0, 0, 0, HOP_PAY, HOP_PAY]
-    assert [_reputation(outvoted, w) for w in routes[0] + routes[1]] == [r0 * 95 // 100] * 4
+    assert [_reputation(outvoted, w) for w in routes[0] + routes[1]] == [r0, r0 * 95 // 100] * 2
     assert [_reputation(outvoted, w) for w in routes[2]] == [r0 * 105 // 100] * 2
 
 
@@ -196,7 +197,7 @@ def test_a_failing_audit_passing_no_claimed_output_still_refunds_everything(outv
     assert _gains(outvoted) == [0] * 6
     assert outvoted.balance(outvoted.keys[7].address) == INITIAL_BALANCE - FEE
     # route 2 revealed an output the verdict did not pass and had no culprit: mismatch
-    assert [_reputation(outvoted, w) for w in routes[2]] == [r0 * 95 // 100] * 2
+    assert [_reputation(outvoted, w) for w in routes[2]] == [r0, r0 * 95 // 100]
     assert [_reputation(outvoted, routes[r][1]) for r in (0, 1)] == [r0] * 2
 
 
@@ -204,7 +205,7 @@ def test_a_passing_audit_makes_the_held_reputation_changes(outvoted):
     routes, r0 = hops(outvoted, 1), outvoted.r0
     _verdict_block(outvoted, 1, [H_LIE])
     assert [_reputation(outvoted, w) for w in routes[0] + routes[1]] == [r0 * 105 // 100] * 4
-    assert [_reputation(outvoted, w) for w in routes[2]] == [r0 * 95 // 100] * 2
+    assert [_reputation(outvoted, w) for w in routes[2]] == [r0, r0 * 95 // 100]
     assert _gains(outvoted)[:4] == [28] * 4  # floor((120 - 6) x 4 / 16) = 28
 
 
