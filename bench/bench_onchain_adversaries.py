@@ -170,6 +170,30 @@ def issue14_rows(compute: Any, protocol: Any) -> list[Scenario]:
         compute("int5 weights", ComputeAttack(ComputeMode.INT5_WEIGHTS)),
         compute("steer (last hop, gap < 0.6), greedy", ComputeAttack(ComputeMode.STEER),
                 guilty="last_hop", greedy_only=True),
+        *calibrated_rows(compute),
+    ]  # fmt: skip
+
+
+# bench/calibrate_tolerances.py on the tiny llama, fp32 (200 honest jobs over AVX-512 / AVX2
+# kernels and 1 / 2 threads, largest honest distance 0.00255, margin 2): the model's
+# registration carries it (Model.verifier_tolerances)
+TINY_FP32_TOLERANCE = (("float32", 10208, 5104),)
+
+
+def calibrated_rows(compute: Any) -> list[Scenario]:
+    """Issue 14, "Catch cheaper compute": the model registers its calibrated fp32 tolerance, so
+    validators (and the chain's divergence rule) use it instead of the class defaults. Steering
+    when nobody disagrees: one route (r = 1), or every route's last hop steering alike."""
+    steer = ComputeAttack(ComputeMode.STEER)
+    return [
+        compute("int8 weights, calibrated model tolerance", ComputeAttack(ComputeMode.INT8_WEIGHTS),
+                tolerances=TINY_FP32_TOLERANCE),
+        compute("int5 weights, calibrated model tolerance", ComputeAttack(ComputeMode.INT5_WEIGHTS),
+                tolerances=TINY_FP32_TOLERANCE),
+        compute("steer, r=1 (nobody disagrees)", steer, guilty="last_hop", greedy_only=True,
+                redundancy=1),
+        compute("steer, every route's last hop, r=2", steer, guilty="last_hops",
+                greedy_only=True),
     ]  # fmt: skip
 
 
@@ -216,6 +240,10 @@ def summarize(scenario: Scenario, outcomes: list[JobOutcome], decoys: Any = None
         "attribution_rate": len(exact) / jobs,
         "guilty_hops": sum(len(o.guilty) for o in outcomes),
         "guilty_hops_slashed": sum(sum(w in o.slashed for w in o.guilty) for o in outcomes),
+        "guilty_paid": sum(all(o.paid.get(w, 0) > 0 for w in o.guilty) for o in outcomes),
+        "guilty_reputation_lowered": sum(
+            all(w in o.reputation_dropped for w in o.guilty) for o in outcomes
+        ),
         "cheat_txs_rejected": _count(
             f"{space}/{code}" for o in outcomes for _, space, code in o.rejected
         ),

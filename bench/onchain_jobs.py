@@ -49,6 +49,7 @@ from infera.agreement.v1 import types_pb2 as agreement_types  # noqa: E402
 from infera.base.v1 import coin_pb2  # noqa: E402
 from infera.inference.v1 import tx_pb2 as inference_tx  # noqa: E402
 from infera.inference.v1 import types_pb2 as inference_types  # noqa: E402
+from infera.models.v1 import types_pb2 as models_types  # noqa: E402
 from infera.workers.v1 import query_pb2 as workers_query  # noqa: E402
 from inference_worker.models import make_tiny_model, read_manifest  # noqa: E402
 from inference_worker.pipeline.frame_store import ReceivedFramesStore  # noqa: E402
@@ -124,7 +125,8 @@ class Scenario:
     new_tokens: int = 16
     honest: bool = False  # no adversary at all
     guilty: str = "hop"  # where the cheat sits: "hop" (one hop, moving with the job index),
-    # "last_hop" (route (i // 3) mod r's last hop), "route" (every hop of route i mod r)
+    # "last_hop" (route (i // 3) mod r's last hop), "route" (every hop of route i mod r),
+    # "last_hops" (every route's last hop)
     play: str = ""  # a protocol variant bench/onchain_play.py plays (PLAYS there)
     greedy_only: bool = False  # every job greedy (default: greedy and sampling alternate)
     deadline_blocks: int | None = None  # after the submission height (None: DEADLINE_BLOCKS)
@@ -140,6 +142,8 @@ class Scenario:
     # `massive_channel_model`), where a clip shift or a probe-orthogonal cheat keeps the tokens
     agreement: tuple[tuple[str, str], ...] = ()  # further agreement genesis params
     inference: tuple[tuple[str, str], ...] = ()  # further inference genesis params
+    tolerances: tuple[tuple[str, int, int], ...] = ()  # the model's calibrated verifier
+    # tolerances, (dtype, fingerprint ppm, noise ppm) each (Model.verifier_tolerances)
 
     @property
     def has_adversary(self) -> bool:
@@ -333,6 +337,10 @@ class OnChain:
             price_per_token="10",
             # every dtype the pool declares, first seen first: a job runs in one of them
             precision_classes=list(dict.fromkeys(spec.dtype for spec in self.scenario.workers)),
+            verifier_tolerances=[
+                models_types.ClassTolerance(dtype=d, fingerprint_ppm=f, noise_ppm=n)
+                for d, f, n in self.scenario.tolerances
+            ],
         )
         self.expect_ok(self.block([self.tx(self.owner, model)]))
         txs = [
@@ -551,6 +559,8 @@ class OnChain:
         if self.scenario.guilty == "route":
             route = index % routes
             return {(route, h) for h in range(len(job.routes[route].hops))}
+        if self.scenario.guilty == "last_hops":  # every route's last hop (steering alike)
+            return {(r, len(job.routes[r].hops) - 1) for r in range(routes)}
         route = (index // 3) % routes
         hops = len(job.routes[route].hops)
         return {(route, hops - 1 if self.scenario.guilty == "last_hop" else index % hops)}

@@ -157,6 +157,7 @@ def build_modules(upgrades: UpgradeRegistry | None = None) -> tuple[list[Module]
     inference = InferenceKeeper(bank, models, sharding, workers)
     agreement = AgreementKeeper(inference, workers, bank, staking)
     inference.beacon = agreement.beacon = beacon  # seeds and audit draws (modules/beacon)
+    agreement.models = models  # calibrated tolerances bound the divergence rule (settlement.py)
     inference.set_hooks(RoundHooks(agreement))
     # tee: a TEE-required model takes only sealed jobs; MsgSealPrompt re-checks every hop's
     # attestation and key (modules/tee/hooks.py)

@@ -10,6 +10,7 @@ import chain.pb  # noqa: F401
 from chain.context import Context
 from chain.tx import Coin
 from infera.inference.v1 import types_pb2 as inference_pb2
+from infera.models.v1 import types_pb2 as models_pb2
 from infera.workers.v1 import types_pb2 as workers_pb2
 
 
@@ -76,3 +77,10 @@ class BeaconKeeper(Protocol):
     def get_randomness(self, ctx: Context, height: int) -> bytes | None:
         """Randomness revealed after block ``height`` was fixed (None: not yet revealed)."""
         ...
+
+
+class ModelsKeeper(Protocol):
+    """Registered models (modules/models): a model's calibrated verifier tolerances bound the
+    divergence rule for its jobs (settlement.py)."""
+
+    def get_model(self, ctx: Context, model_id: str) -> models_pb2.Model | None: ...

@@ -19,6 +19,7 @@ from modules.agreement.expected import (
     BankKeeper,
     BeaconKeeper,
     InferenceKeeper,
+    ModelsKeeper,
     StakingKeeper,
     WorkersKeeper,
 )
@@ -40,6 +41,8 @@ class AgreementKeeper:
         self.staking = staking  # validators' operator accounts (verification rewards)
         # set by the wiring; None: audit draws come from the block hash (grindable)
         self.beacon: BeaconKeeper | None = None
+        # set by the wiring; None: the divergence rule uses the params alone (settlement.py)
+        self.models: ModelsKeeper | None = None
 
     # -- params --------------------------------------------------------------------------------
 

@@ -112,15 +112,35 @@ def _routes_diverge(
         bundles[route] = reveal.shard_fingerprint
         half[route] = job.precision in HALF_PRECISION  # the job's class, fixed at assignment
     first = routes[0]
+    calibrated = _calibrated_noise(ctx, keeper, job)
     for route in routes[1:]:
-        tolerance = (
+        tolerance = Decimal.parse(
             params.divergence_half_precision
             if half[first] or half[route]
             else params.divergence_full_precision
         )
-        if divergence.diverge(bundles[first], bundles[route], Decimal.parse(tolerance)):
+        if calibrated is not None and calibrated.raw < tolerance.raw:
+            tolerance = calibrated
+        if divergence.diverge(bundles[first], bundles[route], tolerance):
             return True
     return False
+
+
+def _calibrated_noise(
+    ctx: Context, keeper: AgreementKeeper, job: inference_pb2.Job
+) -> Decimal | None:
+    """The noise bound the job's model registered for the job's precision class
+    (Model.verifier_tolerances, measured by bench/calibrate_tolerances.py), None without one.
+    The divergence rule uses it where it is tighter than the class param: a model whose honest
+    replicas differ less gets its smaller cheats audited too (int8 weights on one hop)."""
+    if keeper.models is None:
+        return None
+    model = keeper.models.get_model(ctx, job.model_id)
+    precision = job.precision or "float32"
+    for tolerance in model.verifier_tolerances if model is not None else ():
+        if tolerance.dtype == precision:
+            return Decimal.ratio(tolerance.noise_ppm, 1_000_000)
+    return None
 
 
 def _minority_reserve(
