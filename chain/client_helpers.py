@@ -29,6 +29,7 @@ from infera.inference.v1 import tx_pb2 as inference_tx
 from infera.inference.v1 import types_pb2 as inference_types
 from infera.models.v1 import query_pb2 as models_query
 from infera.models.v1 import tx_pb2 as models_tx
+from infera.models.v1 import types_pb2 as models_types
 from infera.sharding.v1 import query_pb2 as sharding_query
 from infera.staking.v1 import query_pb2 as staking_query
 from infera.staking.v1 import tx_pb2 as staking_tx
@@ -267,8 +268,11 @@ class MsgHelpers:
         embed_commitment: bytes = b"",
         head_commitment: bytes = b"",
         precision_classes: Sequence[str] = (),
+        verifier_tolerances: Sequence[tuple[str, int, int]] = (),
         **options: Any,
     ) -> Any:
+        """``verifier_tolerances``: (dtype, fingerprint ppm, noise ppm) per precision class, as
+        bench/calibrate_tolerances.py prints them (Model.verifier_tolerances)."""
         msg = models_tx.MsgRegisterModel(
             owner=str(wallet.address()),
             id=model_id,
@@ -286,6 +290,10 @@ class MsgHelpers:
             embed_commitment=embed_commitment,
             head_commitment=head_commitment,
             precision_classes=list(precision_classes),
+            verifier_tolerances=[
+                models_types.ClassTolerance(dtype=d, fingerprint_ppm=f, noise_ppm=n)
+                for d, f, n in verifier_tolerances
+            ],
         )
         return self.execute(wallet, [msg], **options)
 
