@@ -14,6 +14,10 @@ The reference model is held in every dtype a job's class names (a bf16 job is re
 bf16, VERIFICATION.md), each loaded the first time a job needs it; ``dtypes`` restricts which
 may be loaded (memory). A job in a class outside it is not judged.
 
+Tolerances: the class defaults, unless the served model's registration (``Query/Model``, read
+once: it never changes) carries a calibrated tolerance for the job's class (`model_params`;
+VERIFICATION.md, "Per-model tolerances").
+
 Received frames (the dispute data path): for every hop k >= 1 whose reveal carries its
 sender's late evidence, the sidecar asks hop k's worker for the signed frames it received
 (`frames_fetch.PipelineFrameSource`: `Pipeline.ReceivedFrames` on the worker's registered

@@ -54,7 +54,9 @@ did in the route:
 
 The pieces live beside this module: `output_check` (step 2), `attribution` (blame and
 evidence), `tolerances`. Tolerances (`VerifierParams`) are per precision class and were chosen from the measurements in
-VERIFICATION.md (bench/measure_verification.py).
+VERIFICATION.md (bench/measure_verification.py); a model may register its own fingerprint and
+noise bounds per class (`tolerances.with_model_tolerance`, measured by
+bench/calibrate_tolerances.py), which the sidecar passes in for that model's jobs.
 """
 
 from __future__ import annotations

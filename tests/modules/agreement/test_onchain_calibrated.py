@@ -39,3 +39,25 @@ def test_a_steering_last_hop_is_blamed_alone_and_its_honest_mates_keep_reputatio
         assert o.honest_reputation_dropped == [], (o.job_id, o.guilty_positions)
         (steerer,) = o.guilty
         assert steerer in o.reputation_dropped and o.paid.get(steerer, 0) <= 0
+
+
+def test_the_divergence_bound_is_the_models_registered_noise_where_tighter():
+    """settlement._calibrated_noise: the job's model's noise_ppm for the job's class (the
+    divergence rule takes it where it is below the agreement param), None without one."""
+    from types import SimpleNamespace
+
+    from chain.fixed import Decimal
+    from infera.inference.v1 import types_pb2 as inference_types
+    from infera.models.v1 import types_pb2 as models_types
+    from modules.agreement import settlement
+
+    model = models_types.Model(id="m", verifier_tolerances=[
+        models_types.ClassTolerance(dtype="float32", fingerprint_ppm=10208, noise_ppm=5104)])  # fmt: skip
+    registry = SimpleNamespace(get_model=lambda _ctx, model_id: model if model_id == "m" else None)
+    keeper = SimpleNamespace(models=registry)
+    job = inference_types.Job(model_id="m", precision="float32")
+    assert settlement._calibrated_noise(None, keeper, job) == Decimal.ratio(5104, 1_000_000)
+    assert settlement._calibrated_noise(None, keeper, inference_types.Job(
+        model_id="m", precision="bfloat16")) is None  # fmt: skip
+    assert settlement._calibrated_noise(None, keeper, inference_types.Job(model_id="x")) is None
+    assert settlement._calibrated_noise(None, SimpleNamespace(models=None), job) is None
