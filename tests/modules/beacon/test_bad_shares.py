@@ -31,7 +31,9 @@ def test_one_bad_share_among_16_is_found_with_at_most_9_checks(monkeypatch):
     shares[11] = logic.Share(shares[11].validator_address, 1, shares[11].pubkey, wrong)
     checks = []
     real = logic._verifies
-    monkeypatch.setattr(logic, "_verifies", lambda s, m, p=None: checks.append(len(s)) or real(s, m, p))
+    monkeypatch.setattr(
+        logic, "_verifies", lambda s, m, p=None: checks.append(len(s)) or real(s, m, p)
+    )
     valid = logic.compute_valid_shares(shares, message)
     assert valid == shares[:11] + shares[12:]
     assert len(checks) <= 1 + 2 * math.ceil(math.log2(N)) < N + 1
