@@ -161,14 +161,22 @@ def patch_genesis(home: Path) -> None:
     path.write_text(json.dumps(genesis, indent=2))
 
 
-def register_model(client: Client, owner: LocalWallet, model_dir: Path) -> None:
+def register_model(
+    client: Client,
+    owner: LocalWallet,
+    model_dir: Path,
+    *,
+    model_id: str = MODEL_ID,
+    precision_classes: tuple[str, ...] = ("float32", "bfloat16"),  # adversary tests run bf16
+) -> None:
+    """Register a prepared folder from its manifest (as ``infera tx models register`` does)."""
     from inference_worker.models import read_manifest
 
     manifest = read_manifest(model_dir)
     size = (model_dir / "model.safetensors").stat().st_size
     client.register_model(
         owner,
-        model_id=MODEL_ID,
+        model_id=model_id,
         family=manifest.family,
         num_layers=manifest.num_layers,
         layer_commitments=[bytes.fromhex(c) for c in manifest.layer_commitments],
@@ -176,7 +184,7 @@ def register_model(client: Client, owner: LocalWallet, model_dir: Path) -> None:
         bytes_per_layer=size // manifest.num_layers + 1,
         tokenizer_hash=bytes.fromhex(manifest.tokenizer_hash),
         dtype="float32",
-        precision_classes=["float32", "bfloat16"],  # the adversary test runs bf16 workers
+        precision_classes=list(precision_classes),
         price_per_token="1",
         min_redundancy=1,
         config_hash=bytes.fromhex(manifest.config_hash),

@@ -35,7 +35,7 @@ from tests.integration.conftest import (
     init_solo_node,
     load_dev_accounts,
 )
-from tests.integration.test_e2e_inference import write_worker_config
+from tests.integration.test_e2e_inference import register_model, write_worker_config
 from tests.integration.test_sealed_job import (
     all_events,
     leveldb_dumps,
@@ -71,31 +71,6 @@ def patch_genesis(home: Path) -> None:
     path.write_text(json.dumps(genesis, indent=2))
 
 
-def register(client: Client, owner, model_id: str, model_dir: Path) -> None:
-    """Register a prepared folder from its manifest (as ``infera tx models register`` does)."""
-    from inference_worker.models import read_manifest
-
-    manifest = read_manifest(model_dir)
-    size = (model_dir / "model.safetensors").stat().st_size
-    client.register_model(
-        owner,
-        model_id=model_id,
-        family=manifest.family,
-        num_layers=manifest.num_layers,
-        layer_commitments=[bytes.fromhex(c) for c in manifest.layer_commitments],
-        weights_root=bytes.fromhex(manifest.weights_root),
-        bytes_per_layer=size // manifest.num_layers + 1,
-        tokenizer_hash=bytes.fromhex(manifest.tokenizer_hash),
-        dtype="float32",
-        precision_classes=["float32"],
-        price_per_token="1",
-        min_redundancy=1,
-        config_hash=bytes.fromhex(manifest.config_hash),
-        embed_commitment=bytes.fromhex(manifest.embed_commitment),
-        head_commitment=bytes.fromhex(manifest.head_commitment),
-    )
-
-
 @contextmanager
 def ee_network(root: Path, plain: Path, key: Path, served: Path) -> Iterator[dict]:
     """The node and one worker serving every layer of the plain model (ROOT/model, as
@@ -119,8 +94,10 @@ def ee_network(root: Path, plain: Path, key: Path, served: Path) -> Iterator[dic
     try:
         node.wait_height(2)
         model_owner = Client.wallet(accounts[0].mnemonic)
-        register(client, model_owner, PLAIN_ID, plain)
-        register(client, model_owner, EE_ID, served)
+        for model_id, folder in ((PLAIN_ID, plain), (EE_ID, served)):
+            register_model(
+                client, model_owner, folder, model_id=model_id, precision_classes=("float32",)
+            )
         worker.start()
         worker.wait_log(r"watching job assignments", timeout=240)
         yield {
